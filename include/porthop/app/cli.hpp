@@ -1,0 +1,19 @@
+// The command line: `porthop server [--config FILE]`, `porthop check-config FILE`,
+// `porthop --help`, `porthop --version`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace porthop::app {
+
+struct CommandLine {
+    enum class Action { server, check_config, help, version, error } action = Action::help;
+    std::string config_path;  // empty: built-in defaults
+    std::string error;        // for Action::error: what was wrong
+};
+
+CommandLine parse_command_line(const std::vector<std::string>& args);  // args without argv[0]
+const char* usage_text();
+
+}  // namespace porthop::app

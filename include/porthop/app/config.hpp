@@ -1,0 +1,66 @@
+// The configuration: TOML read into immutable structs. Every value has a built-in default, so
+// an empty file (or none) is a working relay in front of a local WireGuard on 127.0.0.1:51820.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "porthop/app/log.hpp"
+#include "porthop/app/port_spec.hpp"
+
+namespace porthop::app {
+
+struct HostPort {
+    std::string host;  // IP literal or DNS name, without brackets
+    std::uint16_t port = 0;
+    friend bool operator==(const HostPort&, const HostPort&) = default;
+};
+
+struct ServerConfig {
+    std::vector<std::string> listen{"0.0.0.0", "::"};
+    std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};
+    std::vector<PortRange> tcp{{443, 443}};
+    HostPort backend{"127.0.0.1", 51820};
+    // Longer than WireGuard's 25 s persistent keepalive and OpenVPN's usual ping, so a live
+    // but quiet tunnel keeps its session (and thus its upstream port at the backend).
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes{3}};
+    std::uint32_t max_sessions = 16384;
+    std::uint32_t max_tcp_connections = 1024;
+    // Largest datagram (and TCP frame payload) the relay carries. 65535 is the most a u16
+    // frame length can say; UDP over IPv4 carries at most 65507 of it.
+    std::uint32_t max_datagram = 65535;
+};
+
+struct Config {
+    std::string source = "(built-in defaults)";  // file the values came from
+    ServerConfig server;
+    LogLevel log_level = LogLevel::info;
+};
+
+struct ConfigError {
+    std::string file;
+    std::uint32_t line = 0;  // 0 when the problem has no place in the file (missing file)
+    std::uint32_t column = 0;
+    std::string key;         // dotted path, e.g. "server.udp[2]"; empty for file-level errors
+    std::string message;
+    std::string to_string() const;  // "conf/server.toml:12:7: server.udp[2]: ..."
+};
+
+struct ConfigResult {
+    Config config;                       // meaningful only when errors is empty
+    std::vector<ConfigError> errors;     // every problem found, not just the first
+    std::vector<ConfigError> warnings;   // legal but probably not what the user wants
+    bool ok() const { return errors.empty(); }
+};
+
+// Parses TOML text; `source_name` is used in error messages.
+ConfigResult parse_config(std::string_view toml_text, std::string source_name);
+// Reads and parses a file; an unreadable file is an error that names it.
+ConfigResult load_config_file(const std::string& path);
+
+// The effective configuration as TOML that parse_config reads back to the same values.
+std::string to_toml(const Config& config);
+
+}  // namespace porthop::app

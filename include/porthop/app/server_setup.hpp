@@ -1,0 +1,24 @@
+// Turns a validated Config into what the relay needs: addresses parsed, port lists expanded,
+// the backend name resolved, the open-file limit checked. The only part of start-up that
+// touches the system outside the relay (DNS, rlimits).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "porthop/app/config.hpp"
+#include "porthop/relay/server.hpp"
+
+namespace porthop::app {
+
+// nullopt with `error` set when the backend cannot be resolved.
+std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error);
+
+// Raises the soft open-file limit to the hard one and returns a warning when the limit is
+// still too low for the configured listeners, sessions and TCP connections (empty if fine).
+std::string ensure_file_limit(const relay::ServerOptions& options);
+
+// "udp 443,1194,40000-40099 tcp 443 on 0.0.0.0, :: -> backend 127.0.0.1:51820 (...)"
+std::string describe(const ServerConfig& config, const relay::ServerOptions& options);
+
+}  // namespace porthop::app

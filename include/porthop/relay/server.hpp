@@ -1,0 +1,61 @@
+// `porthop server`: UDP listeners on many ports, TCP listeners carrying u16-length-framed
+// datagrams, one connected upstream UDP socket per session to the backend, replies back the way
+// each client came. One event loop (an io_context run by one thread) drives all of it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "porthop/net/endpoint.hpp"
+#include "porthop/relay/counters.hpp"
+
+namespace porthop::relay {
+
+struct ServerOptions {
+    std::vector<boost::asio::ip::address> listen;
+    std::vector<std::uint16_t> udp_ports;  // 0 = an ephemeral port (tests)
+    std::vector<std::uint16_t> tcp_ports;
+    net::Endpoint backend;
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes{3}};
+    // A TCP client must deliver its first complete frame within this time (slowloris guard).
+    std::chrono::milliseconds first_frame_timeout{std::chrono::seconds{10}};
+    std::uint32_t max_sessions = 16384;
+    std::uint32_t max_tcp_connections = 1024;
+    std::uint32_t max_datagram = 65535;
+    // Skip an IPv6 wildcard listener when the host has no IPv6 (common in containers) instead
+    // of failing; explicit addresses always fail loudly.
+    bool tolerate_missing_ipv6 = true;
+};
+
+class Server {
+public:
+    Server(boost::asio::io_context& io, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Opens every listener and starts serving. On failure nothing is left open and the message
+    // names the socket and the reason.
+    std::optional<std::string> start();
+    // Closes listeners and sessions; the io_context runs out of work afterwards.
+    void stop();
+
+    const Counters& counters() const noexcept;
+    std::size_t session_count() const noexcept;        // safe from the loop thread only
+    std::vector<net::Endpoint> udp_endpoints() const;  // as bound (ephemeral ports resolved)
+    std::vector<net::Endpoint> tcp_endpoints() const;
+
+    class Impl;  // the relay's internals (src/relay/server_impl.hpp)
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace porthop::relay

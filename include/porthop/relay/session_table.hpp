@@ -1,0 +1,73 @@
+// The server's sessions: native UDP clients are found by (listener, client address); TCP
+// sessions belong to their connection and are only counted and expired here.
+// Bounded: insert() refuses once `limit` sessions exist.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "porthop/relay/session.hpp"
+
+namespace porthop::relay {
+
+struct UdpKey {
+    std::uint32_t listener;
+    net::Endpoint client;
+    friend bool operator==(const UdpKey&, const UdpKey&) = default;
+};
+
+struct UdpKeyHash {
+    std::size_t operator()(const UdpKey& k) const noexcept {
+        return k.client.hash() ^ (std::size_t{k.listener} * 0x9E3779B97F4A7C15ull);
+    }
+};
+
+class SessionTable {
+public:
+    explicit SessionTable(std::size_t limit) : limit_(limit) { by_id_.reserve(std::min<std::size_t>(limit, 4096)); }
+
+    std::size_t size() const noexcept { return by_id_.size(); }
+    std::size_t limit() const noexcept { return limit_; }
+    bool full() const noexcept { return by_id_.size() >= limit_; }
+    void set_limit(std::size_t limit) noexcept { limit_ = limit; }
+
+    Session* find_udp(const UdpKey& key) const noexcept {
+        auto it = by_udp_.find(key);
+        return it == by_udp_.end() ? nullptr : it->second;
+    }
+
+    // Shares ownership, so the caller can close a session while the table lets go of it.
+    SessionPtr get(std::uint64_t id) const {
+        auto it = by_id_.find(id);
+        return it == by_id_.end() ? nullptr : it->second.session;
+    }
+
+    // Adds a session; with `key` it becomes findable by UDP address. False when full or the
+    // key is taken (the caller keeps ownership then).
+    bool insert(SessionPtr session, const UdpKey* key);
+
+    // Removes the session (and its UDP key) and hands back ownership; null if unknown.
+    SessionPtr erase(std::uint64_t id);
+
+    // Sessions whose client has been silent since before `deadline`.
+    std::vector<std::uint64_t> idle_since(Session::Clock::time_point deadline) const;
+
+    template <typename F>
+    void for_each(F&& f) const {
+        for (const auto& [id, entry] : by_id_) f(*entry.session);
+    }
+
+private:
+    struct Entry {
+        SessionPtr session;
+        bool has_udp_key;
+        UdpKey udp_key;
+    };
+    std::size_t limit_;
+    std::unordered_map<std::uint64_t, Entry> by_id_;
+    std::unordered_map<UdpKey, Session*, UdpKeyHash> by_udp_;
+};
+
+}  // namespace porthop::relay

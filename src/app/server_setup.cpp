@@ -1,0 +1,72 @@
+#include "porthop/app/server_setup.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "porthop/app/duration.hpp"
+
+namespace porthop::app {
+
+namespace asio = boost::asio;
+
+std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error) {
+    relay::ServerOptions options;
+    for (const auto& text : config.listen) options.listen.push_back(asio::ip::make_address(text));
+    options.udp_ports = expand_ports(config.udp);
+    options.tcp_ports = expand_ports(config.tcp);
+    options.idle_timeout = config.idle_timeout;
+    options.max_sessions = config.max_sessions;
+    options.max_tcp_connections = config.max_tcp_connections;
+    options.max_datagram = config.max_datagram;
+
+    // A name (e.g. a compose service) is resolved once at start-up; the relay never forwards
+    // anywhere else, whatever a packet says.
+    asio::io_context io;
+    asio::ip::udp::resolver resolver(io);
+    boost::system::error_code ec;
+    const auto results = resolver.resolve(config.backend.host, std::to_string(config.backend.port),
+                                          asio::ip::resolver_base::numeric_service, ec);
+    if (ec || results.empty()) {
+        error = "cannot resolve backend '" + config.backend.host + "': " + (ec ? ec.message() : "no address");
+        return std::nullopt;
+    }
+    options.backend = net::Endpoint::from_asio(results.begin()->endpoint());
+    return options;
+}
+
+std::string ensure_file_limit(const relay::ServerOptions& options) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    // Each listener is one descriptor; each session one upstream socket; each TCP session one
+    // more for the connection; plus a few for the process itself.
+    const std::uint64_t listeners = options.listen.size() * (options.udp_ports.size() + options.tcp_ports.size());
+    const std::uint64_t need = listeners + options.max_sessions + options.max_tcp_connections + 32;
+    if (limit.rlim_cur == RLIM_INFINITY || need <= limit.rlim_cur) return {};
+    return "open-file limit is " + std::to_string(limit.rlim_cur) + " but " + std::to_string(listeners) +
+           " listeners, max_sessions = " + std::to_string(options.max_sessions) + " and max_tcp_connections = " +
+           std::to_string(options.max_tcp_connections) + " may need " + std::to_string(need) +
+           ": new sessions will be refused once it is reached (raise `ulimit -n` or lower the limits)";
+}
+
+std::string describe(const ServerConfig& config, const relay::ServerOptions& options) {
+    const auto ports = [](const std::vector<PortRange>& ranges) {
+        std::string out;
+        for (const auto& r : ranges) out += (out.empty() ? "" : ",") + to_string(r);
+        return out.empty() ? std::string("none") : out;
+    };
+    std::string addresses;
+    for (const auto& a : config.listen) addresses += (addresses.empty() ? "" : ", ") + a;
+    return "udp " + ports(config.udp) + " and tcp " + ports(config.tcp) + " on " + addresses + " -> backend " +
+           options.backend.to_string() + " (idle_timeout " + format_duration(config.idle_timeout) +
+           ", max_sessions " + std::to_string(config.max_sessions) + ", max_tcp_connections " +
+           std::to_string(config.max_tcp_connections) + ")";
+}
+
+}  // namespace porthop::app

@@ -1,0 +1,463 @@
+#include "porthop/relay/server.hpp"
+
+#include <netinet/tcp.h>
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "server_impl.hpp"
+#include "tcp_connection.hpp"
+
+namespace porthop::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+std::string describe_bind_error(const char* proto, const asio::ip::address& address, std::uint16_t port,
+                                const error_code& ec) {
+    std::string message = std::string("cannot listen on ") + proto + " " +
+                          net::Endpoint::from_asio(asio::ip::udp::endpoint(address, port)).to_string() + ": " +
+                          ec.message();
+    if (ec == asio::error::access_denied && port < 1024)
+        message += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+    if (ec == asio::error::address_in_use) message += " (another program, or another porthop, uses it)";
+    return message;
+}
+
+bool ipv6_unavailable(const asio::ip::address& address, const error_code& ec) {
+    return address.is_v6() && address.is_unspecified() &&
+           (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL);
+}
+
+}  // namespace
+
+Server::Impl::Impl(asio::io_context& io, ServerOptions options)
+    : io_(io),
+      opt_(std::move(options)),
+      sessions_(opt_.max_sessions),
+      // The receive batch holds 64 buffers; the rest back the TCP reply queues.
+      pool_(opt_.max_datagram, net::kMaxBatch + 8192),
+      backend_(opt_.backend.to_udp()),
+      sweep_timer_(io),
+      sweep_interval_(std::clamp<std::chrono::milliseconds>(opt_.idle_timeout / 4, std::chrono::milliseconds{50},
+                                                            std::chrono::seconds{1})) {
+    for (auto& buffer : rx_) buffer = pool_.get();
+}
+
+std::optional<std::string> Server::Impl::open_udp(const asio::ip::address& address, std::uint16_t port) {
+    asio::ip::udp::socket socket(io_);
+    error_code ec;
+    socket.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+    // Separate IPv4 and IPv6 sockets on the same port; "::" alone means IPv6 only.
+    if (!ec && address.is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) socket.bind(asio::ip::udp::endpoint(address, port), ec);
+    if (!ec) socket.non_blocking(true, ec);
+    if (ec) {
+        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) return std::string{};
+        return describe_bind_error("udp", address, port, ec);
+    }
+    // A wildcard socket must learn each datagram's destination address so that the reply
+    // leaves from the same address the client sent to.
+    if (address.is_unspecified()) {
+        if (int err = net::enable_pktinfo(socket.native_handle(), address.is_v6()); err != 0)
+            return describe_bind_error("udp", address, port, error_code(err, boost::system::system_category()));
+    }
+    auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
+    udp_.push_back(std::make_unique<UdpListener>(
+        UdpListener{static_cast<std::uint32_t>(udp_.size()), std::move(socket), bound}));
+    return std::nullopt;
+}
+
+std::optional<std::string> Server::Impl::open_tcp(const asio::ip::address& address, std::uint16_t port) {
+    asio::ip::tcp::acceptor acceptor(io_);
+    error_code ec;
+    acceptor.open(address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
+    if (!ec && address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    // Restarting the relay must not wait for TIME_WAIT connections of the previous run.
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(asio::ip::tcp::endpoint(address, port), ec);
+    if (!ec) acceptor.listen(1024, ec);
+    if (ec) {
+        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) return std::string{};
+        return describe_bind_error("tcp", address, port, ec);
+    }
+    auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
+    tcp_.push_back(std::make_unique<TcpListener>(TcpListener{std::move(acceptor), bound, asio::steady_timer(io_)}));
+    return std::nullopt;
+}
+
+std::optional<std::string> Server::Impl::start() {
+    bool skipped_ipv6 = false;
+    for (const auto& address : opt_.listen) {
+        for (auto port : opt_.udp_ports) {
+            auto problem = open_udp(address, port);
+            if (problem && problem->empty()) { skipped_ipv6 = true; break; }
+            if (problem) { stop(); return problem; }
+        }
+        for (auto port : opt_.tcp_ports) {
+            auto problem = open_tcp(address, port);
+            if (problem && problem->empty()) { skipped_ipv6 = true; break; }
+            if (problem) { stop(); return problem; }
+        }
+    }
+    if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: listening on IPv4 only");
+    if (udp_.empty() && tcp_.empty()) {
+        stop();
+        return std::string("no listener could be opened");
+    }
+    for (auto& listener : udp_) arm_udp(*listener);
+    for (auto& listener : tcp_) arm_accept(*listener);
+    arm_sweep();
+    return std::nullopt;
+}
+
+void Server::Impl::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    error_code ignored;
+    for (auto& listener : udp_) listener->socket.close(ignored);
+    for (auto& listener : tcp_) {
+        listener->acceptor.close(ignored);
+        listener->retry.cancel();
+    }
+    sweep_timer_.cancel();
+    std::vector<std::uint64_t> ids;
+    sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
+    for (auto id : ids)
+        if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
+}
+
+void Server::Impl::warn_limited(app::RateLimitedWarning& limiter, const std::string& message) {
+    std::uint64_t suppressed = 0;
+    if (!limiter.allow(Clock::now(), suppressed)) return;
+    app::log_warn(suppressed ? message + " (" + std::to_string(suppressed) + " similar suppressed)" : message);
+}
+
+std::span<net::ReceiveSlot> Server::Impl::receive_slots() {
+    for (std::size_t i = 0; i < rx_.size(); ++i) {
+        slots_[i].data = rx_[i]->payload();
+        slots_[i].capacity = rx_[i]->payload_capacity();
+    }
+    return {slots_.data(), rx_.size()};
+}
+
+// ---- client -> backend -------------------------------------------------------------------
+
+void Server::Impl::arm_udp(UdpListener& listener) {
+    listener.socket.async_wait(asio::socket_base::wait_read, [this, &listener](const error_code& ec) {
+        if (ec) return;  // closed (stop) or aborted: the listener may be gone, touch nothing
+        on_udp_readable(listener);
+    });
+}
+
+void Server::Impl::on_udp_readable(UdpListener& listener) {
+    const auto now = Clock::now();
+    const int fd = listener.socket.native_handle();
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        const auto received = batch_.receive(fd, receive_slots());
+        if (received.error) {
+            warn_limited(warn_socket_, "receive on udp " + listener.bound.to_string() + " failed: " +
+                                           std::strerror(received.error));
+            break;
+        }
+        if (received.count == 0) {
+            arm_udp(listener);  // drained: wait for the next edge
+            return;
+        }
+        Session* run = nullptr;  // consecutive datagrams of one session go out in one sendmmsg
+        std::size_t run_length = 0;
+        for (std::size_t i = 0; i < received.count; ++i) {
+            const auto& slot = slots_[i];
+            if (slot.truncated) {
+                Counters::add(counters_.drop_truncated);
+                warn_limited(warn_input_, "dropped a datagram from " + slot.peer.to_string() +
+                                              " larger than max_datagram (" + std::to_string(opt_.max_datagram) + ")");
+                continue;
+            }
+            if (slot.length == 0) {
+                Counters::add(counters_.drop_empty);
+                continue;
+            }
+            Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
+            if (!session) session = open_udp_session(listener, slot, now);
+            if (!session) continue;
+            session->last_from_client = now;
+            session->local = slot.local;
+            if (session != run) {
+                if (run) forward_to_backend(*run, {items_.data(), run_length});
+                run = session;
+                run_length = 0;
+            }
+            items_[run_length++] = net::SendItem{slot.data, slot.length, nullptr, nullptr};
+        }
+        if (run) forward_to_backend(*run, {items_.data(), run_length});
+        if (received.count < rx_.size()) {
+            arm_udp(listener);
+            return;
+        }
+    }
+    // Still busy: let other sockets run, then continue draining (edge-triggered: we must).
+    asio::post(io_, [this, &listener] {
+        if (!stopped_) on_udp_readable(listener);
+    });
+}
+
+void Server::Impl::forward_to_backend(Session& session, std::span<const net::SendItem> items) {
+    const auto result = batch_.send(session.upstream.native_handle(), items);
+    Counters::add(counters_.to_backend_packets, result.sent);
+    Counters::add(counters_.to_backend_bytes, result.sent_bytes);
+    session.from_client_packets += result.sent;
+    session.from_client_bytes += result.sent_bytes;
+    if (result.failed) {
+        Counters::add(counters_.drop_send_to_backend, result.failed);
+        warn_limited(warn_backend_, "sending to backend " + opt_.backend.to_string() + " failed: " +
+                                        std::strerror(result.error) +
+                                        (result.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+    }
+}
+
+std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
+    asio::ip::udp::socket socket(io_);
+    error_code ec;
+    socket.open(backend_.protocol(), ec);
+    // connect() fixes the peer (only the backend's datagrams are accepted) and the local port,
+    // which is this client's stable identity at the backend.
+    if (!ec) socket.connect(backend_, ec);
+    if (!ec) socket.non_blocking(true, ec);
+    if (ec) {
+        Counters::add(counters_.drop_socket_error);
+        warn_limited(warn_socket_, "cannot open a socket to the backend: " + ec.message() +
+                                       (ec.value() == EMFILE ? " (open-file limit reached)" : ""));
+        return std::nullopt;
+    }
+    return socket;
+}
+
+Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now) {
+    if (sessions_.full()) {
+        Counters::add(counters_.drop_session_limit);
+        warn_limited(warn_session_limit_, "session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
+                                              ") reached: dropping datagrams from new clients such as " +
+                                              slot.peer.to_string());
+        return nullptr;
+    }
+    auto upstream = open_upstream();
+    if (!upstream) return nullptr;
+    auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+    session->listener = &listener;
+    session->client = slot.peer;
+    session->local = slot.local;
+    session->opened = session->last_from_client = now;
+    const UdpKey key{listener.id, slot.peer};
+    sessions_.insert(session, &key);
+    Counters::add(counters_.sessions_opened);
+    error_code ec;
+    app::log_info("session " + std::to_string(session->id) + " opened: udp " + slot.peer.to_string() + " -> port " +
+                  std::to_string(listener.bound.port()) + ", backend sees " +
+                  net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
+    arm_upstream(session);
+    return session.get();
+}
+
+// ---- backend -> client -------------------------------------------------------------------
+
+void Server::Impl::arm_upstream(const SessionPtr& session) {
+    session->upstream.async_wait(asio::socket_base::wait_read, [this, session](const error_code& ec) {
+        if (ec || session->closed) return;
+        on_upstream_readable(session);
+    });
+}
+
+void Server::Impl::on_upstream_readable(const SessionPtr& session) {
+    Session& s = *session;
+    const int fd = s.upstream.native_handle();
+    bool only_errors = true;
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+        const auto received = batch_.receive(fd, receive_slots());
+        if (received.error) {
+            // ICMP port unreachable from the backend surfaces here as ECONNREFUSED. Reading
+            // consumes the error; datagrams may still be queued behind it, so try again.
+            Counters::add(counters_.backend_errors);
+            warn_limited(warn_backend_, "backend " + opt_.backend.to_string() + ": " + std::strerror(received.error) +
+                                            (received.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+            continue;
+        }
+        only_errors = false;
+        if (received.count == 0) {
+            arm_upstream(session);
+            return;
+        }
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < received.count; ++i) {
+            const auto& slot = slots_[i];
+            if (slot.truncated || slot.length == 0) {
+                Counters::add(slot.truncated ? counters_.drop_truncated : counters_.drop_empty);
+                continue;
+            }
+            if (s.tcp) {
+                auto spare = pool_.get();
+                if (!spare) {
+                    Counters::add(counters_.drop_no_buffer);
+                    continue;
+                }
+                rx_[i]->length = slot.length;
+                if (s.tcp->enqueue(rx_[i])) rx_[i] = std::move(spare);  // handed off, refill the batch
+                else {
+                    pool_.put(std::move(spare));
+                    Counters::add(counters_.drop_tcp_backlog);
+                }
+                continue;
+            }
+            items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+        }
+        if (n > 0 && s.listener) {
+            const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
+            Counters::add(counters_.to_client_packets, result.sent);
+            Counters::add(counters_.to_client_bytes, result.sent_bytes);
+            s.to_client_packets += result.sent;
+            s.to_client_bytes += result.sent_bytes;
+            if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
+        }
+        if (s.closed) return;
+        if (received.count < rx_.size()) {
+            arm_upstream(session);
+            return;
+        }
+    }
+    if (only_errors) {  // a persistent error must not turn into a busy loop
+        arm_upstream(session);
+        return;
+    }
+    asio::post(io_, [this, session] {
+        if (!session->closed) on_upstream_readable(session);
+    });
+}
+
+// ---- TCP ---------------------------------------------------------------------------------
+
+void Server::Impl::arm_accept(TcpListener& listener) {
+    listener.acceptor.async_accept([this, &listener](const error_code& ec, asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopped_) return;
+        if (ec) {
+            warn_limited(warn_socket_, "accept on tcp " + listener.bound.to_string() + " failed: " + ec.message());
+            // Out of descriptors (EMFILE) would make accept fail at once, forever: back off.
+            listener.retry.expires_after(std::chrono::milliseconds{100});
+            listener.retry.async_wait([this, &listener](const error_code& wait_ec) {
+                if (!wait_ec && !stopped_) arm_accept(listener);
+            });
+            return;
+        }
+        on_accept(listener, std::move(socket));
+        arm_accept(listener);
+    });
+}
+
+void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket) {
+    error_code ec;
+    const auto peer = net::Endpoint::from_asio(socket.remote_endpoint(ec));
+    if (tcp_connections_ >= opt_.max_tcp_connections) {
+        Counters::add(counters_.drop_tcp_limit);
+        warn_limited(warn_tcp_limit_, "TCP connection limit (max_tcp_connections = " +
+                                          std::to_string(opt_.max_tcp_connections) + ") reached: closing " +
+                                          peer.to_string());
+        return;  // the socket closes as it goes out of scope
+    }
+    if (sessions_.full()) {
+        Counters::add(counters_.drop_session_limit);
+        warn_limited(warn_session_limit_, "session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
+                                              ") reached: closing TCP connection from " + peer.to_string());
+        return;
+    }
+    auto upstream = open_upstream();
+    if (!upstream) return;
+    // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+    session->client = peer;
+    session->opened = session->last_from_client = Clock::now();
+    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), session);
+    session->tcp = connection.get();
+    sessions_.insert(session, nullptr);
+    ++tcp_connections_;
+    Counters::add(counters_.tcp_connections_opened);
+    Counters::add(counters_.sessions_opened);
+    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + peer.to_string() + " -> port " +
+                  std::to_string(listener.bound.port()) + ", backend sees " +
+                  net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
+    connection->start();
+    arm_upstream(session);
+}
+
+// ---- lifetime ----------------------------------------------------------------------------
+
+void Server::Impl::close_session(Session& session, CloseReason reason) {
+    if (session.closed) return;
+    session.closed = true;
+    error_code ignored;
+    session.upstream.close(ignored);
+    const bool was_tcp = session.tcp != nullptr;
+    if (was_tcp) {
+        session.tcp->close();
+        session.tcp = nullptr;
+        --tcp_connections_;
+        Counters::add(counters_.tcp_connections_closed);
+    }
+    Counters::add(counters_.sessions_closed);
+    const auto lived = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
+    app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) + "): " +
+                  (was_tcp ? "tcp " : "udp ") + session.client.to_string() + " after " + std::to_string(lived) +
+                  " s, from client " + std::to_string(session.from_client_packets) + " pkts/" +
+                  std::to_string(session.from_client_bytes) + " B, to client " +
+                  std::to_string(session.to_client_packets) + " pkts/" + std::to_string(session.to_client_bytes) + " B");
+    sessions_.erase(session.id);  // may free `session`: nothing after this line
+}
+
+void Server::Impl::arm_sweep() {
+    sweep_timer_.expires_after(sweep_interval_);
+    sweep_timer_.async_wait([this](const error_code& ec) {
+        if (ec || stopped_) return;
+        sweep();
+        arm_sweep();
+    });
+}
+
+void Server::Impl::sweep() {
+    const auto now = Clock::now();
+    std::vector<std::pair<std::uint64_t, CloseReason>> expired;
+    sessions_.for_each([&](const Session& s) {
+        if (s.last_from_client + opt_.idle_timeout <= now) expired.emplace_back(s.id, CloseReason::idle);
+        else if (s.tcp && !s.tcp->got_first_frame() && s.opened + opt_.first_frame_timeout <= now)
+            expired.emplace_back(s.id, CloseReason::tcp_timeout);
+    });
+    for (auto [id, reason] : expired) {
+        if (auto session = sessions_.get(id)) {
+            if (reason == CloseReason::tcp_timeout) Counters::add(counters_.tcp_timeouts);
+            close_session(*session, reason);
+        }
+    }
+}
+
+// ---- public face -------------------------------------------------------------------------
+
+Server::Server(asio::io_context& io, ServerOptions options) : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+Server::~Server() { impl_->stop(); }
+std::optional<std::string> Server::start() { return impl_->start(); }
+void Server::stop() { impl_->stop(); }
+const Counters& Server::counters() const noexcept { return impl_->counters_; }
+std::size_t Server::session_count() const noexcept { return impl_->sessions_.size(); }
+
+std::vector<net::Endpoint> Server::udp_endpoints() const {
+    std::vector<net::Endpoint> out;
+    for (const auto& l : impl_->udp_) out.push_back(l->bound);
+    return out;
+}
+
+std::vector<net::Endpoint> Server::tcp_endpoints() const {
+    std::vector<net::Endpoint> out;
+    for (const auto& l : impl_->tcp_) out.push_back(l->bound);
+    return out;
+}
+
+}  // namespace porthop::relay

@@ -1,0 +1,95 @@
+// Private to the relay: the server's state and the per-packet loop, shared by server.cpp
+// (listeners, sessions, expiry) and tcp_connection.cpp (the TCP reply path).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "porthop/app/log.hpp"
+#include "porthop/net/packet_pool.hpp"
+#include "porthop/net/udp_batch.hpp"
+#include "porthop/relay/server.hpp"
+#include "porthop/relay/session_table.hpp"
+
+namespace porthop::relay {
+
+struct UdpListener {
+    std::uint32_t id;
+    boost::asio::ip::udp::socket socket;
+    net::Endpoint bound;
+};
+
+struct TcpListener {
+    boost::asio::ip::tcp::acceptor acceptor;
+    net::Endpoint bound;
+    boost::asio::steady_timer retry;  // re-arms accept after EMFILE instead of spinning
+};
+
+class Server::Impl {
+public:
+    using Clock = Session::Clock;
+    // Datagrams handled per wakeup of one socket before yielding to the others (fairness);
+    // the rest is picked up by a posted continuation.
+    static constexpr int kBatchesPerWakeup = 4;
+
+    Impl(boost::asio::io_context& io, ServerOptions options);
+
+    std::optional<std::string> start();
+    void stop();
+
+    // Sends `items` (all for this session) to the backend and counts the outcome.
+    void forward_to_backend(Session& session, std::span<const net::SendItem> items);
+    void close_session(Session& session, CloseReason reason);
+    void warn_limited(app::RateLimitedWarning& limiter, const std::string& message);
+
+    boost::asio::io_context& io_;
+    const ServerOptions opt_;
+    Counters counters_;
+    SessionTable sessions_;
+    net::PacketPool pool_;
+    net::UdpBatch batch_;
+    std::vector<std::unique_ptr<UdpListener>> udp_;
+    std::vector<std::unique_ptr<TcpListener>> tcp_;
+    std::size_t tcp_connections_ = 0;
+    std::uint64_t next_session_id_ = 1;
+    bool stopped_ = false;
+
+    app::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
+
+private:
+    std::optional<std::string> open_udp(const boost::asio::ip::address& address, std::uint16_t port);
+    std::optional<std::string> open_tcp(const boost::asio::ip::address& address, std::uint16_t port);
+    void arm_udp(UdpListener& listener);
+    void on_udp_readable(UdpListener& listener);
+    void arm_upstream(const SessionPtr& session);
+    void on_upstream_readable(const SessionPtr& session);
+    void arm_accept(TcpListener& listener);
+    void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
+    Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now);
+    std::optional<boost::asio::ip::udp::socket> open_upstream();
+    void arm_sweep();
+    void sweep();
+    // Fills slots_ from rx_ so a receive lands in pool buffers.
+    std::span<net::ReceiveSlot> receive_slots();
+
+    boost::asio::ip::udp::endpoint backend_;
+    boost::asio::steady_timer sweep_timer_;
+    std::chrono::milliseconds sweep_interval_;
+    // The receive batch: buffers that receives land in. A buffer handed to a TCP connection's
+    // queue is replaced from the pool, so the batch is always full.
+    std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
+    std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
+    std::array<net::SendItem, net::kMaxBatch> items_;
+};
+
+}  // namespace porthop::relay

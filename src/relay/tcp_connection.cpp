@@ -1,0 +1,144 @@
+#include "tcp_connection.hpp"
+
+#include <cstring>
+
+#include <boost/asio/write.hpp>
+
+#include "porthop/wire/framing.hpp"
+
+namespace porthop::relay {
+
+namespace asio = boost::asio;
+
+TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket, SessionPtr session)
+    : server_(server),
+      socket_(std::move(socket)),
+      session_(std::move(session)),
+      in_capacity_(wire::kFrameHeaderSize + server.opt_.max_datagram + kReadSlack) {}
+
+void TcpConnection::start() {
+    in_ = std::make_unique<std::byte[]>(in_capacity_);
+    read();
+}
+
+void TcpConnection::read() {
+    socket_.async_read_some(asio::buffer(in_.get() + in_length_, in_capacity_ - in_length_),
+                            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                                self->on_read(ec, n);
+                            });
+}
+
+void TcpConnection::on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) {
+        server_.close_session(*session_, ec == asio::error::eof ? CloseReason::tcp_closed : CloseReason::tcp_error);
+        return;
+    }
+    in_length_ += n;
+    std::size_t offset = 0, batch = 0;
+    for (;;) {
+        const auto split = wire::split_frame({in_.get() + offset, in_length_ - offset}, server_.opt_.max_datagram);
+        if (split.status == wire::FrameStatus::need_more) break;
+        if (split.status == wire::FrameStatus::too_large) {
+            // Nothing of this frame is forwarded; what came before it already was.
+            if (batch) server_.forward_to_backend(*session_, {items_.data(), batch});
+            Counters::add(server_.counters_.drop_frame_too_large);
+            server_.warn_limited(server_.warn_input_, "closing TCP client " + session_->client.to_string() +
+                                                          ": frame longer than max_datagram (" +
+                                                          std::to_string(server_.opt_.max_datagram) + ")");
+            server_.close_session(*session_, CloseReason::frame_too_large);
+            return;
+        }
+        offset += split.consumed;
+        if (split.payload.empty()) {
+            Counters::add(server_.counters_.drop_empty);
+            continue;
+        }
+        items_[batch++] = net::SendItem{split.payload.data(), split.payload.size(), nullptr, nullptr};
+        if (batch == items_.size()) {
+            server_.forward_to_backend(*session_, {items_.data(), batch});
+            batch = 0;
+        }
+    }
+    if (batch) server_.forward_to_backend(*session_, {items_.data(), batch});
+    if (offset > 0) {
+        got_first_frame_ = true;
+        session_->last_from_client = Session::Clock::now();
+        // Move the partial tail to the front; at most one frame's worth, so room always remains.
+        std::memmove(in_.get(), in_.get() + offset, in_length_ - offset);
+        in_length_ -= offset;
+    }
+    if (!closed_) read();
+}
+
+bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
+    const std::size_t frame = wire::kFrameHeaderSize + buffer->length;
+    if (closed_ || count_ == kQueueFrames || queued_bytes_ + frame > kQueueBytes) return false;
+    auto header = buffer->with_header(wire::kFrameHeaderSize).first<wire::kFrameHeaderSize>();
+    wire::write_frame_header(header, static_cast<std::uint16_t>(buffer->length));
+    queue_[(head_ + count_) % kQueueFrames] = std::move(buffer);
+    ++count_;
+    queued_bytes_ += frame;
+    if (!writing_) write();
+    return true;
+}
+
+void TcpConnection::write() {
+    in_flight_ = std::min(count_, out_.size());
+    for (std::size_t i = 0; i < in_flight_; ++i) {
+        auto frame = queue_[(head_ + i) % kQueueFrames]->with_header(wire::kFrameHeaderSize);
+        out_[i] = asio::buffer(frame.data(), frame.size());
+    }
+    writing_ = true;
+    asio::async_write(socket_, std::span<const asio::const_buffer>(out_.data(), in_flight_),
+                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                          self->on_written(ec);
+                      });
+}
+
+void TcpConnection::on_written(const boost::system::error_code& ec) {
+    writing_ = false;
+    if (closed_) {
+        // The buffers could not be reused while the write was in flight; now they can.
+        release_queue();
+        return;
+    }
+    if (ec) {
+        server_.close_session(*session_, CloseReason::tcp_error);
+        return;
+    }
+    std::uint64_t bytes = 0;
+    for (std::size_t i = 0; i < in_flight_; ++i) {
+        auto& slot = queue_[head_];
+        bytes += slot->length;
+        queued_bytes_ -= wire::kFrameHeaderSize + slot->length;
+        server_.pool_.put(std::move(slot));
+        head_ = (head_ + 1) % kQueueFrames;
+        --count_;
+    }
+    Counters::add(server_.counters_.to_client_packets, in_flight_);
+    Counters::add(server_.counters_.to_client_bytes, bytes);
+    session_->to_client_packets += in_flight_;
+    session_->to_client_bytes += bytes;
+    in_flight_ = 0;
+    if (count_ > 0) write();
+}
+
+void TcpConnection::close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (!writing_) release_queue();
+}
+
+void TcpConnection::release_queue() {
+    for (; count_ > 0; --count_) {
+        server_.pool_.put(std::move(queue_[head_]));
+        head_ = (head_ + 1) % kQueueFrames;
+    }
+    queued_bytes_ = 0;
+}
+
+}  // namespace porthop::relay

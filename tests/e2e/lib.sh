@@ -1,0 +1,493 @@
+# shellcheck shell=bash
+# Shared helpers for porthop's end-to-end tests (see DESIGN.md, "Testing layers").
+#
+# A test sources this file, calls ph_init, builds its topology with ph_topology
+# and starts daemons with the ph_* helpers. Everything it creates (namespaces,
+# processes, files) is registered here and removed by _ph_cleanup on every exit
+# path: success, failure, `set -e` abort, Ctrl-C and SIGTERM.
+#
+# Topology (three network namespaces, no link to the host's own namespace, so
+# nothing can leak to the host uplink; the router only knows the two /24s):
+#
+#   client ns  to-rtr 10.77.1.1 --- 10.77.1.254 to-cli  router ns ("censor")
+#   server ns  to-rtr 10.77.2.1 --- 10.77.2.254 to-srv  router ns
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (only: not root, or no /dev/net/tun).
+
+set -euo pipefail
+
+PH_CLI_ADDR=10.77.1.1
+PH_RTR_CLI_ADDR=10.77.1.254
+PH_RTR_SRV_ADDR=10.77.2.254
+PH_SRV_ADDR=10.77.2.1
+
+_PH_PIDS=()     # processes we started, stopped in reverse order
+_PH_NSS=()      # namespaces we created
+_PH_LOGS=()     # logs worth printing when the test fails
+_PH_WG_IFS=()   # wireguard-go interfaces (their UAPI sockets live in the shared /var/run)
+_PH_NPING=0     # numbers the logs of foreground ping runs
+
+ph_log() { printf '[%s %s] %s\n' "$(date +%T.%3N)" "${PH_TEST:-e2e}" "$*" >&2; }
+ph_die() {
+    ph_log "FAIL: $*"
+    # A dead relay is the most likely root cause of any traffic failure; say so up front.
+    if [[ -n ${PH_PORTHOP_PID:-} ]] && ! _ph_alive "$PH_PORTHOP_PID"; then
+        ph_log "note: porthop (pid $PH_PORTHOP_PID) is not running any more; its log follows"
+    fi
+    exit 1
+}
+
+# Test-level result lines go to stdout so that CTest's output shows what was measured.
+ph_result() { printf '%s: %s\n' "${PH_TEST:-e2e}" "$*"; }
+
+# ph_init NAME: checks the environment, picks per-run names, installs the cleanup trap.
+ph_init() {
+    PH_TEST=$1
+    if [[ $(id -u) -ne 0 ]]; then echo "$PH_TEST: SKIP: needs root (network namespaces)"; exit 77; fi
+    if [[ ! -c /dev/net/tun ]]; then echo "$PH_TEST: SKIP: no /dev/net/tun"; exit 77; fi
+    # Missing tools are a failure, not a skip: CI installs them, and a silent skip would hide
+    # a broken CI image.
+    local tool
+    for tool in ip nft ss jq ping iperf3 timeout openssl wireguard-go wg openvpn; do
+        command -v "$tool" >/dev/null || ph_die "required tool '$tool' not found"
+    done
+    PORTHOP_BIN=${PORTHOP_BIN:-}
+    [[ -n $PORTHOP_BIN ]] || ph_die "PORTHOP_BIN is not set (path to the porthop binary)"
+    [[ -x $PORTHOP_BIN ]] || ph_die "PORTHOP_BIN=$PORTHOP_BIN is not executable"
+
+    # The PID makes every name unique among concurrent runs (namespaces, TUN devices and the
+    # wireguard-go UAPI socket /var/run/wireguard/IF.sock, which all namespaces share).
+    PH_ID=$$
+    PH_NS_CLI=ph-cli-$PH_ID
+    PH_NS_RTR=ph-rtr-$PH_ID
+    PH_NS_SRV=ph-srv-$PH_ID
+    PH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/porthop-e2e-$PH_TEST.XXXXXX")
+    PH_T0=$SECONDS
+
+    trap _ph_cleanup EXIT
+    # The EXIT trap runs on these exits too; 128+signal is the conventional status.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    _ph_reap_stale
+}
+
+# A run killed with SIGKILL (e.g. by a CTest timeout) cannot clean up after itself; remove its
+# namespaces and processes now. Only names of our pattern whose owning PID is gone are touched.
+_ph_reap_stale() {
+    local ns pid
+    for ns in $(ip netns list | awk '{print $1}' | grep -E '^ph-(cli|rtr|srv)-[0-9]+$' || true); do
+        pid=${ns##*-}
+        [[ -d /proc/$pid ]] && continue
+        ph_log "removing stale namespace $ns left by dead run $pid"
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+        rm -f /var/run/wireguard/wg[cs]"$pid".sock
+    done
+}
+
+_ph_alive() { # running and not a zombie
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ $st != Z* ]]
+}
+
+# _ph_stop_pids PID...: SIGTERM to all (in the given order), up to 3 s grace in total, then
+# SIGKILL for the stragglers; every one is reaped so no zombie is left.
+_ph_stop_pids() {
+    local pid i live
+    for pid in "$@"; do _ph_alive "$pid" && kill -TERM "$pid" 2>/dev/null; done
+    for ((i = 0; i < 30; i++)); do
+        live=0
+        for pid in "$@"; do _ph_alive "$pid" && live=1; done
+        ((live)) || break
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        if _ph_alive "$pid"; then
+            ph_log "pid $pid ignored SIGTERM for 3 s, killing it"
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+    done
+    return 0
+}
+
+_ph_cleanup() {
+    local rc=$? i ns f
+    trap - EXIT INT TERM
+    set +e
+    if [[ $rc -ne 0 ]]; then
+        for f in "${_PH_LOGS[@]}"; do
+            [[ -s $f ]] || continue
+            printf '\n----- %s (last 60 lines) -----\n' "${f##*/}" >&2
+            tail -n 60 "$f" >&2
+        done
+    fi
+    # Newest first: clients stop before the relay, the relay before the servers.
+    local -a newest_first=()
+    for ((i = ${#_PH_PIDS[@]} - 1; i >= 0; i--)); do newest_first+=("${_PH_PIDS[i]}"); done
+    _ph_stop_pids "${newest_first[@]}"
+    # Anything else still inside our namespaces (e.g. a child a daemon forked) dies with them.
+    for ns in "${_PH_NSS[@]}"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+        ip netns del "$ns" 2>/dev/null || ph_log "could not delete namespace $ns"
+    done
+    for f in "${_PH_WG_IFS[@]}"; do rm -f "/var/run/wireguard/$f.sock"; done
+    # PH_KEEP_TMP=1 keeps configs and logs for a post-mortem.
+    if [[ -n ${PH_TMP:-} ]]; then
+        if [[ ${PH_KEEP_TMP:-0} == 1 ]]; then ph_log "kept $PH_TMP"; else rm -rf "$PH_TMP"; fi
+    fi
+    if [[ $rc -eq 0 ]]; then
+        ph_result "PASS ($((SECONDS - PH_T0)) s)"
+    else
+        ph_result "FAIL (exit $rc after $((SECONDS - PH_T0)) s)"
+    fi
+    exit "$rc"
+}
+
+# ph_wait_until SECONDS WHAT CMD...: polls CMD every 0.1 s; fails the test after SECONDS.
+ph_wait_until() {
+    local limit=$1 what=$2 deadline
+    shift 2
+    deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || ph_die "timed out after ${limit}s waiting for: $what"
+        sleep 0.1
+    done
+}
+
+ph_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ph_spawn NS LOG CMD...: starts CMD in the background inside NS and registers it. `ip netns
+# exec` execs CMD in place, so $! is CMD's own PID. Sets PH_PID.
+ph_spawn() {
+    local ns=$1 log=$2
+    shift 2
+    ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+    PH_PID=$!
+    _PH_PIDS+=("$PH_PID")
+    _PH_LOGS+=("$log")
+}
+
+# ph_expect_running PID WHAT: fails the test if a daemon died (its log is printed by cleanup).
+ph_expect_running() { _ph_alive "$1" || ph_die "$2 (pid $1) is no longer running"; }
+
+# ph_wait_exit PID SECONDS WHAT: waits for a process we spawned to finish; returns its status.
+ph_wait_exit() {
+    local pid=$1 deadline=$((SECONDS + $2)) rc=0
+    while _ph_alive "$pid"; do
+        ((SECONDS < deadline)) || ph_die "$3 (pid $pid) still running after $2 s"
+        sleep 0.1
+    done
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
+ph_topology() {
+    local ns
+    for ns in "$PH_NS_CLI" "$PH_NS_RTR" "$PH_NS_SRV"; do
+        ip netns add "$ns"
+        _PH_NSS+=("$ns")
+        ip -n "$ns" link set lo up
+    done
+    # Each veth pair is created with its ends directly in the two namespaces, so no interface
+    # ever appears in the host namespace.
+    ip -n "$PH_NS_CLI" link add to-rtr type veth peer name to-cli netns "$PH_NS_RTR"
+    ip -n "$PH_NS_SRV" link add to-rtr type veth peer name to-srv netns "$PH_NS_RTR"
+    ip -n "$PH_NS_CLI" addr add "$PH_CLI_ADDR/24" dev to-rtr
+    ip -n "$PH_NS_RTR" addr add "$PH_RTR_CLI_ADDR/24" dev to-cli
+    ip -n "$PH_NS_RTR" addr add "$PH_RTR_SRV_ADDR/24" dev to-srv
+    ip -n "$PH_NS_SRV" addr add "$PH_SRV_ADDR/24" dev to-rtr
+    ip -n "$PH_NS_CLI" link set to-rtr up
+    ip -n "$PH_NS_RTR" link set to-cli up
+    ip -n "$PH_NS_RTR" link set to-srv up
+    ip -n "$PH_NS_SRV" link set to-rtr up
+    ph_ns "$PH_NS_RTR" sysctl -qw net.ipv4.ip_forward=1
+    # Only the other /24 is routed, never a default route.
+    ip -n "$PH_NS_CLI" route add 10.77.2.0/24 via "$PH_RTR_CLI_ADDR"
+    ip -n "$PH_NS_SRV" route add 10.77.1.0/24 via "$PH_RTR_SRV_ADDR"
+    ph_wait_until 5 "client -> server through the router" \
+        ph_ns "$PH_NS_CLI" ping -c1 -W1 "$PH_SRV_ADDR"
+}
+
+# --- censor (router) helpers -------------------------------------------------------------
+# ph_censor_count_udp PORT...: counts client->server UDP packets per destination port as they
+# enter the router (before any blocking rule), so a test can prove which relay port the client
+# really used.
+ph_censor_count_udp() {
+    local rules="" p
+    for p in "$@"; do rules+="udp dport $p counter"$'\n'; done
+    ph_ns "$PH_NS_RTR" nft -f - <<EOF
+table inet phcount {
+    chain watch {
+        type filter hook forward priority -100; policy accept;
+        $rules
+    }
+}
+EOF
+}
+
+# ph_censor_block_udp PORT: the censor starts dropping that UDP port in both directions.
+ph_censor_block_udp() {
+    ph_ns "$PH_NS_RTR" nft -f - <<EOF
+table inet phcensor {
+    chain filter {
+        type filter hook forward priority 0; policy accept;
+    }
+}
+add rule inet phcensor filter udp dport $1 drop
+add rule inet phcensor filter udp sport $1 drop
+EOF
+    ph_log "censor: dropping udp/$1"
+}
+
+# ph_censor_udp_packets PORT: packets counted so far for that port.
+ph_censor_udp_packets() {
+    ph_ns "$PH_NS_RTR" nft -j list table inet phcount | jq --argjson p "$1" '
+        [.nftables[] | select(.rule) | .rule.expr
+         | select(.[0].match.right == $p) | .[1].counter.packets] | add // 0'
+}
+
+# --- porthop ------------------------------------------------------------------------------
+# ph_porthop_start BACKEND UDP_SPECS TCP_SPECS: runs the relay in the server namespace on the
+# server's veth address. Specs are space-separated ports or ranges ("443 40000-40009"). Waits
+# until every port is bound. Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
+ph_porthop_start() {
+    local backend=$1 udp=$2 tcp=$3 conf=$PH_TMP/porthop.toml spec
+    _ph_toml_list() { local s out=""; for s in $1; do out+="${out:+, }\"$s\""; done; echo "[$out]"; }
+    cat >"$conf" <<EOF
+[server]
+listen = ["$PH_SRV_ADDR"]
+udp = $(_ph_toml_list "$udp")
+tcp = $(_ph_toml_list "$tcp")
+backend = "$backend"
+idle_timeout = "3m"
+max_sessions = 1024
+EOF
+    # Reject a config problem here with the tool's own message, instead of as a listen timeout.
+    "$PORTHOP_BIN" check-config "$conf" >"$PH_TMP/check-config.out" 2>&1 ||
+        { cat "$conf" "$PH_TMP/check-config.out" >&2; ph_die "porthop check-config rejected the config"; }
+    PH_PORTHOP_LOG=$PH_TMP/porthop.log
+    ph_spawn "$PH_NS_SRV" "$PH_PORTHOP_LOG" "$PORTHOP_BIN" server --config "$conf"
+    PH_PORTHOP_PID=$PH_PID
+    for spec in $udp; do _ph_wait_bound u "${spec%-*}"; _ph_wait_bound u "${spec#*-}"; done
+    for spec in $tcp; do _ph_wait_bound t "${spec%-*}"; _ph_wait_bound t "${spec#*-}"; done
+    ph_log "porthop (pid $PH_PORTHOP_PID) listening: udp [$udp] tcp [$tcp] -> $backend"
+}
+
+# _ph_listening NS u|t ADDR:PORT: a bound UDP socket / listening TCP socket at ADDR:PORT in NS.
+_ph_listening() { ph_ns "$1" ss -Hln"$2" | awk '{print $4}' | grep -qx "$3"; }
+
+_ph_bound() { # u|t PORT: porthop (still alive) has bound PORT on the server address
+    ph_expect_running "$PH_PORTHOP_PID" porthop
+    _ph_listening "$PH_NS_SRV" "$1" "$PH_SRV_ADDR:$2"
+}
+_ph_wait_bound() {
+    local deadline=$((SECONDS + 10))
+    until _ph_bound "$1" "$2"; do
+        ((SECONDS < deadline)) || ph_die "porthop did not bind $1 port $2 within 10 s"
+        sleep 0.1
+    done
+}
+
+# ph_porthop_stop: SIGTERM must make the relay exit cleanly (status 0) within 5 s.
+ph_porthop_stop() {
+    local i rc=0
+    ph_expect_running "$PH_PORTHOP_PID" porthop
+    kill -TERM "$PH_PORTHOP_PID"
+    for ((i = 0; i < 50; i++)); do _ph_alive "$PH_PORTHOP_PID" || break; sleep 0.1; done
+    _ph_alive "$PH_PORTHOP_PID" && ph_die "porthop did not exit within 5 s of SIGTERM"
+    wait "$PH_PORTHOP_PID" || rc=$?
+    [[ $rc -eq 0 ]] || ph_die "porthop exited with status $rc after SIGTERM (expected 0)"
+    ph_result "porthop exited cleanly on SIGTERM"
+}
+
+# --- WireGuard (userspace wireguard-go) ----------------------------------------------------
+# ph_wg_keys NAME: writes $PH_TMP/NAME.key and NAME.pub.
+ph_wg_keys() {
+    (umask 077 && wg genkey >"$PH_TMP/$1.key")
+    wg pubkey <"$PH_TMP/$1.key" >"$PH_TMP/$1.pub"
+}
+
+# ph_wg_up NS IF ADDR/PREFIX WG-SET-ARGS...: starts wireguard-go for IF inside NS, configures
+# it with `wg set IF WG-SET-ARGS...` and brings it up with ADDR.
+ph_wg_up() {
+    local ns=$1 ifname=$2 addr=$3
+    shift 3
+    _PH_WG_IFS+=("$ifname")
+    # -f keeps it in the foreground so that we own its PID (env execs in place, so the PID is
+    # wireguard-go's); verbose logging shows handshakes.
+    ph_spawn "$ns" "$PH_TMP/wireguard-go-$ifname.log" \
+        env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=verbose wireguard-go -f "$ifname"
+    ph_wait_until 5 "wireguard-go $ifname UAPI socket" test -S "/var/run/wireguard/$ifname.sock"
+    ph_ns "$ns" wg set "$ifname" "$@"
+    ip -n "$ns" addr add "$addr" dev "$ifname"
+    ip -n "$ns" link set "$ifname" up
+}
+
+# ph_wg_handshakes IF: handshakes completed so far by this wireguard-go instance, from its
+# verbose log (wg show only keeps the latest timestamp).
+ph_wg_handshakes() {
+    grep -cE 'Received handshake (response|initiation)' "$PH_TMP/wireguard-go-$1.log" || true
+}
+
+# --- OpenVPN --------------------------------------------------------------------------------
+# ph_ovpn_pki: a throwaway CA plus server and client certificates (P-256, valid 2 days) in
+# $PH_TMP/pki. EKUs are set so that `--remote-cert-tls server` is satisfied.
+ph_ovpn_pki() {
+    local d=$PH_TMP/pki who eku
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=porthop-e2e-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>"$d/openssl.log"
+    for who in server client; do
+        eku=serverAuth
+        [[ $who == client ]] && eku=clientAuth
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=porthop-e2e-$who" -keyout "$d/$who.key" -out "$d/$who.csr" 2>>"$d/openssl.log"
+        openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+            -days 2 -out "$d/$who.crt" 2>>"$d/openssl.log" \
+            -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' "$eku")
+    done
+}
+
+# Options common to both ends: our PKI, no DCO kernel module (none here), logs to a file.
+_ph_ovpn_common() { # NAME
+    local d=$PH_TMP/pki
+    printf '%s\n' --ca "$d/ca.crt" --disable-dco --dev-type tun --verb 3 \
+        --log "$PH_TMP/openvpn-$1.log" --writepid "$PH_TMP/openvpn-$1.pid"
+}
+
+# ph_ovpn_server NS DEV LOCAL PORT: OpenVPN in server mode on UDP LOCAL:PORT, tunnel
+# 10.79.0.0/24 (server 10.79.0.1, the first client gets 10.79.0.2).
+ph_ovpn_server() {
+    local ns=$1 dev=$2 local_addr=$3 port=$4 d=$PH_TMP/pki
+    local -a common
+    mapfile -t common < <(_ph_ovpn_common server)
+    ph_spawn "$ns" "$PH_TMP/openvpn-server.out" openvpn "${common[@]}" \
+        --dev "$dev" --proto udp4 --local "$local_addr" --port "$port" \
+        --server 10.79.0.0 255.255.255.0 --topology subnet \
+        --cert "$d/server.crt" --key "$d/server.key" --dh none --keepalive 10 60
+    _PH_LOGS+=("$PH_TMP/openvpn-server.log")
+    PH_OVPN_SERVER_PID=$PH_PID
+    ph_wait_until 10 "openvpn server initialization" \
+        grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-server.log"
+}
+
+# ph_ovpn_client NS DEV PROTO REMOTE PORT: OpenVPN client (PROTO udp4 or tcp4-client); waits
+# until the tunnel is up (TLS handshake done, address pushed and configured).
+ph_ovpn_client() {
+    local ns=$1 dev=$2 proto=$3 remote=$4 port=$5 d=$PH_TMP/pki
+    local -a common
+    mapfile -t common < <(_ph_ovpn_common client)
+    ph_spawn "$ns" "$PH_TMP/openvpn-client.out" openvpn "${common[@]}" \
+        --client --dev "$dev" --proto "$proto" --remote "$remote" "$port" --nobind \
+        --cert "$d/client.crt" --key "$d/client.key" --remote-cert-tls server \
+        --connect-retry 1 --connect-timeout 5
+    _PH_LOGS+=("$PH_TMP/openvpn-client.log")
+    PH_OVPN_CLIENT_PID=$PH_PID
+    ph_wait_until 20 "openvpn client 'Initialization Sequence Completed'" \
+        grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log"
+}
+
+# --- traffic --------------------------------------------------------------------------------
+# ph_ping_start NS ADDR COUNT INTERVAL LOG: a ping stream in the background; ping's own -w
+# deadline bounds it. Sets PH_PID.
+ph_ping_start() {
+    local ns=$1 addr=$2 count=$3 interval=$4 log=$5
+    ph_spawn "$ns" "$log" ping -n -q -c "$count" -i "$interval" -W 1 \
+        -w "$(awk -v c="$count" -v i="$interval" 'BEGIN { printf "%d", c * i + 5 }')" "$addr"
+}
+
+# ph_ping_check LOG MAX_LOSS_PCT: reports loss and rtt of a finished stream.
+ph_ping_check() {
+    local out loss
+    out=$(<"$1")
+    loss=$(_ph_ping_loss "$out")
+    ph_result "ping: $(sed -nE 's/^([0-9]+) packets transmitted.*/\1/p' <<<"$out") sent," \
+        "${loss}% loss, $(_ph_ping_rtt "$out")"
+    ((loss <= $2)) || { echo "$out" >&2; ph_die "ping loss ${loss}% > ${2}%"; }
+}
+
+# ph_ping NS ADDR COUNT MAX_LOSS_PCT: COUNT pings 0.1 s apart, in the foreground.
+ph_ping() {
+    local log=$PH_TMP/ping-$((++_PH_NPING)).log
+    ph_ping_start "$1" "$2" "$3" 0.1 "$log"
+    ph_wait_exit "$PH_PID" $(($3 / 10 + 15)) ping || true # the summary says what happened
+    ph_ping_check "$log" "$4"
+}
+
+_ph_ping_loss() { # integer % loss from ping's summary (100 if there is no summary)
+    local l
+    l=$(sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p' <<<"$1")
+    printf '%.0f\n' "${l:-100}"
+}
+_ph_ping_rtt() { sed -nE 's/^rtt (.*)/rtt \1/p' <<<"$1"; }
+
+# ph_iperf_server NS ADDR: iperf3 server bound to the tunnel address.
+ph_iperf_server() {
+    ph_spawn "$1" "$PH_TMP/iperf3-server.log" iperf3 -s -B "$2"
+    ph_wait_until 5 "iperf3 server on $2:5201" _ph_listening "$1" t "$2:5201"
+}
+
+# ph_iperf_start NS ADDR SECONDS JSON: a TCP iperf3 run (client -> server) in the background,
+# 1 s intervals, JSON report to the file JSON. Sets PH_PID.
+ph_iperf_start() {
+    ph_spawn "$1" "$4.stderr" iperf3 -c "$2" -t "$3" -i 1 -J --logfile "$4" --connect-timeout 5000
+}
+
+# ph_iperf_check JSON: prints the received rate; fails on an iperf3 error or zero throughput.
+ph_iperf_check() {
+    local json=$1 err
+    err=$(jq -r '.error // empty' "$json" 2>/dev/null) || err="no JSON report: $(head -c 300 "$json")"
+    [[ -z $err ]] || ph_die "iperf3 failed: $err"
+    ph_result "iperf3 $(jq -r '.start.connected[0].remote_host' "$json"):" \
+        "$(_ph_mbps "$(jq '.end.sum_received.bits_per_second' "$json")") Mbit/s received," \
+        "$(jq '.end.sum_sent.retransmits' "$json") retransmits," \
+        "per second: $(jq -r '[.intervals[].sum.bits_per_second / 1e6 | floor] | join(" ")' "$json")"
+    jq -e '.end.sum_received.bytes > 0' "$json" >/dev/null || ph_die "iperf3 moved no data"
+}
+
+# ph_iperf NS ADDR SECONDS JSON: one run in the foreground, checked.
+ph_iperf() {
+    ph_iperf_start "$@"
+    ph_wait_exit "$PH_PID" $(($3 + 15)) "iperf3 client" || true # the report says why
+    ph_iperf_check "$4"
+}
+
+_ph_mbps() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+
+# --- OpenVPN scenario shared by openvpn_udp.sh and openvpn_tcp.sh ----------------------------
+# ph_openvpn_through_relay PROTO: a real OpenVPN 2.6 server on UDP 127.0.0.1:1194 in the server
+# namespace (unreachable from outside, so the relay is the only way in) and an unmodified client
+# with `--proto PROTO` (udp4 or tcp4-client) whose remote is relay port 443. Ping and iperf3
+# through the tunnel; neither end may have to reconnect.
+ph_openvpn_through_relay() {
+    local proto=$1 srv_tun=10.79.0.1 peer
+    ph_topology
+    ph_ovpn_pki
+    ph_ovpn_server "$PH_NS_SRV" "tuns$PH_ID" 127.0.0.1 1194
+    ph_porthop_start 127.0.0.1:1194 "443 1194 40000-40009" "443"
+    ph_ovpn_client "$PH_NS_CLI" "tunc$PH_ID" "$proto" "$PH_SRV_ADDR" 443
+    ph_log "tunnel up: $(grep -m1 -oE 'net_addr_v4_add: [0-9./]+' "$PH_TMP/openvpn-client.log" || true)"
+
+    ph_ping "$PH_NS_CLI" "$srv_tun" 20 5
+    ph_iperf_server "$PH_NS_SRV" "$srv_tun"
+    ph_iperf "$PH_NS_CLI" "$srv_tun" 3 "$PH_TMP/iperf.json"
+    ph_ping "$PH_NS_CLI" "$srv_tun" 10 0 # the tunnel is still healthy after the bulk transfer
+
+    # The server must have seen the client through the relay's upstream socket on loopback.
+    peer=$(sed -nE 's/.*Peer Connection Initiated with \[AF_INET\]([0-9.:]+).*/\1/p' \
+        "$PH_TMP/openvpn-server.log" | head -n1)
+    [[ $peer == 127.0.0.1:* ]] || ph_die "server saw the client at '$peer', expected 127.0.0.1:* (the relay)"
+    ph_result "server saw the client at $peer; client link: $(grep -m1 -oE \
+        '(TCP connection established with|UDPv4 link remote:) [^ ]+ *[^ ]*' "$PH_TMP/openvpn-client.log")"
+    # A restart (SIGUSR1) or a second initialization would mean the tunnel broke and recovered.
+    local restarts inits
+    restarts=$(grep -ciE 'SIGUSR1|Restart pause|Connection reset' "$PH_TMP/openvpn-client.log" || true)
+    inits=$(grep -c 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log" || true)
+    ((restarts == 0 && inits == 1)) ||
+        ph_die "openvpn client restarted: $restarts restart line(s), $inits initialization(s)"
+    ph_expect_running "$PH_OVPN_SERVER_PID" "openvpn server"
+    ph_expect_running "$PH_OVPN_CLIENT_PID" "openvpn client"
+    ph_porthop_stop
+}

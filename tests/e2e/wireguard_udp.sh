@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Unmodified WireGuard (wireguard-go on both ends) through porthop over UDP: ping and iperf3
+# through the tunnel, then the client switches its endpoint to other relay ports while traffic
+# flows, as a user does when the censor starts blocking the port in use. The tunnel must carry
+# on through the relay, without a new handshake, and the backend must never see the client
+# directly.
+source "$(dirname "$0")/lib.sh"
+ph_init wireguard_udp
+
+WG_PORT=51820
+CLI_IF=wgc$PH_ID
+SRV_IF=wgs$PH_ID
+CLI_TUN=10.78.0.2
+SRV_TUN=10.78.0.1
+
+ph_topology
+ph_censor_count_udp 443 40003 40007 "$WG_PORT"
+ph_wg_keys server
+ph_wg_keys client
+# wireguard-go cannot bind one address; it listens on all of the server namespace's addresses.
+ph_wg_up "$PH_NS_SRV" "$SRV_IF" "$SRV_TUN/24" private-key "$PH_TMP/server.key" \
+    listen-port "$WG_PORT" peer "$(<"$PH_TMP/client.pub")" allowed-ips "$CLI_TUN/32"
+ph_porthop_start "127.0.0.1:$WG_PORT" "443 40000-40009" ""
+ph_wg_up "$PH_NS_CLI" "$CLI_IF" "$CLI_TUN/24" private-key "$PH_TMP/client.key" \
+    peer "$(<"$PH_TMP/server.pub")" allowed-ips "$SRV_TUN/32" endpoint "$PH_SRV_ADDR:443"
+SERVER_PUB=$(<"$PH_TMP/server.pub")
+
+# The first ping triggers the handshake; wireguard-go queues it, so no loss is expected.
+ph_ping "$PH_NS_CLI" "$SRV_TUN" 20 5
+
+# The backend must see the relay's upstream socket (loopback), never the client's address.
+server_endpoint() { ph_ns "$PH_NS_SRV" wg show "$SRV_IF" endpoints | awk '{print $2}'; }
+ep=$(server_endpoint)
+[[ $ep == 127.0.0.1:* ]] || ph_die "backend sees peer endpoint '$ep', expected 127.0.0.1:* (the relay)"
+ph_result "backend sees the client at $ep"
+
+ph_iperf_server "$PH_NS_SRV" "$SRV_TUN"
+ph_iperf "$PH_NS_CLI" "$SRV_TUN" 3 "$PH_TMP/iperf-443.json"
+
+# block_and_switch OLD NEW: the censor starts dropping the port in use and the user re-points
+# the client. Blocking the old port is not only realistic: without it, replies still in flight
+# from the old port make wireguard-go roam straight back to it (it adopts the source of any
+# authenticated packet as the endpoint), so the switch would not stick under load.
+block_and_switch() {
+    ph_censor_block_udp "$1"
+    ph_ns "$PH_NS_CLI" wg set "$CLI_IF" peer "$SERVER_PUB" endpoint "$PH_SRV_ADDR:$2"
+    ph_log "client endpoint -> $PH_SRV_ADDR:$2"
+}
+hs_before=$(ph_wg_handshakes "$CLI_IF")
+
+# 1) 443 -> 40003 in the middle of a 5 s ping stream (20 pings/s): at most the one ping in
+# flight at the switch may be lost.
+ph_ping_start "$PH_NS_CLI" "$SRV_TUN" 100 0.05 "$PH_TMP/ping-switch.log"
+ping_pid=$PH_PID
+sleep 2
+block_and_switch 443 40003
+ph_wait_exit "$ping_pid" 15 "ping stream" || true
+ph_ping_check "$PH_TMP/ping-switch.log" 3
+ph_result "backend endpoint after switch to 40003: $(server_endpoint)"
+
+# 2) 40003 -> 40007 two seconds into a 6 s iperf3 run; the seconds after the switch must all
+# carry data and the run must complete.
+ph_iperf_start "$PH_NS_CLI" "$SRV_TUN" 6 "$PH_TMP/iperf-switch.json"
+iperf_pid=$PH_PID
+sleep 2
+block_and_switch 40003 40007
+ph_wait_exit "$iperf_pid" 25 "iperf3 client" || true
+ph_iperf_check "$PH_TMP/iperf-switch.json"
+jq -e '[.intervals[3:][].sum.bytes] | length >= 2 and all(. > 0)' "$PH_TMP/iperf-switch.json" \
+    >/dev/null || ph_die "iperf3 stalled after the endpoint switch (seconds 3-6 carried no data)"
+
+# The client really uses the new port, and the censor saw traffic on each port in turn.
+cli_ep=$(ph_ns "$PH_NS_CLI" wg show "$CLI_IF" endpoints | awk '{print $2}')
+[[ $cli_ep == "$PH_SRV_ADDR:40007" ]] || ph_die "client endpoint is '$cli_ep', expected $PH_SRV_ADDR:40007"
+for port in 443 40003 40007; do
+    n=$(ph_censor_udp_packets "$port")
+    ph_result "router saw $n client packets to udp/$port"
+    ((n > 0)) || ph_die "no client traffic reached udp/$port"
+done
+direct=$(ph_censor_udp_packets "$WG_PORT")
+((direct == 0)) || ph_die "$direct packets went to the backend port $WG_PORT directly, bypassing the relay"
+ep=$(server_endpoint)
+[[ $ep == 127.0.0.1:* ]] || ph_die "backend sees peer endpoint '$ep' after the switches, expected the relay"
+ph_result "backend endpoint after switch to 40007: $ep"
+# Informational: a native client switching ports needs no new handshake (WireGuard roams).
+hs_last=$(ph_ns "$PH_NS_CLI" wg show "$CLI_IF" latest-handshakes | awk '{print $2}')
+ph_result "client handshakes: $hs_before before the switches, $(ph_wg_handshakes "$CLI_IF") after;" \
+    "latest $(($(date +%s) - hs_last)) s ago"
+
+ph_expect_running "$PH_PORTHOP_PID" porthop
+ph_porthop_stop

@@ -76,6 +76,11 @@ bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
     if (closed_ || count_ == kQueueFrames || queued_bytes_ + frame > kQueueBytes) return false;
     auto header = buffer->with_header(wire::kFrameHeaderSize).first<wire::kFrameHeaderSize>();
     wire::write_frame_header(header, static_cast<std::uint16_t>(buffer->length));
+    // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
+    Counters::add(server_.counters_.to_client_packets);
+    Counters::add(server_.counters_.to_client_bytes, buffer->length);
+    ++session_->to_client_packets;
+    session_->to_client_bytes += buffer->length;
     queue_[(head_ + count_) % kQueueFrames] = std::move(buffer);
     ++count_;
     queued_bytes_ += frame;
@@ -107,19 +112,13 @@ void TcpConnection::on_written(const boost::system::error_code& ec) {
         server_.close_session(*session_, CloseReason::tcp_error);
         return;
     }
-    std::uint64_t bytes = 0;
     for (std::size_t i = 0; i < in_flight_; ++i) {
         auto& slot = queue_[head_];
-        bytes += slot->length;
         queued_bytes_ -= wire::kFrameHeaderSize + slot->length;
         server_.pool_.put(std::move(slot));
         head_ = (head_ + 1) % kQueueFrames;
         --count_;
     }
-    Counters::add(server_.counters_.to_client_packets, in_flight_);
-    Counters::add(server_.counters_.to_client_bytes, bytes);
-    session_->to_client_packets += in_flight_;
-    session_->to_client_bytes += bytes;
     in_flight_ = 0;
     if (count_ > 0) write();
 }

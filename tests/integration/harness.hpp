@@ -1,0 +1,270 @@
+// Integration harness: the relay running on its own event-loop thread, a UDP echo backend,
+// and blocking client sockets with receive timeouts. Everything on loopback, ephemeral ports.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "porthop/net/endpoint.hpp"
+#include "porthop/relay/server.hpp"
+
+namespace porthop::test {
+
+using namespace std::chrono_literals;
+using Bytes = std::vector<std::byte>;
+
+inline Bytes bytes(std::string_view text) {
+    Bytes out(text.size());
+    std::memcpy(out.data(), text.data(), text.size());
+    return out;
+}
+
+inline Bytes pattern(std::size_t n, unsigned seed) {
+    Bytes out(n);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * 31 + seed) & 0xFF);
+    return out;
+}
+
+// A file descriptor that closes itself.
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept { reset(std::exchange(o.fd_, -1)); return *this; }
+    ~Fd() { reset(); }
+    void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    int get() const { return fd_; }
+private:
+    int fd_;
+};
+
+inline sockaddr_storage loopback(bool v6, std::uint16_t port, socklen_t& len) {
+    sockaddr_storage ss{};
+    if (v6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        a->sin6_port = htons(port);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_port = htons(port);
+        len = sizeof(sockaddr_in);
+    }
+    return ss;
+}
+
+// A UDP socket on loopback with a receive timeout, for playing a client.
+class UdpClient {
+public:
+    explicit UdpClient(bool v6) : fd_(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0)), v6_(v6) {
+        socklen_t len;
+        auto any = loopback(v6, 0, len);
+        ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len);
+    }
+    void send_to(std::uint16_t port, const Bytes& data) {
+        socklen_t len;
+        auto to = loopback(v6_, port, len);
+        ::sendto(fd_.get(), data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), len);
+    }
+    // The next datagram and the port it came from, or nullopt after `timeout`.
+    std::optional<std::pair<Bytes, std::uint16_t>> receive(std::chrono::milliseconds timeout = 2000ms) {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
+        Bytes buf(70000);
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        const auto n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) return std::nullopt;
+        buf.resize(static_cast<std::size_t>(n));
+        return std::make_pair(buf, net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), len).port());
+    }
+private:
+    Fd fd_;
+    bool v6_;
+};
+
+// A TCP client speaking the u16-length framing.
+class TcpClient {
+public:
+    TcpClient(bool v6, std::uint16_t port) : fd_(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0)) {
+        socklen_t len;
+        auto to = loopback(v6, port, len);
+        connected_ = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&to), len) == 0;
+        const int one = 1;
+        ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    bool connected() const { return connected_; }
+    void write_raw(const Bytes& data) { ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL); }
+    static Bytes frame(const Bytes& payload) {
+        Bytes out{static_cast<std::byte>(payload.size() >> 8), static_cast<std::byte>(payload.size() & 0xFF)};
+        out.insert(out.end(), payload.begin(), payload.end());
+        return out;
+    }
+    // Reads exactly n bytes, or returns what arrived before the timeout / EOF.
+    Bytes read_exact(std::size_t n, std::chrono::milliseconds timeout = 2000ms) {
+        Bytes out;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (out.size() < n) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left <= 0ms) break;
+            pollfd p{fd_.get(), POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
+            std::byte buf[65536];
+            const auto got = ::recv(fd_.get(), buf, std::min(sizeof buf, n - out.size()), 0);
+            if (got <= 0) break;
+            out.insert(out.end(), buf, buf + got);
+        }
+        return out;
+    }
+    // Reads one frame's payload.
+    std::optional<Bytes> read_frame(std::chrono::milliseconds timeout = 2000ms) {
+        auto header = read_exact(2, timeout);
+        if (header.size() != 2) return std::nullopt;
+        const auto length = (std::to_integer<std::size_t>(header[0]) << 8) | std::to_integer<std::size_t>(header[1]);
+        auto payload = read_exact(length, timeout);
+        if (payload.size() != length) return std::nullopt;
+        return payload;
+    }
+    // True when the relay closed the connection (EOF or reset) within the timeout.
+    bool closed_by_peer(std::chrono::milliseconds timeout = 2000ms) {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+        std::byte b;
+        return ::recv(fd_.get(), &b, 1, MSG_DONTWAIT) <= 0;
+    }
+private:
+    Fd fd_;
+    bool connected_ = false;
+};
+
+// UDP echo backend on 127.0.0.1 that remembers every source address it heard from.
+class EchoBackend {
+public:
+    EchoBackend() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+        socklen_t len;
+        auto any = loopback(false, 0, len);
+        ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len);
+        sockaddr_storage bound{};
+        socklen_t blen = sizeof bound;
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &blen);
+        endpoint_ = net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), blen);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~EchoBackend() {
+        stop_ = true;
+        thread_.join();
+    }
+    net::Endpoint endpoint() const { return endpoint_; }
+    std::vector<net::Endpoint> sources() {
+        std::lock_guard lock(mutex_);
+        return sources_;
+    }
+    std::size_t datagrams() { std::lock_guard lock(mutex_); return datagrams_; }
+    std::vector<Bytes> received() { std::lock_guard lock(mutex_); return received_; }
+private:
+    void run() {
+        Bytes buf(70000);
+        while (!stop_) {
+            pollfd p{fd_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 20) != 1) continue;
+            sockaddr_storage from{};
+            socklen_t len = sizeof from;
+            const auto n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n < 0) continue;
+            {
+                std::lock_guard lock(mutex_);
+                const auto src = net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), len);
+                if (std::find(sources_.begin(), sources_.end(), src) == sources_.end()) sources_.push_back(src);
+                ++datagrams_;
+                received_.emplace_back(buf.begin(), buf.begin() + n);
+            }
+            ::sendto(fd_.get(), buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+    }
+    Fd fd_;
+    net::Endpoint endpoint_;
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::vector<net::Endpoint> sources_;
+    std::size_t datagrams_ = 0;
+    std::vector<Bytes> received_;
+    std::thread thread_;
+};
+
+// The relay on its own thread, torn down (stop + join) on destruction.
+class RunningRelay {
+public:
+    explicit RunningRelay(relay::ServerOptions options) : server_(io_, std::move(options)) {
+        error_ = server_.start();
+        if (!error_) thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RunningRelay() {
+        if (thread_.joinable()) {
+            boost::asio::post(io_, [this] { server_.stop(); });
+            thread_.join();
+        }
+    }
+    const std::optional<std::string>& error() const { return error_; }
+    relay::Server& server() { return server_; }
+    std::uint16_t udp_port(std::size_t i) const { return server_.udp_endpoints().at(i).port(); }
+    std::uint16_t tcp_port(std::size_t i) const { return server_.tcp_endpoints().at(i).port(); }
+    // Asked on the loop thread, where the session table lives.
+    std::size_t sessions() {
+        std::promise<std::size_t> p;
+        boost::asio::post(io_, [&] { p.set_value(server_.session_count()); });
+        return p.get_future().get();
+    }
+    std::uint64_t counter(std::atomic<std::uint64_t> relay::Counters::*c) const {
+        return (server_.counters().*c).load();
+    }
+private:
+    boost::asio::io_context io_{1};
+    relay::Server server_;
+    std::optional<std::string> error_;
+    std::thread thread_;
+};
+
+// Loopback relay options: `udp` ephemeral UDP ports and `tcp` TCP ports on the family chosen.
+inline relay::ServerOptions options_for(const EchoBackend& backend, bool v6, std::size_t udp, std::size_t tcp) {
+    relay::ServerOptions o;
+    o.listen = {v6 ? boost::asio::ip::make_address("::1") : boost::asio::ip::make_address("127.0.0.1")};
+    o.udp_ports.assign(udp, 0);
+    o.tcp_ports.assign(tcp, 0);
+    o.backend = backend.endpoint();
+    o.tolerate_missing_ipv6 = false;
+    return o;
+}
+
+// Polls `condition` until true or the timeout; for effects that happen on another thread.
+template <typename F>
+bool eventually(F&& condition, std::chrono::milliseconds timeout = 3000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+}  // namespace porthop::test

@@ -1,0 +1,91 @@
+// parse_command_line: every branch.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "porthop/app/cli.hpp"
+
+using porthop::app::CommandLine;
+using porthop::app::parse_command_line;
+using Action = CommandLine::Action;
+
+TEST_CASE("parse_command_line: accepted command lines", "[app][cli]") {
+    struct Row {
+        std::vector<std::string> args;
+        Action action;
+        const char* config_path;
+    };
+    const Row rows[] = {
+        {{"server"}, Action::server, ""},
+        {{"server", "-c", "a.toml"}, Action::server, "a.toml"},
+        {{"server", "--config", "/etc/porthop/server.toml"}, Action::server, "/etc/porthop/server.toml"},
+        {{"server", "--config=b.toml"}, Action::server, "b.toml"},
+        {{"server", "--config=x=y.toml"}, Action::server, "x=y.toml"},
+        {{"server", "-c", "first", "--config", "second"}, Action::server, "second"},  // the last one wins
+        {{"server", "-c", "-h"}, Action::server, "-h"},  // a value, not an option
+        {{"server", "--help"}, Action::help, ""},
+        {{"server", "-h"}, Action::help, ""},
+        {{"server", "-c", "a.toml", "--help"}, Action::help, "a.toml"},
+        {{"check-config", "c.toml"}, Action::check_config, "c.toml"},
+        {{"check-config", "--help"}, Action::help, ""},
+        {{"check-config", "-h"}, Action::help, ""},
+        {{"help"}, Action::help, ""},
+        {{"-h"}, Action::help, ""},
+        {{"--help"}, Action::help, ""},
+        {{"--help", "anything"}, Action::help, ""},
+        {{"--version"}, Action::version, ""},
+        {{"version"}, Action::version, ""},
+    };
+    for (const auto& row : rows) {
+        std::string joined;
+        for (const auto& a : row.args) joined += "'" + a + "' ";
+        INFO(joined);
+        const auto cl = parse_command_line(row.args);
+        CHECK(cl.action == row.action);
+        CHECK(cl.config_path == row.config_path);
+        CHECK(cl.error.empty());
+    }
+}
+
+TEST_CASE("parse_command_line: usage errors say what was wrong", "[app][cli]") {
+    struct Row {
+        std::vector<std::string> args;
+        const char* error;
+    };
+    const Row rows[] = {
+        {{}, "missing command"},
+        {{"serve"}, "unknown command 'serve'"},
+        {{""}, "unknown command ''"},
+        {{"-c", "a.toml", "server"}, "unknown command '-c'"},
+        {{"server", "--config"}, "--config needs a file name"},
+        {{"server", "-c"}, "-c needs a file name"},
+        {{"server", "--config="}, "--config needs a file name"},
+        {{"server", "-c", ""}, "--config needs a file name"},
+        {{"server", "--config", ""}, "--config needs a file name"},
+        {{"server", "a.toml"}, "unknown argument 'a.toml' for server"},
+        {{"server", "--verbose"}, "unknown argument '--verbose' for server"},
+        {{"server", "--config", "a.toml", "extra"}, "unknown argument 'extra' for server"},
+        {{"server", "--configx=a"}, "unknown argument '--configx=a' for server"},
+        {{"check-config"}, "check-config takes exactly one FILE"},
+        {{"check-config", "a.toml", "b.toml"}, "check-config takes exactly one FILE"},
+        {{"check-config", "--help", "x"}, "check-config takes exactly one FILE"},
+    };
+    for (const auto& row : rows) {
+        std::string joined;
+        for (const auto& a : row.args) joined += "'" + a + "' ";
+        INFO(joined);
+        const auto cl = parse_command_line(row.args);
+        CHECK(cl.action == Action::error);
+        CHECK(cl.error == row.error);
+    }
+}
+
+TEST_CASE("usage_text names every command and option", "[app][cli]") {
+    const std::string usage = porthop::app::usage_text();
+    for (const char* word : {"porthop server", "porthop check-config FILE", "--help", "--version", "-c, --config FILE",
+                             "Exit status"}) {
+        INFO(word);
+        CHECK(usage.find(word) != std::string::npos);
+    }
+}

@@ -107,7 +107,12 @@ private:
 // A TCP client speaking the u16-length framing.
 class TcpClient {
 public:
-    TcpClient(bool v6, std::uint16_t port) : fd_(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0)) {
+    // `receive_buffer` > 0 shrinks the kernel's receive buffer (set before connect so the
+    // window is small from the start), to make a slow reader without waiting for megabytes.
+    TcpClient(bool v6, std::uint16_t port, int receive_buffer = 0)
+        : fd_(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0)) {
+        if (receive_buffer > 0)
+            ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
         socklen_t len;
         auto to = loopback(v6, port, len);
         connected_ = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&to), len) == 0;

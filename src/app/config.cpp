@@ -1,12 +1,12 @@
 #include "porthop/app/config.hpp"
 
+#include <toml++/toml.h>
+
+#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <boost/asio/ip/address.hpp>
-#include <toml++/toml.h>
 
 #include "porthop/app/duration.hpp"
 
@@ -31,16 +31,17 @@ public:
         return std::nullopt;
     }
 
-    std::optional<std::int64_t> integer(const toml::node& node, const std::string& key,
-                                        std::int64_t min, std::int64_t max) {
+    std::optional<std::int64_t> integer(const toml::node& node, const std::string& key, std::int64_t min,
+                                        std::int64_t max) {
         if (!node.is_integer()) {
             error(node, key, "expected an integer, got " + type_name(node));
             return std::nullopt;
         }
         const auto v = *node.value<std::int64_t>();
         if (v < min || v > max) {
-            error(node, key, std::to_string(v) + " is out of range (" + std::to_string(min) + "-" +
-                                 std::to_string(max) + ")");
+            error(node, key,
+                  std::to_string(v) + " is out of range (" + std::to_string(min) + "-" + std::to_string(max) +
+                      ")");
             return std::nullopt;
         }
         return v;
@@ -83,13 +84,20 @@ private:
     }
     static std::string type_name(const toml::node& node) {
         switch (node.type()) {
-            case toml::node_type::table: return "a table";
-            case toml::node_type::array: return "a list";
-            case toml::node_type::string: return "a string";
-            case toml::node_type::integer: return "an integer";
-            case toml::node_type::floating_point: return "a number";
-            case toml::node_type::boolean: return "a boolean";
-            default: return "a date/time";
+            case toml::node_type::table:
+                return "a table";
+            case toml::node_type::array:
+                return "a list";
+            case toml::node_type::string:
+                return "a string";
+            case toml::node_type::integer:
+                return "an integer";
+            case toml::node_type::floating_point:
+                return "a number";
+            case toml::node_type::boolean:
+                return "a boolean";
+            default:
+                return "a date/time";
         }
     }
 
@@ -129,16 +137,17 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& why)
     return HostPort{std::string(host), range->first};
 }
 
-void read_ports(Reader& r, const toml::node& node, const std::string& key,
-                std::vector<PortRange>& out) {
+void read_ports(Reader& r, const toml::node& node, const std::string& key, std::vector<PortRange>& out) {
     auto items = r.string_list(node, key);
     if (!items) return;
     std::vector<PortRange> ranges;
     for (std::size_t i = 0; i < items->size(); ++i) {
         const auto& [text, item] = (*items)[i];
         std::string why;
-        if (auto range = parse_port_range(text, why)) ranges.push_back(*range);
-        else r.error(*item, key + "[" + std::to_string(i) + "]", why);
+        if (auto range = parse_port_range(text, why))
+            ranges.push_back(*range);
+        else
+            r.error(*item, key + "[" + std::to_string(i) + "]", why);
     }
     out = std::move(ranges);
 }
@@ -154,9 +163,11 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
                 const auto& [text, item] = (*items)[i];
                 boost::system::error_code ec;
                 boost::asio::ip::make_address(text, ec);
-                if (ec) r.error(*item, key + "[" + std::to_string(i) + "]",
-                                "'" + text + "' is not an IP address (use 0.0.0.0 or :: for all)");
-                else addrs.push_back(text);
+                if (ec)
+                    r.error(*item, key + "[" + std::to_string(i) + "]",
+                            "'" + text + "' is not an IP address (use 0.0.0.0 or :: for all)");
+                else
+                    addrs.push_back(text);
             }
             if (items->empty()) r.error(node, key, "must name at least one address");
             s.listen = std::move(addrs);
@@ -167,32 +178,38 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else if (k == "backend") {
             if (auto text = r.string(node, key)) {
                 std::string why;
-                if (auto hp = parse_host_port(*text, why)) s.backend = *hp;
-                else r.error(node, key, why);
+                if (auto hp = parse_host_port(*text, why))
+                    s.backend = *hp;
+                else
+                    r.error(node, key, why);
             }
         } else if (k == "idle_timeout") {
             if (auto text = r.string(node, key)) {
                 std::string why;
                 auto d = parse_duration(*text, why);
-                if (!d) r.error(node, key, why);
+                if (!d)
+                    r.error(node, key, why);
                 else if (*d < std::chrono::seconds{1} || *d > std::chrono::hours{24})
                     r.error(node, key, "must be between 1s and 24h");
                 else {
                     s.idle_timeout = *d;
                     if (*d <= std::chrono::seconds{25})
-                        r.warning(node, key, "shorter than WireGuard's 25 s keepalive: quiet tunnels "
-                                             "will lose their session and the backend sees a new port");
+                        r.warning(node, key,
+                                  "shorter than WireGuard's 25 s keepalive: quiet tunnels "
+                                  "will lose their session and the backend sees a new port");
                 }
             }
         } else if (k == "max_sessions") {
             if (auto v = r.integer(node, key, 1, 1'000'000)) s.max_sessions = static_cast<std::uint32_t>(*v);
         } else if (k == "max_tcp_connections") {
-            if (auto v = r.integer(node, key, 1, 100'000)) s.max_tcp_connections = static_cast<std::uint32_t>(*v);
+            if (auto v = r.integer(node, key, 1, 100'000))
+                s.max_tcp_connections = static_cast<std::uint32_t>(*v);
         } else if (k == "max_datagram") {
             if (auto v = r.integer(node, key, 576, 65535)) s.max_datagram = static_cast<std::uint32_t>(*v);
         } else {
-            r.error(node, key, "unknown key (known: listen, udp, tcp, backend, idle_timeout, "
-                               "max_sessions, max_tcp_connections, max_datagram)");
+            r.error(node, key,
+                    "unknown key (known: listen, udp, tcp, backend, idle_timeout, "
+                    "max_sessions, max_tcp_connections, max_datagram)");
         }
     }
 }
@@ -223,17 +240,27 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
     for (const auto& [k, node] : root) {
         const std::string key(k.str());
         if (key == "server") {
-            if (const auto* t = node.as_table()) read_server(r, *t, result.config.server);
-            else r.error(node, key, "expected a [server] table");
+            if (const auto* t = node.as_table())
+                read_server(r, *t, result.config.server);
+            else
+                r.error(node, key, "expected a [server] table");
         } else if (key == "log") {
             const auto* t = node.as_table();
-            if (!t) { r.error(node, key, "expected a [log] table"); continue; }
+            if (!t) {
+                r.error(node, key, "expected a [log] table");
+                continue;
+            }
             for (const auto& [lk, lnode] : *t) {
                 const std::string lkey = "log." + std::string(lk.str());
-                if (lk != "level") { r.error(lnode, lkey, "unknown key (known: level)"); continue; }
+                if (lk != "level") {
+                    r.error(lnode, lkey, "unknown key (known: level)");
+                    continue;
+                }
                 if (auto text = r.string(lnode, lkey)) {
-                    if (auto level = parse_log_level(*text)) result.config.log_level = *level;
-                    else r.error(lnode, lkey, "'" + *text + "' is not one of debug, info, warn, error");
+                    if (auto level = parse_log_level(*text))
+                        result.config.log_level = *level;
+                    else
+                        r.error(lnode, lkey, "'" + *text + "' is not one of debug, info, warn, error");
                 }
             }
         } else {
@@ -242,8 +269,8 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
     }
     const auto& s = result.config.server;
     if (s.udp.empty() && s.tcp.empty() && result.errors.empty())
-        result.errors.push_back(ConfigError{source_name, 0, 0, "server",
-                                            "udp and tcp are both empty: nothing to listen on"});
+        result.errors.push_back(
+            ConfigError{source_name, 0, 0, "server", "udp and tcp are both empty: nothing to listen on"});
     return result;
 }
 
@@ -251,7 +278,8 @@ ConfigResult load_config_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         ConfigResult result;
-        result.errors.push_back(ConfigError{path, 0, 0, "", "cannot open: " + std::string(std::strerror(errno))});
+        result.errors.push_back(
+            ConfigError{path, 0, 0, "", "cannot open: " + std::string(std::strerror(errno))});
         return result;
     }
     std::ostringstream text;
@@ -276,8 +304,8 @@ std::string to_toml(const Config& c) {
         << "listen = " << quoted_list(s.listen, [](const std::string& a) { return a; }) << "\n"
         << "udp = " << quoted_list(s.udp, [](const PortRange& p) { return to_string(p); }) << "\n"
         << "tcp = " << quoted_list(s.tcp, [](const PortRange& p) { return to_string(p); }) << "\n"
-        << "backend = \"" << (v6 ? "[" + s.backend.host + "]" : s.backend.host) << ":"
-        << s.backend.port << "\"\n"
+        << "backend = \"" << (v6 ? "[" + s.backend.host + "]" : s.backend.host) << ":" << s.backend.port
+        << "\"\n"
         << "idle_timeout = \"" << format_duration(s.idle_timeout) << "\"\n"
         << "max_sessions = " << s.max_sessions << "\n"
         << "max_tcp_connections = " << s.max_tcp_connections << "\n"

@@ -26,11 +26,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
         }
         if (i == digits_start) return fail("expected a number");
         std::int64_t unit_ms = 0;
-        if (text.substr(i, 2) == "ms") { unit_ms = 1; i += 2; }
-        else if (i < text.size() && text[i] == 's') { unit_ms = 1000; ++i; }
-        else if (i < text.size() && text[i] == 'm') { unit_ms = 60'000; ++i; }
-        else if (i < text.size() && text[i] == 'h') { unit_ms = 3'600'000; ++i; }
-        else return fail("missing unit h, m, s or ms");
+        if (text.substr(i, 2) == "ms") {
+            unit_ms = 1;
+            i += 2;
+        } else if (i < text.size() && text[i] == 's') {
+            unit_ms = 1000;
+            ++i;
+        } else if (i < text.size() && text[i] == 'm') {
+            unit_ms = 60'000;
+            ++i;
+        } else if (i < text.size() && text[i] == 'h') {
+            unit_ms = 3'600'000;
+            ++i;
+        } else
+            return fail("missing unit h, m, s or ms");
         if (number > (kMaxMs - total) / unit_ms) return fail("too long");
         total += number * unit_ms;
     }

@@ -1,10 +1,9 @@
 // porthop's entry point: parse the command line, load the configuration, run the role.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "porthop/app/cli.hpp"
 #include "porthop/app/config.hpp"
@@ -48,9 +47,10 @@ int run_server(const std::string& config_path) {
         app::log_error(*problem);
         return 1;
     }
-    app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + config.source + "): " +
-                  app::describe(config.server, *options) + "; " + std::to_string(server.udp_endpoints().size()) +
-                  " udp and " + std::to_string(server.tcp_endpoints().size()) + " tcp sockets");
+    app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + config.source +
+                  "): " + app::describe(config.server, *options) + "; " +
+                  std::to_string(server.udp_endpoints().size()) + " udp and " +
+                  std::to_string(server.tcp_endpoints().size()) + " tcp sockets");
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -89,13 +89,19 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     const auto cl = app::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (cl.action) {
-        case app::CommandLine::Action::help: std::cout << app::usage_text(); return 0;
-        case app::CommandLine::Action::version: std::cout << "porthop " << PORTHOP_VERSION << "\n"; return 0;
+        case app::CommandLine::Action::help:
+            std::cout << app::usage_text();
+            return 0;
+        case app::CommandLine::Action::version:
+            std::cout << "porthop " << PORTHOP_VERSION << "\n";
+            return 0;
         case app::CommandLine::Action::error:
             std::cerr << "porthop: " << cl.error << "\n\n" << app::usage_text();
             return 2;
-        case app::CommandLine::Action::check_config: return check_config(cl.config_path);
-        case app::CommandLine::Action::server: break;
+        case app::CommandLine::Action::check_config:
+            return check_config(cl.config_path);
+        case app::CommandLine::Action::server:
+            break;
     }
     try {
         return run_server(cl.config_path);

@@ -9,8 +9,7 @@ namespace {
 std::optional<std::uint16_t> parse_port(std::string_view text, std::string& why) {
     // from_chars alone would accept "+1"? It does not, but it stops at the first non-digit,
     // so insist that every character is a digit to reject " 443", "443 ", "0x1bb".
-    if (text.empty() || !std::all_of(text.begin(), text.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         why = "'" + std::string(text) + "' is not a port number";
         return std::nullopt;
     }

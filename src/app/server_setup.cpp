@@ -46,12 +46,14 @@ std::string ensure_file_limit(const relay::ServerOptions& options) {
     }
     // Each listener is one descriptor; each session one upstream socket; each TCP session one
     // more for the connection; plus a few for the process itself.
-    const std::uint64_t listeners = options.listen.size() * (options.udp_ports.size() + options.tcp_ports.size());
+    const std::uint64_t listeners =
+        options.listen.size() * (options.udp_ports.size() + options.tcp_ports.size());
     const std::uint64_t need = listeners + options.max_sessions + options.max_tcp_connections + 32;
     if (limit.rlim_cur == RLIM_INFINITY || need <= limit.rlim_cur) return {};
     return "open-file limit is " + std::to_string(limit.rlim_cur) + " but " + std::to_string(listeners) +
-           " listeners, max_sessions = " + std::to_string(options.max_sessions) + " and max_tcp_connections = " +
-           std::to_string(options.max_tcp_connections) + " may need " + std::to_string(need) +
+           " listeners, max_sessions = " + std::to_string(options.max_sessions) +
+           " and max_tcp_connections = " + std::to_string(options.max_tcp_connections) + " may need " +
+           std::to_string(need) +
            ": new sessions will be refused once it is reached (raise `ulimit -n` or lower the limits)";
 }
 
@@ -63,10 +65,10 @@ std::string describe(const ServerConfig& config, const relay::ServerOptions& opt
     };
     std::string addresses;
     for (const auto& a : config.listen) addresses += (addresses.empty() ? "" : ", ") + a;
-    return "udp " + ports(config.udp) + " and tcp " + ports(config.tcp) + " on " + addresses + " -> backend " +
-           options.backend.to_string() + " (idle_timeout " + format_duration(config.idle_timeout) +
-           ", max_sessions " + std::to_string(config.max_sessions) + ", max_tcp_connections " +
-           std::to_string(config.max_tcp_connections) + ")";
+    return "udp " + ports(config.udp) + " and tcp " + ports(config.tcp) + " on " + addresses +
+           " -> backend " + options.backend.to_string() + " (idle_timeout " +
+           format_duration(config.idle_timeout) + ", max_sessions " + std::to_string(config.max_sessions) +
+           ", max_tcp_connections " + std::to_string(config.max_tcp_connections) + ")";
 }
 
 }  // namespace porthop::app

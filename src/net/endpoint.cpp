@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <random>
 
 namespace porthop::net {
 
@@ -70,8 +71,14 @@ std::string Endpoint::to_string() const {
 }
 
 std::size_t Endpoint::hash() const noexcept {
-    // FNV-1a over the identifying bytes; endpoints are copied field by field, so padding is 0.
-    std::uint64_t h = 1469598103934665603ull;
+    // FNV-1a over the identifying bytes (endpoints are copied field by field, so padding is 0),
+    // started from a per-process random seed: clients choose their addresses and ports, and
+    // must not be able to aim them all at one hash bucket of the session table.
+    static const std::uint64_t seed = [] {
+        std::random_device rd;
+        return (std::uint64_t{rd()} << 32) ^ rd();
+    }();
+    std::uint64_t h = 1469598103934665603ull ^ seed;
     const auto* p = reinterpret_cast<const unsigned char*>(&storage_);
     for (socklen_t i = 0; i < sockaddr_len(); ++i) {
         h ^= p[i];

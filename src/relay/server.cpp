@@ -18,8 +18,8 @@ namespace {
 std::string describe_bind_error(const char* proto, const asio::ip::address& address, std::uint16_t port,
                                 const error_code& ec) {
     std::string message = std::string("cannot listen on ") + proto + " " +
-                          net::Endpoint::from_asio(asio::ip::udp::endpoint(address, port)).to_string() + ": " +
-                          ec.message();
+                          net::Endpoint::from_asio(asio::ip::udp::endpoint(address, port)).to_string() +
+                          ": " + ec.message();
     if (ec == asio::error::access_denied && port < 1024)
         message += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
     if (ec == asio::error::address_in_use) message += " (another program, or another porthop, uses it)";
@@ -41,8 +41,8 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       pool_(opt_.max_datagram, net::kMaxBatch + 8192),
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
-      sweep_interval_(std::clamp<std::chrono::milliseconds>(opt_.idle_timeout / 4, std::chrono::milliseconds{50},
-                                                            std::chrono::seconds{1})) {
+      sweep_interval_(std::clamp<std::chrono::milliseconds>(
+          opt_.idle_timeout / 4, std::chrono::milliseconds{50}, std::chrono::seconds{1})) {
     for (auto& buffer : rx_) buffer = pool_.get();
 }
 
@@ -62,7 +62,8 @@ std::optional<std::string> Server::Impl::open_udp(const asio::ip::address& addre
     // leaves from the same address the client sent to.
     if (address.is_unspecified()) {
         if (int err = net::enable_pktinfo(socket.native_handle(), address.is_v6()); err != 0)
-            return describe_bind_error("udp", address, port, error_code(err, boost::system::system_category()));
+            return describe_bind_error("udp", address, port,
+                                       error_code(err, boost::system::system_category()));
     }
     auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
     udp_.push_back(std::make_unique<UdpListener>(
@@ -84,7 +85,8 @@ std::optional<std::string> Server::Impl::open_tcp(const asio::ip::address& addre
         return describe_bind_error("tcp", address, port, ec);
     }
     auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
-    tcp_.push_back(std::make_unique<TcpListener>(TcpListener{std::move(acceptor), bound, asio::steady_timer(io_)}));
+    tcp_.push_back(
+        std::make_unique<TcpListener>(TcpListener{std::move(acceptor), bound, asio::steady_timer(io_)}));
     return std::nullopt;
 }
 
@@ -93,13 +95,25 @@ std::optional<std::string> Server::Impl::start() {
     for (const auto& address : opt_.listen) {
         for (auto port : opt_.udp_ports) {
             auto problem = open_udp(address, port);
-            if (problem && problem->empty()) { skipped_ipv6 = true; break; }
-            if (problem) { stop(); return problem; }
+            if (problem && problem->empty()) {
+                skipped_ipv6 = true;
+                break;
+            }
+            if (problem) {
+                stop();
+                return problem;
+            }
         }
         for (auto port : opt_.tcp_ports) {
             auto problem = open_tcp(address, port);
-            if (problem && problem->empty()) { skipped_ipv6 = true; break; }
-            if (problem) { stop(); return problem; }
+            if (problem && problem->empty()) {
+                skipped_ipv6 = true;
+                break;
+            }
+            if (problem) {
+                stop();
+                return problem;
+            }
         }
     }
     if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: listening on IPv4 only");
@@ -129,12 +143,6 @@ void Server::Impl::stop() {
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
 }
 
-void Server::Impl::warn_limited(app::RateLimitedWarning& limiter, const std::string& message) {
-    std::uint64_t suppressed = 0;
-    if (!limiter.allow(Clock::now(), suppressed)) return;
-    app::log_warn(suppressed ? message + " (" + std::to_string(suppressed) + " similar suppressed)" : message);
-}
-
 std::span<net::ReceiveSlot> Server::Impl::receive_slots() {
     for (std::size_t i = 0; i < rx_.size(); ++i) {
         slots_[i].data = rx_[i]->payload();
@@ -158,8 +166,10 @@ void Server::Impl::on_udp_readable(UdpListener& listener) {
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         const auto received = batch_.receive(fd, receive_slots());
         if (received.error) {
-            warn_limited(warn_socket_, "receive on udp " + listener.bound.to_string() + " failed: " +
-                                           std::strerror(received.error));
+            warn_limited(warn_socket_, [&] {
+                return std::string("receive on udp " + listener.bound.to_string() +
+                                   " failed: " + std::strerror(received.error));
+            });
             break;
         }
         if (received.count == 0) {
@@ -172,8 +182,11 @@ void Server::Impl::on_udp_readable(UdpListener& listener) {
             const auto& slot = slots_[i];
             if (slot.truncated) {
                 Counters::add(counters_.drop_truncated);
-                warn_limited(warn_input_, "dropped a datagram from " + slot.peer.to_string() +
-                                              " larger than max_datagram (" + std::to_string(opt_.max_datagram) + ")");
+                warn_limited(warn_input_, [&] {
+                    return std::string("dropped a datagram from " + slot.peer.to_string() +
+                                       " larger than max_datagram (" + std::to_string(opt_.max_datagram) +
+                                       ")");
+                });
                 continue;
             }
             if (slot.length == 0) {
@@ -212,9 +225,11 @@ void Server::Impl::forward_to_backend(Session& session, std::span<const net::Sen
     session.from_client_bytes += result.sent_bytes;
     if (result.failed) {
         Counters::add(counters_.drop_send_to_backend, result.failed);
-        warn_limited(warn_backend_, "sending to backend " + opt_.backend.to_string() + " failed: " +
-                                        std::strerror(result.error) +
-                                        (result.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+        warn_limited(warn_backend_, [&] {
+            return std::string("sending to backend " + opt_.backend.to_string() +
+                               " failed: " + std::strerror(result.error) +
+                               (result.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+        });
     }
 }
 
@@ -228,19 +243,24 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
     if (!ec) socket.non_blocking(true, ec);
     if (ec) {
         Counters::add(counters_.drop_socket_error);
-        warn_limited(warn_socket_, "cannot open a socket to the backend: " + ec.message() +
-                                       (ec.value() == EMFILE ? " (open-file limit reached)" : ""));
+        warn_limited(warn_socket_, [&] {
+            return std::string("cannot open a socket to the backend: " + ec.message() +
+                               (ec.value() == EMFILE ? " (open-file limit reached)" : ""));
+        });
         return std::nullopt;
     }
     return socket;
 }
 
-Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now) {
+Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
+                                        Clock::time_point now) {
     if (sessions_.full()) {
         Counters::add(counters_.drop_session_limit);
-        warn_limited(warn_session_limit_, "session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                                              ") reached: dropping datagrams from new clients such as " +
-                                              slot.peer.to_string());
+        warn_limited(warn_session_limit_, [&] {
+            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
+                               ") reached: dropping datagrams from new clients such as " +
+                               slot.peer.to_string());
+        });
         return nullptr;
     }
     auto upstream = open_upstream();
@@ -254,8 +274,8 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     sessions_.insert(session, &key);
     Counters::add(counters_.sessions_opened);
     error_code ec;
-    app::log_info("session " + std::to_string(session->id) + " opened: udp " + slot.peer.to_string() + " -> port " +
-                  std::to_string(listener.bound.port()) + ", backend sees " +
+    app::log_info("session " + std::to_string(session->id) + " opened: udp " + slot.peer.to_string() +
+                  " -> port " + std::to_string(listener.bound.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
     arm_upstream(session);
     return session.get();
@@ -280,8 +300,11 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
             // ICMP port unreachable from the backend surfaces here as ECONNREFUSED. Reading
             // consumes the error; datagrams may still be queued behind it, so try again.
             Counters::add(counters_.backend_errors);
-            warn_limited(warn_backend_, "backend " + opt_.backend.to_string() + ": " + std::strerror(received.error) +
-                                            (received.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+            warn_limited(warn_backend_, [&] {
+                return std::string("backend " + opt_.backend.to_string() + ": " +
+                                   std::strerror(received.error) +
+                                   (received.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
+            });
             continue;
         }
         only_errors = false;
@@ -303,7 +326,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     continue;
                 }
                 rx_[i]->length = slot.length;
-                if (s.tcp->enqueue(rx_[i])) rx_[i] = std::move(spare);  // handed off, refill the batch
+                if (s.tcp->enqueue(rx_[i]))
+                    rx_[i] = std::move(spare);  // handed off, refill the batch
                 else {
                     pool_.put(std::move(spare));
                     Counters::add(counters_.drop_tcp_backlog);
@@ -341,7 +365,10 @@ void Server::Impl::arm_accept(TcpListener& listener) {
     listener.acceptor.async_accept([this, &listener](const error_code& ec, asio::ip::tcp::socket socket) {
         if (ec == asio::error::operation_aborted || stopped_) return;
         if (ec) {
-            warn_limited(warn_socket_, "accept on tcp " + listener.bound.to_string() + " failed: " + ec.message());
+            warn_limited(warn_socket_, [&] {
+                return std::string("accept on tcp " + listener.bound.to_string() +
+                                   " failed: " + ec.message());
+            });
             // Out of descriptors (EMFILE) would make accept fail at once, forever: back off.
             listener.retry.expires_after(std::chrono::milliseconds{100});
             listener.retry.async_wait([this, &listener](const error_code& wait_ec) {
@@ -359,15 +386,19 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     const auto peer = net::Endpoint::from_asio(socket.remote_endpoint(ec));
     if (tcp_connections_ >= opt_.max_tcp_connections) {
         Counters::add(counters_.drop_tcp_limit);
-        warn_limited(warn_tcp_limit_, "TCP connection limit (max_tcp_connections = " +
-                                          std::to_string(opt_.max_tcp_connections) + ") reached: closing " +
-                                          peer.to_string());
+        warn_limited(warn_tcp_limit_, [&] {
+            return std::string(
+                "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
+                ") reached: closing " + peer.to_string());
+        });
         return;  // the socket closes as it goes out of scope
     }
     if (sessions_.full()) {
         Counters::add(counters_.drop_session_limit);
-        warn_limited(warn_session_limit_, "session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                                              ") reached: closing TCP connection from " + peer.to_string());
+        warn_limited(warn_session_limit_, [&] {
+            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
+                               ") reached: closing TCP connection from " + peer.to_string());
+        });
         return;
     }
     auto upstream = open_upstream();
@@ -383,8 +414,8 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     ++tcp_connections_;
     Counters::add(counters_.tcp_connections_opened);
     Counters::add(counters_.sessions_opened);
-    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + peer.to_string() + " -> port " +
-                  std::to_string(listener.bound.port()) + ", backend sees " +
+    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + peer.to_string() +
+                  " -> port " + std::to_string(listener.bound.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
     connection->start();
     arm_upstream(session);
@@ -405,12 +436,14 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
         Counters::add(counters_.tcp_connections_closed);
     }
     Counters::add(counters_.sessions_closed);
-    const auto lived = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
-    app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) + "): " +
-                  (was_tcp ? "tcp " : "udp ") + session.client.to_string() + " after " + std::to_string(lived) +
-                  " s, from client " + std::to_string(session.from_client_packets) + " pkts/" +
-                  std::to_string(session.from_client_bytes) + " B, to client " +
-                  std::to_string(session.to_client_packets) + " pkts/" + std::to_string(session.to_client_bytes) + " B");
+    const auto lived =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
+    app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +
+                  "): " + (was_tcp ? "tcp " : "udp ") + session.client.to_string() + " after " +
+                  std::to_string(lived) + " s, from client " + std::to_string(session.from_client_packets) +
+                  " pkts/" + std::to_string(session.from_client_bytes) + " B, to client " +
+                  std::to_string(session.to_client_packets) + " pkts/" +
+                  std::to_string(session.to_client_bytes) + " B");
     sessions_.erase(session.id);  // may free `session`: nothing after this line
 }
 
@@ -427,7 +460,8 @@ void Server::Impl::sweep() {
     const auto now = Clock::now();
     std::vector<std::pair<std::uint64_t, CloseReason>> expired;
     sessions_.for_each([&](const Session& s) {
-        if (s.last_from_client + opt_.idle_timeout <= now) expired.emplace_back(s.id, CloseReason::idle);
+        if (s.last_from_client + opt_.idle_timeout <= now)
+            expired.emplace_back(s.id, CloseReason::idle);
         else if (s.tcp && !s.tcp->got_first_frame() && s.opened + opt_.first_frame_timeout <= now)
             expired.emplace_back(s.id, CloseReason::tcp_timeout);
     });
@@ -441,7 +475,8 @@ void Server::Impl::sweep() {
 
 // ---- public face -------------------------------------------------------------------------
 
-Server::Server(asio::io_context& io, ServerOptions options) : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+Server::Server(asio::io_context& io, ServerOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(options))) {}
 Server::~Server() { impl_->stop(); }
 std::optional<std::string> Server::start() { return impl_->start(); }
 void Server::stop() { impl_->stop(); }

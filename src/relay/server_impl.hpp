@@ -3,13 +3,12 @@
 #pragma once
 
 #include <array>
-#include <memory>
-#include <vector>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <vector>
 
 #include "porthop/app/log.hpp"
 #include "porthop/net/packet_pool.hpp"
@@ -46,7 +45,16 @@ public:
     // Sends `items` (all for this session) to the backend and counts the outcome.
     void forward_to_backend(Session& session, std::span<const net::SendItem> items);
     void close_session(Session& session, CloseReason reason);
-    void warn_limited(app::RateLimitedWarning& limiter, const std::string& message);
+    // The message is built only when the line is actually logged: a flood of bad input must
+    // cost a counter increment per packet, not a string.
+    template <typename MakeMessage>
+    void warn_limited(app::RateLimitedWarning& limiter, MakeMessage&& make_message) {
+        std::uint64_t suppressed = 0;
+        if (!limiter.allow(Clock::now(), suppressed)) return;
+        std::string message = make_message();
+        if (suppressed) message += " (" + std::to_string(suppressed) + " similar suppressed)";
+        app::log_warn(message);
+    }
 
     boost::asio::io_context& io_;
     const ServerOptions opt_;

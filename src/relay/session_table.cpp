@@ -4,12 +4,18 @@ namespace porthop::relay {
 
 const char* to_string(CloseReason reason) noexcept {
     switch (reason) {
-        case CloseReason::idle: return "idle";
-        case CloseReason::tcp_closed: return "client closed the TCP connection";
-        case CloseReason::tcp_error: return "TCP error";
-        case CloseReason::frame_too_large: return "frame longer than max_datagram";
-        case CloseReason::tcp_timeout: return "no frame in time";
-        case CloseReason::shutdown: return "shutdown";
+        case CloseReason::idle:
+            return "idle";
+        case CloseReason::tcp_closed:
+            return "client closed the TCP connection";
+        case CloseReason::tcp_error:
+            return "TCP error";
+        case CloseReason::frame_too_large:
+            return "frame longer than max_datagram";
+        case CloseReason::tcp_timeout:
+            return "no frame in time";
+        case CloseReason::shutdown:
+            return "shutdown";
     }
     return "unknown";
 }

@@ -1,8 +1,7 @@
 #include "tcp_connection.hpp"
 
-#include <cstring>
-
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 #include "porthop/wire/framing.hpp"
 
@@ -17,7 +16,7 @@ TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket,
       in_capacity_(wire::kFrameHeaderSize + server.opt_.max_datagram + kReadSlack) {}
 
 void TcpConnection::start() {
-    in_ = std::make_unique<std::byte[]>(in_capacity_);
+    in_ = std::make_unique_for_overwrite<std::byte[]>(in_capacity_);  // untouched pages stay free
     read();
 }
 
@@ -31,21 +30,25 @@ void TcpConnection::read() {
 void TcpConnection::on_read(const boost::system::error_code& ec, std::size_t n) {
     if (closed_) return;
     if (ec) {
-        server_.close_session(*session_, ec == asio::error::eof ? CloseReason::tcp_closed : CloseReason::tcp_error);
+        server_.close_session(*session_,
+                              ec == asio::error::eof ? CloseReason::tcp_closed : CloseReason::tcp_error);
         return;
     }
     in_length_ += n;
     std::size_t offset = 0, batch = 0;
     for (;;) {
-        const auto split = wire::split_frame({in_.get() + offset, in_length_ - offset}, server_.opt_.max_datagram);
+        const auto split =
+            wire::split_frame({in_.get() + offset, in_length_ - offset}, server_.opt_.max_datagram);
         if (split.status == wire::FrameStatus::need_more) break;
         if (split.status == wire::FrameStatus::too_large) {
             // Nothing of this frame is forwarded; what came before it already was.
             if (batch) server_.forward_to_backend(*session_, {items_.data(), batch});
             Counters::add(server_.counters_.drop_frame_too_large);
-            server_.warn_limited(server_.warn_input_, "closing TCP client " + session_->client.to_string() +
-                                                          ": frame longer than max_datagram (" +
-                                                          std::to_string(server_.opt_.max_datagram) + ")");
+            server_.warn_limited(server_.warn_input_, [&] {
+                return std::string("closing TCP client " + session_->client.to_string() +
+                                   ": frame longer than max_datagram (" +
+                                   std::to_string(server_.opt_.max_datagram) + ")");
+            });
             server_.close_session(*session_, CloseReason::frame_too_large);
             return;
         }

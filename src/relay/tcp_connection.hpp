@@ -9,9 +9,8 @@
 #pragma once
 
 #include <array>
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 
 #include "server_impl.hpp"
 

@@ -43,15 +43,15 @@ struct ConfigError {
     std::string file;
     std::uint32_t line = 0;  // 0 when the problem has no place in the file (missing file)
     std::uint32_t column = 0;
-    std::string key;         // dotted path, e.g. "server.udp[2]"; empty for file-level errors
+    std::string key;  // dotted path, e.g. "server.udp[2]"; empty for file-level errors
     std::string message;
     std::string to_string() const;  // "conf/server.toml:12:7: server.udp[2]: ..."
 };
 
 struct ConfigResult {
-    Config config;                       // meaningful only when errors is empty
-    std::vector<ConfigError> errors;     // every problem found, not just the first
-    std::vector<ConfigError> warnings;   // legal but probably not what the user wants
+    Config config;                      // meaningful only when errors is empty
+    std::vector<ConfigError> errors;    // every problem found, not just the first
+    std::vector<ConfigError> warnings;  // legal but probably not what the user wants
     bool ok() const { return errors.empty(); }
 };
 

@@ -6,13 +6,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/udp.hpp>
 
 namespace porthop::net {
 

@@ -47,8 +47,8 @@ struct ReceiveSlot {
 struct SendItem {
     const std::byte* data = nullptr;
     std::size_t length = 0;
-    const Endpoint* peer = nullptr;         // nullptr on connected sockets
-    const LocalAddress* local = nullptr;    // nullptr or AF_UNSPEC: kernel's choice
+    const Endpoint* peer = nullptr;       // nullptr on connected sockets
+    const LocalAddress* local = nullptr;  // nullptr or AF_UNSPEC: kernel's choice
 };
 
 struct ReceiveResult {

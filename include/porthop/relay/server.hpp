@@ -3,15 +3,14 @@
 // each client came. One event loop (an io_context run by one thread) drives all of it.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 
 #include "porthop/net/endpoint.hpp"
 #include "porthop/relay/counters.hpp"

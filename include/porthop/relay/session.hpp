@@ -4,11 +4,10 @@
 // (to the client's address, from the local address it sent to), or into its TCP connection.
 #pragma once
 
+#include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-
-#include <boost/asio/ip/udp.hpp>
 
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
@@ -32,8 +31,8 @@ struct Session {
 
     // Reply path. Exactly one of `listener` (UDP) or `tcp` is set while the session is open.
     UdpListener* listener = nullptr;
-    net::Endpoint client;        // the client's address (UDP) or the connection's peer (TCP)
-    net::LocalAddress local;     // where the client sent to; the source of our replies (UDP)
+    net::Endpoint client;     // the client's address (UDP) or the connection's peer (TCP)
+    net::LocalAddress local;  // where the client sent to; the source of our replies (UDP)
     TcpConnection* tcp = nullptr;
 
     Clock::time_point opened{};

@@ -26,7 +26,9 @@ struct UdpKeyHash {
 
 class SessionTable {
 public:
-    explicit SessionTable(std::size_t limit) : limit_(limit) { by_id_.reserve(std::min<std::size_t>(limit, 4096)); }
+    explicit SessionTable(std::size_t limit) : limit_(limit) {
+        by_id_.reserve(std::min<std::size_t>(limit, 4096));
+    }
 
     std::size_t size() const noexcept { return by_id_.size(); }
     std::size_t limit() const noexcept { return limit_; }

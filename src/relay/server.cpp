@@ -46,7 +46,7 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
     for (auto& buffer : rx_) buffer = pool_.get();
 }
 
-std::optional<std::string> Server::Impl::open_udp(const asio::ip::address& address, std::uint16_t port) {
+error_code Server::Impl::open_udp(const asio::ip::address& address, std::uint16_t port) {
     asio::ip::udp::socket socket(io_);
     error_code ec;
     socket.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
@@ -54,24 +54,20 @@ std::optional<std::string> Server::Impl::open_udp(const asio::ip::address& addre
     if (!ec && address.is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
     if (!ec) socket.bind(asio::ip::udp::endpoint(address, port), ec);
     if (!ec) socket.non_blocking(true, ec);
-    if (ec) {
-        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) return std::string{};
-        return describe_bind_error("udp", address, port, ec);
-    }
     // A wildcard socket must learn each datagram's destination address so that the reply
     // leaves from the same address the client sent to.
-    if (address.is_unspecified()) {
+    if (!ec && address.is_unspecified()) {
         if (int err = net::enable_pktinfo(socket.native_handle(), address.is_v6()); err != 0)
-            return describe_bind_error("udp", address, port,
-                                       error_code(err, boost::system::system_category()));
+            ec = error_code(err, boost::system::system_category());
     }
+    if (ec) return ec;
     auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
     udp_.push_back(std::make_unique<UdpListener>(
         UdpListener{static_cast<std::uint32_t>(udp_.size()), std::move(socket), bound}));
-    return std::nullopt;
+    return {};
 }
 
-std::optional<std::string> Server::Impl::open_tcp(const asio::ip::address& address, std::uint16_t port) {
+error_code Server::Impl::open_tcp(const asio::ip::address& address, std::uint16_t port) {
     asio::ip::tcp::acceptor acceptor(io_);
     error_code ec;
     acceptor.open(address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
@@ -80,41 +76,33 @@ std::optional<std::string> Server::Impl::open_tcp(const asio::ip::address& addre
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(asio::ip::tcp::endpoint(address, port), ec);
     if (!ec) acceptor.listen(1024, ec);
-    if (ec) {
-        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) return std::string{};
-        return describe_bind_error("tcp", address, port, ec);
-    }
+    if (ec) return ec;
     auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
     tcp_.push_back(
         std::make_unique<TcpListener>(TcpListener{std::move(acceptor), bound, asio::steady_timer(io_)}));
-    return std::nullopt;
+    return {};
 }
 
 std::optional<std::string> Server::Impl::start() {
     bool skipped_ipv6 = false;
     for (const auto& address : opt_.listen) {
-        for (auto port : opt_.udp_ports) {
-            auto problem = open_udp(address, port);
-            if (problem && problem->empty()) {
-                skipped_ipv6 = true;
-                break;
-            }
-            if (problem) {
-                stop();
-                return problem;
-            }
+        error_code ec;
+        const char* proto = "udp";
+        std::uint16_t port = 0;
+        for (auto p : opt_.udp_ports)
+            if ((ec = open_udp(address, port = p))) break;
+        if (!ec) {
+            proto = "tcp";
+            for (auto p : opt_.tcp_ports)
+                if ((ec = open_tcp(address, port = p))) break;
         }
-        for (auto port : opt_.tcp_ports) {
-            auto problem = open_tcp(address, port);
-            if (problem && problem->empty()) {
-                skipped_ipv6 = true;
-                break;
-            }
-            if (problem) {
-                stop();
-                return problem;
-            }
+        if (!ec) continue;
+        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) {
+            skipped_ipv6 = true;  // its sockets that did open are harmless; the host has no IPv6
+            continue;
         }
+        stop();
+        return describe_bind_error(proto, address, port, ec);
     }
     if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: listening on IPv4 only");
     if (udp_.empty() && tcp_.empty()) {

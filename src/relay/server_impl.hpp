@@ -75,8 +75,8 @@ public:
     app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
 
 private:
-    std::optional<std::string> open_udp(const boost::asio::ip::address& address, std::uint16_t port);
-    std::optional<std::string> open_tcp(const boost::asio::ip::address& address, std::uint16_t port);
+    boost::system::error_code open_udp(const boost::asio::ip::address& address, std::uint16_t port);
+    boost::system::error_code open_tcp(const boost::asio::ip::address& address, std::uint16_t port);
     void arm_udp(UdpListener& listener);
     void on_udp_readable(UdpListener& listener);
     void arm_upstream(const SessionPtr& session);

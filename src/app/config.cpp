@@ -2,9 +2,12 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -129,6 +132,16 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& why)
         why = "'" + std::string(text) + "' has no host";
         return std::nullopt;
     }
+    // An IP literal or a DNS name: letters, digits, '-', '.', '_' (and ':' '%' inside brackets).
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(std::string(host), ec);
+    const bool name_chars = std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    });
+    if (ec && !name_chars) {
+        why = "'" + std::string(host) + "' is neither an IP address nor a host name";
+        return std::nullopt;
+    }
     auto range = parse_port_range(port, why);
     if (!range || range->first != range->last) {
         if (range) why = "'" + std::string(port) + "' is not a single port";
@@ -152,6 +165,34 @@ void read_ports(Reader& r, const toml::node& node, const std::string& key, std::
     out = std::move(ranges);
 }
 
+// "host:port", with brackets around an IPv6 literal: the form `backend` is written in.
+std::string net_string(const HostPort& hp) {
+    const bool v6 = hp.host.find(':') != std::string::npos;
+    return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+// A backend on one of the relay's own UDP sockets would make the relay forward to itself,
+// using up a session per datagram: refuse it.
+void check_backend_is_not_a_listener(Reader& r, const toml::table& table, const ServerConfig& s) {
+    boost::system::error_code ec;
+    const auto backend = boost::asio::ip::make_address(s.backend.host, ec);
+    if (ec) return;  // a name: resolved at start-up, cannot be judged here
+    const auto ports = expand_ports(s.udp);
+    if (!std::binary_search(ports.begin(), ports.end(), s.backend.port)) return;
+    for (const auto& text : s.listen) {
+        const auto listen = boost::asio::ip::make_address(text, ec);
+        if (ec || listen.is_v6() != backend.is_v6()) continue;
+        if (listen == backend ||
+            (listen.is_unspecified() && (backend.is_loopback() || backend.is_unspecified()))) {
+            const auto* node = table.get("backend");
+            r.error(node ? *node : static_cast<const toml::node&>(table), "server.backend",
+                    "'" + net_string(s.backend) +
+                        "' is one of the relay's own UDP listeners: it would forward to itself");
+            return;
+        }
+    }
+}
+
 void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
     for (const auto& [k, node] : table) {
         const std::string key = "server." + std::string(k.str());
@@ -159,15 +200,36 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
             auto items = r.string_list(node, key);
             if (!items) continue;
             std::vector<std::string> addrs;
+            std::vector<boost::asio::ip::address> parsed;
             for (std::size_t i = 0; i < items->size(); ++i) {
                 const auto& [text, item] = (*items)[i];
+                const auto item_key = key + "[" + std::to_string(i) + "]";
                 boost::system::error_code ec;
-                boost::asio::ip::make_address(text, ec);
-                if (ec)
-                    r.error(*item, key + "[" + std::to_string(i) + "]",
+                const auto address = boost::asio::ip::make_address(text, ec);
+                if (ec) {
+                    r.error(*item, item_key,
                             "'" + text + "' is not an IP address (use 0.0.0.0 or :: for all)");
-                else
-                    addrs.push_back(text);
+                    continue;
+                }
+                // Two sockets on the same address and port cannot both bind, and a wildcard
+                // already covers every address of its family.
+                bool clash = false;
+                for (const auto& earlier : parsed) {
+                    if (earlier == address) {
+                        r.error(*item, item_key, "'" + text + "' is listed twice");
+                        clash = true;
+                    } else if (earlier.is_v6() == address.is_v6() &&
+                               (earlier.is_unspecified() || address.is_unspecified())) {
+                        r.error(*item, item_key,
+                                "'" + text + "' overlaps '" + earlier.to_string() +
+                                    "': a wildcard address already listens on every address of its family");
+                        clash = true;
+                    }
+                    if (clash) break;
+                }
+                if (clash) continue;
+                parsed.push_back(address);
+                addrs.push_back(text);
             }
             if (items->empty()) r.error(node, key, "must name at least one address");
             s.listen = std::move(addrs);
@@ -212,6 +274,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
                     "max_sessions, max_tcp_connections, max_datagram)");
         }
     }
+    check_backend_is_not_a_listener(r, table, s);
 }
 
 }  // namespace
@@ -275,15 +338,20 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
 }
 
 ConfigResult load_config_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    const auto file_error = [&](std::string message) {
         ConfigResult result;
-        result.errors.push_back(
-            ConfigError{path, 0, 0, "", "cannot open: " + std::string(std::strerror(errno))});
+        result.errors.push_back(ConfigError{path, 0, 0, "", std::move(message)});
         return result;
-    }
+    };
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return file_error("cannot open: " + std::string(std::strerror(errno)));
+    // An ifstream opens a directory without complaint and then reads nothing: that must not
+    // look like an empty file (which would mean "all defaults").
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return file_error("is a directory, not a file");
     std::ostringstream text;
     text << in.rdbuf();
+    if (in.bad()) return file_error("read failed: " + std::string(std::strerror(errno)));
     return parse_config(text.str(), path);
 }
 
@@ -297,15 +365,13 @@ std::string to_toml(const Config& c) {
         return out + "]";
     };
     const auto& s = c.server;
-    const bool v6 = s.backend.host.find(':') != std::string::npos;
     std::ostringstream out;
     out << "# effective configuration, from " << c.source << "\n"
         << "[server]\n"
         << "listen = " << quoted_list(s.listen, [](const std::string& a) { return a; }) << "\n"
         << "udp = " << quoted_list(s.udp, [](const PortRange& p) { return to_string(p); }) << "\n"
         << "tcp = " << quoted_list(s.tcp, [](const PortRange& p) { return to_string(p); }) << "\n"
-        << "backend = \"" << (v6 ? "[" + s.backend.host + "]" : s.backend.host) << ":" << s.backend.port
-        << "\"\n"
+        << "backend = \"" << net_string(s.backend) << "\"\n"
         << "idle_timeout = \"" << format_duration(s.idle_timeout) << "\"\n"
         << "max_sessions = " << s.max_sessions << "\n"
         << "max_tcp_connections = " << s.max_tcp_connections << "\n"

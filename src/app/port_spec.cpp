@@ -31,6 +31,10 @@ std::optional<PortRange> parse_port_range(std::string_view text, std::string& wh
         if (!port) return std::nullopt;
         return PortRange{*port, *port};
     }
+    if (dash == 0) {  // "-1": a sign, not a range
+        why = "'" + std::string(text) + "' is not a port number";
+        return std::nullopt;
+    }
     auto first = parse_port(text.substr(0, dash), why);
     if (!first) return std::nullopt;
     auto last = parse_port(text.substr(dash + 1), why);

@@ -212,9 +212,9 @@ TEST_CASE("config: listen", "[app][config]") {
         const auto result = parse("[server]\nlisten = [\"0.0.0.0\", \"not-an-ip\", \"::\", \"1.2.3\"]\n");
         INFO(dump(result.errors));
         REQUIRE(result.errors.size() == 2);
-        check_error(result.errors[0], 2, 23, "server.listen[1]",
+        check_error(result.errors[0], 2, 22, "server.listen[1]",
                     "'not-an-ip' is not an IP address (use 0.0.0.0 or :: for all)");
-        check_error(result.errors[1], 2, 42, "server.listen[3]",
+        check_error(result.errors[1], 2, 41, "server.listen[3]",
                     "'1.2.3' is not an IP address (use 0.0.0.0 or :: for all)");
     }
     SECTION("an integer is no address") {
@@ -227,6 +227,19 @@ TEST_CASE("config: listen", "[app][config]") {
     }
     SECTION("an empty list") {
         check_error(only_error("[server]\nlisten = []\n"), 2, 10, "server.listen", "must name at least one address");
+    }
+}
+
+TEST_CASE("config: the same listen address twice", "[app][config]") {
+    // BUG: listen = ["127.0.0.1", "127.0.0.1"] passes check-config, but `porthop server` then
+    // fails to bind the second socket and reports "Address already in use (another program, or
+    // another porthop, uses it)" about itself. Either reject the duplicate or drop it.
+    const auto result = parse("[server]\nlisten = [\"127.0.0.1\", \"127.0.0.1\"]\n");
+    if (result.ok()) {
+        CHECK(result.config.server.listen == std::vector<std::string>{"127.0.0.1"});
+    } else {
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].key == "server.listen[1]");
     }
 }
 
@@ -297,7 +310,7 @@ TEST_CASE("config: backend", "[app][config]") {
         };
         const Row rows[] = {
             {"10.0.0.1:51820", "10.0.0.1", 51820},
-            {"[::1]:1194", "::1", 1194},
+            {"[::1]:1195", "::1", 1195},
             {"[2001:db8::7]:65535", "2001:db8::7", 65535},
             {"wireguard:1", "wireguard", 1},
             {"vpn.example.net:443", "vpn.example.net", 443},
@@ -545,7 +558,7 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
     }
 }
 
-TEST_CASE("to_toml: a backend host with a quote still round-trips", "[app][config][!mayfail]") {
+TEST_CASE("to_toml: a backend host with a quote still round-trips", "[app][config]") {
     // BUG: parse_config accepts any characters in a backend host name ('a"b:80' here, written as a
     // TOML literal string), and to_toml writes the host unescaped inside "...", so the "effective
     // configuration" that check-config prints is not valid TOML. Either the host must be validated
@@ -602,7 +615,7 @@ TEST_CASE("load_config_file: reads a file and names it in errors", "[app][config
     CHECK(result.config.server.max_sessions == 7);
 }
 
-TEST_CASE("load_config_file: a directory is not a configuration", "[app][config][!mayfail]") {
+TEST_CASE("load_config_file: a directory is not a configuration", "[app][config]") {
     // BUG: std::ifstream opens a directory without error; reading it fails, the failure is not
     // checked, and the empty text parses as the built-in defaults. `porthop check-config /etc`
     // exits 0 and `porthop server -c /etc` runs with defaults.

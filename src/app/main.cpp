@@ -68,10 +68,13 @@ int run_server(const std::string& config_path) {
         };
     signals.async_wait(on_signal);
     io.run();
-    const auto& c = server.counters();
-    app::log_info("stopped after " + std::to_string(c.sessions_opened.load()) + " sessions, " +
-                  std::to_string(c.to_backend_packets.load()) + " datagrams to the backend, " +
-                  std::to_string(c.to_client_packets.load()) + " to clients");
+    // The final summary names every drop reason that occurred, so a user who saw loss can tell
+    // where it happened without a metrics endpoint.
+    std::string summary = "stopped";
+    server.counters().for_each([&](std::string_view name, std::string_view, std::uint64_t value) {
+        if (value != 0) summary += " " + std::string(name) + "=" + std::to_string(value);
+    });
+    app::log_info(summary);
     return 0;
 }
 

@@ -43,6 +43,8 @@ ph_result() { printf '%s: %s\n' "${PH_TEST:-e2e}" "$*"; }
 # ph_init NAME: checks the environment, picks per-run names, installs the cleanup trap.
 ph_init() {
     PH_TEST=$1
+    # ip, nft and sysctl live in sbin, which some non-login root shells leave out of PATH.
+    PATH=$PATH:/usr/sbin:/sbin
     if [[ $(id -u) -ne 0 ]]; then echo "$PH_TEST: SKIP: needs root (network namespaces)"; exit 77; fi
     if [[ ! -c /dev/net/tun ]]; then echo "$PH_TEST: SKIP: no /dev/net/tun"; exit 77; fi
     # Missing tools are a failure, not a skip: CI installs them, and a silent skip would hide
@@ -61,7 +63,7 @@ ph_init() {
     PH_NS_CLI=ph-cli-$PH_ID
     PH_NS_RTR=ph-rtr-$PH_ID
     PH_NS_SRV=ph-srv-$PH_ID
-    PH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/porthop-e2e-$PH_TEST.XXXXXX")
+    PH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/porthop-e2e-$PH_TEST-$PH_ID.XXXXXX")
     PH_T0=$SECONDS
 
     trap _ph_cleanup EXIT
@@ -72,23 +74,32 @@ ph_init() {
 }
 
 # A run killed with SIGKILL (e.g. by a CTest timeout) cannot clean up after itself; remove its
-# namespaces and processes now. Only names of our pattern whose owning PID is gone are touched.
+# namespaces, processes and temp dir now. Only names of our patterns whose owning PID is gone
+# are touched, and temp dirs kept on purpose (PH_KEEP_TMP) are left alone.
 _ph_reap_stale() {
-    local ns pid
+    local ns pid d
     for ns in $(ip netns list | awk '{print $1}' | grep -E '^ph-(cli|rtr|srv)-[0-9]+$' || true); do
         pid=${ns##*-}
-        [[ -d /proc/$pid ]] && continue
+        _ph_alive "$pid" && continue # a zombie owner counts as dead
         ph_log "removing stale namespace $ns left by dead run $pid"
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
         rm -f /var/run/wireguard/wg[cs]"$pid".sock
     done
+    for d in "${TMPDIR:-/tmp}"/porthop-e2e-*-[0-9]*.*; do
+        [[ -d $d && ! -e $d/.keep ]] || continue
+        pid=${d%.*}
+        pid=${pid##*-}
+        _ph_alive "$pid" || rm -rf "$d"
+    done
 }
 
-_ph_alive() { # running and not a zombie
+_ph_alive() { # running and not a zombie (state field of /proc/PID/stat, after "(comm) ")
     local st
-    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [[ $st != Z* ]]
+    # (Not $(<file): under set -e a vanished file there aborts the whole script.)
+    { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+    st=${st##*) }
+    [[ ${st%% *} != Z ]]
 }
 
 # _ph_stop_pids PID...: SIGTERM to all (in the given order), up to 3 s grace in total, then
@@ -135,7 +146,12 @@ _ph_cleanup() {
     for f in "${_PH_WG_IFS[@]}"; do rm -f "/var/run/wireguard/$f.sock"; done
     # PH_KEEP_TMP=1 keeps configs and logs for a post-mortem.
     if [[ -n ${PH_TMP:-} ]]; then
-        if [[ ${PH_KEEP_TMP:-0} == 1 ]]; then ph_log "kept $PH_TMP"; else rm -rf "$PH_TMP"; fi
+        if [[ ${PH_KEEP_TMP:-0} == 1 ]]; then
+            touch "$PH_TMP/.keep"
+            ph_log "kept $PH_TMP"
+        else
+            rm -rf "$PH_TMP"
+        fi
     fi
     if [[ $rc -eq 0 ]]; then
         ph_result "PASS ($((SECONDS - PH_T0)) s)"
@@ -146,11 +162,18 @@ _ph_cleanup() {
 }
 
 # ph_wait_until SECONDS WHAT CMD...: polls CMD every 0.1 s; fails the test after SECONDS.
-ph_wait_until() {
-    local limit=$1 what=$2 deadline
-    shift 2
+ph_wait_until() { _ph_poll "" "$@"; }
+
+# ph_wait_ready PID SECONDS WHAT CMD...: the same for a daemon's readiness, but fails at once
+# if the daemon exits instead of waiting out the timeout.
+ph_wait_ready() { _ph_poll "$@"; }
+
+_ph_poll() {
+    local pid=$1 limit=$2 what=$3 deadline
+    shift 3
     deadline=$((SECONDS + limit))
     until "$@" >/dev/null 2>&1; do
+        [[ -z $pid ]] || ph_expect_running "$pid" "process awaited for '$what'"
         ((SECONDS < deadline)) || ph_die "timed out after ${limit}s waiting for: $what"
         sleep 0.1
     done
@@ -278,16 +301,9 @@ EOF
 # _ph_listening NS u|t ADDR:PORT: a bound UDP socket / listening TCP socket at ADDR:PORT in NS.
 _ph_listening() { ph_ns "$1" ss -Hln"$2" | awk '{print $4}' | grep -qx "$3"; }
 
-_ph_bound() { # u|t PORT: porthop (still alive) has bound PORT on the server address
-    ph_expect_running "$PH_PORTHOP_PID" porthop
-    _ph_listening "$PH_NS_SRV" "$1" "$PH_SRV_ADDR:$2"
-}
-_ph_wait_bound() {
-    local deadline=$((SECONDS + 10))
-    until _ph_bound "$1" "$2"; do
-        ((SECONDS < deadline)) || ph_die "porthop did not bind $1 port $2 within 10 s"
-        sleep 0.1
-    done
+_ph_wait_bound() { # u|t PORT: porthop has bound PORT on the server address
+    ph_wait_ready "$PH_PORTHOP_PID" 10 "porthop to bind $1 port $2" \
+        _ph_listening "$PH_NS_SRV" "$1" "$PH_SRV_ADDR:$2"
 }
 
 # ph_porthop_stop: SIGTERM must make the relay exit cleanly (status 0) within 5 s.
@@ -319,7 +335,7 @@ ph_wg_up() {
     # wireguard-go's); verbose logging shows handshakes.
     ph_spawn "$ns" "$PH_TMP/wireguard-go-$ifname.log" \
         env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=verbose wireguard-go -f "$ifname"
-    ph_wait_until 5 "wireguard-go $ifname UAPI socket" test -S "/var/run/wireguard/$ifname.sock"
+    ph_wait_ready "$PH_PID" 5 "wireguard-go $ifname UAPI socket" test -S "/var/run/wireguard/$ifname.sock"
     ph_ns "$ns" wg set "$ifname" "$@"
     ip -n "$ns" addr add "$addr" dev "$ifname"
     ip -n "$ns" link set "$ifname" up
@@ -369,7 +385,7 @@ ph_ovpn_server() {
         --cert "$d/server.crt" --key "$d/server.key" --dh none --keepalive 10 60
     _PH_LOGS+=("$PH_TMP/openvpn-server.log")
     PH_OVPN_SERVER_PID=$PH_PID
-    ph_wait_until 10 "openvpn server initialization" \
+    ph_wait_ready "$PH_PID" 10 "openvpn server initialization" \
         grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-server.log"
 }
 
@@ -385,7 +401,7 @@ ph_ovpn_client() {
         --connect-retry 1 --connect-timeout 5
     _PH_LOGS+=("$PH_TMP/openvpn-client.log")
     PH_OVPN_CLIENT_PID=$PH_PID
-    ph_wait_until 20 "openvpn client 'Initialization Sequence Completed'" \
+    ph_wait_ready "$PH_PID" 20 "openvpn client 'Initialization Sequence Completed'" \
         grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log"
 }
 
@@ -426,7 +442,7 @@ _ph_ping_rtt() { sed -nE 's/^rtt (.*)/rtt \1/p' <<<"$1"; }
 # ph_iperf_server NS ADDR: iperf3 server bound to the tunnel address.
 ph_iperf_server() {
     ph_spawn "$1" "$PH_TMP/iperf3-server.log" iperf3 -s -B "$2"
-    ph_wait_until 5 "iperf3 server on $2:5201" _ph_listening "$1" t "$2:5201"
+    ph_wait_ready "$PH_PID" 5 "iperf3 server on $2:5201" _ph_listening "$1" t "$2:5201"
 }
 
 # ph_iperf_start NS ADDR SECONDS JSON: a TCP iperf3 run (client -> server) in the background,

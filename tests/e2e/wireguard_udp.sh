@@ -3,7 +3,7 @@
 # Unmodified WireGuard (wireguard-go on both ends) through porthop over UDP: ping and iperf3
 # through the tunnel, then the client switches its endpoint to other relay ports while traffic
 # flows, as a user does when the censor starts blocking the port in use. The tunnel must carry
-# on through the relay, without a new handshake, and the backend must never see the client
+# on through the relay without a new handshake, and the backend must never see the client
 # directly.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -90,10 +90,13 @@ stable=changed
 [[ $ep_443 == "$ep_40003" && $ep_40003 == "$ep_40007" ]] && stable=stable
 ph_result "backend endpoint via 443 / 40003 / 40007: $ep_443 / $ep_40003 / $ep_40007 ($stable);" \
     "porthop opened $(grep -c 'session [0-9]* opened' "$PH_PORTHOP_LOG" || true) session(s)"
-# Informational: a native client switching ports needs no new handshake (WireGuard roams).
+# A native client switching ports needs no new handshake (WireGuard roams on any authenticated
+# packet); a new one would mean the relay lost packets for seconds (REKEY_TIMEOUT is 5 s).
+hs_after=$(ph_wg_handshakes "$CLI_IF")
 hs_last=$(ph_ns "$PH_NS_CLI" wg show "$CLI_IF" latest-handshakes | awk '{print $2}')
-ph_result "client handshakes: $hs_before before the switches, $(ph_wg_handshakes "$CLI_IF") after;" \
+ph_result "client handshakes: $hs_before before the switches, $hs_after after;" \
     "latest $(($(date +%s) - hs_last)) s ago"
+((hs_after == hs_before)) || ph_die "the endpoint switches forced a new WireGuard handshake"
 
 ph_expect_running "$PH_PORTHOP_PID" porthop
 ph_porthop_stop

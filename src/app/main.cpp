@@ -71,8 +71,8 @@ int run_server(const std::string& config_path) {
     // The final summary names every drop reason that occurred, so a user who saw loss can tell
     // where it happened without a metrics endpoint.
     std::string summary = "stopped";
-    server.counters().for_each([&](std::string_view name, std::string_view, std::uint64_t value) {
-        if (value != 0) summary += " " + std::string(name) + "=" + std::to_string(value);
+    server.counters().for_each([&](const relay::Counters::Entry& c) {
+        if (c.value != 0) summary += " " + std::string(c.name) + "=" + std::to_string(c.value);
     });
     app::log_info(summary);
     return 0;

@@ -13,26 +13,6 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-namespace {
-
-std::string describe_bind_error(const char* proto, const asio::ip::address& address, std::uint16_t port,
-                                const error_code& ec) {
-    std::string message = std::string("cannot listen on ") + proto + " " +
-                          net::Endpoint::from_asio(asio::ip::udp::endpoint(address, port)).to_string() +
-                          ": " + ec.message();
-    if (ec == asio::error::access_denied && port < 1024)
-        message += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
-    if (ec == asio::error::address_in_use) message += " (another program, or another porthop, uses it)";
-    return message;
-}
-
-bool ipv6_unavailable(const asio::ip::address& address, const error_code& ec) {
-    return address.is_v6() && address.is_unspecified() &&
-           (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL);
-}
-
-}  // namespace
-
 Server::Impl::Impl(asio::io_context& io, ServerOptions options)
     : io_(io),
       opt_(std::move(options)),
@@ -40,95 +20,14 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       // The receive batch holds 64 buffers; the rest back the TCP reply queues.
       pool_(opt_.max_datagram, net::kMaxBatch + 8192),
       backend_(opt_.backend.to_udp()),
-      sweep_timer_(io),
-      sweep_interval_(std::clamp<std::chrono::milliseconds>(
-          opt_.idle_timeout / 4, std::chrono::milliseconds{50}, std::chrono::seconds{1})) {
+      sweep_timer_(io) {
     for (auto& buffer : rx_) buffer = pool_.get();
 }
 
-error_code Server::Impl::open_udp(const asio::ip::address& address, std::uint16_t port) {
-    asio::ip::udp::socket socket(io_);
-    error_code ec;
-    socket.open(address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
-    // Separate IPv4 and IPv6 sockets on the same port; "::" alone means IPv6 only.
-    if (!ec && address.is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) socket.bind(asio::ip::udp::endpoint(address, port), ec);
-    if (!ec) socket.non_blocking(true, ec);
-    // A wildcard socket must learn each datagram's destination address so that the reply
-    // leaves from the same address the client sent to.
-    if (!ec && address.is_unspecified()) {
-        if (int err = net::enable_pktinfo(socket.native_handle(), address.is_v6()); err != 0)
-            ec = error_code(err, boost::system::system_category());
-    }
-    if (ec) return ec;
-    auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
-    udp_.push_back(std::make_unique<UdpListener>(
-        UdpListener{static_cast<std::uint32_t>(udp_.size()), std::move(socket), bound}));
-    return {};
-}
-
-error_code Server::Impl::open_tcp(const asio::ip::address& address, std::uint16_t port) {
-    asio::ip::tcp::acceptor acceptor(io_);
-    error_code ec;
-    acceptor.open(address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
-    if (!ec && address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    // Restarting the relay must not wait for TIME_WAIT connections of the previous run.
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(asio::ip::tcp::endpoint(address, port), ec);
-    if (!ec) acceptor.listen(1024, ec);
-    if (ec) return ec;
-    auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
-    tcp_.push_back(
-        std::make_unique<TcpListener>(TcpListener{std::move(acceptor), bound, asio::steady_timer(io_)}));
-    return {};
-}
-
-std::optional<std::string> Server::Impl::start() {
-    bool skipped_ipv6 = false;
-    for (const auto& address : opt_.listen) {
-        error_code ec;
-        const char* proto = "udp";
-        std::uint16_t port = 0;
-        for (auto p : opt_.udp_ports)
-            if ((ec = open_udp(address, port = p))) break;
-        if (!ec) {
-            proto = "tcp";
-            for (auto p : opt_.tcp_ports)
-                if ((ec = open_tcp(address, port = p))) break;
-        }
-        if (!ec) continue;
-        if (opt_.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) {
-            skipped_ipv6 = true;  // its sockets that did open are harmless; the host has no IPv6
-            continue;
-        }
-        stop();
-        return describe_bind_error(proto, address, port, ec);
-    }
-    if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: listening on IPv4 only");
-    if (udp_.empty() && tcp_.empty()) {
-        stop();
-        return std::string("no listener could be opened");
-    }
-    for (auto& listener : udp_) arm_udp(*listener);
-    for (auto& listener : tcp_) arm_accept(*listener);
-    arm_sweep();
-    return std::nullopt;
-}
-
-void Server::Impl::stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    error_code ignored;
-    for (auto& listener : udp_) listener->socket.close(ignored);
-    for (auto& listener : tcp_) {
-        listener->acceptor.close(ignored);
-        listener->retry.cancel();
-    }
-    sweep_timer_.cancel();
-    std::vector<std::uint64_t> ids;
-    sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
-    for (auto id : ids)
-        if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
+void Server::Impl::set_sweep_interval() {
+    // Expiry is checked a few times per idle_timeout, at most once a second.
+    sweep_interval_ = std::clamp<std::chrono::milliseconds>(
+        opt_.idle_timeout / 4, std::chrono::milliseconds{50}, std::chrono::seconds{1});
 }
 
 std::span<net::ReceiveSlot> Server::Impl::receive_slots() {
@@ -141,14 +40,15 @@ std::span<net::ReceiveSlot> Server::Impl::receive_slots() {
 
 // ---- client -> backend -------------------------------------------------------------------
 
-void Server::Impl::arm_udp(UdpListener& listener) {
-    listener.socket.async_wait(asio::socket_base::wait_read, [this, &listener](const error_code& ec) {
-        if (ec) return;  // closed (stop) or aborted: the listener may be gone, touch nothing
+void Server::Impl::arm_udp(const std::shared_ptr<UdpListener>& listener) {
+    listener->socket.async_wait(asio::socket_base::wait_read, [this, listener](const error_code& ec) {
+        if (ec || listener->closed) return;  // closed by stop or reload
         on_udp_readable(listener);
     });
 }
 
-void Server::Impl::on_udp_readable(UdpListener& listener) {
+void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
+    UdpListener& listener = *shared;
     const auto now = Clock::now();
     const int fd = listener.socket.native_handle();
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
@@ -161,7 +61,7 @@ void Server::Impl::on_udp_readable(UdpListener& listener) {
             break;
         }
         if (received.count == 0) {
-            arm_udp(listener);  // drained: wait for the next edge
+            arm_udp(shared);  // drained: wait for the next edge
             return;
         }
         Session* run = nullptr;  // consecutive datagrams of one session go out in one sendmmsg
@@ -195,13 +95,13 @@ void Server::Impl::on_udp_readable(UdpListener& listener) {
         }
         if (run) forward_to_backend(*run, {items_.data(), run_length});
         if (received.count < rx_.size()) {
-            arm_udp(listener);
+            arm_udp(shared);
             return;
         }
     }
     // Still busy: let other sockets run, then continue draining (edge-triggered: we must).
-    asio::post(io_, [this, &listener] {
-        if (!stopped_) on_udp_readable(listener);
+    asio::post(io_, [this, shared] {
+        if (!shared->closed) on_udp_readable(shared);
     });
 }
 
@@ -211,6 +111,8 @@ void Server::Impl::forward_to_backend(Session& session, std::span<const net::Sen
     Counters::add(counters_.to_backend_bytes, result.sent_bytes);
     session.from_client_packets += result.sent;
     session.from_client_bytes += result.sent_bytes;
+    Counters::add(session.stats->from_client_packets, result.sent);
+    Counters::add(session.stats->from_client_bytes, result.sent_bytes);
     if (result.failed) {
         Counters::add(counters_.drop_send_to_backend, result.failed);
         warn_limited(warn_backend_, [&] {
@@ -255,6 +157,8 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     if (!upstream) return nullptr;
     auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
     session->listener = &listener;
+    session->stats = listener.stats;
+    Counters::add(session->stats->sessions);
     session->client = slot.peer;
     session->local = slot.local;
     session->opened = session->last_from_client = now;
@@ -330,6 +234,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
             Counters::add(counters_.to_client_bytes, result.sent_bytes);
             s.to_client_packets += result.sent;
             s.to_client_bytes += result.sent_bytes;
+            Counters::add(s.stats->to_client_packets, result.sent);
+            Counters::add(s.stats->to_client_bytes, result.sent_bytes);
             if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
         }
         if (s.closed) return;
@@ -349,9 +255,10 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
 
 // ---- TCP ---------------------------------------------------------------------------------
 
-void Server::Impl::arm_accept(TcpListener& listener) {
-    listener.acceptor.async_accept([this, &listener](const error_code& ec, asio::ip::tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || stopped_) return;
+void Server::Impl::arm_accept(const std::shared_ptr<TcpListener>& shared) {
+    shared->acceptor.async_accept([this, shared](const error_code& ec, asio::ip::tcp::socket socket) {
+        TcpListener& listener = *shared;
+        if (ec == asio::error::operation_aborted || listener.closed) return;
         if (ec) {
             warn_limited(warn_socket_, [&] {
                 return std::string("accept on tcp " + listener.bound.to_string() +
@@ -359,13 +266,13 @@ void Server::Impl::arm_accept(TcpListener& listener) {
             });
             // Out of descriptors (EMFILE) would make accept fail at once, forever: back off.
             listener.retry.expires_after(std::chrono::milliseconds{100});
-            listener.retry.async_wait([this, &listener](const error_code& wait_ec) {
-                if (!wait_ec && !stopped_) arm_accept(listener);
+            listener.retry.async_wait([this, shared](const error_code& wait_ec) {
+                if (!wait_ec && !shared->closed) arm_accept(shared);
             });
             return;
         }
         on_accept(listener, std::move(socket));
-        arm_accept(listener);
+        arm_accept(shared);
     });
 }
 
@@ -395,6 +302,8 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
     session->client = peer;
+    session->stats = listener.stats;
+    Counters::add(session->stats->sessions);
     session->opened = session->last_from_client = Clock::now();
     auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), session);
     session->tcp = connection.get();
@@ -424,6 +333,7 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
         Counters::add(counters_.tcp_connections_closed);
     }
     Counters::add(counters_.sessions_closed);
+    Counters::subtract(session.stats->sessions);
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
     app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +
@@ -468,6 +378,10 @@ Server::Server(asio::io_context& io, ServerOptions options)
 Server::~Server() { impl_->stop(); }
 std::optional<std::string> Server::start() { return impl_->start(); }
 void Server::stop() { impl_->stop(); }
+std::optional<std::string> Server::reconfigure(ServerOptions next, std::string& changes) {
+    return impl_->reconfigure(std::move(next), changes);
+}
+ServerSnapshot Server::snapshot() const { return impl_->snapshot(); }
 const Counters& Server::counters() const noexcept { return impl_->counters_; }
 std::size_t Server::session_count() const noexcept { return impl_->sessions_.size(); }
 

@@ -18,16 +18,31 @@
 
 namespace porthop::relay {
 
+// What a listener was configured as: reload compares these to decide what opens and closes.
+struct ListenerKey {
+    boost::asio::ip::address address;
+    std::uint16_t port;  // as configured (0 = ephemeral, tests)
+    friend bool operator==(const ListenerKey&, const ListenerKey&) = default;
+};
+
+// Listeners are shared with their pending handlers, so closing one on reload never leaves a
+// handler with a dangling reference; `closed` tells such a handler to do nothing.
 struct UdpListener {
-    std::uint32_t id;
+    std::uint32_t id;  // never reused: part of the session key
+    ListenerKey key;
     boost::asio::ip::udp::socket socket;
     net::Endpoint bound;
+    std::shared_ptr<ListenerCounters> stats = std::make_shared<ListenerCounters>();
+    bool closed = false;
 };
 
 struct TcpListener {
+    ListenerKey key;
     boost::asio::ip::tcp::acceptor acceptor;
     net::Endpoint bound;
     boost::asio::steady_timer retry;  // re-arms accept after EMFILE instead of spinning
+    std::shared_ptr<ListenerCounters> stats = std::make_shared<ListenerCounters>();
+    bool closed = false;
 };
 
 class Server::Impl {
@@ -41,6 +56,8 @@ public:
 
     std::optional<std::string> start();
     void stop();
+    std::optional<std::string> reconfigure(ServerOptions next, std::string& changes);
+    ServerSnapshot snapshot() const;
 
     // Sends `items` (all for this session) to the backend and counts the outcome.
     void forward_to_backend(Session& session, std::span<const net::SendItem> items);
@@ -57,13 +74,14 @@ public:
     }
 
     boost::asio::io_context& io_;
-    const ServerOptions opt_;
+    ServerOptions opt_;
     Counters counters_;
     SessionTable sessions_;
     net::PacketPool pool_;
     net::UdpBatch batch_;
-    std::vector<std::unique_ptr<UdpListener>> udp_;
-    std::vector<std::unique_ptr<TcpListener>> tcp_;
+    std::vector<std::shared_ptr<UdpListener>> udp_;
+    std::vector<std::shared_ptr<TcpListener>> tcp_;
+    std::uint32_t next_listener_id_ = 0;
     std::size_t tcp_connections_ = 0;
     std::uint64_t next_session_id_ = 1;
     bool stopped_ = false;
@@ -75,16 +93,23 @@ public:
     app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
 
 private:
-    boost::system::error_code open_udp(const boost::asio::ip::address& address, std::uint16_t port);
-    boost::system::error_code open_tcp(const boost::asio::ip::address& address, std::uint16_t port);
-    void arm_udp(UdpListener& listener);
-    void on_udp_readable(UdpListener& listener);
+    boost::system::error_code open_udp(const ListenerKey& key);
+    boost::system::error_code open_tcp(const ListenerKey& key);
+    // Opens the listeners of `options` that are not open yet. On failure closes the ones this
+    // call opened and returns the message; `fresh` receives the number opened per kind.
+    std::optional<std::string> open_missing(const ServerOptions& options, std::size_t& fresh_udp,
+                                            std::size_t& fresh_tcp);
+    void close_udp_listener(UdpListener& listener);
+    void close_tcp_listener(TcpListener& listener);
+    void arm_udp(const std::shared_ptr<UdpListener>& listener);
+    void on_udp_readable(const std::shared_ptr<UdpListener>& listener);
     void arm_upstream(const SessionPtr& session);
     void on_upstream_readable(const SessionPtr& session);
-    void arm_accept(TcpListener& listener);
+    void arm_accept(const std::shared_ptr<TcpListener>& listener);
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
     Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now);
     std::optional<boost::asio::ip::udp::socket> open_upstream();
+    void set_sweep_interval();
     void arm_sweep();
     void sweep();
     // Fills slots_ from rx_ so a receive lands in pool buffers.

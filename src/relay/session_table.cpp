@@ -14,6 +14,8 @@ const char* to_string(CloseReason reason) noexcept {
             return "frame longer than max_datagram";
         case CloseReason::tcp_timeout:
             return "no frame in time";
+        case CloseReason::listener_removed:
+            return "its port was removed by a reload";
         case CloseReason::shutdown:
             return "shutdown";
     }

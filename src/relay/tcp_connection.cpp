@@ -84,6 +84,8 @@ bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
     Counters::add(server_.counters_.to_client_bytes, buffer->length);
     ++session_->to_client_packets;
     session_->to_client_bytes += buffer->length;
+    Counters::add(session_->stats->to_client_packets);
+    Counters::add(session_->stats->to_client_bytes, buffer->length);
     queue_[(head_ + count_) % kQueueFrames] = std::move(buffer);
     ++count_;
     queued_bytes_ += frame;

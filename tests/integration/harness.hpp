@@ -240,6 +240,29 @@ public:
         boost::asio::post(io_, [&] { p.set_value(server_.session_count()); });
         return p.get_future().get();
     }
+    // Live reload on the loop thread; returns the error, or nullopt and the change summary.
+    std::optional<std::string> reconfigure(relay::ServerOptions next, std::string* changes = nullptr) {
+        std::promise<std::optional<std::string>> p;
+        boost::asio::post(io_, [&] {
+            std::string summary;
+            auto result = server_.reconfigure(std::move(next), summary);
+            if (changes) *changes = summary;
+            p.set_value(result);
+        });
+        return p.get_future().get();
+    }
+    relay::ServerSnapshot snapshot() {
+        std::promise<relay::ServerSnapshot> p;
+        boost::asio::post(io_, [&] { p.set_value(server_.snapshot()); });
+        return p.get_future().get();
+    }
+    // Bound ports as the loop thread sees them now (they change on reload).
+    std::vector<std::uint16_t> udp_ports() {
+        std::vector<std::uint16_t> out;
+        for (const auto& l : snapshot().listeners)
+            if (std::string(l.proto) == "udp") out.push_back(l.bound.port());
+        return out;
+    }
     std::uint64_t counter(std::atomic<std::uint64_t> relay::Counters::*c) const {
         return (server_.counters().*c).load();
     }

@@ -1,6 +1,9 @@
-// Server counters, declared once in a list so that logging, tests and (later) the metrics
+// Server counters, declared once in a list so that the exit summary, tests and the metrics
 // endpoint all see the same set. Each counter has one writer (the event loop that owns it);
-// readers on other threads see relaxed, possibly slightly stale values.
+// readers see relaxed, possibly slightly stale values.
+//
+// Each entry: X(member, metric family, label, help). Entries of one family share a metric
+// name and differ by label; the family's help text is the first entry's.
 #pragma once
 
 #include <atomic>
@@ -9,30 +12,38 @@
 
 namespace porthop::relay {
 
-#define PORTHOP_SERVER_COUNTERS(X)                                                           \
-    X(sessions_opened, "sessions opened")                                                    \
-    X(sessions_closed, "sessions closed")                                                    \
-    X(tcp_connections_opened, "TCP connections accepted")                                    \
-    X(tcp_connections_closed, "TCP connections closed")                                      \
-    X(to_backend_packets, "datagrams forwarded from clients to the backend")                 \
-    X(to_backend_bytes, "payload bytes forwarded from clients to the backend")               \
-    X(to_client_packets, "datagrams forwarded from the backend to clients")                  \
-    X(to_client_bytes, "payload bytes forwarded from the backend to clients")                \
-    X(drop_session_limit, "datagrams or connections refused: max_sessions reached")          \
-    X(drop_tcp_limit, "connections refused: max_tcp_connections reached")                    \
-    X(drop_truncated, "datagrams larger than max_datagram")                                  \
-    X(drop_empty, "empty datagrams or zero-length frames")                                   \
-    X(drop_frame_too_large, "TCP connections closed for a frame longer than max_datagram")   \
-    X(drop_send_to_backend, "datagrams the kernel refused to send to the backend")           \
-    X(drop_send_to_client, "datagrams the kernel refused to send to a client")               \
-    X(drop_tcp_backlog, "datagrams dropped because a TCP client reads too slowly")           \
-    X(drop_no_buffer, "datagrams dropped because the packet pool was exhausted")             \
-    X(drop_socket_error, "sessions not opened because a socket could not be created")        \
-    X(backend_errors, "receive errors from the backend socket (e.g. ICMP port unreachable)") \
-    X(tcp_timeouts, "TCP connections closed for sending no frame in time")
+#define PORTHOP_SERVER_COUNTERS(X)                                                                          \
+    X(sessions_opened, "porthop_sessions_opened_total", "",                                                 \
+      "Sessions opened (UDP clients and TCP connections).")                                                 \
+    X(sessions_closed, "porthop_sessions_closed_total", "", "Sessions closed, for any reason.")             \
+    X(tcp_connections_opened, "porthop_tcp_connections_accepted_total", "",                                 \
+      "TCP connections accepted and given a session.")                                                      \
+    X(tcp_connections_closed, "porthop_tcp_connections_closed_total", "", "TCP connections closed.")        \
+    X(to_backend_packets, "porthop_datagrams_total", "direction=\"to_backend\"",                            \
+      "Datagrams forwarded, by direction.")                                                                 \
+    X(to_client_packets, "porthop_datagrams_total", "direction=\"to_client\"", "")                          \
+    X(to_backend_bytes, "porthop_payload_bytes_total", "direction=\"to_backend\"",                          \
+      "Datagram payload bytes forwarded, by direction.")                                                    \
+    X(to_client_bytes, "porthop_payload_bytes_total", "direction=\"to_client\"", "")                        \
+    X(drop_session_limit, "porthop_drops_total", "reason=\"session_limit\"",                                \
+      "Datagrams dropped or connections refused, by reason.")                                               \
+    X(drop_tcp_limit, "porthop_drops_total", "reason=\"tcp_connection_limit\"", "")                         \
+    X(drop_truncated, "porthop_drops_total", "reason=\"larger_than_max_datagram\"", "")                     \
+    X(drop_empty, "porthop_drops_total", "reason=\"empty\"", "")                                            \
+    X(drop_frame_too_large, "porthop_drops_total", "reason=\"tcp_frame_too_large\"", "")                    \
+    X(drop_send_to_backend, "porthop_drops_total", "reason=\"send_to_backend_failed\"", "")                 \
+    X(drop_send_to_client, "porthop_drops_total", "reason=\"send_to_client_failed\"", "")                   \
+    X(drop_tcp_backlog, "porthop_drops_total", "reason=\"tcp_client_too_slow\"", "")                        \
+    X(drop_no_buffer, "porthop_drops_total", "reason=\"no_buffer\"", "")                                    \
+    X(drop_socket_error, "porthop_drops_total", "reason=\"backend_socket_unavailable\"", "")                \
+    X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                           \
+    X(backend_errors, "porthop_backend_errors_total", "",                                                   \
+      "Receive errors on backend sockets, such as ICMP port unreachable.")                                  \
+    X(reloads, "porthop_reloads_total", "result=\"applied\"", "Configuration reloads (SIGHUP), by result.") \
+    X(reload_failures, "porthop_reloads_total", "result=\"rejected\"", "")
 
 struct Counters {
-#define PORTHOP_DECLARE_COUNTER(name, help) std::atomic<std::uint64_t> name{0};
+#define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};
     PORTHOP_SERVER_COUNTERS(PORTHOP_DECLARE_COUNTER)
 #undef PORTHOP_DECLARE_COUNTER
 
@@ -40,14 +51,29 @@ struct Counters {
     static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
         c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    static void subtract(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+        c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
 
+    struct Entry {
+        std::string_view name, family, label, help;
+        std::uint64_t value;
+    };
     template <typename F>
     void for_each(F&& f) const {
-#define PORTHOP_VISIT_COUNTER(name, help) \
-    f(std::string_view{#name}, std::string_view{help}, name.load(std::memory_order_relaxed));
+#define PORTHOP_VISIT_COUNTER(name, family, label, help) \
+    f(Entry{#name, family, label, help, name.load(std::memory_order_relaxed)});
         PORTHOP_SERVER_COUNTERS(PORTHOP_VISIT_COUNTER)
 #undef PORTHOP_VISIT_COUNTER
     }
+};
+
+// Traffic of one listener (one address and port), kept alive by the listener and by the
+// sessions that came in through it, so a session outliving its listener (reload) stays safe.
+struct ListenerCounters {
+    std::atomic<std::uint64_t> sessions{0};  // open now (a gauge)
+    std::atomic<std::uint64_t> from_client_packets{0}, from_client_bytes{0};
+    std::atomic<std::uint64_t> to_client_packets{0}, to_client_bytes{0};
 };
 
 }  // namespace porthop::relay

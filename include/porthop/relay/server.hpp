@@ -33,6 +33,23 @@ struct ServerOptions {
     bool tolerate_missing_ipv6 = true;
 };
 
+// Point-in-time view of the server for the metrics endpoint (taken on the loop thread).
+struct ListenerSnapshot {
+    const char* proto;  // "udp" or "tcp"
+    net::Endpoint bound;
+    std::uint64_t sessions;
+    std::uint64_t from_client_packets, from_client_bytes;
+    std::uint64_t to_client_packets, to_client_bytes;
+};
+
+struct ServerSnapshot {
+    std::vector<ListenerSnapshot> listeners;
+    std::size_t sessions = 0;
+    std::size_t tcp_connections = 0;
+    std::size_t max_sessions = 0;
+    std::size_t max_tcp_connections = 0;
+};
+
 class Server {
 public:
     Server(boost::asio::io_context& io, ServerOptions options);
@@ -45,6 +62,16 @@ public:
     std::optional<std::string> start();
     // Closes listeners and sessions; the io_context runs out of work afterwards.
     void stop();
+
+    // Live reload (loop thread only). Listeners of `next` that are not open yet are opened;
+    // if any fails, everything stays as it was and the message says why. Otherwise listeners
+    // not in `next` close (UDP sessions that came through them close too; TCP connections
+    // already accepted keep going), and limits, idle timeout and backend apply from now on (an
+    // open session keeps its backend socket). max_datagram cannot change without a restart.
+    // `changes` describes what changed, for the log.
+    std::optional<std::string> reconfigure(ServerOptions next, std::string& changes);
+
+    ServerSnapshot snapshot() const;  // loop thread only
 
     const Counters& counters() const noexcept;
     std::size_t session_count() const noexcept;        // safe from the loop thread only

@@ -11,13 +11,22 @@
 
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
+#include "porthop/relay/counters.hpp"
 
 namespace porthop::relay {
 
 class TcpConnection;
 struct UdpListener;
 
-enum class CloseReason : std::uint8_t { idle, tcp_closed, tcp_error, frame_too_large, tcp_timeout, shutdown };
+enum class CloseReason : std::uint8_t {
+    idle,
+    tcp_closed,
+    tcp_error,
+    frame_too_large,
+    tcp_timeout,
+    listener_removed,
+    shutdown
+};
 const char* to_string(CloseReason reason) noexcept;
 
 struct Session {
@@ -34,6 +43,7 @@ struct Session {
     net::Endpoint client;     // the client's address (UDP) or the connection's peer (TCP)
     net::LocalAddress local;  // where the client sent to; the source of our replies (UDP)
     TcpConnection* tcp = nullptr;
+    std::shared_ptr<ListenerCounters> stats;  // the listener the client came in through
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only

@@ -1,0 +1,261 @@
+// The server's listening sockets: opening them at start-up, closing them at shutdown, and
+// changing the set on a live reload without disturbing the sessions on ports that stay.
+#include <boost/asio/ip/v6_only.hpp>
+
+#include "server_impl.hpp"
+#include "tcp_connection.hpp"
+
+namespace porthop::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+std::string describe_bind_error(const char* proto, const ListenerKey& key, const error_code& ec) {
+    std::string message =
+        std::string("cannot listen on ") + proto + " " +
+        net::Endpoint::from_asio(asio::ip::udp::endpoint(key.address, key.port)).to_string() + ": " +
+        ec.message();
+    if (ec == asio::error::access_denied && key.port < 1024)
+        message += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+    if (ec == asio::error::address_in_use) message += " (another program, or another porthop, uses it)";
+    return message;
+}
+
+bool ipv6_unavailable(const asio::ip::address& address, const error_code& ec) {
+    return address.is_v6() && address.is_unspecified() &&
+           (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL);
+}
+
+// A listener answers to its configured port and to the port it actually got (the same unless
+// it was configured as 0, ephemeral, which tests do and then name the port they got).
+template <typename Listener>
+bool matches(const Listener& l, const asio::ip::address& address, std::uint16_t port) {
+    return l.key.address == address && (l.key.port == port || l.bound.port() == port);
+}
+
+template <typename Listener>
+bool has_key(const std::vector<std::shared_ptr<Listener>>& listeners, const ListenerKey& key) {
+    for (const auto& l : listeners)
+        if (matches(*l, key.address, key.port)) return true;
+    return false;
+}
+
+std::string describe_ports(const char* proto, const std::vector<net::Endpoint>& endpoints) {
+    std::string out;
+    for (const auto& e : endpoints) out += std::string(" ") + proto + " " + e.to_string();
+    return out;
+}
+
+}  // namespace
+
+error_code Server::Impl::open_udp(const ListenerKey& key) {
+    asio::ip::udp::socket socket(io_);
+    error_code ec;
+    socket.open(key.address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+    // Separate IPv4 and IPv6 sockets on the same port; "::" alone means IPv6 only.
+    if (!ec && key.address.is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) socket.bind(asio::ip::udp::endpoint(key.address, key.port), ec);
+    if (!ec) socket.non_blocking(true, ec);
+    // A wildcard socket must learn each datagram's destination address so that the reply
+    // leaves from the same address the client sent to.
+    if (!ec && key.address.is_unspecified()) {
+        if (int err = net::enable_pktinfo(socket.native_handle(), key.address.is_v6()); err != 0)
+            ec = error_code(err, boost::system::system_category());
+    }
+    if (ec) return ec;
+    auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
+    udp_.push_back(
+        std::make_shared<UdpListener>(UdpListener{next_listener_id_++, key, std::move(socket), bound}));
+    return {};
+}
+
+error_code Server::Impl::open_tcp(const ListenerKey& key) {
+    asio::ip::tcp::acceptor acceptor(io_);
+    error_code ec;
+    acceptor.open(key.address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
+    if (!ec && key.address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    // Restarting the relay must not wait for TIME_WAIT connections of the previous run.
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(asio::ip::tcp::endpoint(key.address, key.port), ec);
+    if (!ec) acceptor.listen(1024, ec);
+    if (ec) return ec;
+    auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
+    tcp_.push_back(
+        std::make_shared<TcpListener>(TcpListener{key, std::move(acceptor), bound, asio::steady_timer(io_)}));
+    return {};
+}
+
+std::optional<std::string> Server::Impl::open_missing(const ServerOptions& options, std::size_t& fresh_udp,
+                                                      std::size_t& fresh_tcp) {
+    const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
+    bool skipped_ipv6 = false;
+    std::optional<std::string> failure;
+    for (const auto& address : options.listen) {
+        error_code ec;
+        const char* proto = "udp";
+        ListenerKey key{address, 0};
+        // Port 0 (tests) is "a new ephemeral port" every time, never one already open.
+        for (auto port : options.udp_ports) {
+            key.port = port;
+            if ((port == 0 || !has_key(udp_, key)) && (ec = open_udp(key))) break;
+        }
+        if (!ec) {
+            proto = "tcp";
+            for (auto port : options.tcp_ports) {
+                key.port = port;
+                if ((port == 0 || !has_key(tcp_, key)) && (ec = open_tcp(key))) break;
+            }
+        }
+        if (!ec) continue;
+        if (options.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) {
+            skipped_ipv6 = true;  // its sockets that did open are harmless; the host has no IPv6
+            continue;
+        }
+        failure = describe_bind_error(proto, key, ec);
+        break;
+    }
+    if (failure) {  // all or nothing: close what this call opened
+        error_code ignored;
+        for (std::size_t i = udp_before; i < udp_.size(); ++i) udp_[i]->socket.close(ignored);
+        for (std::size_t i = tcp_before; i < tcp_.size(); ++i) tcp_[i]->acceptor.close(ignored);
+        udp_.resize(udp_before);
+        tcp_.resize(tcp_before);
+        return failure;
+    }
+    if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: no IPv6 listeners");
+    fresh_udp = udp_.size() - udp_before;
+    fresh_tcp = tcp_.size() - tcp_before;
+    return std::nullopt;
+}
+
+std::optional<std::string> Server::Impl::start() {
+    std::size_t fresh_udp = 0, fresh_tcp = 0;
+    if (auto failure = open_missing(opt_, fresh_udp, fresh_tcp)) {
+        stop();
+        return failure;
+    }
+    if (udp_.empty() && tcp_.empty()) {
+        stop();
+        return std::string("no listener could be opened");
+    }
+    for (const auto& listener : udp_) arm_udp(listener);
+    for (const auto& listener : tcp_) arm_accept(listener);
+    set_sweep_interval();
+    arm_sweep();
+    return std::nullopt;
+}
+
+void Server::Impl::close_udp_listener(UdpListener& listener) {
+    listener.closed = true;
+    error_code ignored;
+    listener.socket.close(ignored);
+}
+
+void Server::Impl::close_tcp_listener(TcpListener& listener) {
+    listener.closed = true;
+    error_code ignored;
+    listener.acceptor.close(ignored);
+    listener.retry.cancel();
+}
+
+void Server::Impl::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& listener : udp_) close_udp_listener(*listener);
+    for (auto& listener : tcp_) close_tcp_listener(*listener);
+    sweep_timer_.cancel();
+    std::vector<std::uint64_t> ids;
+    sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
+    for (auto id : ids)
+        if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
+}
+
+std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::string& changes) {
+    changes.clear();
+    if (stopped_) return std::string("the server is stopped");
+    if (next.max_datagram != opt_.max_datagram) {
+        changes += " max_datagram stays " + std::to_string(opt_.max_datagram) + " until a restart;";
+        next.max_datagram = opt_.max_datagram;  // buffers are sized for it
+    }
+    const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
+    std::size_t fresh_udp = 0, fresh_tcp = 0;
+    if (auto failure = open_missing(next, fresh_udp, fresh_tcp)) return failure;
+
+    // Everything needed is open: now close what the new configuration no longer lists.
+    const auto wanted = [&](const auto& listener, const std::vector<std::uint16_t>& ports) {
+        for (const auto& address : next.listen)
+            for (auto port : ports)
+                if (matches(listener, address, port)) return true;
+        return false;
+    };
+    std::vector<net::Endpoint> added_udp, added_tcp, removed_udp, removed_tcp;
+    for (std::size_t i = udp_before; i < udp_.size(); ++i) added_udp.push_back(udp_[i]->bound);
+    for (std::size_t i = tcp_before; i < tcp_.size(); ++i) added_tcp.push_back(tcp_[i]->bound);
+    std::vector<std::uint64_t> orphaned;  // UDP sessions whose reply path closes
+    for (std::size_t i = 0; i < udp_before; ++i) {
+        auto& listener = *udp_[i];
+        if (wanted(listener, next.udp_ports)) continue;
+        removed_udp.push_back(listener.bound);
+        sessions_.for_each([&](const Session& s) {
+            if (s.listener == &listener) orphaned.push_back(s.id);
+        });
+    }
+    for (auto id : orphaned)
+        if (auto session = sessions_.get(id)) close_session(*session, CloseReason::listener_removed);
+    for (std::size_t i = 0; i < tcp_before; ++i)
+        if (!wanted(*tcp_[i], next.tcp_ports)) removed_tcp.push_back(tcp_[i]->bound);
+    std::erase_if(udp_, [&](const auto& l) {
+        const bool remove = !wanted(*l, next.udp_ports);
+        if (remove) close_udp_listener(*l);
+        return remove;
+    });
+    std::erase_if(tcp_, [&](const auto& l) {
+        const bool remove = !wanted(*l, next.tcp_ports);
+        if (remove) close_tcp_listener(*l);
+        return remove;
+    });
+    for (std::size_t i = udp_.size() - fresh_udp; i < udp_.size(); ++i) arm_udp(udp_[i]);
+    for (std::size_t i = tcp_.size() - fresh_tcp; i < tcp_.size(); ++i) arm_accept(tcp_[i]);
+
+    changes += describe_ports("+udp", added_udp) + describe_ports("+tcp", added_tcp) +
+               describe_ports("-udp", removed_udp) + describe_ports("-tcp", removed_tcp);
+    if (!orphaned.empty())
+        changes += "; " + std::to_string(orphaned.size()) + " sessions on removed ports closed";
+    if (next.backend != opt_.backend) {
+        changes += "; backend " + next.backend.to_string() + " for new sessions";
+        backend_ = next.backend.to_udp();
+    }
+    if (next.max_sessions != opt_.max_sessions)
+        changes += "; max_sessions " + std::to_string(next.max_sessions);
+    if (next.max_tcp_connections != opt_.max_tcp_connections)
+        changes += "; max_tcp_connections " + std::to_string(next.max_tcp_connections);
+    if (next.idle_timeout != opt_.idle_timeout)
+        changes += "; idle_timeout " + std::to_string(next.idle_timeout.count()) + " ms";
+    sessions_.set_limit(next.max_sessions);  // sessions above a lowered limit stay; new ones wait
+    opt_ = std::move(next);
+    set_sweep_interval();
+    if (changes.empty()) changes = " nothing changed";
+    return std::nullopt;
+}
+
+ServerSnapshot Server::Impl::snapshot() const {
+    ServerSnapshot out;
+    const auto add = [&](const char* proto, const net::Endpoint& bound, const ListenerCounters& c) {
+        out.listeners.push_back(ListenerSnapshot{proto, bound, c.sessions.load(std::memory_order_relaxed),
+                                                 c.from_client_packets.load(std::memory_order_relaxed),
+                                                 c.from_client_bytes.load(std::memory_order_relaxed),
+                                                 c.to_client_packets.load(std::memory_order_relaxed),
+                                                 c.to_client_bytes.load(std::memory_order_relaxed)});
+    };
+    for (const auto& l : udp_) add("udp", l->bound, *l->stats);
+    for (const auto& l : tcp_) add("tcp", l->bound, *l->stats);
+    out.sessions = sessions_.size();
+    out.tcp_connections = tcp_connections_;
+    out.max_sessions = opt_.max_sessions;
+    out.max_tcp_connections = opt_.max_tcp_connections;
+    return out;
+}
+
+}  // namespace porthop::relay

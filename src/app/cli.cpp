@@ -19,7 +19,9 @@ Options:
                                    udp 443, 1194, 40000-40099 and tcp 443 on 0.0.0.0 and ::,
                                    backend 127.0.0.1:51820 (a local WireGuard)
 
-Signals: SIGINT and SIGTERM stop the relay cleanly.
+Signals: SIGINT and SIGTERM stop the relay cleanly; SIGHUP re-reads the --config file and
+applies it (ports added open, ports removed close, limits change); a bad file is reported and
+the running configuration stays.
 Exit status: 0 on success, 1 on a configuration or start-up error, 2 on a usage error.
 Documentation: README.md and conf/server.toml (every key, with its default).
 )";

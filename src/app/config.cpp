@@ -326,8 +326,34 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
                         r.error(lnode, lkey, "'" + *text + "' is not one of debug, info, warn, error");
                 }
             }
+        } else if (key == "metrics") {
+            const auto* t = node.as_table();
+            if (!t) {
+                r.error(node, key, "expected a [metrics] table");
+                continue;
+            }
+            for (const auto& [mk, mnode] : *t) {
+                const std::string mkey = "metrics." + std::string(mk.str());
+                if (mk != "listen") {
+                    r.error(mnode, mkey, "unknown key (known: listen)");
+                    continue;
+                }
+                auto text = r.string(mnode, mkey);
+                if (!text) continue;
+                if (text->empty()) {
+                    result.config.metrics.enabled = false;
+                    continue;
+                }
+                std::string why;
+                auto hp = parse_host_port(*text, why);
+                boost::system::error_code ec;
+                if (hp) boost::asio::ip::make_address(hp->host, ec);
+                if (!hp) r.error(mnode, mkey, why);
+                else if (ec) r.error(mnode, mkey, "'" + hp->host + "' is not an IP address (\"\" disables metrics)");
+                else result.config.metrics.listen = *hp;
+            }
         } else {
-            r.error(node, key, "unknown section (known: [server], [log])");
+            r.error(node, key, "unknown section (known: [server], [metrics], [log])");
         }
     }
     const auto& s = result.config.server;
@@ -376,6 +402,8 @@ std::string to_toml(const Config& c) {
         << "max_sessions = " << s.max_sessions << "\n"
         << "max_tcp_connections = " << s.max_tcp_connections << "\n"
         << "max_datagram = " << s.max_datagram << "\n"
+        << "\n[metrics]\n"
+        << "listen = \"" << (c.metrics.enabled ? net_string(c.metrics.listen) : std::string()) << "\"\n"
         << "\n[log]\n"
         << "level = \"" << to_string(c.log_level) << "\"\n";
     return out.str();

@@ -1,25 +1,27 @@
 // porthop's entry point: parse the command line, load the configuration, run the role.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
 #include "porthop/app/cli.hpp"
 #include "porthop/app/config.hpp"
 #include "porthop/app/log.hpp"
+#include "porthop/app/metrics_http.hpp"
+#include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
 #include "porthop/relay/server.hpp"
 
 namespace {
 
 using namespace porthop;
+namespace asio = boost::asio;
 
-// Prints errors and warnings; returns false when the configuration is unusable.
-bool report(const app::ConfigResult& result) {
+void print_report(const app::ConfigResult& result) {
     for (const auto& w : result.warnings) std::cerr << "warning: " << w.to_string() << "\n";
     for (const auto& e : result.errors) std::cerr << "error: " << e.to_string() << "\n";
-    return result.ok();
 }
 
 app::ConfigResult load(const std::string& path) {
@@ -27,60 +29,144 @@ app::ConfigResult load(const std::string& path) {
     return app::load_config_file(path);
 }
 
+asio::ip::tcp::endpoint metrics_endpoint(const app::MetricsConfig& m) {
+    return {asio::ip::make_address(m.listen.host), m.listen.port};
+}
+
+// The running relay and what surrounds it: metrics endpoint, signals, reload.
+class ServerProcess {
+public:
+    ServerProcess(std::string config_path, app::Config config, relay::ServerOptions options)
+        : path_(std::move(config_path)),
+          config_(std::move(config)),
+          server_(io_, std::move(options)),
+          metrics_(io_, [this] { return render(); }),
+          signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+        process_.version = PORTHOP_VERSION;
+        process_.start_time_seconds =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+
+    int run(const relay::ServerOptions& options) {
+        if (auto problem = server_.start()) {
+            app::log_error(*problem);
+            return 1;
+        }
+        if (config_.metrics.enabled) {
+            if (auto problem = metrics_.start(metrics_endpoint(config_.metrics))) {
+                app::log_error(*problem + " (set [metrics] listen = \"\" to run without metrics)");
+                server_.stop();
+                return 1;
+            }
+        }
+        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + config_.source +
+                      "): " + app::describe(config_.server, options) + "; " +
+                      std::to_string(server_.udp_endpoints().size()) + " udp and " +
+                      std::to_string(server_.tcp_endpoints().size()) + " tcp sockets; metrics " +
+                      (config_.metrics.enabled ? "on http://" + metrics_.endpoint().to_string() + "/metrics"
+                                               : std::string("off")));
+        wait_for_signal();
+        io_.run();
+        // The final summary names every counter that moved, so a user who saw loss can tell
+        // where it happened without a metrics endpoint.
+        std::string summary = "stopped";
+        server_.counters().for_each([&](const relay::Counters::Entry& c) {
+            if (c.value != 0) summary += " " + std::string(c.name) + "=" + std::to_string(c.value);
+        });
+        app::log_info(summary);
+        return 0;
+    }
+
+private:
+    std::string render() {
+        return app::render_metrics(server_.snapshot(), server_.counters(), process_);
+    }
+
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+            if (ec) return;
+            if (signal_number == SIGHUP) {
+                reload();
+                wait_for_signal();
+                return;
+            }
+            app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                          ", stopping: " + std::to_string(server_.session_count()) + " sessions open");
+            metrics_.stop();
+            server_.stop();
+        });
+    }
+
+    // SIGHUP: read the file again; apply it only if it is entirely valid and every new port
+    // opens. Otherwise say why and keep running on the old configuration.
+    void reload() {
+        if (path_.empty()) {
+            app::log_warn("SIGHUP: running on built-in defaults (no --config file): nothing to reload");
+            return;
+        }
+        const auto reject = [&](const std::string& why) {
+            ++process_.reloads_rejected;
+            app::log_error("reload of " + path_ + " rejected, the previous configuration stays: " + why);
+        };
+        auto loaded = app::load_config_file(path_);
+        for (const auto& w : loaded.warnings) app::log_warn("reload: " + w.to_string());
+        if (!loaded.ok()) {
+            for (const auto& e : loaded.errors) app::log_error("reload: " + e.to_string());
+            reject(std::to_string(loaded.errors.size()) + " error(s) in the file");
+            return;
+        }
+        std::string error;
+        auto options = app::make_server_options(loaded.config.server, error);
+        if (!options) {
+            reject(error);
+            return;
+        }
+        std::string changes;
+        if (auto problem = server_.reconfigure(*options, changes)) {
+            reject(*problem);
+            return;
+        }
+        if (loaded.config.metrics.enabled != config_.metrics.enabled ||
+            !(loaded.config.metrics.listen == config_.metrics.listen))
+            changes += "; [metrics] listen changes only after a restart";
+        app::set_log_level(loaded.config.log_level);
+        auto metrics = config_.metrics;
+        config_ = std::move(loaded.config);
+        config_.metrics = metrics;  // what is actually served
+        ++process_.reloads_applied;
+        app::log_info("reloaded " + path_ + ":" + changes);
+    }
+
+    std::string path_;
+    app::Config config_;
+    asio::io_context io_{1};
+    relay::Server server_;
+    app::MetricsHttpServer metrics_;
+    asio::signal_set signals_;
+    app::ProcessInfo process_;
+};
+
 int run_server(const std::string& config_path) {
-    const auto loaded = load(config_path);
-    if (!report(loaded)) return 1;
-    const auto& config = loaded.config;
-    app::set_log_level(config.log_level);
+    auto loaded = load(config_path);
+    print_report(loaded);
+    if (!loaded.ok()) return 1;
+    app::set_log_level(loaded.config.log_level);
 
     std::string error;
-    auto options = app::make_server_options(config.server, error);
+    auto options = app::make_server_options(loaded.config.server, error);
     if (!options) {
         app::log_error(error);
         return 1;
     }
     if (auto warning = app::ensure_file_limit(*options); !warning.empty()) app::log_warn(warning);
-
-    boost::asio::io_context io(1);
-    relay::Server server(io, *options);
-    if (auto problem = server.start()) {
-        app::log_error(*problem);
-        return 1;
-    }
-    app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + config.source +
-                  "): " + app::describe(config.server, *options) + "; " +
-                  std::to_string(server.udp_endpoints().size()) + " udp and " +
-                  std::to_string(server.tcp_endpoints().size()) + " tcp sockets");
-
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_signal =
-        [&](const boost::system::error_code& ec, int signal_number) {
-            if (ec) return;
-            if (signal_number == SIGHUP) {
-                // Live reload is not implemented yet; never let SIGHUP's default kill the relay.
-                app::log_warn("SIGHUP: configuration reload is not supported yet; nothing changed");
-                signals.async_wait(on_signal);
-                return;
-            }
-            app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-                          ", stopping: " + std::to_string(server.session_count()) + " sessions open");
-            server.stop();
-        };
-    signals.async_wait(on_signal);
-    io.run();
-    // The final summary names every drop reason that occurred, so a user who saw loss can tell
-    // where it happened without a metrics endpoint.
-    std::string summary = "stopped";
-    server.counters().for_each([&](const relay::Counters::Entry& c) {
-        if (c.value != 0) summary += " " + std::string(c.name) + "=" + std::to_string(c.value);
-    });
-    app::log_info(summary);
-    return 0;
+    ServerProcess process(config_path, std::move(loaded.config), *options);
+    return process.run(*options);
 }
 
 int check_config(const std::string& path) {
     const auto loaded = app::load_config_file(path);
-    if (!report(loaded)) return 1;
+    print_report(loaded);
+    if (!loaded.ok()) return 1;
     std::cout << app::to_toml(loaded.config);
     return 0;
 }

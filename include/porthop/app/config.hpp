@@ -33,9 +33,17 @@ struct ServerConfig {
     std::uint32_t max_datagram = 65535;
 };
 
+struct MetricsConfig {
+    // Prometheus endpoint (GET /metrics). Loopback by default: the numbers describe clients.
+    // Disabled when `enabled` is false (written as listen = "").
+    bool enabled = true;
+    HostPort listen{"127.0.0.1", 9816};
+};
+
 struct Config {
     std::string source = "(built-in defaults)";  // file the values came from
     ServerConfig server;
+    MetricsConfig metrics;
     LogLevel log_level = LogLevel::info;
 };
 

@@ -38,9 +38,7 @@ namespace porthop::relay {
     X(drop_socket_error, "porthop_drops_total", "reason=\"backend_socket_unavailable\"", "")                \
     X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                           \
     X(backend_errors, "porthop_backend_errors_total", "",                                                   \
-      "Receive errors on backend sockets, such as ICMP port unreachable.")                                  \
-    X(reloads, "porthop_reloads_total", "result=\"applied\"", "Configuration reloads (SIGHUP), by result.") \
-    X(reload_failures, "porthop_reloads_total", "result=\"rejected\"", "")
+      "Receive errors on backend sockets, such as ICMP port unreachable.")
 
 struct Counters {
 #define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};

@@ -138,8 +138,8 @@ TEST_CASE("config: TOML syntax errors name line and column", "[app][config]") {
 
 TEST_CASE("config: unknown sections and misplaced tables", "[app][config]") {
     check_error(only_error("[client]\nserver = \"x\"\n"), 1, 1, "client",
-                "unknown section (known: [server], [log])");
-    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo", "unknown section (known: [server], [log])");
+                "unknown section (known: [server], [metrics], [log])");
+    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo", "unknown section (known: [server], [metrics], [log])");
     check_error(only_error("server = 5\n"), 1, 10, "server", "expected a [server] table");
     check_error(only_error("log = \"debug\"\n"), 1, 7, "log", "expected a [log] table");
 }
@@ -479,7 +479,7 @@ level = "loud"
         "test.toml:6:16: server.max_sessions: 0 is out of range (1-1000000)",
         "test.toml:3:8: server.udp[0]: port 0 is out of range (1-65535)",
         "test.toml:9:9: log.level: 'loud' is not one of debug, info, warn, error",
-        "test.toml:10:1: extra: unknown section (known: [server], [log])",
+        "test.toml:10:1: extra: unknown section (known: [server], [metrics], [log])",
     };
     std::sort(got.begin(), got.end());
     auto sorted = expected;
@@ -511,6 +511,8 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_sessions = 16384\n"
           "max_tcp_connections = 1024\n"
           "max_datagram = 65535\n"
+          "\n[metrics]\n"
+          "listen = \"127.0.0.1:9816\"\n"
           "\n[log]\n"
           "level = \"info\"\n");
 }

@@ -1,0 +1,38 @@
+// The metrics endpoint: a minimal HTTP/1.1 server (Boost.Beast) on the relay's event loop that
+// answers GET /metrics with the Prometheus text and nothing else. Bounded: at most
+// kMaxConnections at once, 5 s per request, small request size; one request per connection.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "porthop/net/endpoint.hpp"
+
+namespace porthop::app {
+
+class MetricsHttpServer {
+public:
+    static constexpr std::size_t kMaxConnections = 16;
+    using Render = std::function<std::string()>;
+
+    MetricsHttpServer(boost::asio::io_context& io, Render render);
+    ~MetricsHttpServer();
+
+    // Binds and starts accepting; on failure returns a message naming the address.
+    std::optional<std::string> start(const boost::asio::ip::tcp::endpoint& endpoint);
+    void stop();
+    net::Endpoint endpoint() const;
+
+    class Connection;  // internal
+    struct State;      // internal, shared with pending handlers
+
+private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace porthop::app

@@ -1,0 +1,139 @@
+// The Prometheus text: every family announced once with HELP and TYPE before its samples,
+// names following the conventions, values as given, label values escaped.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "porthop/app/config.hpp"
+#include "porthop/app/metrics_text.hpp"
+
+using namespace porthop;
+
+namespace {
+
+relay::ServerSnapshot sample_snapshot() {
+    relay::ServerSnapshot snap;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(443);
+    a.sin_addr.s_addr = htonl(0x7F000001);
+    sockaddr_in6 b{};
+    b.sin6_family = AF_INET6;
+    b.sin6_port = htons(40001);
+    b.sin6_addr = in6addr_loopback;
+    snap.listeners.push_back({"udp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a), 2, 10,
+                              1000, 9, 900});
+    snap.listeners.push_back({"tcp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&b), sizeof b), 1, 3,
+                              30, 4, 40});
+    snap.sessions = 3;
+    snap.tcp_connections = 1;
+    snap.max_sessions = 100;
+    snap.max_tcp_connections = 10;
+    return snap;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[metrics]") {
+    relay::Counters counters;
+    const auto text = app::render_metrics(sample_snapshot(), counters, {"1.2.3", 1000.5, 2, 1});
+    std::set<std::string> announced, finished;
+    std::string current;
+    const std::regex name_re("^porthop_[a-z0-9_]+$");
+    for (const auto& line : lines_of(text)) {
+        INFO(line);
+        if (line.rfind("# HELP ", 0) == 0) {
+            const auto name = line.substr(7, line.find(' ', 7) - 7);
+            CHECK(std::regex_match(name, name_re));
+            CHECK(announced.insert(name).second);  // never announced twice
+            if (!current.empty()) finished.insert(current);
+            current = name;
+            continue;
+        }
+        if (line.rfind("# TYPE ", 0) == 0) {
+            const bool counter = line.find(" counter") != std::string::npos;
+            // Prometheus convention: counters end in _total, gauges do not.
+            CHECK(counter == (line.find("_total ") != std::string::npos));
+            continue;
+        }
+        const auto name = line.substr(0, line.find_first_of("{ "));
+        CHECK(name == current);  // samples only under their own family
+        CHECK(finished.count(name) == 0);
+    }
+    CHECK(announced.count("porthop_drops_total") == 1);
+    CHECK(announced.count("porthop_listener_datagrams_total") == 1);
+}
+
+TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
+    relay::Counters counters;
+    relay::Counters::add(counters.drop_session_limit, 7);
+    relay::Counters::add(counters.to_backend_packets, 13);
+    const auto text = app::render_metrics(sample_snapshot(), counters, {"1.2.3", 1000.5, 2, 1});
+    const auto has = [&](const std::string& line) {
+        INFO(line);
+        CHECK(text.find(line + "\n") != std::string::npos);
+    };
+    has("porthop_build_info{version=\"1.2.3\"} 1");
+    has("porthop_start_time_seconds 1000.500");
+    has("porthop_sessions 3");
+    has("porthop_sessions_limit 100");
+    has("porthop_tcp_connections 1");
+    has("porthop_tcp_connections_limit 10");
+    has("porthop_listener_sessions{proto=\"udp\",address=\"127.0.0.1\",port=\"443\"} 2");
+    has("porthop_listener_datagrams_total{proto=\"udp\",address=\"127.0.0.1\",port=\"443\",direction=\"from_client\"} 10");
+    has("porthop_listener_datagrams_total{proto=\"udp\",address=\"127.0.0.1\",port=\"443\",direction=\"to_client\"} 9");
+    has("porthop_listener_payload_bytes_total{proto=\"udp\",address=\"127.0.0.1\",port=\"443\",direction=\"from_client\"} 1000");
+    has("porthop_listener_payload_bytes_total{proto=\"tcp\",address=\"::1\",port=\"40001\",direction=\"to_client\"} 40");
+    has("porthop_drops_total{reason=\"session_limit\"} 7");
+    has("porthop_drops_total{reason=\"empty\"} 0");
+    has("porthop_datagrams_total{direction=\"to_backend\"} 13");
+    has("porthop_reloads_total{result=\"applied\"} 2");
+    has("porthop_reloads_total{result=\"rejected\"} 1");
+}
+
+TEST_CASE("metrics: label values are escaped", "[metrics]") {
+    CHECK(app::escape_label_value("plain") == "plain");
+    CHECK(app::escape_label_value("a\"b") == "a\\\"b");
+    CHECK(app::escape_label_value("a\\b") == "a\\\\b");
+    CHECK(app::escape_label_value("a\nb") == "a\\nb");
+    relay::Counters counters;
+    const auto text = app::render_metrics({}, counters, {"x\"y", 0, 0, 0});
+    CHECK(text.find("porthop_build_info{version=\"x\\\"y\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("config: [metrics] listen", "[app][config][metrics]") {
+    const auto parse = [](const std::string& text) { return app::parse_config(text, "m.toml"); };
+    CHECK(parse("").config.metrics.enabled);
+    CHECK(parse("").config.metrics.listen == app::HostPort{"127.0.0.1", 9816});
+    auto off = parse("[metrics]\nlisten = \"\"\n");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off.config.metrics.enabled);
+    CHECK(app::to_toml(off.config).find("[metrics]\nlisten = \"\"\n") != std::string::npos);
+    CHECK_FALSE(parse(app::to_toml(off.config)).config.metrics.enabled);  // round trip
+    auto v6 = parse("[metrics]\nlisten = \"[::1]:9100\"\n");
+    REQUIRE(v6.ok());
+    CHECK(v6.config.metrics.listen == app::HostPort{"::1", 9100});
+
+    const auto error_of = [&](const std::string& text) {
+        const auto r = parse(text);
+        REQUIRE(r.errors.size() == 1);
+        return r.errors[0].to_string();
+    };
+    CHECK(error_of("[metrics]\nlisten = \"localhost:9816\"\n") ==
+          "m.toml:2:10: metrics.listen: 'localhost' is not an IP address (\"\" disables metrics)");
+    CHECK(error_of("[metrics]\nlisten = \"127.0.0.1\"\n") ==
+          "m.toml:2:10: metrics.listen: '127.0.0.1' is not host:port (write IPv6 as [addr]:port)");
+    CHECK(error_of("[metrics]\nlisten = 9816\n") == "m.toml:2:10: metrics.listen: expected a string, got an integer");
+    CHECK(error_of("[metrics]\nport = 1\n") == "m.toml:2:8: metrics.port: unknown key (known: listen)");
+    CHECK(error_of("metrics = 1\n") == "m.toml:1:11: metrics: expected a [metrics] table");
+}

@@ -105,14 +105,29 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
     });
 }
 
+// Every datagram forwarded is counted three times over: for the whole server, for its
+// listener and for its session (the close log line). One place does it for each direction.
+void Server::Impl::account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes) {
+    Counters::add(counters_.to_backend_packets, packets);
+    Counters::add(counters_.to_backend_bytes, bytes);
+    Counters::add(session.stats->from_client_packets, packets);
+    Counters::add(session.stats->from_client_bytes, bytes);
+    session.from_client_packets += packets;
+    session.from_client_bytes += bytes;
+}
+
+void Server::Impl::account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes) {
+    Counters::add(counters_.to_client_packets, packets);
+    Counters::add(counters_.to_client_bytes, bytes);
+    Counters::add(session.stats->to_client_packets, packets);
+    Counters::add(session.stats->to_client_bytes, bytes);
+    session.to_client_packets += packets;
+    session.to_client_bytes += bytes;
+}
+
 void Server::Impl::forward_to_backend(Session& session, std::span<const net::SendItem> items) {
     const auto result = batch_.send(session.upstream.native_handle(), items);
-    Counters::add(counters_.to_backend_packets, result.sent);
-    Counters::add(counters_.to_backend_bytes, result.sent_bytes);
-    session.from_client_packets += result.sent;
-    session.from_client_bytes += result.sent_bytes;
-    Counters::add(session.stats->from_client_packets, result.sent);
-    Counters::add(session.stats->from_client_bytes, result.sent_bytes);
+    account_to_backend(session, result.sent, result.sent_bytes);
     if (result.failed) {
         Counters::add(counters_.drop_send_to_backend, result.failed);
         warn_limited(warn_backend_, [&] {
@@ -230,12 +245,7 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
         }
         if (n > 0 && s.listener) {
             const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-            Counters::add(counters_.to_client_packets, result.sent);
-            Counters::add(counters_.to_client_bytes, result.sent_bytes);
-            s.to_client_packets += result.sent;
-            s.to_client_bytes += result.sent_bytes;
-            Counters::add(s.stats->to_client_packets, result.sent);
-            Counters::add(s.stats->to_client_bytes, result.sent_bytes);
+            account_to_client(s, result.sent, result.sent_bytes);
             if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
         }
         if (s.closed) return;

@@ -62,6 +62,8 @@ public:
     // Sends `items` (all for this session) to the backend and counts the outcome.
     void forward_to_backend(Session& session, std::span<const net::SendItem> items);
     void close_session(Session& session, CloseReason reason);
+    void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
+    void account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes);
     // The message is built only when the line is actually logged: a flood of bad input must
     // cost a counter increment per packet, not a string.
     template <typename MakeMessage>

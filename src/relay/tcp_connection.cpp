@@ -80,12 +80,7 @@ bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
     auto header = buffer->with_header(wire::kFrameHeaderSize).first<wire::kFrameHeaderSize>();
     wire::write_frame_header(header, static_cast<std::uint16_t>(buffer->length));
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
-    Counters::add(server_.counters_.to_client_packets);
-    Counters::add(server_.counters_.to_client_bytes, buffer->length);
-    ++session_->to_client_packets;
-    session_->to_client_bytes += buffer->length;
-    Counters::add(session_->stats->to_client_packets);
-    Counters::add(session_->stats->to_client_bytes, buffer->length);
+    server_.account_to_client(*session_, 1, buffer->length);
     queue_[(head_ + count_) % kQueueFrames] = std::move(buffer);
     ++count_;
     queued_bytes_ += frame;

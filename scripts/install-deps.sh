@@ -6,11 +6,11 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev catch2 libbenchmark-dev)
-# e2e tests: real WireGuard (userspace) and OpenVPN in network namespaces, iperf3 for
-# traffic, nftables for the censor router, openssl for throwaway OpenVPN certificates, jq
+# The test build also builds the io_uring backend (liburing). e2e tests: real WireGuard
+# (userspace) and OpenVPN in network namespaces, iperf3 for traffic, nftables for the censor router, openssl for throwaway OpenVPN certificates, jq
 # for iperf3 results, promtool (prometheus) to check the metrics endpoint, dpkg-dev (cpack
 # DEB: dpkg-shlibdeps) and systemd (systemd-analyze verify/security) for the packaging test.
-test=(wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
+test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
       dpkg-dev systemd)
 
 packages=("${build[@]}")

@@ -1,6 +1,10 @@
 // porthop's entry point: parse the command line, load the configuration, run the role.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +17,10 @@
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
 #include "porthop/relay/server.hpp"
+
+#if defined(PORTHOP_IO_URING)
+#include <liburing.h>
+#endif
 
 namespace {
 
@@ -32,6 +40,39 @@ app::ConfigResult load(const std::string& path) {
 asio::ip::tcp::endpoint metrics_endpoint(const app::MetricsConfig& m) {
     return {asio::ip::make_address(m.listen.host), m.listen.port};
 }
+
+#if defined(PORTHOP_IO_URING)
+constexpr const char* kEventBackend = "io_uring";
+
+// Asio's io_uring backend cannot start where io_uring is disabled (many container runtimes
+// block it; kernel.io_uring_disabled), and it picks its backend at compile time. So this
+// build checks first and, if needed (or if PORTHOP_EVENT_BACKEND=epoll asks for it), becomes
+// the epoll build installed beside it. Returns only if io_uring is to be used.
+void use_io_uring_or_exec_epoll(char** argv) {
+    const char* forced = std::getenv("PORTHOP_EVENT_BACKEND");
+    std::string why;
+    if (forced && std::string_view(forced) == "epoll") {
+        why = "PORTHOP_EVENT_BACKEND=epoll";
+    } else {
+        io_uring ring;
+        const int rc = io_uring_queue_init(8, &ring, 0);
+        if (rc == 0) {
+            io_uring_queue_exit(&ring);
+            return;
+        }
+        why = std::string("io_uring is not available here: ") + std::strerror(-rc);
+    }
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto fallback = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "porthop-epoll";
+    app::log_warn(why + "; running " + fallback.string());
+    ::execv(fallback.c_str(), argv);
+    app::log_error("cannot run " + fallback.string() + ": " + std::strerror(errno));
+    std::exit(1);
+}
+#else
+constexpr const char* kEventBackend = "epoll";
+#endif
 
 // The running relay and what surrounds it: metrics endpoint, signals, reload.
 class ServerProcess {
@@ -59,7 +100,7 @@ public:
                 return 1;
             }
         }
-        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + config_.source +
+        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " + config_.source +
                       "): " + app::describe(config_.server, options) + "; " +
                       std::to_string(server_.udp_endpoints().size()) + " udp and " +
                       std::to_string(server_.tcp_endpoints().size()) + " tcp sockets; metrics " +
@@ -146,6 +187,7 @@ private:
     app::ProcessInfo process_;
 };
 
+
 int run_server(const std::string& config_path) {
     auto loaded = load(config_path);
     print_report(loaded);
@@ -192,6 +234,9 @@ int main(int argc, char** argv) {
         case app::CommandLine::Action::server:
             break;
     }
+#if defined(PORTHOP_IO_URING)
+    use_io_uring_or_exec_epoll(argv);
+#endif
     try {
         return run_server(cl.config_path);
     } catch (const std::exception& e) {

@@ -97,7 +97,10 @@ for path in usr/bin/porthop lib/systemd/system/porthop.service etc/porthop/serve
     check "contains /$path" grep -qxF "$path" "$WORK/files"
 done
 no_usr_local() { ! grep -q '^usr/local' "$WORK/files"; }
-only_porthop_in_bin() { [[ $(grep '^usr/bin/' "$WORK/files") == usr/bin/porthop ]]; }
+# An io_uring build (-DPORTHOP_IO_URING=ON) ships its epoll fallback beside the binary.
+expected_bin=usr/bin/porthop
+[[ -x $BUILD_DIR/porthop-epoll ]] && expected_bin+=$'\n'usr/bin/porthop-epoll
+only_porthop_in_bin() { [[ $(grep '^usr/bin/' "$WORK/files" | sort) == "$expected_bin" ]]; }
 all_root_owned() { ! awk '$2 != "root/root"' "$WORK/modes" | grep -q .; }
 check "nothing under /usr/local" no_usr_local
 check "only porthop in /usr/bin" only_porthop_in_bin

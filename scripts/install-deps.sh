@@ -5,13 +5,15 @@
 #   scripts/install-deps.sh --test   plus what the test suite runs (wireguard-go, openvpn, ...)
 set -euo pipefail
 
-build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev catch2 libbenchmark-dev)
+build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev libssl-dev catch2 libbenchmark-dev)
 # The test build also builds the io_uring backend (liburing). e2e tests: real WireGuard
 # (userspace) and OpenVPN in network namespaces, iperf3 for traffic, nftables for the censor router, openssl for throwaway OpenVPN certificates, jq
 # for iperf3 results, promtool (prometheus) to check the metrics endpoint, dpkg-dev (cpack
 # DEB: dpkg-shlibdeps) and systemd (systemd-analyze verify/security) for the packaging test.
 test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
-      dpkg-dev systemd)
+      dpkg-dev systemd clang libclang-rt-14-dev llvm)
+# clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes) + llvm (llvm-symbolizer): the
+# fuzz targets, which the test suite runs for a bounded time (tests/fuzz/run.sh).
 
 packages=("${build[@]}")
 case "${1:-}" in

@@ -11,9 +11,10 @@ build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev lib
 # for iperf3 results, promtool (prometheus) to check the metrics endpoint, dpkg-dev (cpack
 # DEB: dpkg-shlibdeps) and systemd (systemd-analyze verify/security) for the packaging test.
 test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
-      dpkg-dev systemd clang libclang-rt-14-dev llvm)
+      dpkg-dev systemd clang libclang-rt-14-dev llvm nginx libnginx-mod-stream socat udptunnel)
 # clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes) + llvm (llvm-symbolizer): the
-# fuzz targets, which the test suite runs for a bounded time (tests/fuzz/run.sh).
+# fuzz targets, which the test suite runs for a bounded time (tests/fuzz/run.sh). nginx with
+# its stream module, socat and udptunnel: the relays bench/throughput.sh compares against.
 
 packages=("${build[@]}")
 case "${1:-}" in

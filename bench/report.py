@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Renders bench/throughput.sh's raw results (one JSON object per line) as markdown tables.
+
+    report.py RESULTS.jsonl --command CMD [--markdown FILE]
+
+Prints the tables. With --markdown, writes them into FILE between the lines
+"<!-- bench:begin -->" and "<!-- bench:end -->", keeping the rest of the file (the method,
+written by hand); a file without the markers gets them appended. Standard library only.
+"""
+import argparse
+import json
+import sys
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+NAMES = {
+    "kernel": "kernel forwarding (the limit)",
+    "nft": "nftables DNAT",
+    "socat": "socat (UDP4-LISTEN, fork)",
+    "nginx": "nginx stream UDP proxy",
+    "porthop": "**porthop (epoll)**",
+    "porthop-uring": "**porthop (io_uring)**",
+    "udptunnel-tcp": "udptunnel, TCP in, UDP out",
+    "porthop-tcp": "**porthop, TCP in, UDP out**",
+}
+ORDER = list(NAMES)
+
+
+def si(v, unit=""):
+    if v is None:
+        return "—"
+    for div, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{suffix}{unit}"
+    return f"{v:.3g}{' ' + unit if unit else ''}"
+
+
+def ratio(v, ref):
+    if v is None or not ref:
+        return ""
+    return f" ({v / ref:.2f}×)"
+
+
+def pct(lost, sent):
+    if not sent:
+        return "—"
+    p = 100.0 * lost / sent
+    if p <= 0:
+        return "0 %"
+    return f"{p:.2g} %" if p < 10 else f"{p:.0f} %"
+
+
+def loss(r):
+    return max(0, r["send"]["sent"] - r["sink"]["received"])
+
+
+def per_mpkt(seconds, r):
+    received = r["sink"]["received"]
+    if seconds is None or not received:
+        return None
+    return seconds / received * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--markdown")
+    args = ap.parse_args()
+
+    rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    meta = next(r for r in rows if r.get("kind") == "meta")
+    runs = [r for r in rows if "tag" in r]
+    memory = [r for r in rows if r.get("kind") == "memory"]
+    not_built = {(r["path"], r["size"]) for r in rows if r.get("not_built")}
+    sizes = sorted({r["size"] for r in runs})
+
+    def find(path, size, kind):
+        # The best of repeated runs (the kernel's maximum is measured before and after the
+        # relays: the higher one is the reference).
+        found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
+        return max(found, key=lambda r: r["sink"]["pps"]) if found else None
+
+    def kernel_at(size, rate):
+        for r in runs:
+            if r["path"] == "kernel" and r["size"] == size and r["rate"] == rate:
+                return r
+        return find("kernel", size, "-lat")
+
+    out = []
+    w = out.append
+    w(f"Measured {meta['date']} on {meta['cpu']}, {meta['nproc']} CPUs, {meta['mem']}, Linux "
+      f"{meta['kernel']}; porthop {meta['commit']} ({meta['porthop']}), nginx {meta['nginx']}, "
+      f"socat {meta['socat']}, udptunnel {meta['udptunnel']}. CPUs used: {meta['cpus']}. "
+      f"Load average before the run: {meta['load_before']}. Each maximum-rate run lasted "
+      f"{meta['d_max']} s, each 50 %-load run {meta['d_lat']} s"
+      + (" (short mode: indicative only)" if meta["short"] else "") + ".")
+    w("")
+    w(f"Reproduce: `{args.command}` (as root, from a build; see above).")
+    warnings = []
+    for size in sizes:
+        kmax, klat = find("kernel", size, "-max"), find("kernel", size, "-lat")
+        if not kmax:
+            continue
+        kpps = kmax["sink"]["pps"]
+        ksoft = per_mpkt(klat["relay_softirq_s"], klat) if klat else None
+        w("")
+        w(f"### {size}-byte datagrams (UDP payload)")
+        w("")
+        w("| path | max rate: received | Mbit/s | loss | 50 % load: rate | loss | added p50 latency "
+          "| added p99 latency | relay process CPU s/Mpkt | softirq on the relay CPU s/Mpkt |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        best = 0.0
+        for path in ORDER:
+            if (path, size) in not_built:
+                w(f"| {NAMES[path]} | not built | | | | | | | | |")
+                continue
+            mx, lat = find(path, size, "-max"), find(path, size, "-lat")
+            if not mx:
+                continue
+            pps, mbps = mx["sink"]["pps"], mx["sink"]["mbps"]
+            if path != "kernel" and not path.endswith("-tcp"):
+                best = max(best, pps)
+            # A relay that lost (almost) nothing kept up with the generator: at least this fast.
+            at_least = "≥ " if path != "kernel" and not path.endswith("-tcp") and loss(mx) < 0.01 * mx["send"]["sent"] else ""
+            cells = [NAMES[path], f"{at_least}{si(pps, 'pps')}{ratio(pps, kpps)}",
+                     f"{mbps:.0f}{ratio(mbps, kmax['sink']['mbps'])}", pct(loss(mx), mx["send"]["sent"])]
+            if lat:
+                ref = kernel_at(size, lat["rate"])
+                lu, ru = lat["sink"]["lat_us"], ref["sink"]["lat_us"]
+                if path == "kernel":
+                    p50 = f"{lu['p50']:.1f} µs (itself)"
+                    p99 = f"{lu['p99']:.1f} µs (itself)"
+                else:
+                    p50 = f"{lu['p50'] - ru['p50']:+.1f} µs{ratio(lu['p50'], ru['p50'])}"
+                    p99 = f"{lu['p99'] - ru['p99']:+.1f} µs{ratio(lu['p99'], ru['p99'])}"
+                soft = per_mpkt(lat["relay_softirq_s"], lat)
+                proc = per_mpkt(lat["relay_proc_s"], lat)
+                cells += [si(lat["rate"], "pps"), pct(loss(lat), lat["send"]["sent"]), p50, p99,
+                          f"{proc:.2f}" if proc is not None else "n/a (kernel)",
+                          f"{soft:.2f}{ratio(soft, ksoft)}" if soft is not None else "—"]
+            else:
+                cells += ["—"] * 6
+            w("| " + " | ".join(cells) + " |")
+        if best and best > 0.8 * kpps:
+            warnings.append(f"at {size} B a relay reached {best / kpps:.0%} of the kernel path: the "
+                            "generator or the sink may have been the limit, not the kernel")
+        gen = kmax["send"]["pps"]
+        if kpps > 0.9 * gen:
+            warnings.append(f"at {size} B the kernel path delivered {kpps / gen:.0%} of what the "
+                            "generator sent: it is bounded by the generator, a lower bound of the kernel's own rate")
+    if memory:
+        w("")
+        w("### Userspace memory per session")
+        w("")
+        w("| relay | sessions | RSS idle | RSS with the sessions | per session |")
+        w("| --- | ---: | ---: | ---: | ---: |")
+        for m in memory:
+            if m.get("skipped"):
+                w(f"| {NAMES.get(m['path'], m['path'])} | {m['flows']} | skipped ({m['skipped']}) | | |")
+                continue
+            note = "" if m["sessions"] == m["flows"] else f" of {m['flows']} clients"
+            w(f"| {NAMES.get(m['path'], m['path'])} | {m['sessions']}{note} | {m['rss_idle_kb'] / 1024:.1f} MiB "
+              f"| {m['rss_loaded_kb'] / 1024:.1f} MiB | {m['bytes_per_session']} B |")
+    w("")
+    w("<details><summary>Where the datagrams went (every run)</summary>")
+    w("")
+    w("| run | offered rate | sent | received | relay socket drops | sink socket drops | backlog drops "
+      "| p50 / p99 / max µs (max at) | relay counters |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in runs:
+        lu = r["sink"]["lat_us"]
+        counters = (r.get("porthop_summary") or "").replace("|", "/")
+        w(f"| {r['tag']} | {si(r['rate'], 'pps') if r['rate'] else 'max'} | {r['send']['sent']} "
+          f"| {r['sink']['received']} | {r['relay_rcvbuf_errors']} | {r['sink_rcvbuf_errors']} "
+          f"| {r['softnet_drops']} | {lu['p50']:.0f} / {lu['p99']:.0f} / {lu['max']:.0f}"
+          + (f" ({lu['max_at_s']:.1f} s)" if "max_at_s" in lu else "") + " "
+          f"| {counters} |")
+    w("")
+    w("</details>")
+    for text in warnings:
+        w("")
+        w(f"**Note:** {text}.")
+    table = "\n".join(out)
+    print(table)
+
+    if args.markdown:
+        try:
+            doc = open(args.markdown).read()
+        except FileNotFoundError:
+            doc = "# Benchmarks\n"
+        block = f"{BEGIN}\n{table}\n{END}"
+        if BEGIN in doc and END in doc:
+            head, rest = doc.split(BEGIN, 1)
+            doc = head + block + rest.split(END, 1)[1]
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+        with open(args.markdown, "w") as f:
+            f.write(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,14 +1,16 @@
 // porthop's entry point: parse the command line, load the configuration, run the role.
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <mutex>
+#include <thread>
 
 #include "porthop/app/cli.hpp"
 #include "porthop/app/config.hpp"
@@ -100,14 +102,20 @@ public:
                 return 1;
             }
         }
-        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " + config_.source +
-                      "): " + app::describe(config_.server, options) + "; " +
+        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " +
+                      config_.source + "): " + app::describe(config_.server, options) + "; " +
                       std::to_string(server_.udp_endpoints().size()) + " udp and " +
                       std::to_string(server_.tcp_endpoints().size()) + " tcp sockets; metrics " +
                       (config_.metrics.enabled ? "on http://" + metrics_.endpoint().to_string() + "/metrics"
                                                : std::string("off")));
         wait_for_signal();
         io_.run();
+        {
+            std::lock_guard lock(watchdog_mutex_);
+            loop_done_ = true;
+        }
+        watchdog_wake_.notify_all();
+        if (watchdog_.joinable()) watchdog_.join();
         // The final summary names every counter that moved, so a user who saw loss can tell
         // where it happened without a metrics endpoint.
         std::string summary = "stopped";
@@ -119,9 +127,7 @@ public:
     }
 
 private:
-    std::string render() {
-        return app::render_metrics(server_.snapshot(), server_.counters(), process_);
-    }
+    std::string render() { return app::render_metrics(server_.snapshot(), server_.counters(), process_); }
 
     void wait_for_signal() {
         signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
@@ -135,6 +141,21 @@ private:
                           ", stopping: " + std::to_string(server_.session_count()) + " sessions open");
             metrics_.stop();
             server_.stop();
+            start_shutdown_watchdog();
+        });
+    }
+
+    // Stopping closes every socket, and the loop ends once their cancelled operations have
+    // completed. A service manager waits for that, so it must never take long: if it takes more
+    // than kShutdownGrace (it has been seen to stall on the io_uring backend under load), the
+    // loop is stopped outright. Nothing is lost then: every session is already closed.
+    void start_shutdown_watchdog() {
+        if (watchdog_.joinable()) return;
+        watchdog_ = std::thread([this] {
+            std::unique_lock lock(watchdog_mutex_);
+            if (watchdog_wake_.wait_for(lock, kShutdownGrace, [this] { return loop_done_; })) return;
+            app::log_warn("shutdown took longer than 3 s: stopping the event loop now");
+            io_.stop();
         });
     }
 
@@ -178,6 +199,8 @@ private:
         app::log_info("reloaded " + path_ + ":" + changes);
     }
 
+    static constexpr std::chrono::seconds kShutdownGrace{3};
+
     std::string path_;
     app::Config config_;
     asio::io_context io_{1};
@@ -185,8 +208,11 @@ private:
     app::MetricsHttpServer metrics_;
     asio::signal_set signals_;
     app::ProcessInfo process_;
+    std::thread watchdog_;
+    std::mutex watchdog_mutex_;
+    std::condition_variable watchdog_wake_;
+    bool loop_done_ = false;
 };
-
 
 int run_server(const std::string& config_path) {
     auto loaded = load(config_path);

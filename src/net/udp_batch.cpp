@@ -130,6 +130,8 @@ SendResult UdpBatch::send(int fd, std::span<const SendItem> items) noexcept {
             if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
                 // The socket buffer is full: everything left is dropped, as the network would.
                 result.failed += items.size() - start;
+                result.full = true;
+                result.stopped_at = start;
                 return result;
             }
             // The first datagram of this call failed (too big, unreachable...): skip just it.

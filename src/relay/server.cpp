@@ -19,6 +19,7 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       sessions_(opt_.max_sessions),
       // The receive batch holds 64 buffers; the rest back the TCP reply queues.
       pool_(opt_.max_datagram, net::kMaxBatch + 8192),
+      batch_(*opt_.syscalls),
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io) {
     for (auto& buffer : rx_) buffer = pool_.get();
@@ -125,17 +126,21 @@ void Server::Impl::account_to_client(Session& session, std::uint64_t packets, st
     session.to_client_bytes += bytes;
 }
 
-void Server::Impl::forward_to_backend(Session& session, std::span<const net::SendItem> items) {
+std::size_t Server::Impl::forward_to_backend(Session& session, std::span<const net::SendItem> items,
+                                             bool hold_when_full) {
     const auto result = batch_.send(session.upstream.native_handle(), items);
     account_to_backend(session, result.sent, result.sent_bytes);
-    if (result.failed) {
-        Counters::add(counters_.drop_send_to_backend, result.failed);
+    const std::size_t held = (hold_when_full && result.full) ? items.size() - result.stopped_at : 0;
+    const std::size_t dropped = result.failed - held;
+    if (dropped) {
+        Counters::add(counters_.drop_send_to_backend, dropped);
         warn_limited(warn_backend_, [&] {
             return std::string("sending to backend " + opt_.backend.to_string() +
                                " failed: " + std::strerror(result.error) +
                                (result.error == ECONNREFUSED ? " (is the VPN server running?)" : ""));
         });
     }
+    return items.size() - held;
 }
 
 std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {

@@ -59,8 +59,13 @@ public:
     std::optional<std::string> reconfigure(ServerOptions next, std::string& changes);
     ServerSnapshot snapshot() const;
 
-    // Sends `items` (all for this session) to the backend and counts the outcome.
-    void forward_to_backend(Session& session, std::span<const net::SendItem> items);
+    // Sends `items` (all for this session) to the backend and counts the outcome. Returns how
+    // many items are done with (sent, or dropped for a reason other than a full socket). With
+    // `hold_when_full` the items a full socket refused are not dropped: the caller keeps them
+    // and tries again when the socket is writable (the TCP path); otherwise they are dropped
+    // and counted, as the network would drop them (the UDP path).
+    std::size_t forward_to_backend(Session& session, std::span<const net::SendItem> items,
+                                   bool hold_when_full = false);
     void close_session(Session& session, CloseReason reason);
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
     void account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes);

@@ -35,43 +35,68 @@ void TcpConnection::on_read(const boost::system::error_code& ec, std::size_t n) 
         return;
     }
     in_length_ += n;
-    std::size_t offset = 0, batch = 0;
+    forward_frames();
+}
+
+// Sends the complete frames in the input buffer to the backend, up to 64 per sendmmsg. When the
+// backend socket is full, the rest waits in the buffer and reading pauses until the socket is
+// writable again: TCP's flow control then slows the client down, instead of the relay
+// dropping datagrams that the tunnel would have to retransmit.
+void TcpConnection::forward_frames() {
+    std::size_t offset = 0;  // everything before it has been forwarded or dropped
     for (;;) {
-        const auto split =
-            wire::split_frame({in_.get() + offset, in_length_ - offset}, server_.opt_.max_datagram);
-        if (split.status == wire::FrameStatus::need_more) break;
-        if (split.status == wire::FrameStatus::too_large) {
-            // Nothing of this frame is forwarded; what came before it already was.
-            if (batch) server_.forward_to_backend(*session_, {items_.data(), batch});
-            Counters::add(server_.counters_.drop_frame_too_large);
-            server_.warn_limited(server_.warn_input_, [&] {
-                return std::string("closing TCP client " + session_->client.to_string() +
-                                   ": frame longer than max_datagram (" +
-                                   std::to_string(server_.opt_.max_datagram) + ")");
-            });
-            server_.close_session(*session_, CloseReason::frame_too_large);
+        std::size_t batch = 0, scan = offset;
+        while (batch < items_.size()) {
+            const auto split =
+                wire::split_frame({in_.get() + scan, in_length_ - scan}, server_.opt_.max_datagram);
+            if (split.status == wire::FrameStatus::need_more) break;
+            if (split.status == wire::FrameStatus::too_large) {
+                // Nothing of this frame is forwarded; what came before it is (if it fits).
+                if (batch) server_.forward_to_backend(*session_, {items_.data(), batch}, false);
+                Counters::add(server_.counters_.drop_frame_too_large);
+                server_.warn_limited(server_.warn_input_, [&] {
+                    return std::string("closing TCP client " + session_->client.to_string() +
+                                       ": frame longer than max_datagram (" +
+                                       std::to_string(server_.opt_.max_datagram) + ")");
+                });
+                server_.close_session(*session_, CloseReason::frame_too_large);
+                return;
+            }
+            const std::size_t start = scan;
+            scan += split.consumed;
+            if (split.payload.empty()) {
+                Counters::add(server_.counters_.drop_empty);
+                continue;
+            }
+            starts_[batch] = start;
+            items_[batch++] = net::SendItem{split.payload.data(), split.payload.size(), nullptr, nullptr};
+        }
+        const std::size_t done =
+            batch ? server_.forward_to_backend(*session_, {items_.data(), batch}, true) : 0;
+        if (done < batch) {  // the backend socket is full: resume at the first frame not sent
+            consume(starts_[done]);
+            session_->upstream.async_wait(
+                asio::socket_base::wait_write,
+                [self = shared_from_this()](const boost::system::error_code& wait_ec) {
+                    if (!wait_ec && !self->closed_) self->forward_frames();
+                });
             return;
         }
-        offset += split.consumed;
-        if (split.payload.empty()) {
-            Counters::add(server_.counters_.drop_empty);
-            continue;
-        }
-        items_[batch++] = net::SendItem{split.payload.data(), split.payload.size(), nullptr, nullptr};
-        if (batch == items_.size()) {
-            server_.forward_to_backend(*session_, {items_.data(), batch});
-            batch = 0;
-        }
+        offset = scan;
+        if (batch < items_.size()) break;  // no complete frame left
     }
-    if (batch) server_.forward_to_backend(*session_, {items_.data(), batch});
-    if (offset > 0) {
-        got_first_frame_ = true;
-        session_->last_from_client = Session::Clock::now();
-        // Move the partial tail to the front; at most one frame's worth, so room always remains.
-        std::memmove(in_.get(), in_.get() + offset, in_length_ - offset);
-        in_length_ -= offset;
-    }
-    if (!closed_) read();
+    consume(offset);
+    read();
+}
+
+void TcpConnection::consume(std::size_t bytes) {
+    if (bytes == 0) return;
+    got_first_frame_ = true;
+    session_->last_from_client = Session::Clock::now();
+    // Move the rest to the front: a partial frame (room always remains for it to complete) or
+    // frames waiting for the backend socket.
+    std::memmove(in_.get(), in_.get() + bytes, in_length_ - bytes);
+    in_length_ -= bytes;
 }
 
 bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {

@@ -35,6 +35,8 @@ public:
 private:
     void read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    void forward_frames();
+    void consume(std::size_t bytes);
     void write();
     void on_written(const boost::system::error_code& ec);
     void release_queue();
@@ -54,6 +56,7 @@ private:
     std::size_t in_flight_ = 0;
     std::array<boost::asio::const_buffer, net::kMaxBatch> out_;
     std::array<net::SendItem, net::kMaxBatch> items_;
+    std::array<std::size_t, net::kMaxBatch> starts_;  // where each item's frame begins in in_
 };
 
 }  // namespace porthop::relay

@@ -166,7 +166,8 @@ private:
 // UDP echo backend on 127.0.0.1 that remembers every source address it heard from.
 class EchoBackend {
 public:
-    EchoBackend() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    // `reply` = false makes it a sink; pause() stops it reading.
+    explicit EchoBackend(bool reply = true) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), reply_(reply) {
         socklen_t len;
         auto any = loopback(false, 0, len);
         ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len);
@@ -186,11 +187,17 @@ public:
         return sources_;
     }
     std::size_t datagrams() { std::lock_guard lock(mutex_); return datagrams_; }
+    void pause(bool paused) { paused_ = paused; }
+
     std::vector<Bytes> received() { std::lock_guard lock(mutex_); return received_; }
 private:
     void run() {
         Bytes buf(70000);
         while (!stop_) {
+            if (paused_) {
+                std::this_thread::sleep_for(5ms);
+                continue;
+            }
             pollfd p{fd_.get(), POLLIN, 0};
             if (::poll(&p, 1, 20) != 1) continue;
             sockaddr_storage from{};
@@ -204,10 +211,13 @@ private:
                 ++datagrams_;
                 received_.emplace_back(buf.begin(), buf.begin() + n);
             }
-            ::sendto(fd_.get(), buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+            if (reply_)
+                ::sendto(fd_.get(), buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
         }
     }
     Fd fd_;
+    bool reply_;
+    std::atomic<bool> paused_{false};
     net::Endpoint endpoint_;
     std::atomic<bool> stop_{false};
     std::mutex mutex_;

@@ -196,3 +196,43 @@ TEST_CASE("replies to a TCP client that does not read are bounded, not buffered 
     REQUIRE(reply);
     CHECK(*reply == pattern(1400, 5));
 }
+
+namespace {
+
+// sendmmsg that reports a full socket (EAGAIN) on every other call while `pressure` is set:
+// what a busy backend path does, which loopback never does by itself (it frees a datagram's
+// send-buffer charge as soon as it is handed over).
+std::atomic<bool> pressure{false};
+std::atomic<int> sends{0};
+int pressured_sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
+    if (pressure && sends.fetch_add(1) % 2 == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return net::system_syscalls().sendmmsg(fd, msgs, count, flags);
+}
+const net::Syscalls pressured{net::system_syscalls().recvmmsg, &pressured_sendmmsg};
+
+}  // namespace
+
+TEST_CASE("a full backend socket slows the TCP client down instead of dropping its datagrams", "[tcp][limits]") {
+    EchoBackend backend(false);
+    auto options = options_for(backend, false, 0, 1);
+    options.syscalls = &pressured;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient client(false, relay.tcp_port(0));
+    REQUIRE(client.connected());
+    pressure = true;
+    constexpr std::size_t kFrames = 1000;
+    const auto frame = TcpClient::frame(pattern(500, 1));
+    Bytes burst;
+    for (int i = 0; i < 100; ++i) burst.insert(burst.end(), frame.begin(), frame.end());
+    for (std::size_t i = 0; i < kFrames / 100; ++i) client.write_raw(burst);
+    CHECK(eventually([&] { return backend.datagrams() == kFrames; }, 10000ms));
+    pressure = false;
+    CHECK(sends.load() > 10);  // the full socket was really hit, many times
+    CHECK(relay.counter(&relay::Counters::drop_send_to_backend) == 0);
+    const auto received = backend.received();
+    CHECK(std::all_of(received.begin(), received.end(), [&](const Bytes& d) { return d == pattern(500, 1); }));
+}

@@ -6,7 +6,8 @@
 //   its buffer is reported with `truncated` set; the caller must drop it.
 // - send() tries every item once; it never blocks or retries. Items the kernel refused are
 //   counted in `failed` with the last errno kept; EAGAIN stops the batch (the rest count as
-//   failed), other errors skip only the datagram that caused them.
+//   failed, and `full` says where it stopped), other errors skip only the datagram that
+//   caused them.
 // - Neither allocates: the header arrays live in the UdpBatch object, one per event loop.
 //
 // The system calls go through `Syscalls` so tests can inject errors and short counts.
@@ -61,6 +62,10 @@ struct SendResult {
     std::size_t sent_bytes = 0;
     std::size_t failed = 0;
     int error = 0;  // last errno seen, 0 if none
+    // The socket buffer was full (EAGAIN): items from `stopped_at` on were not tried (they are
+    // included in `failed`). A caller that can wait may retry them once the socket is writable.
+    bool full = false;
+    std::size_t stopped_at = 0;
 };
 
 struct Syscalls {

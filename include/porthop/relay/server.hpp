@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "porthop/net/endpoint.hpp"
+#include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
 
 namespace porthop::relay {
@@ -31,6 +32,8 @@ struct ServerOptions {
     // Skip an IPv6 wildcard listener when the host has no IPv6 (common in containers) instead
     // of failing; explicit addresses always fail loudly.
     bool tolerate_missing_ipv6 = true;
+    // The batch system calls; tests replace them to inject EAGAIN and other errors.
+    const net::Syscalls* syscalls = &net::system_syscalls();
 };
 
 // Point-in-time view of the server for the metrics endpoint (taken on the loop thread).

@@ -379,6 +379,8 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::send: EAGAIN fails the rest and stops",
         CHECK(r.sent_bytes == items.bytes(0, 2));
         CHECK(r.failed == 3);
         CHECK(r.error == EAGAIN);
+        CHECK(r.full);
+        CHECK(r.stopped_at == 2);  // items 2.. were never tried: a caller may retry them
         CHECK(g.send_counts == std::vector<unsigned>{5, 3});
     }
     SECTION("on the first call") {
@@ -389,6 +391,8 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::send: EAGAIN fails the rest and stops",
         CHECK(r.sent_bytes == 0);
         CHECK(r.failed == 70);  // including the ones past the first kMaxBatch
         CHECK(r.error == EAGAIN);
+        CHECK(r.full);
+        CHECK(r.stopped_at == 0);
         CHECK(g.send_counts.size() == 1);
     }
 }
@@ -397,6 +401,7 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::send: other errors skip one datagram an
     Items items(4);
     g.steps = {{-1, EMSGSIZE}, {1}, {-1, ECONNREFUSED}};  // then the rest succeeds
     const auto r = batch.send(5, items.items);
+    CHECK_FALSE(r.full);  // skipped datagrams are not a full socket
     CHECK(r.sent == 2);
     CHECK(r.sent_bytes == items.bytes(1, 2) + items.bytes(3, 4));
     CHECK(r.failed == 2);

@@ -229,10 +229,13 @@ TEST_CASE("a full backend socket slows the TCP client down instead of dropping i
     Bytes burst;
     for (int i = 0; i < 100; ++i) burst.insert(burst.end(), frame.begin(), frame.end());
     for (std::size_t i = 0; i < kFrames / 100; ++i) client.write_raw(burst);
-    CHECK(eventually([&] { return backend.datagrams() == kFrames; }, 10000ms));
+    // Every frame handed to the kernel, none dropped by the relay. (The backend's own socket
+    // may still overflow on a loaded machine: that loss is the kernel's, not counted here.)
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::to_backend_packets) == kFrames; }, 10000ms));
     pressure = false;
     CHECK(sends.load() > 10);  // the full socket was really hit, many times
     CHECK(relay.counter(&relay::Counters::drop_send_to_backend) == 0);
+    CHECK(backend.datagrams() > 0);
     const auto received = backend.received();
     CHECK(std::all_of(received.begin(), received.end(), [&](const Bytes& d) { return d == pattern(500, 1); }));
 }

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "porthop/app/log.hpp"
 #include "porthop/app/port_spec.hpp"
+#include "porthop/crypto/hop_key.hpp"
 
 namespace porthop::app {
 
@@ -31,6 +33,22 @@ struct ServerConfig {
     // Largest datagram (and TCP frame payload) the relay carries. 65535 is the most a u16
     // frame length can say; UDP over IPv4 carries at most 65507 of it.
     std::uint32_t max_datagram = 65535;
+    // Hop link (porthop client). Without a key the server serves native clients only.
+    std::optional<crypto::HopKey> key;
+    // Must equal the clients' hop_interval: both ends derive the port of each epoch from it.
+    std::chrono::seconds hop_interval{60};
+    // Open only the UDP ports of the current and neighbouring epochs (needs a key).
+    bool moving_target = false;
+};
+
+struct ClientConfig {
+    HostPort listen{"127.0.0.1", 51820};  // where the local WireGuard/OpenVPN client sends
+    std::string server;                   // porthop server: host name or IP literal (required)
+    std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};  // must match the server's
+    std::vector<PortRange> tcp{{443, 443}};  // the first is the fallback port
+    std::optional<crypto::HopKey> key;       // required for `porthop client`
+    std::chrono::seconds hop_interval{60};
+    std::uint32_t max_datagram = 65535;
 };
 
 struct MetricsConfig {
@@ -43,7 +61,9 @@ struct MetricsConfig {
 struct Config {
     std::string source = "(built-in defaults)";  // file the values came from
     ServerConfig server;
-    MetricsConfig metrics;
+    ClientConfig client;
+    MetricsConfig metrics;         // the server's endpoint
+    MetricsConfig client_metrics;  // the client's endpoint ([client_metrics], default 127.0.0.1:9817)
     LogLevel log_level = LogLevel::info;
 };
 

@@ -16,10 +16,12 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 struct MetricsHttpServer::State {
-    State(asio::io_context& io, Render r) : acceptor(io), retry(io), render(std::move(r)) {}
+    State(asio::io_context& io, Render r, Render s)
+        : acceptor(io), retry(io), render(std::move(r)), status(std::move(s)) {}
     asio::ip::tcp::acceptor acceptor;
     asio::steady_timer retry;  // after an accept error (e.g. out of descriptors), wait, don't spin
     Render render;
+    Render status;  // empty: no /status
     std::size_t connections = 0;
     bool stopped = false;
 };
@@ -38,9 +40,9 @@ public:
         parser_.header_limit(8192);
         parser_.body_limit(4096);
         stream_.expires_after(std::chrono::seconds{5});
-        http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
-            self->on_request(ec);
-        });
+        http::async_read(
+            stream_, buffer_, parser_,
+            [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_request(ec); });
     }
 
 private:
@@ -55,10 +57,15 @@ private:
             response_.set(http::field::allow, "GET, HEAD");
             response_.set(http::field::content_type, "text/plain; charset=utf-8");
             response_.body() = "only GET /metrics\n";
+        } else if (request.target() == "/status" && state_->status) {
+            response_.result(http::status::ok);
+            response_.set(http::field::content_type, "application/json");
+            response_.body() = state_->status();
         } else if (request.target() != "/metrics") {
             response_.result(http::status::not_found);
             response_.set(http::field::content_type, "text/plain; charset=utf-8");
-            response_.body() = "porthop serves its metrics at /metrics\n";
+            response_.body() = state_->status ? "porthop serves /metrics and /status\n"
+                                              : "porthop serves its metrics at /metrics\n";
         } else {
             response_.result(http::status::ok);
             response_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -86,8 +93,8 @@ void accept(const std::shared_ptr<MetricsHttpServer::State>& state);
 
 }  // namespace
 
-MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render)
-    : state_(std::make_shared<State>(io, std::move(render))) {}
+MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render, Render status)
+    : state_(std::make_shared<State>(io, std::move(render), std::move(status))) {}
 
 MetricsHttpServer::~MetricsHttpServer() { stop(); }
 
@@ -102,7 +109,8 @@ std::optional<std::string> MetricsHttpServer::start(const asio::ip::tcp::endpoin
     if (ec) {
         error_code ignored;
         acceptor.close(ignored);
-        return "cannot serve metrics on " + net::Endpoint::from_asio(endpoint).to_string() + ": " + ec.message();
+        return "cannot serve metrics on " + net::Endpoint::from_asio(endpoint).to_string() + ": " +
+               ec.message();
     }
     accept(state_);
     return std::nullopt;

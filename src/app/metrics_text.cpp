@@ -50,10 +50,14 @@ std::string listener_labels(const relay::ListenerSnapshot& l) {
 std::string escape_label_value(std::string_view value) {
     std::string out;
     for (char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -62,8 +66,10 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
                            const ProcessInfo& process) {
     Writer w;
     w.family("porthop_build_info", "gauge", "Always 1; the version label says which porthop this is.");
-    w.sample("porthop_build_info", "version=\"" + escape_label_value(process.version) + "\"", std::uint64_t{1});
-    w.family("porthop_start_time_seconds", "gauge", "When the process started, in seconds since the Unix epoch.");
+    w.sample("porthop_build_info", "version=\"" + escape_label_value(process.version) + "\"",
+             std::uint64_t{1});
+    w.family("porthop_start_time_seconds", "gauge",
+             "When the process started, in seconds since the Unix epoch.");
     w.sample("porthop_start_time_seconds", "", process.start_time_seconds);
 
     w.family("porthop_sessions", "gauge", "Sessions open now (UDP clients and TCP connections).");
@@ -72,24 +78,32 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
     w.sample("porthop_sessions_limit", "", std::uint64_t{snap.max_sessions});
     w.family("porthop_tcp_connections", "gauge", "TCP connections open now.");
     w.sample("porthop_tcp_connections", "", std::uint64_t{snap.tcp_connections});
-    w.family("porthop_tcp_connections_limit", "gauge", "max_tcp_connections: connections beyond it are closed.");
+    w.family("porthop_tcp_connections_limit", "gauge",
+             "max_tcp_connections: connections beyond it are closed.");
     w.sample("porthop_tcp_connections_limit", "", std::uint64_t{snap.max_tcp_connections});
 
-    w.family("porthop_listener_sessions", "gauge", "Sessions open now, by the listener the client came in on.");
-    for (const auto& l : snap.listeners) w.sample("porthop_listener_sessions", listener_labels(l), l.sessions);
-    w.family("porthop_listener_datagrams_total", "counter",
-             "Datagrams forwarded, by listener and direction (from_client: to the backend; to_client: back).");
+    w.family("porthop_listener_sessions", "gauge",
+             "Sessions open now, by the listener the client came in on.");
+    for (const auto& l : snap.listeners)
+        w.sample("porthop_listener_sessions", listener_labels(l), l.sessions);
+    w.family(
+        "porthop_listener_datagrams_total", "counter",
+        "Datagrams forwarded, by listener and direction (from_client: to the backend; to_client: back).");
     for (const auto& l : snap.listeners) {
         const auto labels = listener_labels(l);
-        w.sample("porthop_listener_datagrams_total", labels + ",direction=\"from_client\"", l.from_client_packets);
-        w.sample("porthop_listener_datagrams_total", labels + ",direction=\"to_client\"", l.to_client_packets);
+        w.sample("porthop_listener_datagrams_total", labels + ",direction=\"from_client\"",
+                 l.from_client_packets);
+        w.sample("porthop_listener_datagrams_total", labels + ",direction=\"to_client\"",
+                 l.to_client_packets);
     }
     w.family("porthop_listener_payload_bytes_total", "counter",
              "Datagram payload bytes forwarded, by listener and direction.");
     for (const auto& l : snap.listeners) {
         const auto labels = listener_labels(l);
-        w.sample("porthop_listener_payload_bytes_total", labels + ",direction=\"from_client\"", l.from_client_bytes);
-        w.sample("porthop_listener_payload_bytes_total", labels + ",direction=\"to_client\"", l.to_client_bytes);
+        w.sample("porthop_listener_payload_bytes_total", labels + ",direction=\"from_client\"",
+                 l.from_client_bytes);
+        w.sample("porthop_listener_payload_bytes_total", labels + ",direction=\"to_client\"",
+                 l.to_client_bytes);
     }
 
     // The counters list keeps each family's entries together; its first entry carries the help.
@@ -105,6 +119,43 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
     w.family("porthop_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
     w.sample("porthop_reloads_total", "result=\"applied\"", process.reloads_applied);
     w.sample("porthop_reloads_total", "result=\"rejected\"", process.reloads_rejected);
+    return w.take();
+}
+
+std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInfo& process) {
+    Writer w;
+    w.family("porthop_build_info", "gauge", "Always 1; the version label says which porthop this is.");
+    w.sample("porthop_build_info", "version=\"" + escape_label_value(process.version) + "\"",
+             std::uint64_t{1});
+    w.family("porthop_start_time_seconds", "gauge",
+             "When the process started, in seconds since the Unix epoch.");
+    w.sample("porthop_start_time_seconds", "", process.start_time_seconds);
+
+    w.family("porthop_client_path_info", "gauge",
+             "Always 1; the path label is the path in use (none, udp/PORT, tcp/PORT).");
+    w.sample("porthop_client_path_info", "path=\"" + escape_label_value(st.path) + "\"", std::uint64_t{1});
+    w.family("porthop_client_path_changes_total", "counter",
+             "Path changes: hop = UDP port to UDP port, fallback = UDP to TCP, climb = TCP back to UDP.");
+    w.sample("porthop_client_path_changes_total", "kind=\"hop\"", st.hops);
+    w.sample("porthop_client_path_changes_total", "kind=\"fallback\"", st.fallbacks);
+    w.sample("porthop_client_path_changes_total", "kind=\"climb\"", st.climbs);
+    w.family("porthop_client_rtt_seconds", "gauge",
+             "Round trip of the last answered probe on the path in use (-1: not measured yet).");
+    w.sample("porthop_client_rtt_seconds", "", st.rtt_ms < 0 ? -1.0 : st.rtt_ms / 1000.0);
+    w.family("porthop_client_dark_ports", "gauge", "UDP ports that went dark and are not retried yet.");
+    w.sample("porthop_client_dark_ports", "", std::uint64_t{st.dark_ports.size()});
+    w.family("porthop_client_datagrams_total", "counter", "Datagrams carried, by direction.");
+    w.sample("porthop_client_datagrams_total", "direction=\"to_server\"", st.to_server_packets);
+    w.sample("porthop_client_datagrams_total", "direction=\"from_server\"", st.from_server_packets);
+    w.family("porthop_client_payload_bytes_total", "counter",
+             "Datagram payload bytes carried, by direction.");
+    w.sample("porthop_client_payload_bytes_total", "direction=\"to_server\"", st.to_server_bytes);
+    w.sample("porthop_client_payload_bytes_total", "direction=\"from_server\"", st.from_server_bytes);
+    w.family("porthop_client_drops_total", "counter", "Datagrams dropped or frames refused, by reason.");
+    w.sample("porthop_client_drops_total", "reason=\"no_path\"", st.dropped_no_path);
+    w.sample("porthop_client_drops_total", "reason=\"no_local_client\"", st.dropped_no_local);
+    w.sample("porthop_client_drops_total", "reason=\"send_failed\"", st.dropped_send);
+    w.sample("porthop_client_drops_total", "reason=\"rejected_frame\"", st.rejected_frames);
     return w.take();
 }
 

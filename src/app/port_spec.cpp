@@ -60,4 +60,10 @@ std::string to_string(const PortRange& range) {
     return std::to_string(range.first) + "-" + std::to_string(range.last);
 }
 
+std::string to_string(const std::vector<PortRange>& ranges) {
+    std::string out;
+    for (const auto& r : ranges) out += (out.empty() ? "" : ",") + to_string(r);
+    return out.empty() ? std::string("none") : out;
+}
+
 }  // namespace porthop::app

@@ -20,6 +20,9 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
     options.max_sessions = config.max_sessions;
     options.max_tcp_connections = config.max_tcp_connections;
     options.max_datagram = config.max_datagram;
+    if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
+    options.hop_interval = config.hop_interval;
+    options.moving_target = config.moving_target;
 
     // A name (e.g. a compose service) is resolved once at start-up; the relay never forwards
     // anywhere else, whatever a packet says.
@@ -58,17 +61,16 @@ std::string ensure_file_limit(const relay::ServerOptions& options) {
 }
 
 std::string describe(const ServerConfig& config, const relay::ServerOptions& options) {
-    const auto ports = [](const std::vector<PortRange>& ranges) {
-        std::string out;
-        for (const auto& r : ranges) out += (out.empty() ? "" : ",") + to_string(r);
-        return out.empty() ? std::string("none") : out;
-    };
     std::string addresses;
     for (const auto& a : config.listen) addresses += (addresses.empty() ? "" : ", ") + a;
-    return "udp " + ports(config.udp) + " and tcp " + ports(config.tcp) + " on " + addresses +
+    return "udp " + to_string(config.udp) + " and tcp " + to_string(config.tcp) + " on " + addresses +
            " -> backend " + options.backend.to_string() + " (idle_timeout " +
            format_duration(config.idle_timeout) + ", max_sessions " + std::to_string(config.max_sessions) +
-           ", max_tcp_connections " + std::to_string(config.max_tcp_connections) + ")";
+           ", max_tcp_connections " + std::to_string(config.max_tcp_connections) + "; porthop clients " +
+           (config.key ? "accepted, hop_interval " + format_duration(config.hop_interval) +
+                             (config.moving_target ? ", moving target" : "")
+                       : std::string("off (no key)")) +
+           ")";
 }
 
 }  // namespace porthop::app

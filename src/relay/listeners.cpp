@@ -90,6 +90,7 @@ error_code Server::Impl::open_tcp(const ListenerKey& key) {
 std::optional<std::string> Server::Impl::open_missing(const ServerOptions& options, std::size_t& fresh_udp,
                                                       std::size_t& fresh_tcp) {
     const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
+    const auto udp_ports = udp_ports_now(options);
     bool skipped_ipv6 = false;
     std::optional<std::string> failure;
     for (const auto& address : options.listen) {
@@ -97,7 +98,7 @@ std::optional<std::string> Server::Impl::open_missing(const ServerOptions& optio
         const char* proto = "udp";
         ListenerKey key{address, 0};
         // Port 0 (tests) is "a new ephemeral port" every time, never one already open.
-        for (auto port : options.udp_ports) {
+        for (auto port : udp_ports) {
             key.port = port;
             if ((port == 0 || !has_key(udp_, key)) && (ec = open_udp(key))) break;
         }
@@ -144,6 +145,7 @@ std::optional<std::string> Server::Impl::start() {
     for (const auto& listener : tcp_) arm_accept(listener);
     set_sweep_interval();
     arm_sweep();
+    arm_moving_target();
     return std::nullopt;
 }
 
@@ -166,6 +168,7 @@ void Server::Impl::stop() {
     for (auto& listener : udp_) close_udp_listener(*listener);
     for (auto& listener : tcp_) close_tcp_listener(*listener);
     sweep_timer_.cancel();
+    epoch_timer_.cancel();
     std::vector<std::uint64_t> ids;
     sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
     for (auto id : ids)
@@ -193,21 +196,31 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     std::vector<net::Endpoint> added_udp, added_tcp, removed_udp, removed_tcp;
     for (std::size_t i = udp_before; i < udp_.size(); ++i) added_udp.push_back(udp_[i]->bound);
     for (std::size_t i = tcp_before; i < tcp_.size(); ++i) added_tcp.push_back(tcp_[i]->bound);
-    std::vector<std::uint64_t> orphaned;  // UDP sessions whose reply path closes
+    const auto udp_ports = udp_ports_now(next);
+    std::vector<std::uint64_t> orphaned;  // native UDP sessions whose reply path closes
+    std::vector<std::uint64_t> agents;    // porthop clients: they lose a path, not the session
+    sessions_.for_each([&](const Session& s) {
+        if (s.agent) agents.push_back(s.id);
+    });
     for (std::size_t i = 0; i < udp_before; ++i) {
         auto& listener = *udp_[i];
-        if (wanted(listener, next.udp_ports)) continue;
+        if (wanted(listener, udp_ports)) continue;
         removed_udp.push_back(listener.bound);
         sessions_.for_each([&](const Session& s) {
-            if (s.listener == &listener) orphaned.push_back(s.id);
+            if (s.listener == &listener && !s.agent) orphaned.push_back(s.id);
         });
+        for (auto id : agents) {
+            sessions_.remove_listener_paths(id, listener.id);
+            if (auto session = sessions_.get(id); session && session->listener == &listener)
+                session->listener = nullptr;  // replies wait for the agent's next path
+        }
     }
     for (auto id : orphaned)
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::listener_removed);
     for (std::size_t i = 0; i < tcp_before; ++i)
         if (!wanted(*tcp_[i], next.tcp_ports)) removed_tcp.push_back(tcp_[i]->bound);
     std::erase_if(udp_, [&](const auto& l) {
-        const bool remove = !wanted(*l, next.udp_ports);
+        const bool remove = !wanted(*l, udp_ports);
         if (remove) close_udp_listener(*l);
         return remove;
     });

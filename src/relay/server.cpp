@@ -5,6 +5,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
+#include "porthop/wire/hoplink.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
 
@@ -21,7 +22,8 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       pool_(opt_.max_datagram, net::kMaxBatch + 8192),
       batch_(*opt_.syscalls),
       backend_(opt_.backend.to_udp()),
-      sweep_timer_(io) {
+      sweep_timer_(io),
+      epoch_timer_(io) {
     for (auto& buffer : rx_) buffer = pool_.get();
 }
 
@@ -83,6 +85,30 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 continue;
             }
             Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
+            std::span<const std::byte> datagram{slot.data, slot.length};
+            if (opt_.hop_keys) {
+                const auto kind = wire::hop::classify(datagram);
+                if (kind == wire::hop::Kind::control) {
+                    // Never forwarded: hop-link control frames are checked, answered or dropped.
+                    if (run) forward_to_backend(*run, {items_.data(), run_length});
+                    run = nullptr;
+                    run_length = 0;
+                    on_udp_attach(shared, slot, now);
+                    continue;
+                }
+                if (session && session->agent) {
+                    if (kind != wire::hop::Kind::data) {
+                        Counters::add(counters_.drop_agent_frame);
+                        continue;
+                    }
+                    datagram = wire::hop::data_payload(datagram);
+                    if (datagram.empty()) {
+                        Counters::add(counters_.drop_empty);
+                        continue;
+                    }
+                    note_udp_data(*session, listener, slot);
+                }
+            }
             if (!session) session = open_udp_session(listener, slot, now);
             if (!session) continue;
             session->last_from_client = now;
@@ -92,7 +118,7 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 run = session;
                 run_length = 0;
             }
-            items_[run_length++] = net::SendItem{slot.data, slot.length, nullptr, nullptr};
+            items_[run_length++] = net::SendItem{datagram.data(), datagram.size(), nullptr, nullptr};
         }
         if (run) forward_to_backend(*run, {items_.data(), run_length});
         if (received.count < rx_.size()) {
@@ -231,7 +257,7 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 Counters::add(slot.truncated ? counters_.drop_truncated : counters_.drop_empty);
                 continue;
             }
-            if (s.tcp) {
+            if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
                 auto spare = pool_.get();
                 if (!spare) {
                     Counters::add(counters_.drop_no_buffer);
@@ -246,12 +272,25 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 }
                 continue;
             }
+            if (s.agent) {
+                // A hop-link data frame: one byte in the headroom, the datagram stays in place.
+                if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
+                    Counters::add(counters_.drop_truncated);
+                    continue;
+                }
+                slot.data[-1] = static_cast<std::byte>(wire::hop::Type::data);
+                items_[n++] = net::SendItem{slot.data - 1, slot.length + 1, &s.client, &s.local};
+                continue;
+            }
             items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
         }
         if (n > 0 && s.listener) {
             const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-            account_to_client(s, result.sent, result.sent_bytes);
+            // Payload bytes, as on every other path: the hop-link byte is not the client's data.
+            account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
             if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
+        } else if (n > 0) {
+            Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
         }
         if (s.closed) return;
         if (received.count < rx_.size()) {
@@ -303,34 +342,40 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
         });
         return;  // the socket closes as it goes out of scope
     }
+    // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, listener.stats,
+                                                      listener.bound.port());
+    ++tcp_connections_;
+    Counters::add(counters_.tcp_connections_opened);
+    connection->start();  // its first frame decides what it is (tcp_connection.hpp)
+}
+
+SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     if (sessions_.full()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
             return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                               ") reached: closing TCP connection from " + peer.to_string());
+                               ") reached: closing TCP connection from " + connection.peer().to_string());
         });
-        return;
+        return nullptr;
     }
     auto upstream = open_upstream();
-    if (!upstream) return;
-    // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (!upstream) return nullptr;
     auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
-    session->client = peer;
-    session->stats = listener.stats;
+    session->client = connection.peer();
+    session->stats = connection.stats();
     Counters::add(session->stats->sessions);
     session->opened = session->last_from_client = Clock::now();
-    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), session);
-    session->tcp = connection.get();
+    session->tcp = &connection;
     sessions_.insert(session, nullptr);
-    ++tcp_connections_;
-    Counters::add(counters_.tcp_connections_opened);
     Counters::add(counters_.sessions_opened);
-    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + peer.to_string() +
-                  " -> port " + std::to_string(listener.bound.port()) + ", backend sees " +
+    error_code ec;
+    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
+                  " -> port " + std::to_string(connection.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
-    connection->start();
     arm_upstream(session);
+    return session;
 }
 
 // ---- lifetime ----------------------------------------------------------------------------
@@ -340,21 +385,20 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     session.closed = true;
     error_code ignored;
     session.upstream.close(ignored);
-    const bool was_tcp = session.tcp != nullptr;
-    if (was_tcp) {
+    const bool was_tcp = session.agent ? session.agent->reply_via_tcp : session.tcp != nullptr;
+    if (session.tcp) {
         session.tcp->close();
         session.tcp = nullptr;
-        --tcp_connections_;
-        Counters::add(counters_.tcp_connections_closed);
     }
     Counters::add(counters_.sessions_closed);
-    Counters::subtract(session.stats->sessions);
+    if (session.stats) Counters::subtract(session.stats->sessions);
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
     app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +
-                  "): " + (was_tcp ? "tcp " : "udp ") + session.client.to_string() + " after " +
-                  std::to_string(lived) + " s, from client " + std::to_string(session.from_client_packets) +
-                  " pkts/" + std::to_string(session.from_client_bytes) + " B, to client " +
+                  "): " + (session.agent ? "agent, last via " : "") + (was_tcp ? "tcp " : "udp ") +
+                  session.client.to_string() + " after " + std::to_string(lived) + " s, from client " +
+                  std::to_string(session.from_client_packets) + " pkts/" +
+                  std::to_string(session.from_client_bytes) + " B, to client " +
                   std::to_string(session.to_client_packets) + " pkts/" +
                   std::to_string(session.to_client_bytes) + " B");
     sessions_.erase(session.id);  // may free `session`: nothing after this line
@@ -373,17 +417,10 @@ void Server::Impl::sweep() {
     const auto now = Clock::now();
     std::vector<std::pair<std::uint64_t, CloseReason>> expired;
     sessions_.for_each([&](const Session& s) {
-        if (s.last_from_client + opt_.idle_timeout <= now)
-            expired.emplace_back(s.id, CloseReason::idle);
-        else if (s.tcp && !s.tcp->got_first_frame() && s.opened + opt_.first_frame_timeout <= now)
-            expired.emplace_back(s.id, CloseReason::tcp_timeout);
+        if (s.last_from_client + opt_.idle_timeout <= now) expired.emplace_back(s.id, CloseReason::idle);
     });
-    for (auto [id, reason] : expired) {
-        if (auto session = sessions_.get(id)) {
-            if (reason == CloseReason::tcp_timeout) Counters::add(counters_.tcp_timeouts);
-            close_session(*session, reason);
-        }
-    }
+    for (auto [id, reason] : expired)
+        if (auto session = sessions_.get(id)) close_session(*session, reason);
 }
 
 // ---- public face -------------------------------------------------------------------------

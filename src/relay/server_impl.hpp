@@ -15,6 +15,7 @@
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
 #include "porthop/relay/session_table.hpp"
+#include "porthop/wire/hoplink.hpp"
 
 namespace porthop::relay {
 
@@ -45,6 +46,8 @@ struct TcpListener {
     bool closed = false;
 };
 
+class TcpConnection;
+
 class Server::Impl {
 public:
     using Clock = Session::Clock;
@@ -67,6 +70,25 @@ public:
     std::size_t forward_to_backend(Session& session, std::span<const net::SendItem> items,
                                    bool hold_when_full = false);
     void close_session(Session& session, CloseReason reason);
+    // A native TCP client's session (its first frame arrived); null when refused (counted).
+    SessionPtr open_tcp_session(TcpConnection& connection);
+
+    // ---- hop link (agent_link.cpp) ----
+    // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
+    void on_udp_attach(const std::shared_ptr<UdpListener>& listener, const net::ReceiveSlot& slot,
+                       Clock::time_point now);
+    // An attach on a TCP connection: the session it names (new or known) or null if refused
+    // (counted, never answered). On success the connection becomes the session's TCP path and
+    // the ack is queued on it.
+    SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame);
+    // A data frame from an agent on a bound path: replies follow the path the data came on.
+    void note_udp_data(Session& session, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
+    void note_tcp_data(Session& session, TcpConnection& connection) noexcept;
+    // The agent's TCP connection ended; the session stays.
+    void detach_tcp(Session& session, TcpConnection& connection) noexcept;
+    std::uint64_t epoch_now() const noexcept;
+    // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
+    std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
     void account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes);
     // The message is built only when the line is actually logged: a flood of bad input must
@@ -100,6 +122,13 @@ public:
     app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
 
 private:
+    // Checks an attach (hop link); on success returns its session, created if new, with the
+    // answer sealed into ack_. `describe` names the path for the log line of a new session.
+    template <typename Describe>
+    Session* accept_attach(std::span<const std::byte> frame, Clock::time_point now, Describe&& describe);
+    void set_reply_path(Session& session, bool via_tcp, UdpListener* listener,
+                        const std::shared_ptr<ListenerCounters>& stats) noexcept;
+    void arm_moving_target();
     boost::system::error_code open_udp(const ListenerKey& key);
     boost::system::error_code open_tcp(const ListenerKey& key);
     // Opens the listeners of `options` that are not open yet. On failure closes the ones this
@@ -130,6 +159,8 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
+    std::array<std::byte, wire::hop::kControlSize> ack_{};
+    boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
 };
 
 }  // namespace porthop::relay

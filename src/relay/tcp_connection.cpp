@@ -4,19 +4,51 @@
 #include <cstring>
 
 #include "porthop/wire/framing.hpp"
+#include "porthop/wire/hoplink.hpp"
+#include "porthop/wire/openvpn.hpp"
+#include "porthop/wire/wireguard.hpp"
 
 namespace porthop::relay {
 
 namespace asio = boost::asio;
+namespace hopw = wire::hop;
 
-TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket, SessionPtr session)
+namespace {
+
+// What a native client's first datagram can be: an OpenVPN client's hard reset (a tcp-client
+// OpenVPN), or a WireGuard initiation (udp-over-tcp tools in front of WireGuard).
+bool opens_a_vpn_session(std::span<const std::byte> frame) {
+    const auto ovpn = wire::ovpn::classify(frame);
+    if (ovpn.kind == wire::ovpn::Kind::control &&
+        (ovpn.opcode == wire::ovpn::Opcode::control_hard_reset_client_v2 ||
+         ovpn.opcode == wire::ovpn::Opcode::control_hard_reset_client_v3))
+        return true;
+    return wire::wg::classify(frame).kind == wire::wg::Kind::initiation;
+}
+
+}  // namespace
+
+TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket, net::Endpoint peer,
+                             std::shared_ptr<ListenerCounters> stats, std::uint16_t port)
     : server_(server),
       socket_(std::move(socket)),
-      session_(std::move(session)),
-      in_capacity_(wire::kFrameHeaderSize + server.opt_.max_datagram + kReadSlack) {}
+      peer_(peer),
+      stats_(std::move(stats)),
+      port_(port),
+      first_frame_timer_(server.io_),
+      in_capacity_(wire::kFrameHeaderSize + server.opt_.max_datagram + kReadSlack),
+      out_(socket_, server.pool_, [this](const boost::system::error_code&) { end(CloseReason::tcp_error); }) {
+}
 
 void TcpConnection::start() {
     in_ = std::make_unique_for_overwrite<std::byte[]>(in_capacity_);  // untouched pages stay free
+    // Slowloris guard: a connection that never completes a frame must not hold a slot forever.
+    first_frame_timer_.expires_after(server_.opt_.first_frame_timeout);
+    first_frame_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closed_ || self->mode_ != Mode::pending) return;
+        Counters::add(self->server_.counters_.tcp_timeouts);
+        self->close();
+    });
     read();
 }
 
@@ -30,12 +62,53 @@ void TcpConnection::read() {
 void TcpConnection::on_read(const boost::system::error_code& ec, std::size_t n) {
     if (closed_) return;
     if (ec) {
-        server_.close_session(*session_,
-                              ec == asio::error::eof ? CloseReason::tcp_closed : CloseReason::tcp_error);
+        end(ec == asio::error::eof ? CloseReason::tcp_closed : CloseReason::tcp_error);
         return;
     }
     in_length_ += n;
     forward_frames();
+}
+
+void TcpConnection::end(CloseReason reason) {
+    if (mode_ == Mode::native && session_) {
+        server_.close_session(*session_, reason);  // closes this connection too
+        return;
+    }
+    if (mode_ == Mode::agent && session_) server_.detach_tcp(*session_, *this);
+    close();
+}
+
+bool TcpConnection::decide(std::span<const std::byte> first_frame) {
+    if (server_.opt_.hop_keys && hopw::classify(first_frame) == hopw::Kind::control) {
+        session_ = server_.attach_tcp(*this, first_frame);
+        if (!session_) {
+            reject("hop-link attach refused");
+            return false;
+        }
+        mode_ = Mode::agent;
+    } else {
+        if (server_.opt_.hop_keys && !opens_a_vpn_session(first_frame)) {
+            reject("first frame is neither a hop-link attach nor a VPN handshake");
+            return false;
+        }
+        session_ = server_.open_tcp_session(*this);
+        if (!session_) {
+            close();
+            return false;
+        }
+        mode_ = Mode::native;
+    }
+    first_frame_timer_.cancel();
+    return true;
+}
+
+void TcpConnection::reject(const char* why) {
+    // Not a byte back: to a prober this port behaves like a server that dropped a bad request.
+    Counters::add(server_.counters_.drop_tcp_rejected);
+    server_.warn_limited(server_.warn_input_, [&] {
+        return std::string("closing TCP connection from " + peer_.to_string() + ": " + why);
+    });
+    close();
 }
 
 // Sends the complete frames in the input buffer to the backend, up to 64 per sendmmsg. When the
@@ -55,22 +128,40 @@ void TcpConnection::forward_frames() {
                 if (batch) server_.forward_to_backend(*session_, {items_.data(), batch}, false);
                 Counters::add(server_.counters_.drop_frame_too_large);
                 server_.warn_limited(server_.warn_input_, [&] {
-                    return std::string("closing TCP client " + session_->client.to_string() +
+                    return std::string("closing TCP client " + peer_.to_string() +
                                        ": frame longer than max_datagram (" +
                                        std::to_string(server_.opt_.max_datagram) + ")");
                 });
-                server_.close_session(*session_, CloseReason::frame_too_large);
+                end(CloseReason::frame_too_large);
                 return;
             }
             const std::size_t start = scan;
             scan += split.consumed;
-            if (split.payload.empty()) {
+            auto frame = split.payload;
+            if (mode_ == Mode::pending) {
+                if (!decide(frame)) return;
+                if (mode_ == Mode::agent) continue;  // the attach itself goes nowhere
+            } else if (mode_ == Mode::agent) {
+                const auto kind = hopw::classify(frame);
+                if (kind == hopw::Kind::control) {
+                    server_.attach_tcp(*this, frame);  // a keepalive; refused ones are dropped
+                    continue;
+                }
+                if (kind != hopw::Kind::data) {
+                    Counters::add(server_.counters_.drop_agent_frame);
+                    continue;
+                }
+                server_.note_tcp_data(*session_, *this);
+                frame = hopw::data_payload(frame);
+            }
+            if (frame.empty()) {
                 Counters::add(server_.counters_.drop_empty);
                 continue;
             }
             starts_[batch] = start;
-            items_[batch++] = net::SendItem{split.payload.data(), split.payload.size(), nullptr, nullptr};
+            items_[batch++] = net::SendItem{frame.data(), frame.size(), nullptr, nullptr};
         }
+        if (closed_) return;
         const std::size_t done =
             batch ? server_.forward_to_backend(*session_, {items_.data(), batch}, true) : 0;
         if (done < batch) {  // the backend socket is full: resume at the first frame not sent
@@ -91,8 +182,7 @@ void TcpConnection::forward_frames() {
 
 void TcpConnection::consume(std::size_t bytes) {
     if (bytes == 0) return;
-    got_first_frame_ = true;
-    session_->last_from_client = Session::Clock::now();
+    if (session_) session_->last_from_client = Session::Clock::now();
     // Move the rest to the front: a partial frame (room always remains for it to complete) or
     // frames waiting for the backend socket.
     std::memmove(in_.get(), in_.get() + bytes, in_length_ - bytes);
@@ -100,69 +190,32 @@ void TcpConnection::consume(std::size_t bytes) {
 }
 
 bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
-    const std::size_t frame = wire::kFrameHeaderSize + buffer->length;
-    if (closed_ || count_ == kQueueFrames || queued_bytes_ + frame > kQueueBytes) return false;
-    auto header = buffer->with_header(wire::kFrameHeaderSize).first<wire::kFrameHeaderSize>();
-    wire::write_frame_header(header, static_cast<std::uint16_t>(buffer->length));
+    const std::size_t length = buffer->length;
+    std::size_t header = wire::kFrameHeaderSize;
+    if (mode_ == Mode::agent) {
+        buffer->with_header(hopw::kDataOverhead)[0] = static_cast<std::byte>(hopw::Type::data);
+        header += hopw::kDataOverhead;
+    }
+    if (closed_ || !out_.push(buffer, header, shared_from_this())) return false;
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
-    server_.account_to_client(*session_, 1, buffer->length);
-    queue_[(head_ + count_) % kQueueFrames] = std::move(buffer);
-    ++count_;
-    queued_bytes_ += frame;
-    if (!writing_) write();
+    server_.account_to_client(*session_, 1, length);
     return true;
 }
 
-void TcpConnection::write() {
-    in_flight_ = std::min(count_, out_.size());
-    for (std::size_t i = 0; i < in_flight_; ++i) {
-        auto frame = queue_[(head_ + i) % kQueueFrames]->with_header(wire::kFrameHeaderSize);
-        out_[i] = asio::buffer(frame.data(), frame.size());
-    }
-    writing_ = true;
-    asio::async_write(socket_, std::span<const asio::const_buffer>(out_.data(), in_flight_),
-                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                          self->on_written(ec);
-                      });
-}
-
-void TcpConnection::on_written(const boost::system::error_code& ec) {
-    writing_ = false;
-    if (closed_) {
-        // The buffers could not be reused while the write was in flight; now they can.
-        release_queue();
-        return;
-    }
-    if (ec) {
-        server_.close_session(*session_, CloseReason::tcp_error);
-        return;
-    }
-    for (std::size_t i = 0; i < in_flight_; ++i) {
-        auto& slot = queue_[head_];
-        queued_bytes_ -= wire::kFrameHeaderSize + slot->length;
-        server_.pool_.put(std::move(slot));
-        head_ = (head_ + 1) % kQueueFrames;
-        --count_;
-    }
-    in_flight_ = 0;
-    if (count_ > 0) write();
+bool TcpConnection::enqueue_control(std::span<const std::byte> frame) {
+    return !closed_ && out_.push_copy(frame, shared_from_this());
 }
 
 void TcpConnection::close() {
     if (closed_) return;
     closed_ = true;
+    first_frame_timer_.cancel();
     boost::system::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    if (!writing_) release_queue();
-}
-
-void TcpConnection::release_queue() {
-    for (; count_ > 0; --count_) {
-        server_.pool_.put(std::move(queue_[head_]));
-        head_ = (head_ + 1) % kQueueFrames;
-    }
-    queued_bytes_ = 0;
+    out_.close();
+    --server_.tcp_connections_;
+    Counters::add(server_.counters_.tcp_connections_closed);
 }
 
 }  // namespace porthop::relay

@@ -1,60 +1,77 @@
 // One TCP client connection: u16-length-framed datagrams in both directions.
 //
+// The first complete frame decides what the connection is. With a hop key configured: an
+// attach that passes the hop link's checks makes it a path of that porthop client's session
+// (agent mode: every frame then carries a hop-link frame); anything else must look like the
+// first packet of a native VPN client (an OpenVPN client hard reset, a WireGuard initiation),
+// or the connection is closed without a byte, as a web server drops a bad request. Without
+// a key every connection is a native client. A native connection owns its session; an agent
+// connection is one path of a session that outlives it.
+//
 // In: reads land in a fixed per-connection buffer (room for the largest frame plus slack, so
 // several frames arrive per read); complete frames are sent to the backend straight from that
-// buffer, a partial tail is moved to the front. Out: datagrams from the backend arrive in pool
-// buffers; the 2-byte length is written into their headroom and up to 64 frames go out in
-// one gathered write. The queue is bounded in frames and bytes; a client that reads too
-// slowly loses datagrams (as it would on UDP), never the relay's memory.
+// buffer, a partial tail is moved to the front. Out: datagrams from the backend go out through
+// a FrameQueue (gathered writes, bounded).
 #pragma once
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "frame_queue.hpp"
 #include "server_impl.hpp"
 
 namespace porthop::relay {
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 public:
-    static constexpr std::size_t kQueueFrames = 256;
-    static constexpr std::size_t kQueueBytes = 1u << 20;
     static constexpr std::size_t kReadSlack = 16384;
 
-    TcpConnection(Server::Impl& server, boost::asio::ip::tcp::socket socket, SessionPtr session);
+    enum class Mode : std::uint8_t { pending, native, agent };
+
+    TcpConnection(Server::Impl& server, boost::asio::ip::tcp::socket socket, net::Endpoint peer,
+                  std::shared_ptr<ListenerCounters> stats, std::uint16_t port);
 
     void start();
     // Takes `buffer` (a datagram from the backend) when there is room; false means the caller
-    // keeps it and counts the drop.
+    // keeps it and counts the drop. In agent mode the datagram goes out as a hop-link data frame.
     bool enqueue(std::unique_ptr<net::PacketBuffer>& buffer);
-    // Called by the server when the session closes: closes the socket, frees the queue.
+    // Queues a hop-link control frame (an ack) as it is; false if there is no room or buffer.
+    bool enqueue_control(std::span<const std::byte> frame);
+    // Closes the socket, frees the queue and leaves the server's connection count (once). The
+    // session, if any, is the caller's business.
     void close();
-    bool got_first_frame() const noexcept { return got_first_frame_; }
+
+    Mode mode() const noexcept { return mode_; }
+    const net::Endpoint& peer() const noexcept { return peer_; }
+    std::uint16_t port() const noexcept { return port_; }
+    const std::shared_ptr<ListenerCounters>& stats() const noexcept { return stats_; }
 
 private:
     void read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    // Decides the mode from the first frame; false when the connection was closed instead.
+    bool decide(std::span<const std::byte> first_frame);
+    void reject(const char* why);
     void forward_frames();
     void consume(std::size_t bytes);
-    void write();
-    void on_written(const boost::system::error_code& ec);
-    void release_queue();
+    void end(CloseReason reason);  // the client went away or broke the framing
 
     Server::Impl& server_;
     boost::asio::ip::tcp::socket socket_;
-    SessionPtr session_;
+    net::Endpoint peer_;
+    std::shared_ptr<ListenerCounters> stats_;
+    std::uint16_t port_;
+    boost::asio::steady_timer first_frame_timer_;
+    SessionPtr session_;  // null while pending
+    Mode mode_ = Mode::pending;
     std::unique_ptr<std::byte[]> in_;
     std::size_t in_capacity_;
     std::size_t in_length_ = 0;
-    bool got_first_frame_ = false;
     bool closed_ = false;
 
-    std::array<std::unique_ptr<net::PacketBuffer>, kQueueFrames> queue_;
-    std::size_t head_ = 0, count_ = 0, queued_bytes_ = 0;
-    bool writing_ = false;
-    std::size_t in_flight_ = 0;
-    std::array<boost::asio::const_buffer, net::kMaxBatch> out_;
+    FrameQueue out_;
     std::array<net::SendItem, net::kMaxBatch> items_;
     std::array<std::size_t, net::kMaxBatch> starts_;  // where each item's frame begins in in_
 };

@@ -1,15 +1,15 @@
 // The metrics endpoint: a minimal HTTP/1.1 server (Boost.Beast) on the relay's event loop that
-// answers GET /metrics with the Prometheus text and nothing else. Bounded: at most
+// answers GET /metrics with the Prometheus text (and, for the client, GET /status with a JSON
+// status document) and nothing else. Bounded: at most
 // kMaxConnections at once, 5 s per request, small request size; one request per connection.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "porthop/net/endpoint.hpp"
 
@@ -20,7 +20,7 @@ public:
     static constexpr std::size_t kMaxConnections = 16;
     using Render = std::function<std::string()>;
 
-    MetricsHttpServer(boost::asio::io_context& io, Render render);
+    MetricsHttpServer(boost::asio::io_context& io, Render render, Render status = {});
     ~MetricsHttpServer();
 
     // Binds and starts accepting; on failure returns a message naming the address.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "porthop/relay/agent.hpp"
 #include "porthop/relay/counters.hpp"
 #include "porthop/relay/server.hpp"
 
@@ -20,6 +21,9 @@ struct ProcessInfo {
 
 std::string render_metrics(const relay::ServerSnapshot& snapshot, const relay::Counters& counters,
                            const ProcessInfo& process);
+
+// The client agent's metrics (path, path changes, rtt, traffic, drops).
+std::string render_client_metrics(const relay::AgentStatus& status, const ProcessInfo& process);
 
 // A label value with \, " and newline escaped as the format requires.
 std::string escape_label_value(std::string_view value);

@@ -25,5 +25,7 @@ std::vector<std::uint16_t> expand_ports(const std::vector<PortRange>& ranges);
 
 // "443", "40000-40099": the form parse_port_range accepts.
 std::string to_string(const PortRange& range);
+// "443,1194,40000-40099" for logs; "none" for an empty list.
+std::string to_string(const std::vector<PortRange>& ranges);
 
 }  // namespace porthop::app

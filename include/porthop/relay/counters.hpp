@@ -12,33 +12,47 @@
 
 namespace porthop::relay {
 
-#define PORTHOP_SERVER_COUNTERS(X)                                                                          \
-    X(sessions_opened, "porthop_sessions_opened_total", "",                                                 \
-      "Sessions opened (UDP clients and TCP connections).")                                                 \
-    X(sessions_closed, "porthop_sessions_closed_total", "", "Sessions closed, for any reason.")             \
-    X(tcp_connections_opened, "porthop_tcp_connections_accepted_total", "",                                 \
-      "TCP connections accepted and given a session.")                                                      \
-    X(tcp_connections_closed, "porthop_tcp_connections_closed_total", "", "TCP connections closed.")        \
-    X(to_backend_packets, "porthop_datagrams_total", "direction=\"to_backend\"",                            \
-      "Datagrams forwarded, by direction.")                                                                 \
-    X(to_client_packets, "porthop_datagrams_total", "direction=\"to_client\"", "")                          \
-    X(to_backend_bytes, "porthop_payload_bytes_total", "direction=\"to_backend\"",                          \
-      "Datagram payload bytes forwarded, by direction.")                                                    \
-    X(to_client_bytes, "porthop_payload_bytes_total", "direction=\"to_client\"", "")                        \
-    X(drop_session_limit, "porthop_drops_total", "reason=\"session_limit\"",                                \
-      "Datagrams dropped or connections refused, by reason.")                                               \
-    X(drop_tcp_limit, "porthop_drops_total", "reason=\"tcp_connection_limit\"", "")                         \
-    X(drop_truncated, "porthop_drops_total", "reason=\"larger_than_max_datagram\"", "")                     \
-    X(drop_empty, "porthop_drops_total", "reason=\"empty\"", "")                                            \
-    X(drop_frame_too_large, "porthop_drops_total", "reason=\"tcp_frame_too_large\"", "")                    \
-    X(drop_send_to_backend, "porthop_drops_total", "reason=\"send_to_backend_failed\"", "")                 \
-    X(drop_send_to_client, "porthop_drops_total", "reason=\"send_to_client_failed\"", "")                   \
-    X(drop_tcp_backlog, "porthop_drops_total", "reason=\"tcp_client_too_slow\"", "")                        \
-    X(drop_no_buffer, "porthop_drops_total", "reason=\"no_buffer\"", "")                                    \
-    X(drop_socket_error, "porthop_drops_total", "reason=\"backend_socket_unavailable\"", "")                \
-    X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                           \
-    X(backend_errors, "porthop_backend_errors_total", "",                                                   \
-      "Receive errors on backend sockets, such as ICMP port unreachable.")
+#define PORTHOP_SERVER_COUNTERS(X)                                                                       \
+    X(sessions_opened, "porthop_sessions_opened_total", "",                                              \
+      "Sessions opened (UDP clients and TCP connections).")                                              \
+    X(sessions_closed, "porthop_sessions_closed_total", "", "Sessions closed, for any reason.")          \
+    X(tcp_connections_opened, "porthop_tcp_connections_accepted_total", "", "TCP connections accepted.") \
+    X(tcp_connections_closed, "porthop_tcp_connections_closed_total", "", "TCP connections closed.")     \
+    X(to_backend_packets, "porthop_datagrams_total", "direction=\"to_backend\"",                         \
+      "Datagrams forwarded, by direction.")                                                              \
+    X(to_client_packets, "porthop_datagrams_total", "direction=\"to_client\"", "")                       \
+    X(to_backend_bytes, "porthop_payload_bytes_total", "direction=\"to_backend\"",                       \
+      "Datagram payload bytes forwarded, by direction.")                                                 \
+    X(to_client_bytes, "porthop_payload_bytes_total", "direction=\"to_client\"", "")                     \
+    X(drop_session_limit, "porthop_drops_total", "reason=\"session_limit\"",                             \
+      "Datagrams dropped or connections refused, by reason.")                                            \
+    X(drop_tcp_limit, "porthop_drops_total", "reason=\"tcp_connection_limit\"", "")                      \
+    X(drop_truncated, "porthop_drops_total", "reason=\"larger_than_max_datagram\"", "")                  \
+    X(drop_empty, "porthop_drops_total", "reason=\"empty\"", "")                                         \
+    X(drop_frame_too_large, "porthop_drops_total", "reason=\"tcp_frame_too_large\"", "")                 \
+    X(drop_send_to_backend, "porthop_drops_total", "reason=\"send_to_backend_failed\"", "")              \
+    X(drop_send_to_client, "porthop_drops_total", "reason=\"send_to_client_failed\"", "")                \
+    X(drop_tcp_backlog, "porthop_drops_total", "reason=\"tcp_client_too_slow\"", "")                     \
+    X(drop_no_buffer, "porthop_drops_total", "reason=\"no_buffer\"", "")                                 \
+    X(drop_socket_error, "porthop_drops_total", "reason=\"backend_socket_unavailable\"", "")             \
+    X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                        \
+    X(drop_agent_frame, "porthop_drops_total", "reason=\"bad_hop_frame\"", "")                           \
+    X(drop_tcp_rejected, "porthop_drops_total", "reason=\"tcp_first_frame_rejected\"", "")               \
+    X(backend_errors, "porthop_backend_errors_total", "",                                                \
+      "Receive errors on backend sockets, such as ICMP port unreachable.")                               \
+    X(agent_sessions_opened, "porthop_agent_sessions_opened_total", "",                                  \
+      "Sessions of porthop clients (hop link) opened.")                                                  \
+    X(agent_attaches, "porthop_agent_attaches_total", "result=\"accepted\"",                             \
+      "Hop-link attach frames, by result; rejected ones get no answer.")                                 \
+    X(agent_reject_malformed, "porthop_agent_attaches_total", "result=\"malformed\"", "")                \
+    X(agent_reject_bad_tag, "porthop_agent_attaches_total", "result=\"bad_tag\"", "")                    \
+    X(agent_reject_stale_epoch, "porthop_agent_attaches_total", "result=\"stale_epoch\"", "")            \
+    X(agent_reject_replay, "porthop_agent_attaches_total", "result=\"replay\"", "")                      \
+    X(agent_reject_other, "porthop_agent_attaches_total", "result=\"refused\"", "")                      \
+    X(agent_hops, "porthop_agent_path_changes_total", "kind=\"udp_hop\"",                                \
+      "Reply-path changes of porthop clients: UDP port to UDP port, UDP to TCP (fallback), TCP to UDP.") \
+    X(agent_fallbacks, "porthop_agent_path_changes_total", "kind=\"fallback_to_tcp\"", "")               \
+    X(agent_climbs, "porthop_agent_path_changes_total", "kind=\"back_to_udp\"", "")
 
 struct Counters {
 #define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};

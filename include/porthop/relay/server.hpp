@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
@@ -32,6 +33,14 @@ struct ServerOptions {
     // Skip an IPv6 wildcard listener when the host has no IPv6 (common in containers) instead
     // of failing; explicit addresses always fail loudly.
     bool tolerate_missing_ipv6 = true;
+    // Hop link (porthop clients, docs/PROTOCOL.md). Without keys only native clients are served.
+    std::optional<crypto::HopKeys> hop_keys;
+    std::chrono::seconds hop_interval{60};
+    // Open only the UDP ports of the current and neighbouring epochs (needs hop_keys); the
+    // rest of `udp_ports` stays closed until its epoch comes.
+    bool moving_target = false;
+    // The wall clock behind the schedule epochs; tests shift it.
+    std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     // The batch system calls; tests replace them to inject EAGAIN and other errors.
     const net::Syscalls* syscalls = &net::system_syscalls();
 };

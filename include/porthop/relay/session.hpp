@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "porthop/hop/replay_window.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
@@ -25,9 +26,20 @@ enum class CloseReason : std::uint8_t {
     frame_too_large,
     tcp_timeout,
     listener_removed,
+    superseded,
     shutdown
 };
 const char* to_string(CloseReason reason) noexcept;
+
+// What the server keeps for a porthop client (hop link, docs/PROTOCOL.md). The session outlives
+// its paths: each accepted attach binds one more (UDP port + agent address, or a TCP
+// connection), and replies follow the path the agent's data last came in on.
+struct AgentLink {
+    std::uint64_t hop_id = 0;    // the session id the hop link authenticates
+    hop::ReplayWindow attaches;  // counters of accepted attaches
+    std::uint64_t ack_counter = 0;
+    bool reply_via_tcp = false;  // the agent's data last came over its TCP connection
+};
 
 struct Session {
     using Clock = std::chrono::steady_clock;
@@ -38,12 +50,16 @@ struct Session {
     std::uint64_t id;
     boost::asio::ip::udp::socket upstream;
 
-    // Reply path. Exactly one of `listener` (UDP) or `tcp` is set while the session is open.
+    // Reply path. A native session has exactly one of `listener` (UDP) or `tcp`; an agent
+    // session may have both (its last UDP path and its TCP connection), `agent->reply_via_tcp`
+    // choosing, or neither for a moment (its port closed by a reload: it waits for the next
+    // attach or data frame).
     UdpListener* listener = nullptr;
     net::Endpoint client;     // the client's address (UDP) or the connection's peer (TCP)
     net::LocalAddress local;  // where the client sent to; the source of our replies (UDP)
     TcpConnection* tcp = nullptr;
     std::shared_ptr<ListenerCounters> stats;  // the listener the client came in through
+    std::unique_ptr<AgentLink> agent;         // set for porthop clients, null for native ones
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only

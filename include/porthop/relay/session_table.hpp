@@ -1,5 +1,7 @@
 // The server's sessions: native UDP clients are found by (listener, client address); TCP
-// sessions belong to their connection and are only counted and expired here.
+// sessions belong to their connection and are only counted and expired here. Agent sessions
+// (porthop clients) are found by their hop-link session id, and by each UDP path they attached
+// (up to kMaxAgentPaths, the oldest forgotten first).
 // Bounded: insert() refuses once `limit` sessions exist.
 #pragma once
 
@@ -50,7 +52,23 @@ public:
     // key is taken (the caller keeps ownership then).
     bool insert(SessionPtr session, const UdpKey* key);
 
-    // Removes the session (and its UDP key) and hands back ownership; null if unknown.
+    static constexpr std::size_t kMaxAgentPaths = 8;
+
+    // Makes an agent session findable by its hop-link id. False if the id is taken or the
+    // session unknown.
+    bool set_hop_id(std::uint64_t id, std::uint64_t hop_id);
+    Session* find_agent(std::uint64_t hop_id) const noexcept {
+        auto it = by_hop_id_.find(hop_id);
+        return it == by_hop_id_.end() ? nullptr : it->second;
+    }
+    // Binds one more UDP path to session `id` (an agent's). The key must be free (the caller
+    // closes a native session that held it); a key the session already has is refreshed.
+    // False if the session is unknown or the key belongs to another session.
+    bool add_udp_path(std::uint64_t id, const UdpKey& key);
+    // Unbinds every path of `listener` from session `id` (its port closed).
+    void remove_listener_paths(std::uint64_t id, std::uint32_t listener);
+
+    // Removes the session (and its UDP keys) and hands back ownership; null if unknown.
     SessionPtr erase(std::uint64_t id);
 
     // Sessions whose client has been silent since before `deadline`.
@@ -64,12 +82,13 @@ public:
 private:
     struct Entry {
         SessionPtr session;
-        bool has_udp_key;
-        UdpKey udp_key;
+        std::vector<UdpKey> udp_keys;  // native: none or one; agent: its paths, oldest first
+        std::uint64_t hop_id = 0;      // 0: not an agent session
     };
     std::size_t limit_;
     std::unordered_map<std::uint64_t, Entry> by_id_;
     std::unordered_map<UdpKey, Session*, UdpKeyHash> by_udp_;
+    std::unordered_map<std::uint64_t, Session*> by_hop_id_;
 };
 
 }  // namespace porthop::relay

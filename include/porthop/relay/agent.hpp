@@ -1,0 +1,76 @@
+// `porthop client`: the agent on the user's side. The local WireGuard or OpenVPN client sends
+// to the agent's local UDP address; the agent carries each datagram to porthop server over the
+// hop link (docs/PROTOCOL.md) on the path the path manager (hop/path_manager.hpp) chose: one
+// UDP port of the server at a time, or its TCP port. Replies come back the same way and go to
+// the address the local client last sent from. One event loop drives all of it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "porthop/crypto/hop_key.hpp"
+#include "porthop/hop/path_manager.hpp"
+#include "porthop/net/endpoint.hpp"
+#include "porthop/net/udp_batch.hpp"
+
+namespace porthop::relay {
+
+struct AgentOptions {
+    net::Endpoint listen;                  // local UDP address for the VPN client
+    boost::asio::ip::address server;       // porthop server
+    std::vector<std::uint16_t> udp_ports;  // the server's UDP port set (the schedule's domain)
+    std::uint16_t tcp_port = 443;
+    crypto::HopKey key{};
+    std::chrono::seconds hop_interval{60};
+    std::uint32_t max_datagram = 65535;
+    hop::PathTimers timers;
+    std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
+    const net::Syscalls* syscalls = &net::system_syscalls();
+};
+
+struct AgentStatus {
+    std::string path;  // "udp/40017", "tcp/443", "none"
+    std::uint64_t hops = 0, fallbacks = 0, climbs = 0;
+    double rtt_ms = -1;  // -1: not measured yet
+    std::uint64_t to_server_packets = 0, to_server_bytes = 0;
+    std::uint64_t from_server_packets = 0, from_server_bytes = 0;
+    std::uint64_t dropped_no_path = 0;   // local datagrams while no path was up
+    std::uint64_t dropped_no_local = 0;  // server datagrams before the local client spoke
+    std::uint64_t dropped_send = 0;      // send errors, full TCP queue
+    std::uint64_t rejected_frames = 0;   // frames from the server that failed a check
+    std::vector<std::uint16_t> dark_ports;
+    std::string local_client;  // the local VPN client's address, "" until it sends
+    std::uint64_t session_id = 0;
+};
+
+class Agent {
+public:
+    Agent(boost::asio::io_context& io, AgentOptions options);
+    ~Agent();
+    Agent(const Agent&) = delete;
+    Agent& operator=(const Agent&) = delete;
+
+    // Binds the local address and starts looking for a path. The message names the problem.
+    std::optional<std::string> start();
+    void stop();
+    AgentStatus status() const;  // loop thread only
+    net::Endpoint local_endpoint() const;
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// One line for logs and SIGUSR1: "path udp/40017, 3 hops, 0 fallbacks, rtt 0.4 ms, ...".
+std::string describe(const AgentStatus& status);
+// The /status document: one JSON object (keys in docs and README).
+std::string to_json(const AgentStatus& status);
+
+}  // namespace porthop::relay

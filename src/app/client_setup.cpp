@@ -1,0 +1,54 @@
+#include "porthop/app/client_setup.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "porthop/app/duration.hpp"
+
+namespace porthop::app {
+
+namespace asio = boost::asio;
+
+std::optional<relay::AgentOptions> make_agent_options(const ClientConfig& config, std::string& error) {
+    if (config.server.empty() || !config.key) {
+        error =
+            "the client needs [client] server and key (porthop genkey makes a key; the server needs the "
+            "same)";
+        return std::nullopt;
+    }
+    relay::AgentOptions options;
+    boost::system::error_code ec;
+    const auto local = asio::ip::make_address(config.listen.host, ec);
+    if (ec) {
+        error = "client.listen: '" + config.listen.host + "' is not an IP address";
+        return std::nullopt;
+    }
+    options.listen = net::Endpoint::from_asio(asio::ip::udp::endpoint(local, config.listen.port));
+    asio::io_context io;
+    asio::ip::udp::resolver resolver(io);
+    const auto results = resolver.resolve(config.server, "0", asio::ip::resolver_base::numeric_service, ec);
+    if (ec || results.empty()) {
+        error = "cannot resolve server '" + config.server + "': " + (ec ? ec.message() : "no address");
+        return std::nullopt;
+    }
+    options.server = results.begin()->endpoint().address();
+    options.udp_ports = expand_ports(config.udp);
+    const auto tcp = expand_ports(config.tcp);
+    if (options.udp_ports.empty() || tcp.empty()) {
+        error = "the client needs at least one UDP and one TCP port";
+        return std::nullopt;
+    }
+    options.tcp_port = tcp.front();
+    options.key = *config.key;
+    options.hop_interval = config.hop_interval;
+    options.max_datagram = config.max_datagram;
+    return options;
+}
+
+std::string describe(const ClientConfig& config, const relay::AgentOptions& options) {
+    return options.listen.to_string() + " -> " + config.server + " (" + options.server.to_string() +
+           ") udp " + to_string(config.udp) + " tcp " + std::to_string(options.tcp_port) + ", hop every " +
+           format_duration(config.hop_interval);
+}
+
+}  // namespace porthop::app

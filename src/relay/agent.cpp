@@ -1,0 +1,410 @@
+// The client agent's event loop: local VPN client <-> hop link. The path manager decides, this
+// file carries out: attaches, acks, data frames, the TCP path, and the log line per change.
+#include "porthop/relay/agent.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <cstring>
+
+#include "agent_tcp.hpp"
+#include "porthop/app/log.hpp"
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/hop/attach_check.hpp"
+#include "porthop/net/packet_pool.hpp"
+
+namespace porthop::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+namespace hopw = wire::hop;
+
+class Agent::Impl final : public AgentTcpPath::Handler {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr int kBatchesPerWakeup = 4;
+    static constexpr std::size_t kSentRing = 64;  // attaches remembered for round-trip times
+
+    Impl(asio::io_context& io, AgentOptions options)
+        : io_(io),
+          opt_(std::move(options)),
+          keys_(crypto::derive_hop_keys(opt_.key)),
+          schedule_(keys_.schedule, opt_.udp_ports),
+          paths_(schedule_, opt_.tcp_port, opt_.timers),
+          pool_(opt_.max_datagram, net::kMaxBatch + 1024),
+          batch_(*opt_.syscalls),
+          local_(io),
+          remote_(io),
+          timer_(io) {
+        for (auto& buffer : rx_) buffer = pool_.get();
+    }
+
+    std::optional<std::string> start() {
+        if (!crypto::init_sodium()) return std::string("libsodium cannot initialise");
+        error_code ec;
+        const auto local = opt_.listen.to_udp();
+        local_.open(local.protocol(), ec);
+        if (!ec) local_.bind(local, ec);
+        if (!ec) local_.non_blocking(true, ec);
+        if (ec) return "cannot listen on udp " + opt_.listen.to_string() + ": " + ec.message();
+        remote_.open(opt_.server.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+        if (!ec) remote_.non_blocking(true, ec);
+        if (ec) return "cannot open a UDP socket towards the server: " + ec.message();
+        // A random, non-zero id: the server finds this session by it on every path.
+        do {
+            const auto random = crypto::generate_hop_key();  // TODO(crypto): a random_u64 helper
+            std::memcpy(&session_id_, random.data(), sizeof session_id_);
+        } while (session_id_ == 0);
+        arm(local_, &Impl::on_local_readable);
+        arm(remote_, &Impl::on_remote_readable);
+        drive();
+        return std::nullopt;
+    }
+
+    void stop() {
+        if (stopped_) return;
+        stopped_ = true;
+        timer_.cancel();
+        error_code ignored;
+        local_.close(ignored);
+        remote_.close(ignored);
+        if (tcp_) tcp_->close();
+        tcp_.reset();
+    }
+
+    AgentStatus status() const {
+        AgentStatus s = counters_;
+        const auto ps = paths_.status(Clock::now());
+        s.path = hop::to_string(ps.active);
+        s.hops = ps.hops;
+        s.fallbacks = ps.fallbacks;
+        s.climbs = ps.climbs;
+        s.rtt_ms = ps.rtt.count() < 0 ? -1.0 : static_cast<double>(ps.rtt.count()) / 1000.0;
+        s.dark_ports = ps.dark_ports;
+        s.local_client = have_local_peer_ ? local_peer_.to_string() : std::string();
+        s.session_id = session_id_;
+        return s;
+    }
+
+    net::Endpoint local_endpoint() const {
+        error_code ec;
+        return net::Endpoint::from_asio(local_.local_endpoint(ec));
+    }
+
+    // ---- AgentTcpPath::Handler ----
+    void on_tcp_up() override {
+        paths_.on_tcp_up(Clock::now());
+        drive();
+    }
+    void on_tcp_frame(std::span<const std::byte> frame) override {
+        const hop::Path path{hop::Path::Kind::tcp, opt_.tcp_port};
+        from_server(frame, path, Clock::now());
+    }
+    void on_tcp_frames_done() override {
+        flush_to_local();
+        drive();
+    }
+    void on_tcp_down(const std::string& why) override {
+        app::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+        tcp_.reset();
+        paths_.on_tcp_down(Clock::now());
+        drive();
+    }
+
+private:
+    template <typename Socket>
+    void arm(Socket& socket, void (Impl::*handler)()) {
+        socket.async_wait(asio::socket_base::wait_read, [this, handler](const error_code& ec) {
+            if (ec || stopped_) return;
+            (this->*handler)();
+        });
+    }
+
+    std::span<net::ReceiveSlot> receive_slots() {
+        for (std::size_t i = 0; i < rx_.size(); ++i) {
+            slots_[i].data = rx_[i]->payload();
+            slots_[i].capacity = rx_[i]->payload_capacity();
+        }
+        return {slots_.data(), rx_.size()};
+    }
+
+    // Local VPN client -> server, on the active path.
+    void on_local_readable() {
+        const auto now = Clock::now();
+        const hop::Path active = paths_.active();
+        std::size_t sent = 0;
+        bool drained = false;
+        for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
+            const auto received = batch_.receive(local_.native_handle(), receive_slots());
+            if (received.error) {
+                app::log_debug(std::string("local receive: ") + std::strerror(received.error));
+                break;
+            }
+            drained = received.count < rx_.size();
+            std::size_t n = 0;
+            for (std::size_t i = 0; i < received.count; ++i) {
+                auto& slot = slots_[i];
+                if (slot.truncated || slot.length == 0) continue;
+                // Replies go to whoever spoke last: the VPN client may restart on another port.
+                local_peer_ = slot.peer;
+                have_local_peer_ = true;
+                if (active.kind == hop::Path::Kind::udp) {
+                    slot.data[-1] = static_cast<std::byte>(hopw::Type::data);
+                    items_[n++] = net::SendItem{slot.data - 1, slot.length + 1, &active_endpoint_, nullptr};
+                } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
+                    rx_[i]->length = slot.length;
+                    auto spare = pool_.get();
+                    if (spare && tcp_->send_data(rx_[i])) {
+                        rx_[i] = std::move(spare);
+                        count_to_server(1, slot.length);
+                        ++sent;
+                    } else {
+                        pool_.put(std::move(spare));
+                        ++counters_.dropped_send;
+                    }
+                } else {
+                    ++counters_.dropped_no_path;
+                }
+            }
+            if (n > 0) {
+                const auto result = batch_.send(remote_.native_handle(), {items_.data(), n});
+                count_to_server(result.sent, result.sent_bytes - result.sent);
+                counters_.dropped_send += result.failed;
+                sent += result.sent;
+            }
+        }
+        if (sent > 0) paths_.on_data_sent(now);
+        if (drained) {
+            arm(local_, &Impl::on_local_readable);
+        } else {
+            asio::post(io_, [this] {
+                if (!stopped_) on_local_readable();
+            });
+        }
+        drive();
+    }
+
+    // Server -> local VPN client (UDP paths).
+    void on_remote_readable() {
+        const auto now = Clock::now();
+        bool drained = false;
+        for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
+            const auto received = batch_.receive(remote_.native_handle(), receive_slots());
+            if (received.error) {  // ICMP unreachable from a filtered port, typically
+                app::log_debug(std::string("server receive: ") + std::strerror(received.error));
+                continue;
+            }
+            drained = received.count < rx_.size();
+            for (std::size_t i = 0; i < received.count; ++i) {
+                const auto& slot = slots_[i];
+                const auto from = slot.peer.to_udp();
+                // Only the server's own ports speak for the server.
+                if (slot.truncated || from.address() != opt_.server ||
+                    !std::binary_search(schedule_.ports().begin(), schedule_.ports().end(), from.port())) {
+                    ++counters_.rejected_frames;
+                    continue;
+                }
+                from_server({slot.data, slot.length}, hop::Path{hop::Path::Kind::udp, from.port()}, now);
+            }
+            flush_to_local();
+        }
+        if (drained) {
+            arm(remote_, &Impl::on_remote_readable);
+        } else {
+            asio::post(io_, [this] {
+                if (!stopped_) on_remote_readable();
+            });
+        }
+        drive();
+    }
+
+    // One frame from the server on `path`: an ack goes to the path manager, a data frame's
+    // datagram is queued for the local client (flush_to_local sends the batch).
+    void from_server(std::span<const std::byte> frame, hop::Path path, Clock::time_point now) {
+        const auto kind = hopw::classify(frame);
+        if (kind == hopw::Kind::control) {
+            const auto checked = hop::check_ack(keys_, frame, epoch(), session_id_, acks_);
+            if (checked.verdict != hop::Verdict::accept) {
+                ++counters_.rejected_frames;
+                return;
+            }
+            const auto& sent = sent_[checked.control.echo % kSentRing];
+            const auto rtt = sent.counter == checked.control.echo
+                                 ? std::chrono::duration_cast<std::chrono::microseconds>(now - sent.at)
+                                 : std::chrono::microseconds{-1};
+            paths_.on_ack(now, path, rtt);
+            return;
+        }
+        if (kind != hopw::Kind::data || frame.size() == hopw::kDataOverhead) {
+            ++counters_.rejected_frames;
+            return;
+        }
+        paths_.on_data_received(now, path);
+        if (!have_local_peer_) {
+            ++counters_.dropped_no_local;
+            return;
+        }
+        if (out_count_ == out_.size()) flush_to_local();
+        const auto payload = hopw::data_payload(frame);
+        out_[out_count_++] = net::SendItem{payload.data(), payload.size(), &local_peer_, nullptr};
+    }
+
+    void flush_to_local() {
+        if (out_count_ == 0) return;
+        const auto result = batch_.send(local_.native_handle(), {out_.data(), out_count_});
+        counters_.from_server_packets += result.sent;
+        counters_.from_server_bytes += result.sent_bytes;
+        counters_.dropped_send += result.failed;
+        out_count_ = 0;
+    }
+
+    void count_to_server(std::uint64_t packets, std::uint64_t bytes) {
+        counters_.to_server_packets += packets;
+        counters_.to_server_bytes += bytes;
+    }
+
+    std::uint64_t epoch() const { return hop::epoch_at(opt_.wall_clock(), opt_.hop_interval); }
+
+    // Runs the path manager's timers and carries out what it asks for.
+    void drive() {
+        if (stopped_) return;
+        const auto now = Clock::now();
+        actions_.clear();
+        const auto next = paths_.poll(now, epoch(), actions_);
+        for (const auto& action : actions_) execute(action, now);
+        if (next != armed_for_) {
+            armed_for_ = next;
+            timer_.expires_at(next);
+            timer_.async_wait([this](const error_code& ec) {
+                if (ec) return;
+                armed_for_ = {};
+                drive();
+            });
+        }
+    }
+
+    void execute(const hop::PathAction& action, Clock::time_point now) {
+        using Kind = hop::PathAction::Kind;
+        switch (action.kind) {
+            case Kind::send_attach:
+                send_attach(action.path, now);
+                break;
+            case Kind::connect_tcp:
+                if (tcp_) tcp_->close();
+                tcp_ = std::make_shared<AgentTcpPath>(io_, pool_, *this, opt_.max_datagram);
+                tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
+                break;
+            case Kind::close_tcp:
+                if (tcp_) tcp_->close();
+                tcp_.reset();
+                break;
+            case Kind::switch_path:
+                if (action.path.kind == hop::Path::Kind::udp)
+                    active_endpoint_ =
+                        net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, action.path.port));
+                app::log_info("path: " + action.reason);
+                break;
+        }
+    }
+
+    void send_attach(hop::Path path, Clock::time_point now) {
+        const hopw::Control attach{hopw::Type::attach, session_id_, ++counter_, epoch(), 0};
+        crypto::seal_control(keys_, attach, std::span<std::byte, hopw::kControlSize>(frame_));
+        sent_[counter_ % kSentRing] = Sent{counter_, now};
+        if (path.kind == hop::Path::Kind::tcp) {
+            if (!tcp_ || !tcp_->send_control(frame_)) ++counters_.dropped_send;
+            return;
+        }
+        const auto to = net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, path.port));
+        const net::SendItem item{frame_.data(), frame_.size(), &to, nullptr};
+        // A refused send (e.g. ICMP unreachable reported on the socket) is just an unanswered
+        // attach: the path manager's timers handle it.
+        batch_.send(remote_.native_handle(), {&item, 1});
+    }
+
+    struct Sent {
+        std::uint64_t counter = 0;
+        Clock::time_point at{};
+    };
+
+    asio::io_context& io_;
+    AgentOptions opt_;
+    crypto::HopKeys keys_;
+    hop::PortSchedule schedule_;
+    hop::PathManager paths_;
+    net::PacketPool pool_;
+    net::UdpBatch batch_;
+    asio::ip::udp::socket local_;
+    asio::ip::udp::socket remote_;
+    asio::steady_timer timer_;
+    Clock::time_point armed_for_{};
+    std::shared_ptr<AgentTcpPath> tcp_;
+    std::vector<hop::PathAction> actions_;
+
+    std::uint64_t session_id_ = 0;
+    std::uint64_t counter_ = 0;
+    hop::ReplayWindow acks_;
+    std::array<Sent, kSentRing> sent_{};
+    std::array<std::byte, hopw::kControlSize> frame_{};
+
+    net::Endpoint local_peer_;
+    bool have_local_peer_ = false;
+    net::Endpoint active_endpoint_;
+    AgentStatus counters_;
+    bool stopped_ = false;
+
+    std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
+    std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
+    std::array<net::SendItem, net::kMaxBatch> items_;
+    std::array<net::SendItem, net::kMaxBatch> out_;
+    std::size_t out_count_ = 0;
+};
+
+Agent::Agent(asio::io_context& io, AgentOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+Agent::~Agent() { impl_->stop(); }
+std::optional<std::string> Agent::start() { return impl_->start(); }
+void Agent::stop() { impl_->stop(); }
+AgentStatus Agent::status() const { return impl_->status(); }
+net::Endpoint Agent::local_endpoint() const { return impl_->local_endpoint(); }
+
+std::string describe(const AgentStatus& s) {
+    char rtt[32];
+    if (s.rtt_ms < 0)
+        std::snprintf(rtt, sizeof rtt, "not measured");
+    else
+        std::snprintf(rtt, sizeof rtt, "%.1f ms", s.rtt_ms);
+    std::string dark;
+    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
+    return "path " + s.path + ", " + std::to_string(s.hops) + " hops, " + std::to_string(s.fallbacks) +
+           " fallbacks to tcp, " + std::to_string(s.climbs) + " back to udp, rtt " + rtt + ", to server " +
+           std::to_string(s.to_server_packets) + " pkts/" + std::to_string(s.to_server_bytes) +
+           " B, from server " + std::to_string(s.from_server_packets) + " pkts/" +
+           std::to_string(s.from_server_bytes) + " B, dark ports " + (dark.empty() ? "none" : dark);
+}
+
+std::string to_json(const AgentStatus& s) {
+    char rtt[32];
+    std::snprintf(rtt, sizeof rtt, "%.3f", s.rtt_ms);
+    std::string dark;
+    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
+    char id[17];
+    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(s.session_id));
+    const auto u = [](std::uint64_t v) { return std::to_string(v); };
+    // Every string here is ours (paths, addresses, hex): nothing needs escaping.
+    return std::string("{\"path\":\"") + s.path + "\",\"hops\":" + u(s.hops) +
+           ",\"fallbacks\":" + u(s.fallbacks) + ",\"climbs\":" + u(s.climbs) +
+           ",\"rtt_ms\":" + (s.rtt_ms < 0 ? "null" : rtt) +
+           ",\"to_server_packets\":" + u(s.to_server_packets) +
+           ",\"to_server_bytes\":" + u(s.to_server_bytes) +
+           ",\"from_server_packets\":" + u(s.from_server_packets) +
+           ",\"from_server_bytes\":" + u(s.from_server_bytes) +
+           ",\"dropped_no_path\":" + u(s.dropped_no_path) + ",\"dropped_no_local\":" + u(s.dropped_no_local) +
+           ",\"dropped_send\":" + u(s.dropped_send) + ",\"rejected_frames\":" + u(s.rejected_frames) +
+           ",\"dark_ports\":[" + dark + "],\"local_client\":\"" + s.local_client + "\",\"session\":\"" + id +
+           "\"}\n";
+}
+
+}  // namespace porthop::relay

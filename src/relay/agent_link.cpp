@@ -1,0 +1,206 @@
+// The server's side of the hop link (docs/PROTOCOL.md): attaches from porthop clients are
+// checked and answered, their paths bound to the session they name, and replies sent the way
+// the agent's data last came. Anything that fails a check is dropped and counted, never
+// answered, so a prober learns nothing.
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/schedule.hpp"
+#include "server_impl.hpp"
+#include "tcp_connection.hpp"
+
+namespace porthop::relay {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+std::uint64_t Server::Impl::epoch_now() const noexcept {
+    return hop::epoch_at(opt_.wall_clock(), opt_.hop_interval);
+}
+
+std::vector<std::uint16_t> Server::Impl::udp_ports_now(const ServerOptions& options) const {
+    if (!options.moving_target || !options.hop_keys || options.udp_ports.empty()) return options.udp_ports;
+    const hop::PortSchedule schedule(options.hop_keys->schedule, options.udp_ports);
+    return schedule.moving_target_ports(hop::epoch_at(options.wall_clock(), options.hop_interval));
+}
+
+template <typename Describe>
+Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::time_point now,
+                                     Describe&& describe) {
+    const auto checked = hop::check_attach(*opt_.hop_keys, frame, epoch_now(), [&](std::uint64_t id) {
+        Session* known = sessions_.find_agent(id);
+        return known ? &known->agent->attaches : nullptr;
+    });
+    switch (checked.verdict) {
+        case hop::Verdict::accept:
+            break;
+        case hop::Verdict::malformed:
+            Counters::add(counters_.agent_reject_malformed);
+            return nullptr;
+        case hop::Verdict::bad_tag:
+            Counters::add(counters_.agent_reject_bad_tag);
+            return nullptr;
+        case hop::Verdict::stale_epoch:
+            Counters::add(counters_.agent_reject_stale_epoch);
+            return nullptr;
+        case hop::Verdict::replay:
+            Counters::add(counters_.agent_reject_replay);
+            return nullptr;
+    }
+    const auto& c = checked.control;
+    Session* session = sessions_.find_agent(c.session_id);
+    if (!session) {
+        if (c.session_id == 0 || sessions_.full()) {  // 0 is reserved: "no agent" in the table
+            Counters::add(c.session_id == 0 ? counters_.agent_reject_other : counters_.drop_session_limit);
+            if (c.session_id != 0)
+                warn_limited(warn_session_limit_, [&] {
+                    return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
+                                       ") reached: refusing a porthop client on " + describe());
+                });
+            return nullptr;
+        }
+        auto upstream = open_upstream();
+        if (!upstream) return nullptr;
+        auto created = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+        created->agent = std::make_unique<AgentLink>();
+        created->agent->hop_id = c.session_id;
+        created->agent->attaches.accept(c.counter);
+        created->opened = now;
+        sessions_.insert(created, nullptr);
+        sessions_.set_hop_id(created->id, c.session_id);
+        Counters::add(counters_.sessions_opened);
+        Counters::add(counters_.agent_sessions_opened);
+        error_code ec;
+        char hop_id[17];
+        std::snprintf(hop_id, sizeof hop_id, "%016llx", static_cast<unsigned long long>(c.session_id));
+        app::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
+                      " via " + describe() + ", backend sees " +
+                      net::Endpoint::from_asio(created->upstream.local_endpoint(ec)).to_string());
+        arm_upstream(created);
+        session = created.get();
+    }
+    Counters::add(counters_.agent_attaches);
+    session->last_from_client = now;
+    // The ack is as long as the attach: never more bytes to a sender than it sent.
+    const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
+                                 epoch_now(), c.counter};
+    crypto::seal_control(*opt_.hop_keys, ack, std::span<std::byte, wire::hop::kControlSize>(ack_));
+    return session;
+}
+
+void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, const net::ReceiveSlot& slot,
+                                 Clock::time_point now) {
+    UdpListener& listener = *shared;
+    const UdpKey key{listener.id, slot.peer};
+    Session* session = accept_attach({slot.data, slot.length}, now, [&] {
+        return "udp " + slot.peer.to_string() + " -> port " + std::to_string(listener.bound.port());
+    });
+    if (!session) return;
+    // The agent's address on this port may still belong to a native session (it sent data to a
+    // server that had forgotten it, say after a restart): the authenticated attach wins.
+    if (Session* holder = sessions_.find_udp(key); holder && holder != session) {
+        if (holder->agent) {
+            sessions_.remove_listener_paths(holder->id, listener.id);  // handled below by add
+            if (holder->listener == &listener && holder->client == slot.peer) holder->listener = nullptr;
+        } else {
+            close_session(*holder, CloseReason::superseded);
+        }
+    }
+    sessions_.add_udp_path(session->id, key);
+    if (!session->listener && !(session->agent->reply_via_tcp && session->tcp)) {
+        session->client = slot.peer;  // its first path: replies go here until data says otherwise
+        session->local = slot.local;
+        set_reply_path(*session, false, &listener, listener.stats);
+    }
+    const net::SendItem item{ack_.data(), ack_.size(), &slot.peer, &slot.local};
+    const auto result = batch_.send(listener.socket.native_handle(), {&item, 1});
+    if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
+}
+
+SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const std::byte> frame) {
+    Session* session = accept_attach(frame, Clock::now(), [&] {
+        return "tcp " + connection.peer().to_string() + " -> port " + std::to_string(connection.port());
+    });
+    if (!session) return nullptr;
+    if (session->tcp != &connection) {
+        // One TCP path per agent: a new connection supersedes the last one (the agent opens a
+        // new one only after giving up on the old).
+        if (TcpConnection* old = session->tcp) {
+            session->tcp = nullptr;
+            old->close();
+        }
+        session->tcp = &connection;
+        if (!session->listener) {
+            session->client = connection.peer();
+            set_reply_path(*session, true, nullptr, connection.stats());
+        }
+    }
+    if (!connection.enqueue_control(ack_)) Counters::add(counters_.drop_tcp_backlog);
+    return sessions_.get(session->id);
+}
+
+void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listener,
+                                  const std::shared_ptr<ListenerCounters>& stats) noexcept {
+    auto& link = *s.agent;
+    const bool had_path = s.listener || (link.reply_via_tcp && s.tcp);
+    if (had_path) {
+        if (via_tcp && !link.reply_via_tcp)
+            Counters::add(counters_.agent_fallbacks);
+        else if (!via_tcp && link.reply_via_tcp)
+            Counters::add(counters_.agent_climbs);
+        else if (!via_tcp)
+            Counters::add(counters_.agent_hops);
+    }
+    link.reply_via_tcp = via_tcp;
+    if (!via_tcp) s.listener = listener;
+    // The session is counted on the listener its replies leave from.
+    if (s.stats != stats) {
+        if (s.stats) Counters::subtract(s.stats->sessions);
+        s.stats = stats;
+        Counters::add(s.stats->sessions);
+    }
+}
+
+void Server::Impl::note_udp_data(Session& s, UdpListener& listener, const net::ReceiveSlot& slot) noexcept {
+    if (s.listener != &listener || s.client != slot.peer || s.agent->reply_via_tcp) {
+        s.client = slot.peer;
+        set_reply_path(s, false, &listener, listener.stats);
+    }
+}
+
+void Server::Impl::note_tcp_data(Session& s, TcpConnection& connection) noexcept {
+    s.last_from_client = Clock::now();
+    if (!s.agent->reply_via_tcp || s.tcp != &connection) {
+        s.tcp = &connection;
+        set_reply_path(s, true, s.listener, connection.stats());
+    }
+}
+
+void Server::Impl::detach_tcp(Session& s, TcpConnection& connection) noexcept {
+    if (s.tcp != &connection) return;
+    s.tcp = nullptr;
+    s.agent->reply_via_tcp = false;  // back to the last UDP path, if any, until the agent says
+}
+
+void Server::Impl::arm_moving_target() {
+    if (!opt_.moving_target || !opt_.hop_keys) return;
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(opt_.hop_interval);
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::milliseconds>(opt_.wall_clock().time_since_epoch());
+    const auto into = since_epoch % interval;
+    // Just after the boundary, so the new epoch's ports are computed in the new epoch.
+    epoch_timer_.expires_after(interval - into + std::chrono::milliseconds{5});
+    epoch_timer_.async_wait([this](const error_code& ec) {
+        if (ec || stopped_) return;
+        std::string changes;
+        if (auto failure = reconfigure(opt_, changes))
+            app::log_warn("moving target: " + *failure + "; keeping the ports that are open");
+        else
+            app::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+        arm_moving_target();
+    });
+}
+
+}  // namespace porthop::relay

@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --test   plus what the test suite runs (wireguard-go, openvpn, ...)
 set -euo pipefail
 
-build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev libssl-dev catch2 libbenchmark-dev)
+build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev libssl-dev libsodium-dev catch2 libbenchmark-dev)
 # The test build also builds the io_uring backend (liburing). e2e tests: real WireGuard
 # (userspace) and OpenVPN in network namespaces, iperf3 for traffic, nftables for the censor router, openssl for throwaway OpenVPN certificates, jq
 # for iperf3 results, promtool (prometheus) to check the metrics endpoint, dpkg-dev (cpack

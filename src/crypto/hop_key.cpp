@@ -1,0 +1,125 @@
+#include "porthop/crypto/hop_key.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace porthop::crypto {
+
+namespace {
+
+constexpr std::size_t kHopKeyTextSize = 44;  // 4 * ceil(32 / 3): 43 characters and one '='
+constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "porthop1";
+constexpr std::uint64_t kSubkeyAuth = 1;
+constexpr std::uint64_t kSubkeySchedule = 2;
+constexpr std::size_t kTagSize = 16;
+constexpr std::size_t kPrfSize = 8;
+
+static_assert(kHopKeySize == crypto_kdf_KEYBYTES && kHopKeySize == crypto_generichash_KEYBYTES);
+// 8 bytes is below crypto_generichash_BYTES_MIN (16), a recommendation for collision
+// resistance that libsodium does not enforce; the PRF only needs to pick a port. The output
+// length is a BLAKE2b parameter, so this is not a truncated 16-byte hash (the test vectors,
+// made with hashlib's digest_size=8, pin that down).
+static_assert(kTagSize >= crypto_generichash_BYTES_MIN && kPrfSize <= crypto_generichash_BYTES_MAX);
+static_assert(sizeof(kKdfContext) - 1 == crypto_kdf_CONTEXTBYTES);
+
+const unsigned char* u8(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
+unsigned char* u8(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
+
+bool is_base64_char(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+}  // namespace
+
+bool init_sodium() noexcept { return sodium_init() >= 0; }  // 1 means "already initialised"
+
+HopKey generate_hop_key() {
+    // randombytes needs sodium_init() first (it may open /dev/urandom there); cheap after that.
+    if (!init_sodium()) throw std::runtime_error("libsodium cannot initialise (no randomness source?)");
+    HopKey key{};
+    randombytes_buf(key.data(), key.size());
+    return key;
+}
+
+std::string format_hop_key(const HopKey& key) {
+    char text[sodium_base64_ENCODED_LEN(kHopKeySize, sodium_base64_VARIANT_ORIGINAL)];
+    static_assert(sizeof(text) == kHopKeyTextSize + 1);
+    sodium_bin2base64(text, sizeof(text), u8(key.data()), key.size(), sodium_base64_VARIANT_ORIGINAL);
+    return std::string(text, kHopKeyTextSize);
+}
+
+std::optional<HopKey> parse_hop_key(std::string_view text, std::string& why) {
+    // Our own checks first, only to say precisely what is wrong; libsodium does the decoding.
+    if (text.size() != kHopKeyTextSize) {
+        why = "a key is 44 characters of base64 (porthop genkey prints one); got " +
+              std::to_string(text.size());
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i + 1 < kHopKeyTextSize; ++i) {
+        if (text[i] == '=') {
+            why = "a key ends in exactly one '=' (32 bytes of base64); found '=' at position " +
+                  std::to_string(i + 1);
+            return std::nullopt;
+        }
+        if (!is_base64_char(text[i])) {
+            why = "a key is standard base64 (A-Z a-z 0-9 + /): invalid character at position " +
+                  std::to_string(i + 1);
+            return std::nullopt;
+        }
+    }
+    if (text.back() != '=') {
+        why = "a key is 44 characters of base64 ending in one '=' (porthop genkey prints one)";
+        return std::nullopt;
+    }
+    HopKey key{};
+    std::size_t decoded = 0;
+    const char* end = nullptr;
+    // libsodium refuses non-zero unused bits in the last character, so every key has exactly
+    // one text form and keys can be compared as text.
+    if (sodium_base642bin(u8(key.data()), key.size(), text.data(), text.size(), nullptr, &decoded, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        decoded != kHopKeySize || end != text.data() + text.size()) {
+        why = "not the canonical base64 of a 32-byte key (the last character before '=' has stray low bits)";
+        return std::nullopt;
+    }
+    return key;
+}
+
+HopKeys derive_hop_keys(const HopKey& key) noexcept {
+    init_sodium();
+    HopKeys keys;
+    crypto_kdf_derive_from_key(u8(keys.auth.data()), keys.auth.size(), kSubkeyAuth, kKdfContext,
+                               u8(key.data()));
+    crypto_kdf_derive_from_key(u8(keys.schedule.data()), keys.schedule.size(), kSubkeySchedule, kKdfContext,
+                               u8(key.data()));
+    return keys;
+}
+
+void hop_tag(const HopKey& auth_key, std::span<const std::byte> message,
+             std::span<std::byte, 16> out) noexcept {
+    crypto_generichash(u8(out.data()), out.size(), u8(message.data()), message.size(), u8(auth_key.data()),
+                       auth_key.size());
+}
+
+bool hop_tag_valid(const HopKey& auth_key, std::span<const std::byte> message,
+                   std::span<const std::byte, 16> tag) noexcept {
+    std::byte expected[kTagSize];
+    hop_tag(auth_key, message, expected);
+    return crypto_verify_16(u8(expected), u8(tag.data())) == 0;
+}
+
+std::uint64_t schedule_prf(const HopKey& schedule_key, std::uint64_t epoch) noexcept {
+    unsigned char in[8];
+    for (int i = 7; i >= 0; --i) {
+        in[i] = static_cast<unsigned char>(epoch & 0xFF);
+        epoch >>= 8;
+    }
+    unsigned char out[kPrfSize];
+    crypto_generichash(out, sizeof out, in, sizeof in, u8(schedule_key.data()), schedule_key.size());
+    std::uint64_t v = 0;
+    for (unsigned char b : out) v = v << 8 | b;
+    return v;
+}
+
+}  // namespace porthop::crypto

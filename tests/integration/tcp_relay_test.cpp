@@ -142,7 +142,10 @@ TEST_CASE("TCP and UDP sessions share the session limit", "[tcp][limits]") {
     UdpClient udp(false);
     udp.send_to(relay.udp_port(0), bytes("u"));
     REQUIRE(udp.receive());
+    // The limit applies at the first frame, not at accept: a porthop client's TCP path joins
+    // the session it already has, so only the first frame says whether a new one is needed.
     TcpClient tcp(false, relay.tcp_port(0));
+    tcp.write_raw(TcpClient::frame(bytes("t")));
     CHECK(tcp.closed_by_peer());
     CHECK(relay.counter(&relay::Counters::drop_session_limit) == 1);
 }

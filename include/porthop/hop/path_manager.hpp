@@ -32,6 +32,62 @@
 //
 // Counting: hops = UDP-to-UDP switches (scheduled or forced), fallbacks = UDP-to-TCP
 // switches, climbs = TCP-to-UDP switches.
+//
+// Details the ladder above leaves open, as implemented:
+// - Order. An ack that switches changes active() at once; its switch_path (then the close_tcp
+//   it implies) comes first in the next poll(), followed by, in this order: the close_tcp of a
+//   lingering connection, the active path (dark verdict or probe), the scheduled hop, the UDP
+//   retries from TCP, the search (attaches of a round, or close_tcp/connect_tcp/attach on
+//   TCP). Within a round the attaches follow the search order. The same events and polls give
+//   the same actions.
+// - Darkness. An attach counts as unanswered once fast_probe_after has passed since it went
+//   out with nothing back (so a probe sent a moment ago is never held against the path). The
+//   silence in a reason runs from the last thing received on the path to the dark verdict,
+//   in seconds with one decimal ("1.5 s"). Any ack or data frame on the active path resets
+//   the count; data or acks on any other path do not keep the active path alive. After the
+//   verdict the dark path gets no probes and its data frames are not counted, but a late ack
+//   from it (round trip proven) ends the search: the path stays active with no switch_path,
+//   its backoff is cleared, and a TCP connection being set up is closed.
+// - Search order. port_for(epoch) then alternates(epoch, all), without ports in backoff,
+//   taken when the search (re)starts. Each round attaches to the next k entries of it
+//   (k = candidates_per_round, at most its length), wrapping around, so with few ports the
+//   later rounds retry the first ones; after a failed TCP attempt the rounds go on where the
+//   last one stopped, so over several cycles every port is tried. An empty order (every port
+//   in backoff) goes to TCP at once. An ack from any port attached during the search, in any
+//   round, wins, also while TCP is being set up. Ports that do not answer a round are not put
+//   into backoff.
+// - TCP. At most one connection at a time: a lingering one is closed before a new
+//   connect_tcp. The attach on TCP is sent only after on_tcp_up, then again every
+//   attempt_timeout. The setup fails when on_tcp_up does not come within tcp_connect_timeout
+//   of connect_tcp, when the ack does not come within tcp_connect_timeout of on_tcp_up (both:
+//   close_tcp), or on on_tcp_down; the UDP search then starts again with all ports, backoff
+//   or not (no tight connect loop when every port is in backoff), and keeps the reason it
+//   started with. After close_tcp the relay must not report on_tcp_up/down for that
+//   connection (events carry no connection id). A UDP switch during setup closes the
+//   connection at once; a climb from an active TCP path closes it after tcp_linger.
+// - Reasons. Start: "start -> udp/P", "no UDP answer -> tcp/443". Active UDP dark:
+//   "udp/A silent for 1.5 s -> udp/B", "all UDP silent -> tcp/443". Active TCP dark:
+//   "tcp/443 silent for 2.5 s -> udp/P" (or "-> tcp/443" when a new connection wins); active
+//   TCP down: "tcp/443 closed -> udp/P" (or "-> tcp/443"). Hop: "scheduled hop udp/A ->
+//   udp/B". Climb: "udp/P answers again -> back to udp". TCP to TCP counts nothing, nor does
+//   the first switch from no path.
+// - Backoff. The first dark verdict on a port (active path dark, or scheduled hop target
+//   unanswered) gives port_backoff_first, each further one without an ack in between twice
+//   the last, up to port_backoff_max. An ack from the port clears the backoff and the
+//   doubling. status(now).dark_ports: ports whose backoff ends after `now`.
+// - Acks. Ignored from a path never attached to (or not in the port set, or from a TCP
+//   connection that is not up); from an attached port outside the current search/hop/retry
+//   they only clear its backoff. rtt is set by the ack that switches and by acks on the
+//   active path.
+// - Scheduled hop. The epoch of the first poll is not a change. A new epoch while a hop is
+//   under way replaces it (or cancels it, when the new target is active or in backoff).
+//   Attempts at t, t+attempt_timeout, t+2*attempt_timeout; backoff at t+3*attempt_timeout.
+// - UDP retries from TCP attach to port_for(epoch) and alternates(epoch, 1); an ack from any
+//   port attached by them while this TCP path is active climbs.
+// - Wakeup. poll() returns no later than the earliest pending timer and never later than
+//   now + probe_interval, so an epoch change is seen within probe_interval.
+// - Cost. on_data_sent/on_data_received: a few compares and stores. Per-port state is one
+//   small entry per port of the set, allocated once.
 #pragma once
 
 #include <chrono>
@@ -83,7 +139,7 @@ struct PathStatus {
     std::uint64_t hops = 0;
     std::uint64_t fallbacks = 0;
     std::uint64_t climbs = 0;
-    std::chrono::microseconds rtt{-1};  // last attach round trip on the active path; -1: none yet
+    std::chrono::microseconds rtt{-1};      // last attach round trip on the active path; -1: none yet
     std::vector<std::uint16_t> dark_ports;  // UDP ports in backoff now, ascending
 };
 
@@ -94,7 +150,7 @@ public:
     PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, PathTimers timers = {});
 
     // Events. Nothing is sent from here; the next poll() says what to do.
-    void on_data_sent(Clock::time_point now);                // a datagram went out on active()
+    void on_data_sent(Clock::time_point now);                 // a datagram went out on active()
     void on_data_received(Clock::time_point now, Path path);  // a data frame arrived on `path`
     void on_ack(Clock::time_point now, Path path, std::chrono::microseconds rtt);
     void on_tcp_up(Clock::time_point now);
@@ -109,8 +165,102 @@ public:
     PathStatus status(Clock::time_point now) const;
 
 private:
-    struct State;
-    // (the helper implementing this fills in the private members)
+    enum class Origin : std::uint8_t { start, udp_dark, tcp_dark, tcp_closed };
+    enum class TcpRole : std::uint8_t { none, setup, active, linger };
+
+    // The active path's health: what came back and what went unanswered since.
+    struct Health {
+        Clock::time_point last_rx{};           // last ack or data frame on it
+        Clock::time_point last_probe{};        // last attach sent on it
+        Clock::time_point second_probe{};      // the 2nd attach since last_rx
+        Clock::time_point first_unanswered{};  // first data sent since last_rx
+        std::uint32_t probes_since_rx = 0;
+        bool send_pending = false;  // data went out since last_rx
+        bool dark = false;
+    };
+    struct PortState {
+        Clock::time_point backoff_until = Clock::time_point::min();
+        Clock::duration backoff_next{};
+        std::uint64_t campaign = 0;  // campaign_ of its last attach; 0: never attached
+    };
+    // The search for a new path (start, or the active path dark/down): UDP rounds, then TCP.
+    struct Search {
+        bool on = false;
+        bool restart = false;  // (re)build the order and start round 0 at the next poll
+        bool ignore_backoff = false;
+        bool tcp_phase = false;
+        Origin origin = Origin::start;
+        std::uint16_t from_port = 0;  // the dark UDP port (udp_dark)
+        std::chrono::milliseconds silence{0};
+        std::vector<std::uint16_t> order;
+        std::size_t round = 0;   // rounds since the (re)start
+        std::size_t cursor = 0;  // next entry of `order`; kept across restarts
+        Clock::time_point round_started{};
+    };
+    struct Tcp {
+        TcpRole role = TcpRole::none;
+        bool up = false;
+        bool attached = false;  // an attach went out on it (setup)
+        Clock::time_point deadline{};
+        Clock::time_point next_attach{};
+        Clock::time_point linger_until{};
+    };
+    struct Hop {
+        bool on = false;
+        std::uint16_t port = 0;
+        unsigned attempts = 0;
+        Clock::time_point next_at{};
+    };
+    struct Retry {
+        Clock::duration interval{};
+        Clock::time_point next_at{};
+    };
+
+    Path tcp_path() const noexcept { return {Path::Kind::tcp, tcp_port_}; }
+    PortState* port_state(std::uint16_t port) noexcept;
+    bool in_backoff(std::uint16_t port, Clock::time_point now) const noexcept;
+    void put_backoff(std::uint16_t port, Clock::time_point now);
+    void attach_udp(std::uint16_t port, std::vector<PathAction>& out);
+    void note_probe(Clock::time_point now) noexcept;
+    void reset_health(Clock::time_point now) noexcept;
+    void mark_rx(Clock::time_point now) noexcept;
+    void start_search(Origin origin, bool ignore_backoff);
+    void switch_to(Clock::time_point now, Path to, std::chrono::microseconds rtt, std::string reason);
+    std::string search_reason(Path to) const;
+    void on_tcp_ack(Clock::time_point now, std::chrono::microseconds rtt);
+
+    void run_active(Clock::time_point now, std::vector<PathAction>& out);
+    void run_hop(Clock::time_point now, std::uint64_t epoch, bool epoch_changed,
+                 std::vector<PathAction>& out);
+    void run_retry(Clock::time_point now, std::uint64_t epoch, std::vector<PathAction>& out);
+    void run_search(Clock::time_point now, std::uint64_t epoch, std::vector<PathAction>& out);
+    void begin_rounds(Clock::time_point now, std::uint64_t epoch, std::vector<PathAction>& out);
+    void send_round(Clock::time_point now, std::vector<PathAction>& out);
+    void enter_tcp_phase(Clock::time_point now, std::vector<PathAction>& out);
+    Clock::time_point next_wakeup(Clock::time_point now) const noexcept;
+
+    PortSchedule schedule_;  // a copy: the manager must not outlive a caller's temporary
+    std::uint16_t tcp_port_;
+    PathTimers timers_;
+
+    Path active_;
+    Health health_;
+    std::vector<PortState> ports_;  // parallel to schedule_.ports()
+    Search search_;
+    Tcp tcp_;
+    Hop hop_;
+    Retry retry_;
+    // Bumped when a search starts and at every switch: an ack answers the current search (or
+    // the current TCP period's UDP retries) only if its port was attached in this campaign.
+    std::uint64_t campaign_ = 1;
+    bool seen_epoch_ = false;
+    std::uint64_t epoch_ = 0;
+    std::vector<PathAction> pending_;  // decided by events, handed out by the next poll
+
+    std::uint64_t hops_ = 0;
+    std::uint64_t fallbacks_ = 0;
+    std::uint64_t climbs_ = 0;
+    std::chrono::microseconds rtt_{-1};
 };
 
 }  // namespace porthop::hop

@@ -134,6 +134,8 @@ private:
     void on_local_readable() {
         const auto now = Clock::now();
         const hop::Path active = paths_.active();
+        if (active.kind == hop::Path::Kind::udp && active.port != active_endpoint_.port())
+            active_endpoint_ = net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, active.port));
         std::size_t sent = 0;
         bool drained = false;
         for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
@@ -300,10 +302,7 @@ private:
                 if (tcp_) tcp_->close();
                 tcp_.reset();
                 break;
-            case Kind::switch_path:
-                if (action.path.kind == hop::Path::Kind::udp)
-                    active_endpoint_ =
-                        net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, action.path.port));
+            case Kind::switch_path:  // active() already says so; data follows it (on_local_readable)
                 app::log_info("path: " + action.reason);
                 break;
         }

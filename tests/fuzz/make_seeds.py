@@ -5,6 +5,7 @@ A few inputs per target: a valid one of every kind (real captures from tests/fix
 there are some) and the edges of every size rule. libFuzzer mutates from these; run.sh
 writes what it discovers to the build directory, never here.
 """
+import importlib.util
 import pathlib
 import struct
 
@@ -117,4 +118,24 @@ level = "info"
     "bad_toml": b'[server\nudp = [\n',
     "ipv6_backend": b'[server]\nbackend = "[::1]:1194"\nidle_timeout = "1h30m250ms"\n',
     "metrics_off": b'[metrics]\nlisten = ""\n',
+})
+
+
+# The hop link's frames, from the test-vector script (hashlib only, key 0x00..0x1f), so the
+# fuzzer starts from frames with valid tags, which it could never forge by mutation.
+spec = importlib.util.spec_from_file_location("hop_vectors", here.parent / "vectors" / "make_hop_vectors.py")
+hv = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hv)
+write("hoplink", {
+    "attach_vector": hv.ATTACH,
+    "ack_vector": hv.ACK,
+    "attach_counter_0": hv.control(1, hv.SESSION, 0, 28_000_000, 0),
+    "ack_epoch_0": hv.control(2, 1, 2, 0, 2),
+    "ack_epoch_max": hv.control(2, 2**64 - 1, 2**64 - 1, 2**64 - 1, 2**64 - 1),
+    "attach_49_short": hv.ATTACH[:49],
+    "attach_51_long": hv.ATTACH + b"\x00",
+    "attach_version_2": hv.ATTACH[:1] + b"\x02" + hv.ATTACH[2:],
+    "data_wg_transport": b"\x03" + transport,
+    "data_empty": b"\x03",
+    "counters_window_slide": b"".join(struct.pack(">Q", c) for c in [1, 2, 70, 6, 7, 7, 0, 2**64 - 1, 2**64 - 64]),
 })

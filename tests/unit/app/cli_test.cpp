@@ -1,10 +1,9 @@
 // parse_command_line: every branch.
-#include <catch2/catch.hpp>
+#include "porthop/app/cli.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "porthop/app/cli.hpp"
 
 using porthop::app::CommandLine;
 using porthop::app::parse_command_line;
@@ -83,8 +82,8 @@ TEST_CASE("parse_command_line: usage errors say what was wrong", "[app][cli]") {
 
 TEST_CASE("usage_text names every command and option", "[app][cli]") {
     const std::string usage = porthop::app::usage_text();
-    for (const char* word : {"porthop server", "porthop check-config FILE", "--help", "--version", "-c, --config FILE",
-                             "Exit status"}) {
+    for (const char* word : {"porthop server", "porthop check-config FILE", "--help", "--version",
+                             "-c, --config FILE", "Exit status"}) {
         INFO(word);
         CHECK(usage.find(word) != std::string::npos);
     }

@@ -29,7 +29,8 @@ TEST_CASE("listen addresses that would collide on bind are errors", "[app][confi
         {R"(["127.0.0.1", "127.0.0.1"])", "t.toml:2:24: server.listen[1]: '127.0.0.1' is listed twice\n"},
         {R"(["::", "::"])", "t.toml:2:17: server.listen[1]: '::' is listed twice\n"},
         {R"(["0.0.0.0", "10.0.0.1"])",
-         "t.toml:2:22: server.listen[1]: '10.0.0.1' overlaps '0.0.0.0': a wildcard address already listens on "
+         "t.toml:2:22: server.listen[1]: '10.0.0.1' overlaps '0.0.0.0': a wildcard address already listens "
+         "on "
          "every address of its family\n"},
         {R"(["::1", "::"])",
          "t.toml:2:18: server.listen[1]: '::' overlaps '::1': a wildcard address already listens on every "
@@ -47,15 +48,15 @@ TEST_CASE("a backend on one of the relay's own UDP listeners is an error", "[app
         bool loop;
     };
     const Row rows[] = {
-        {"backend = \"127.0.0.1:443\"", true},                             // default listen 0.0.0.0
-        {"backend = \"[::1]:40050\"", true},                               // default listen ::, in range
-        {"backend = \"0.0.0.0:1194\"", true},                              // unspecified = this host
-        {"listen = [\"10.1.1.1\"]\nbackend = \"10.1.1.1:443\"", true},     // the listen address itself
-        {"listen = [\"10.1.1.1\"]\nbackend = \"127.0.0.1:443\"", false},   // other address, fine
-        {"backend = \"127.0.0.1:51820\"", false},                          // port not relayed
-        {"udp = [\"40000\"]\nbackend = \"127.0.0.1:443\"", false},         // 443 only on TCP
-        {"backend = \"10.9.9.9:443\"", false},                             // another host
-        {"backend = \"wireguard:443\"", false},                            // a name: judged at start-up
+        {"backend = \"127.0.0.1:443\"", true},                            // default listen 0.0.0.0
+        {"backend = \"[::1]:40050\"", true},                              // default listen ::, in range
+        {"backend = \"0.0.0.0:1194\"", true},                             // unspecified = this host
+        {"listen = [\"10.1.1.1\"]\nbackend = \"10.1.1.1:443\"", true},    // the listen address itself
+        {"listen = [\"10.1.1.1\"]\nbackend = \"127.0.0.1:443\"", false},  // other address, fine
+        {"backend = \"127.0.0.1:51820\"", false},                         // port not relayed
+        {"udp = [\"40000\"]\nbackend = \"127.0.0.1:443\"", false},        // 443 only on TCP
+        {"backend = \"10.9.9.9:443\"", false},                            // another host
+        {"backend = \"wireguard:443\"", false},                           // a name: judged at start-up
     };
     for (const auto& row : rows) {
         INFO(row.server);

@@ -1,16 +1,15 @@
 // parse_config / to_toml / load_config_file / ConfigError::to_string.
-#include <catch2/catch.hpp>
+#include "porthop/app/config.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include "porthop/app/config.hpp"
 
 using namespace porthop::app;
 using namespace std::chrono_literals;
@@ -139,7 +138,8 @@ TEST_CASE("config: TOML syntax errors name line and column", "[app][config]") {
 TEST_CASE("config: unknown sections and misplaced tables", "[app][config]") {
     check_error(only_error("[client]\nserver = \"x\"\n"), 1, 1, "client",
                 "unknown section (known: [server], [metrics], [log])");
-    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo", "unknown section (known: [server], [metrics], [log])");
+    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo",
+                "unknown section (known: [server], [metrics], [log])");
     check_error(only_error("server = 5\n"), 1, 10, "server", "expected a [server] table");
     check_error(only_error("log = \"debug\"\n"), 1, 7, "log", "expected a [log] table");
 }
@@ -181,14 +181,17 @@ TEST_CASE("config: wrong value types", "[app][config]") {
         {"idle_timeout = false", 16, "server.idle_timeout", "expected a string, got a boolean"},
         {"max_sessions = \"10\"", 16, "server.max_sessions", "expected an integer, got a string"},
         {"max_sessions = 10.0", 16, "server.max_sessions", "expected an integer, got a number"},
-        {"max_tcp_connections = true", 23, "server.max_tcp_connections", "expected an integer, got a boolean"},
+        {"max_tcp_connections = true", 23, "server.max_tcp_connections",
+         "expected an integer, got a boolean"},
         {"max_datagram = [1500]", 16, "server.max_datagram", "expected an integer, got a list"},
     };
     for (const auto& row : rows) {
-        check_error(only_error(std::string("[server]\n") + row.line + "\n"), 2, row.column, row.key, row.message);
+        check_error(only_error(std::string("[server]\n") + row.line + "\n"), 2, row.column, row.key,
+                    row.message);
     }
     check_error(only_error("[log]\nlevel = 1\n"), 2, 9, "log.level", "expected a string, got an integer");
-    check_error(only_error("[log]\nlevel = [\"info\"]\n"), 2, 9, "log.level", "expected a string, got a list");
+    check_error(only_error("[log]\nlevel = [\"info\"]\n"), 2, 9, "log.level",
+                "expected a string, got a list");
 }
 
 TEST_CASE("config: a wrong-typed value keeps the default", "[app][config]") {
@@ -226,7 +229,8 @@ TEST_CASE("config: listen", "[app][config]") {
                     "'localhost' is not an IP address (use 0.0.0.0 or :: for all)");
     }
     SECTION("an empty list") {
-        check_error(only_error("[server]\nlisten = []\n"), 2, 10, "server.listen", "must name at least one address");
+        check_error(only_error("[server]\nlisten = []\n"), 2, 10, "server.listen",
+                    "must name at least one address");
     }
 }
 
@@ -265,8 +269,9 @@ TEST_CASE("config: udp and tcp port lists", "[app][config]") {
         CHECK(tcp_only.config.server.udp.empty());
     }
     SECTION("bad entries are named by index, each one") {
-        const auto result = parse("[server]\nudp = [\"443\", \"0\", \"1-\", \"40000-40099\", 70000]\n"
-                                  "tcp = [\"x\"]\n");
+        const auto result = parse(
+            "[server]\nudp = [\"443\", \"0\", \"1-\", \"40000-40099\", 70000]\n"
+            "tcp = [\"x\"]\n");
         INFO(dump(result.errors));
         REQUIRE(result.errors.size() == 4);
         check_error(result.errors[0], 3, 8, "server.tcp[0]", "'x' is not a port number");
@@ -309,12 +314,9 @@ TEST_CASE("config: backend", "[app][config]") {
             std::uint16_t port;
         };
         const Row rows[] = {
-            {"10.0.0.1:51820", "10.0.0.1", 51820},
-            {"[::1]:1195", "::1", 1195},
-            {"[2001:db8::7]:65535", "2001:db8::7", 65535},
-            {"wireguard:1", "wireguard", 1},
-            {"vpn.example.net:443", "vpn.example.net", 443},
-            {"[fe80::1%eth0]:5", "fe80::1%eth0", 5},
+            {"10.0.0.1:51820", "10.0.0.1", 51820},           {"[::1]:1195", "::1", 1195},
+            {"[2001:db8::7]:65535", "2001:db8::7", 65535},   {"wireguard:1", "wireguard", 1},
+            {"vpn.example.net:443", "vpn.example.net", 443}, {"[fe80::1%eth0]:5", "fe80::1%eth0", 5},
         };
         for (const auto& row : rows) {
             INFO(row.text);
@@ -362,15 +364,9 @@ TEST_CASE("config: idle_timeout range and warnings", "[app][config]") {
         bool warns;
     };
     const Row rows[] = {
-        {"1s", true, 1s, true},
-        {"25s", true, 25s, true},
-        {"25s1ms", true, 25001ms, false},
-        {"26s", true, 26s, false},
-        {"3m", true, 3min, false},
-        {"24h", true, 24h, false},
-        {"999ms", false, {}, false},
-        {"0s", false, {}, false},
-        {"24h1ms", false, {}, false},
+        {"1s", true, 1s, true},      {"25s", true, 25s, true},  {"25s1ms", true, 25001ms, false},
+        {"26s", true, 26s, false},   {"3m", true, 3min, false}, {"24h", true, 24h, false},
+        {"999ms", false, {}, false}, {"0s", false, {}, false},  {"24h1ms", false, {}, false},
         {"25h", false, {}, false},
     };
     for (const auto& row : rows) {
@@ -419,8 +415,11 @@ TEST_CASE("config: integer limits at their bounds", "[app][config]") {
         {"max_datagram", 576, 65535, &ServerConfig::max_datagram},
     };
     for (const auto& row : rows) {
-        const std::string range = " is out of range (" + std::to_string(row.min) + "-" + std::to_string(row.max) + ")";
-        const auto text = [&](std::int64_t v) { return "[server]\n" + std::string(row.key) + " = " + std::to_string(v) + "\n"; };
+        const std::string range =
+            " is out of range (" + std::to_string(row.min) + "-" + std::to_string(row.max) + ")";
+        const auto text = [&](std::int64_t v) {
+            return "[server]\n" + std::string(row.key) + " = " + std::to_string(v) + "\n";
+        };
         const std::uint32_t column = static_cast<std::uint32_t>(std::string(row.key).size()) + 4;
         for (std::int64_t good : {row.min, row.max}) {
             INFO(row.key << " = " << good);
@@ -441,7 +440,9 @@ TEST_CASE("config: log level", "[app][config]") {
         const char* text;
         LogLevel level;
     };
-    const Row rows[] = {{"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn},
+    const Row rows[] = {{"debug", LogLevel::debug},
+                        {"info", LogLevel::info},
+                        {"warn", LogLevel::warn},
                         {"error", LogLevel::error}};
     for (const auto& row : rows) {
         const auto result = parse(std::string("[log]\nlevel = \"") + row.text + "\"\n");
@@ -550,8 +551,9 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         check_same_values(back.config, original);
     }
     SECTION("a parsed file with a name as backend, round-tripped twice") {
-        const auto first = parse("[server]\nbackend = \"wg.internal:51820\"\nudp = [\"5-6\"]\nlisten = \"0.0.0.0\"\n"
-                                 "idle_timeout = \"25s\"\n[log]\nlevel = \"warn\"\n");
+        const auto first = parse(
+            "[server]\nbackend = \"wg.internal:51820\"\nudp = [\"5-6\"]\nlisten = \"0.0.0.0\"\n"
+            "idle_timeout = \"25s\"\n[log]\nlevel = \"warn\"\n");
         REQUIRE(first.ok());
         const auto second = parse(to_toml(first.config));
         REQUIRE(second.ok());

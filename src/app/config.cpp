@@ -50,6 +50,12 @@ public:
         return v;
     }
 
+    std::optional<bool> boolean(const toml::node& node, const std::string& key) {
+        if (node.is_boolean()) return *node.value<bool>();
+        error(node, key, "expected a boolean, got " + type_name(node));
+        return std::nullopt;
+    }
+
     // Strings, or one string where a list is expected ("listen = \"::\"" is natural to write).
     std::optional<std::vector<std::pair<std::string, const toml::node*>>> string_list(
         const toml::node& node, const std::string& key) {
@@ -108,6 +114,20 @@ private:
     std::string file_;
 };
 
+// Letters, digits, '-', '.', '_': what a DNS name (or a /etc/hosts alias) is written with. Enough
+// to refuse what cannot be a name (spaces, quotes, a stray port) before start-up tries to resolve it.
+bool is_host_name(std::string_view host) {
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    });
+}
+
+bool is_ip_literal(std::string_view host) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(std::string(host), ec);
+    return !ec;
+}
+
 std::optional<HostPort> parse_host_port(std::string_view text, std::string& why) {
     // "[v6]:port", "v4:port", "name:port". A bare IPv6 address without brackets is ambiguous.
     std::string_view host, port;
@@ -132,13 +152,8 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& why)
         why = "'" + std::string(text) + "' has no host";
         return std::nullopt;
     }
-    // An IP literal or a DNS name: letters, digits, '-', '.', '_' (and ':' '%' inside brackets).
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(std::string(host), ec);
-    const bool name_chars = std::all_of(host.begin(), host.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-    });
-    if (ec && !name_chars) {
+    // An IP literal or a DNS name (':' and '%' only inside brackets, in an IPv6 literal).
+    if (!is_ip_literal(host) && !is_host_name(host)) {
         why = "'" + std::string(host) + "' is neither an IP address nor a host name";
         return std::nullopt;
     }
@@ -150,9 +165,16 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& why)
     return HostPort{std::string(host), range->first};
 }
 
-void read_ports(Reader& r, const toml::node& node, const std::string& key, std::vector<PortRange>& out) {
+enum class Empty { allowed, refused };
+
+void read_ports(Reader& r, const toml::node& node, const std::string& key, std::vector<PortRange>& out,
+                Empty empty = Empty::allowed) {
     auto items = r.string_list(node, key);
     if (!items) return;
+    if (items->empty() && empty == Empty::refused) {
+        r.error(node, key, "must name at least one port");
+        return;
+    }
     std::vector<PortRange> ranges;
     for (std::size_t i = 0; i < items->size(); ++i) {
         const auto& [text, item] = (*items)[i];
@@ -169,6 +191,66 @@ void read_ports(Reader& r, const toml::node& node, const std::string& key, std::
 std::string net_string(const HostPort& hp) {
     const bool v6 = hp.host.find(':') != std::string::npos;
     return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+// "ip:port" for a socket porthop binds: an address, not a name (a name could resolve to
+// several addresses, or to none at start-up).
+std::optional<HostPort> read_bind_address(Reader& r, const toml::node& node, const std::string& key,
+                                          const std::string& hint) {
+    auto text = r.string(node, key);
+    if (!text) return std::nullopt;
+    std::string why;
+    auto hp = parse_host_port(*text, why);
+    if (!hp) {
+        r.error(node, key, why);
+        return std::nullopt;
+    }
+    if (!is_ip_literal(hp->host)) {
+        r.error(node, key, "'" + hp->host + "' is not an IP address" + hint);
+        return std::nullopt;
+    }
+    return hp;
+}
+
+// The error never quotes the text: a mistyped key is still most of a secret, and errors end up
+// in terminals, logs and bug reports.
+void read_key(Reader& r, const toml::node& node, const std::string& key, std::optional<crypto::HopKey>& out) {
+    auto text = r.string(node, key);
+    if (!text) return;
+    std::string why;
+    if (auto parsed = crypto::parse_hop_key(*text, why)) {
+        out = *parsed;
+        return;
+    }
+    // parse_hop_key's reason should describe, not quote; if any 8 characters of the text
+    // appear in it anyway, say less rather than leak them.
+    constexpr std::size_t kWindow = 8;
+    for (std::size_t i = 0; i + kWindow <= text->size(); ++i)
+        if (why.find(std::string_view(*text).substr(i, kWindow)) != std::string::npos) {
+            why.clear();
+            break;
+        }
+    if (why.empty()) why = "expected 44 characters of base64, as printed by `porthop genkey`";
+    r.error(node, key, "not a hop-link key: " + why);
+}
+
+// Both ends compute the epoch as unix seconds / hop_interval, so it must be whole seconds and
+// equal at both ends. A scheduled hop can take three attempts a second apart
+// (hop/path_manager.hpp): below 10 s the link would spend much of each epoch switching ports.
+// Above a day the port hardly moves, which is what the interval is there to prevent.
+void read_hop_interval(Reader& r, const toml::node& node, const std::string& key, std::chrono::seconds& out) {
+    auto text = r.string(node, key);
+    if (!text) return;
+    std::string why;
+    const auto d = parse_duration(*text, why);
+    if (!d)
+        r.error(node, key, why);
+    else if (*d % std::chrono::seconds{1} != std::chrono::milliseconds{0})
+        r.error(node, key, "must be whole seconds (both ends count epochs in seconds)");
+    else if (*d < std::chrono::seconds{10} || *d > std::chrono::hours{24})
+        r.error(node, key, "must be between 10s and 24h");
+    else
+        out = std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
 // A backend on one of the relay's own UDP sockets would make the relay forward to itself,
@@ -268,13 +350,89 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
                 s.max_tcp_connections = static_cast<std::uint32_t>(*v);
         } else if (k == "max_datagram") {
             if (auto v = r.integer(node, key, 576, 65535)) s.max_datagram = static_cast<std::uint32_t>(*v);
+        } else if (k == "key") {
+            read_key(r, node, key, s.key);
+        } else if (k == "hop_interval") {
+            read_hop_interval(r, node, key, s.hop_interval);
+        } else if (k == "moving_target") {
+            if (auto v = r.boolean(node, key)) s.moving_target = *v;
         } else {
             r.error(node, key,
-                    "unknown key (known: listen, udp, tcp, backend, idle_timeout, "
-                    "max_sessions, max_tcp_connections, max_datagram)");
+                    "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
+                    "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
         }
     }
     check_backend_is_not_a_listener(r, table, s);
+    // The open ports follow the key's schedule, so without a key there is nothing to follow.
+    // A key that was given but is wrong has its own error; one is enough.
+    if (const auto* node = table.get("moving_target"); node && s.moving_target) {
+        if (!table.contains("key"))
+            r.error(*node, "server.moving_target",
+                    "needs a hop-link key ([server] key): the ports follow its schedule");
+        else if (const auto* udp = table.get("udp"); udp && udp->is_array() && udp->as_array()->empty())
+            r.error(*node, "server.moving_target", "needs UDP ports to move between ([server] udp is empty)");
+    }
+}
+
+void read_client(Reader& r, const toml::table& table, ClientConfig& c) {
+    for (const auto& [k, node] : table) {
+        const std::string key = "client." + std::string(k.str());
+        if (k == "listen") {
+            if (auto hp = read_bind_address(r, node, key, " (the local VPN client sends to it)"))
+                c.listen = *hp;
+        } else if (k == "server") {
+            auto text = r.string(node, key);
+            if (!text) continue;
+            // The ports come from udp and tcp, so a host only; brackets are tolerated around an
+            // IPv6 literal because that is how it is written everywhere else.
+            std::string_view host = *text;
+            const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+            if (bracketed) host = host.substr(1, host.size() - 2);
+            if (is_ip_literal(host) || (!bracketed && is_host_name(host)))
+                c.server = std::string(host);
+            else if (text->empty())
+                r.error(node, key, "is empty: name the porthop server (host name or IP address)");
+            else if (text->find(':') != std::string::npos)
+                r.error(node, key,
+                        "'" + *text +
+                            "' is not a host name or IP address (no port: the ports are client.udp and "
+                            "client.tcp)");
+            else
+                r.error(node, key, "'" + *text + "' is neither an IP address nor a host name");
+        } else if (k == "udp") {
+            read_ports(r, node, key, c.udp, Empty::refused);
+        } else if (k == "tcp") {
+            read_ports(r, node, key, c.tcp, Empty::refused);
+        } else if (k == "key") {
+            read_key(r, node, key, c.key);
+        } else if (k == "hop_interval") {
+            read_hop_interval(r, node, key, c.hop_interval);
+        } else if (k == "max_datagram") {
+            if (auto v = r.integer(node, key, 576, 65535)) c.max_datagram = static_cast<std::uint32_t>(*v);
+        } else {
+            r.error(node, key,
+                    "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram)");
+        }
+    }
+}
+
+// [metrics] and [client_metrics]: one key, listen = "ip:port", or "" for off.
+void read_metrics(Reader& r, const toml::table& table, const std::string& section, MetricsConfig& m) {
+    for (const auto& [k, node] : table) {
+        const std::string key = section + "." + std::string(k.str());
+        if (k != "listen") {
+            r.error(node, key, "unknown key (known: listen)");
+            continue;
+        }
+        if (node.is_string() && node.value<std::string>()->empty()) {
+            m.enabled = false;
+            continue;
+        }
+        if (auto hp = read_bind_address(r, node, key, " (\"\" disables metrics)")) {
+            m.enabled = true;
+            m.listen = *hp;
+        }
+    }
 }
 
 }  // namespace
@@ -326,34 +484,20 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
                         r.error(lnode, lkey, "'" + *text + "' is not one of debug, info, warn, error");
                 }
             }
-        } else if (key == "metrics") {
-            const auto* t = node.as_table();
-            if (!t) {
-                r.error(node, key, "expected a [metrics] table");
-                continue;
-            }
-            for (const auto& [mk, mnode] : *t) {
-                const std::string mkey = "metrics." + std::string(mk.str());
-                if (mk != "listen") {
-                    r.error(mnode, mkey, "unknown key (known: listen)");
-                    continue;
-                }
-                auto text = r.string(mnode, mkey);
-                if (!text) continue;
-                if (text->empty()) {
-                    result.config.metrics.enabled = false;
-                    continue;
-                }
-                std::string why;
-                auto hp = parse_host_port(*text, why);
-                boost::system::error_code ec;
-                if (hp) boost::asio::ip::make_address(hp->host, ec);
-                if (!hp) r.error(mnode, mkey, why);
-                else if (ec) r.error(mnode, mkey, "'" + hp->host + "' is not an IP address (\"\" disables metrics)");
-                else result.config.metrics.listen = *hp;
-            }
+        } else if (key == "metrics" || key == "client_metrics") {
+            if (const auto* t = node.as_table())
+                read_metrics(r, *t, key,
+                             key == "metrics" ? result.config.metrics : result.config.client_metrics);
+            else
+                r.error(node, key, "expected a [" + key + "] table");
+        } else if (key == "client") {
+            if (const auto* t = node.as_table())
+                read_client(r, *t, result.config.client);
+            else
+                r.error(node, key, "expected a [client] table");
         } else {
-            r.error(node, key, "unknown section (known: [server], [metrics], [log])");
+            r.error(node, key,
+                    "unknown section (known: [server], [client], [metrics], [client_metrics], [log])");
         }
     }
     const auto& s = result.config.server;
@@ -381,6 +525,20 @@ ConfigResult load_config_file(const std::string& path) {
     return parse_config(text.str(), path);
 }
 
+std::vector<ConfigError> check_client_ready(const Config& config) {
+    std::vector<ConfigError> errors;
+    const auto& c = config.client;
+    if (c.server.empty())
+        errors.push_back(ConfigError{config.source, 0, 0, "client.server",
+                                     "missing: the host name or IP address of the porthop server "
+                                     "(server = \"vpn.example.net\" in [client])"});
+    if (!c.key)
+        errors.push_back(ConfigError{config.source, 0, 0, "client.key",
+                                     "missing: the hop-link key, the same as the server's [server] key "
+                                     "(make one with `porthop genkey`)"});
+    return errors;
+}
+
 std::string to_toml(const Config& c) {
     const auto quoted_list = [](const auto& items, auto&& fmt) {
         std::string out = "[";
@@ -390,21 +548,40 @@ std::string to_toml(const Config& c) {
         }
         return out + "]";
     };
+    const auto ports = [&](const std::vector<PortRange>& list) {
+        return quoted_list(list, [](const PortRange& p) { return to_string(p); });
+    };
+    const auto metrics = [](const MetricsConfig& m) {
+        return "listen = \"" + (m.enabled ? net_string(m.listen) : std::string()) + "\"\n";
+    };
     const auto& s = c.server;
+    const auto& cl = c.client;
     std::ostringstream out;
     out << "# effective configuration, from " << c.source << "\n"
         << "[server]\n"
         << "listen = " << quoted_list(s.listen, [](const std::string& a) { return a; }) << "\n"
-        << "udp = " << quoted_list(s.udp, [](const PortRange& p) { return to_string(p); }) << "\n"
-        << "tcp = " << quoted_list(s.tcp, [](const PortRange& p) { return to_string(p); }) << "\n"
+        << "udp = " << ports(s.udp) << "\n"
+        << "tcp = " << ports(s.tcp) << "\n"
         << "backend = \"" << net_string(s.backend) << "\"\n"
         << "idle_timeout = \"" << format_duration(s.idle_timeout) << "\"\n"
         << "max_sessions = " << s.max_sessions << "\n"
         << "max_tcp_connections = " << s.max_tcp_connections << "\n"
-        << "max_datagram = " << s.max_datagram << "\n"
+        << "max_datagram = " << s.max_datagram << "\n";
+    // Absent keys stay absent: there is no text that means "no key" or "no server".
+    if (s.key) out << "key = \"" << crypto::format_hop_key(*s.key) << "\"\n";
+    out << "hop_interval = \"" << format_duration(s.hop_interval) << "\"\n"
+        << "moving_target = " << (s.moving_target ? "true" : "false") << "\n"
         << "\n[metrics]\n"
-        << "listen = \"" << (c.metrics.enabled ? net_string(c.metrics.listen) : std::string()) << "\"\n"
-        << "\n[log]\n"
+        << metrics(c.metrics) << "\n[client]\n"
+        << "listen = \"" << net_string(cl.listen) << "\"\n";
+    if (!cl.server.empty()) out << "server = \"" << cl.server << "\"\n";
+    out << "udp = " << ports(cl.udp) << "\n"
+        << "tcp = " << ports(cl.tcp) << "\n";
+    if (cl.key) out << "key = \"" << crypto::format_hop_key(*cl.key) << "\"\n";
+    out << "hop_interval = \"" << format_duration(cl.hop_interval) << "\"\n"
+        << "max_datagram = " << cl.max_datagram << "\n"
+        << "\n[client_metrics]\n"
+        << metrics(c.client_metrics) << "\n[log]\n"
         << "level = \"" << to_string(c.log_level) << "\"\n";
     return out.str();
 }

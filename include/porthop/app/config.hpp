@@ -39,16 +39,18 @@ struct ServerConfig {
     std::chrono::seconds hop_interval{60};
     // Open only the UDP ports of the current and neighbouring epochs (needs a key).
     bool moving_target = false;
+    friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct ClientConfig {
     HostPort listen{"127.0.0.1", 51820};  // where the local WireGuard/OpenVPN client sends
     std::string server;                   // porthop server: host name or IP literal (required)
     std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};  // must match the server's
-    std::vector<PortRange> tcp{{443, 443}};  // the first is the fallback port
-    std::optional<crypto::HopKey> key;       // required for `porthop client`
+    std::vector<PortRange> tcp{{443, 443}};                                // the first is the fallback port
+    std::optional<crypto::HopKey> key;                                     // required for `porthop client`
     std::chrono::seconds hop_interval{60};
     std::uint32_t max_datagram = 65535;
+    friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };
 
 struct MetricsConfig {
@@ -56,14 +58,17 @@ struct MetricsConfig {
     // Disabled when `enabled` is false (written as listen = "").
     bool enabled = true;
     HostPort listen{"127.0.0.1", 9816};
+    friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
 };
 
 struct Config {
     std::string source = "(built-in defaults)";  // file the values came from
     ServerConfig server;
     ClientConfig client;
-    MetricsConfig metrics;         // the server's endpoint
-    MetricsConfig client_metrics;  // the client's endpoint ([client_metrics], default 127.0.0.1:9817)
+    MetricsConfig metrics;  // the server's endpoint
+    // The client's endpoint ([client_metrics]): its own port, so a client and a server can run
+    // on one host (tests, a relay chain) without clashing.
+    MetricsConfig client_metrics{true, {"127.0.0.1", 9817}};
     LogLevel log_level = LogLevel::info;
 };
 
@@ -88,7 +93,13 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name);
 // Reads and parses a file; an unreadable file is an error that names it.
 ConfigResult load_config_file(const std::string& path);
 
-// The effective configuration as TOML that parse_config reads back to the same values.
+// What `porthop client` needs beyond a valid file: client.server and client.key, which have
+// no default. parse_config cannot demand them, since one file format serves both roles. Errors
+// name config.source and the key, without a line (the key is absent from the file).
+std::vector<ConfigError> check_client_ready(const Config& config);
+
+// The effective configuration as TOML that parse_config reads back to the same values. It holds
+// the hop-link keys in clear (as the user's own file does): show it to the user, never log it.
 std::string to_toml(const Config& config);
 
 }  // namespace porthop::app

@@ -18,6 +18,13 @@ namespace {
 
 const char* const kFile = "test.toml";
 
+// A valid key: bytes seed, seed+1, ..., seed+31.
+porthop::crypto::HopKey test_key(int seed) {
+    porthop::crypto::HopKey key{};
+    for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::byte>(seed + static_cast<int>(i));
+    return key;
+}
+
 ConfigResult parse(const std::string& text) { return parse_config(text, kFile); }
 
 // Every field except `source` (which names where the values came from).
@@ -30,6 +37,13 @@ void check_same_values(const Config& a, const Config& b) {
     CHECK(a.server.max_sessions == b.server.max_sessions);
     CHECK(a.server.max_tcp_connections == b.server.max_tcp_connections);
     CHECK(a.server.max_datagram == b.server.max_datagram);
+    CHECK(a.server.key == b.server.key);
+    CHECK(a.server.hop_interval == b.server.hop_interval);
+    CHECK(a.server.moving_target == b.server.moving_target);
+    CHECK(a.server == b.server);  // and any field added later
+    CHECK(a.client == b.client);
+    CHECK(a.metrics == b.metrics);
+    CHECK(a.client_metrics == b.client_metrics);
     CHECK(a.log_level == b.log_level);
 }
 
@@ -81,6 +95,19 @@ TEST_CASE("config: the documented defaults", "[app][config]") {
     CHECK(c.server.max_sessions == 16384);
     CHECK(c.server.max_tcp_connections == 1024);
     CHECK(c.server.max_datagram == 65535);
+    CHECK_FALSE(c.server.key);
+    CHECK(c.server.hop_interval == 60s);
+    CHECK_FALSE(c.server.moving_target);
+    CHECK(c.client.listen == HostPort{"127.0.0.1", 51820});
+    CHECK(c.client.server.empty());
+    CHECK(c.client.udp == c.server.udp);  // the client's ports are the server's by default
+    CHECK(c.client.tcp == c.server.tcp);
+    CHECK_FALSE(c.client.key);
+    CHECK(c.client.hop_interval == c.server.hop_interval);
+    CHECK(c.client.max_datagram == 65535);
+    CHECK(c.metrics == MetricsConfig{true, {"127.0.0.1", 9816}});
+    // Its own port, so that a server and a client on one host do not collide.
+    CHECK(c.client_metrics == MetricsConfig{true, {"127.0.0.1", 9817}});
     CHECK(c.log_level == LogLevel::info);
 }
 
@@ -136,22 +163,27 @@ TEST_CASE("config: TOML syntax errors name line and column", "[app][config]") {
 }
 
 TEST_CASE("config: unknown sections and misplaced tables", "[app][config]") {
-    check_error(only_error("[client]\nserver = \"x\"\n"), 1, 1, "client",
-                "unknown section (known: [server], [metrics], [log])");
-    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo",
-                "unknown section (known: [server], [metrics], [log])");
+    const std::string known =
+        "unknown section (known: [server], [client], [metrics], [client_metrics], [log])";
+    check_error(only_error("[relay]\nserver = \"x\"\n"), 1, 1, "relay", known);
+    check_error(only_error("\nfoo = 1\n"), 2, 7, "foo", known);
+    check_error(only_error("[clients]\n"), 1, 1, "clients", known);
     check_error(only_error("server = 5\n"), 1, 10, "server", "expected a [server] table");
     check_error(only_error("log = \"debug\"\n"), 1, 7, "log", "expected a [log] table");
+    check_error(only_error("client = \"vpn.example.net\"\n"), 1, 10, "client", "expected a [client] table");
+    check_error(only_error("metrics = \"127.0.0.1:1\"\n"), 1, 11, "metrics", "expected a [metrics] table");
+    check_error(only_error("client_metrics = []\n"), 1, 18, "client_metrics",
+                "expected a [client_metrics] table");
 }
 
 TEST_CASE("config: unknown keys in [server] and [log]", "[app][config]") {
     check_error(only_error("[server]\nport = 443\n"), 2, 8, "server.port",
                 "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                "max_tcp_connections, max_datagram)");
+                "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
     // A sub-table is an unknown key too.
     check_error(only_error("[server.extra]\na = 1\n"), 1, 1, "server.extra",
                 "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                "max_tcp_connections, max_datagram)");
+                "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
     check_error(only_error("[log]\nlevel = \"info\"\nformat = \"json\"\n"), 3, 10, "log.format",
                 "unknown key (known: level)");
 }
@@ -473,14 +505,15 @@ level = "loud"
     const std::vector<std::string> expected{
         "test.toml:4:11: server.backend: '1.2.3.4' is not host:port (write IPv6 as [addr]:port)",
         "test.toml:7:10: server.colour: unknown key (known: listen, udp, tcp, backend, idle_timeout, "
-        "max_sessions, max_tcp_connections, max_datagram)",
+        "max_sessions, max_tcp_connections, max_datagram, key, hop_interval, moving_target)",
         "test.toml:5:16: server.idle_timeout: 'soon' is not a duration (expected a number; use e.g. \"90s\", "
         "\"3m\", \"250ms\", \"1h30m\")",
         "test.toml:2:11: server.listen[0]: 'nope' is not an IP address (use 0.0.0.0 or :: for all)",
         "test.toml:6:16: server.max_sessions: 0 is out of range (1-1000000)",
         "test.toml:3:8: server.udp[0]: port 0 is out of range (1-65535)",
         "test.toml:9:9: log.level: 'loud' is not one of debug, info, warn, error",
-        "test.toml:10:1: extra: unknown section (known: [server], [metrics], [log])",
+        "test.toml:10:1: extra: unknown section (known: [server], [client], [metrics], [client_metrics], "
+        "[log])",
     };
     std::sort(got.begin(), got.end());
     auto sorted = expected;
@@ -512,8 +545,18 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_sessions = 16384\n"
           "max_tcp_connections = 1024\n"
           "max_datagram = 65535\n"
+          "hop_interval = \"1m\"\n"
+          "moving_target = false\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
+          "\n[client]\n"
+          "listen = \"127.0.0.1:51820\"\n"
+          "udp = [\"443\", \"1194\", \"40000-40099\"]\n"
+          "tcp = [\"443\"]\n"
+          "hop_interval = \"1m\"\n"
+          "max_datagram = 65535\n"
+          "\n[client_metrics]\n"
+          "listen = \"127.0.0.1:9817\"\n"
           "\n[log]\n"
           "level = \"info\"\n");
 }
@@ -548,6 +591,41 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         INFO(text);
         INFO(dump(back.errors));
         REQUIRE(back.ok());
+        check_same_values(back.config, original);
+    }
+    SECTION("hop link keys, client and client metrics, none at their defaults") {
+        Config original;
+        original.server.key = test_key(1);
+        original.server.hop_interval = 24h;
+        original.server.moving_target = true;
+        original.client.listen = {"::1", 5000};
+        original.client.server = "2001:db8::9";
+        original.client.udp = {{5, 5}, {1000, 2000}};
+        original.client.tcp = {{8443, 8443}, {443, 443}};
+        original.client.key = test_key(2);
+        original.client.hop_interval = 10s;
+        original.client.max_datagram = 576;
+        original.metrics.enabled = false;
+        original.client_metrics.listen = {"0.0.0.0", 1};
+        const auto text = to_toml(original);
+        INFO(text);
+        CHECK(text.find("hop_interval = \"24h\"\n") != std::string::npos);
+        CHECK(text.find("hop_interval = \"10s\"\n") != std::string::npos);
+        CHECK(text.find("moving_target = true\n") != std::string::npos);
+        CHECK(text.find("server = \"2001:db8::9\"\n") != std::string::npos);
+        CHECK(text.find("\n[client_metrics]\nlisten = \"0.0.0.0:1\"\n") != std::string::npos);
+        const auto back = parse(text);
+        INFO(dump(back.errors));
+        REQUIRE(back.ok());
+        check_same_values(back.config, original);
+    }
+    SECTION("a client metrics endpoint that is off") {
+        Config original;
+        original.client_metrics.enabled = false;
+        const auto back = parse(to_toml(original));
+        REQUIRE(back.ok());
+        CHECK_FALSE(back.config.client_metrics.enabled);
+        CHECK(back.config.metrics.enabled);
         check_same_values(back.config, original);
     }
     SECTION("a parsed file with a name as backend, round-tripped twice") {
@@ -629,4 +707,418 @@ TEST_CASE("load_config_file: a directory is not a configuration", "[app][config]
     REQUIRE(result.errors.size() == 1);
     CHECK(result.errors[0].file == dir.path);
     CHECK(result.errors[0].line == 0);
+}
+
+// ---- the hop link: keys, hop_interval, moving_target ------------------------------------------
+
+namespace {
+
+// base64 of the bytes 0..31 (test_key(0)).
+const std::string kKeyText = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+// True when no 8 consecutive characters of `secret` appear in `text`.
+bool does_not_quote(const std::string& text, const std::string& secret) {
+    for (std::size_t i = 0; i + 8 <= secret.size(); ++i)
+        if (text.find(secret.substr(i, 8)) != std::string::npos) return false;
+    return secret.size() >= 8 || secret.empty() || text.find(secret) == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("config: key in [server] and [client]", "[app][config][hop]") {
+    for (const std::string section : {"server", "client"}) {
+        INFO(section);
+        const auto result = parse("[" + section + "]\nkey = \"" + kKeyText + "\"\n");
+        INFO(dump(result.errors));
+        REQUIRE(result.ok());
+        CHECK(result.warnings.empty());
+        const auto& key = section == "server" ? result.config.server.key : result.config.client.key;
+        REQUIRE(key);
+        CHECK(*key == test_key(0));
+        // Only the section that names it has a key.
+        const auto& other = section == "server" ? result.config.client.key : result.config.server.key;
+        CHECK_FALSE(other);
+    }
+}
+
+TEST_CASE("config: a bad key is an error that never quotes the key", "[app][config][hop]") {
+    std::string urlsafe = kKeyText;
+    urlsafe[3] = '-';
+    std::string padded_early = kKeyText;
+    padded_early[20] = '=';
+    const std::string rows[] = {
+        "",                             // empty
+        kKeyText.substr(0, 43),         // the '=' lost
+        kKeyText + "=",                 // one too many
+        " " + kKeyText,                 // pasted with a space
+        kKeyText.substr(0, 42) + "9=",  // non-canonical: stray low bits in the last character
+        urlsafe,                        // URL-safe base64
+        padded_early,                   // '=' in the middle
+        "(set)",                        // not a key at all
+        kKeyText + kKeyText,            // two keys
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMA==",  // 50 bytes
+    };
+    for (const std::string& section : {std::string("server"), std::string("client")}) {
+        for (const auto& text : rows) {
+            INFO(section << ": '" << text << "'");
+            const auto e = only_error("[" + section + "]\nkey = \"" + text + "\"\n");
+            CHECK(e.line == 2);
+            CHECK(e.column == 7);
+            CHECK(e.key == section + ".key");
+            CHECK(e.message.rfind("not a hop-link key: ", 0) == 0);
+            CHECK(e.message.size() > std::string("not a hop-link key: ").size());
+            CHECK(does_not_quote(e.to_string(), text));
+        }
+    }
+    check_error(only_error("[server]\nkey = 5\n"), 2, 7, "server.key", "expected a string, got an integer");
+    check_error(only_error("[client]\nkey = [\"" + kKeyText + "\"]\n"), 2, 7, "client.key",
+                "expected a string, got a list");
+}
+
+TEST_CASE("config: a bad key keeps no key", "[app][config][hop]") {
+    const auto result = parse("[server]\nkey = \"" + kKeyText.substr(1) + "\"\n");
+    REQUIRE(result.errors.size() == 1);
+    CHECK_FALSE(result.config.server.key);
+}
+
+TEST_CASE("config: hop_interval", "[app][config][hop]") {
+    struct Row {
+        const char* text;
+        std::chrono::seconds value;  // 0: rejected with `message`
+        const char* message;
+    };
+    const Row rows[] = {
+        {"10s", 10s, ""},
+        {"60s", 60s, ""},
+        {"1m", 60s, ""},
+        {"1m30s", 90s, ""},
+        {"24h", 24h, ""},
+        {"9s", 0s, "must be between 10s and 24h"},
+        {"0s", 0s, "must be between 10s and 24h"},
+        {"24h1s", 0s, "must be between 10s and 24h"},
+        {"25h", 0s, "must be between 10s and 24h"},
+        {"10s500ms", 0s, "must be whole seconds (both ends count epochs in seconds)"},
+        {"90000ms", 90s, ""},
+        {"999ms", 0s, "must be whole seconds (both ends count epochs in seconds)"},
+    };
+    for (const std::string section : {"server", "client"}) {
+        for (const auto& row : rows) {
+            INFO(section << ": " << row.text);
+            const auto text = "[" + section + "]\nhop_interval = \"" + row.text + "\"\n";
+            if (row.value != 0s) {
+                const auto result = parse(text);
+                INFO(dump(result.errors));
+                REQUIRE(result.ok());
+                CHECK(result.warnings.empty());
+                CHECK((section == "server" ? result.config.server.hop_interval
+                                           : result.config.client.hop_interval) == row.value);
+            } else {
+                const auto result = parse(text);
+                REQUIRE(result.errors.size() == 1);
+                check_error(result.errors[0], 2, 16, section + ".hop_interval", row.message);
+                // The default stays.
+                CHECK(result.config.server.hop_interval == 60s);
+                CHECK(result.config.client.hop_interval == 60s);
+            }
+        }
+        for (const std::string bad : {"", "60", "1 m", "-60s", "1.5m"}) {
+            INFO(section << ": '" << bad << "'");
+            const auto e = only_error("[" + section + "]\nhop_interval = \"" + bad + "\"\n");
+            CHECK(e.key == section + ".hop_interval");
+            CHECK(e.column == 16);
+            CHECK(e.message.rfind("'" + bad + "' is not a duration (", 0) == 0);
+        }
+        check_error(only_error("[" + section + "]\nhop_interval = 60\n"), 2, 16, section + ".hop_interval",
+                    "expected a string, got an integer");
+    }
+}
+
+TEST_CASE("config: moving_target", "[app][config][hop]") {
+    const std::string key_line = "key = \"" + kKeyText + "\"\n";
+    SECTION("with a key") {
+        const auto result = parse("[server]\n" + key_line + "moving_target = true\n");
+        INFO(dump(result.errors));
+        REQUIRE(result.ok());
+        CHECK(result.config.server.moving_target);
+    }
+    SECTION("false needs nothing") {
+        const auto result = parse("[server]\nmoving_target = false\n");
+        REQUIRE(result.ok());
+        CHECK_FALSE(result.config.server.moving_target);
+    }
+    SECTION("true without a key") {
+        check_error(only_error("[server]\nmoving_target = true\n"), 2, 17, "server.moving_target",
+                    "needs a hop-link key ([server] key): the ports follow its schedule");
+        // A key in [client] is not the server's.
+        check_error(only_error("[server]\nmoving_target = true\n[client]\n" + key_line), 2, 17,
+                    "server.moving_target",
+                    "needs a hop-link key ([server] key): the ports follow its schedule");
+    }
+    SECTION("true with a bad key: only the key is reported") {
+        const auto e = only_error("[server]\nkey = \"nope\"\nmoving_target = true\n");
+        CHECK(e.key == "server.key");
+    }
+    SECTION("true with no UDP ports to move between") {
+        check_error(only_error("[server]\n" + key_line + "udp = []\nmoving_target = true\n"), 4, 17,
+                    "server.moving_target", "needs UDP ports to move between ([server] udp is empty)");
+    }
+    SECTION("not a boolean") {
+        for (const char* bad : {"\"true\"", "1", "\"yes\""}) {
+            INFO(bad);
+            const auto e = only_error("[server]\n" + key_line + "moving_target = " + bad + "\n");
+            CHECK(e.key == "server.moving_target");
+            CHECK(e.line == 3);
+            CHECK(e.column == 17);
+            CHECK(e.message.rfind("expected a boolean, got ", 0) == 0);
+        }
+    }
+}
+
+// ---- [client] ----------------------------------------------------------------------------------
+
+TEST_CASE("config: a [client] with every key", "[app][config][client]") {
+    const auto result = parse(R"([client]
+listen = "[::1]:51821"
+server = "vpn.example.net"
+udp = ["443", "50000-50009", 53]
+tcp = "8443"
+key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+hop_interval = "2m"
+max_datagram = 1500
+)");
+    INFO(dump(result.errors));
+    REQUIRE(result.ok());
+    CHECK(result.warnings.empty());
+    const auto& c = result.config.client;
+    CHECK(c.listen == HostPort{"::1", 51821});
+    CHECK(c.server == "vpn.example.net");
+    CHECK(c.udp == std::vector<PortRange>{{443, 443}, {50000, 50009}, {53, 53}});
+    CHECK(c.tcp == std::vector<PortRange>{{8443, 8443}});
+    CHECK(c.key == test_key(0));
+    CHECK(c.hop_interval == 2min);
+    CHECK(c.max_datagram == 1500);
+    // [client] leaves the server's values alone.
+    CHECK(result.config.server == ServerConfig{});
+}
+
+TEST_CASE("config: client.server", "[app][config][client]") {
+    SECTION("host names and IP literals") {
+        struct Row {
+            const char* text;
+            const char* stored;
+        };
+        const Row rows[] = {
+            {"vpn.example.net", "vpn.example.net"},
+            {"localhost", "localhost"},
+            {"relay-1_b", "relay-1_b"},
+            {"192.0.2.7", "192.0.2.7"},
+            {"2001:db8::7", "2001:db8::7"},
+            {"[2001:db8::7]", "2001:db8::7"},  // brackets as elsewhere, stored without
+            {"fe80::1%eth0", "fe80::1%eth0"},
+        };
+        for (const auto& row : rows) {
+            INFO(row.text);
+            const auto result = parse(std::string("[client]\nserver = \"") + row.text + "\"\n");
+            INFO(dump(result.errors));
+            REQUIRE(result.ok());
+            CHECK(result.config.client.server == row.stored);
+        }
+    }
+    SECTION("rejected") {
+        struct Row {
+            const char* text;
+            const char* message;
+        };
+        const Row rows[] = {
+            {"", "is empty: name the porthop server (host name or IP address)"},
+            {"vpn.example.net:443",
+             "'vpn.example.net:443' is not a host name or IP address (no port: the ports are client.udp and "
+             "client.tcp)"},
+            {"[2001:db8::7]:443",
+             "'[2001:db8::7]:443' is not a host name or IP address (no port: the ports are client.udp and "
+             "client.tcp)"},
+            {"vpn host", "'vpn host' is neither an IP address nor a host name"},
+            {"[vpn.example.net]", "'[vpn.example.net]' is neither an IP address nor a host name"},
+            {"https://vpn.example.net",
+             "'https://vpn.example.net' is not a host name or IP address (no port: the ports are client.udp "
+             "and "
+             "client.tcp)"},
+        };
+        for (const auto& row : rows) {
+            INFO(row.text);
+            check_error(only_error(std::string("[client]\nserver = \"") + row.text + "\"\n"), 2, 10,
+                        "client.server", row.message);
+        }
+        check_error(only_error("[client]\nserver = [\"a\", \"b\"]\n"), 2, 10, "client.server",
+                    "expected a string, got a list");
+    }
+    SECTION("absent is fine for parse_config (the server reads the same format)") {
+        const auto result = parse("[client]\nudp = [\"443\"]\n");
+        REQUIRE(result.ok());
+        CHECK(result.config.client.server.empty());
+    }
+}
+
+TEST_CASE("config: client.listen", "[app][config][client]") {
+    struct Row {
+        const char* text;
+        const char* message;  // empty: accepted
+    };
+    const Row rows[] = {
+        {"127.0.0.1:51820", ""},
+        {"0.0.0.0:1", ""},
+        {"[::1]:65535", ""},
+        {"localhost:51820", "'localhost' is not an IP address (the local VPN client sends to it)"},
+        {"127.0.0.1", "'127.0.0.1' is not host:port (write IPv6 as [addr]:port)"},
+        {"::1:51820", "'::1:51820' is not host:port (write IPv6 as [addr]:port)"},
+        {"127.0.0.1:0", "port 0 is out of range (1-65535)"},
+        {"127.0.0.1:1-2", "'1-2' is not a single port"},
+        {"", "'' is not host:port (write IPv6 as [addr]:port)"},
+    };
+    for (const auto& row : rows) {
+        INFO(row.text);
+        const auto text = std::string("[client]\nlisten = \"") + row.text + "\"\n";
+        if (*row.message == '\0') {
+            const auto result = parse(text);
+            INFO(dump(result.errors));
+            REQUIRE(result.ok());
+            CHECK(result.config.client.listen.port != 0);
+        } else {
+            check_error(only_error(text), 2, 10, "client.listen", row.message);
+        }
+    }
+    check_error(only_error("[client]\nlisten = 51820\n"), 2, 10, "client.listen",
+                "expected a string, got an integer");
+}
+
+TEST_CASE("config: client.udp and client.tcp", "[app][config][client]") {
+    SECTION("each must name a port: the client hops over udp and falls back to tcp") {
+        check_error(only_error("[client]\nudp = []\n"), 2, 7, "client.udp", "must name at least one port");
+        check_error(only_error("[client]\ntcp = []\n"), 2, 7, "client.tcp", "must name at least one port");
+    }
+    SECTION("bad entries are named by index") {
+        const auto result = parse("[client]\nudp = [\"443\", \"0\"]\ntcp = [\"x\", \"400-300\"]\n");
+        INFO(dump(result.errors));
+        REQUIRE(result.errors.size() == 3);
+        check_error(result.errors[0], 3, 8, "client.tcp[0]", "'x' is not a port number");
+        check_error(result.errors[1], 3, 13, "client.tcp[1]", "range '400-300' runs backwards");
+        check_error(result.errors[2], 2, 15, "client.udp[1]", "port 0 is out of range (1-65535)");
+    }
+    SECTION("wrong types") {
+        check_error(only_error("[client]\nudp = 443.5\n"), 2, 7, "client.udp",
+                    "expected a list of strings, got a number");
+        check_error(only_error("[client]\ntcp = [true]\n"), 2, 8, "client.tcp[0]",
+                    "expected a string, got a boolean");
+    }
+    SECTION("independent of [server]") {
+        const auto result = parse("[server]\nudp = [\"1\"]\n[client]\nudp = [\"2\"]\n");
+        REQUIRE(result.ok());
+        CHECK(result.config.server.udp == std::vector<PortRange>{{1, 1}});
+        CHECK(result.config.client.udp == std::vector<PortRange>{{2, 2}});
+    }
+}
+
+TEST_CASE("config: client.max_datagram and unknown client keys", "[app][config][client]") {
+    const auto text = [](std::int64_t v) { return "[client]\nmax_datagram = " + std::to_string(v) + "\n"; };
+    for (std::int64_t good : {576, 65535}) {
+        const auto result = parse(text(good));
+        REQUIRE(result.ok());
+        CHECK(result.config.client.max_datagram == good);
+    }
+    for (std::int64_t bad : {575, 65536, -1}) {
+        check_error(only_error(text(bad)), 2, 16, "client.max_datagram",
+                    std::to_string(bad) + " is out of range (576-65535)");
+    }
+    const std::string known =
+        "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram)";
+    check_error(only_error("[client]\nbackend = \"1.2.3.4:5\"\n"), 2, 11, "client.backend", known);
+    check_error(only_error("[client]\nmoving_target = true\n"), 2, 17, "client.moving_target", known);
+    check_error(only_error("[client.extra]\n"), 1, 1, "client.extra", known);
+}
+
+TEST_CASE("config: [client_metrics]", "[app][config][client]") {
+    SECTION("an address") {
+        const auto result = parse("[client_metrics]\nlisten = \"[::1]:9900\"\n");
+        REQUIRE(result.ok());
+        CHECK(result.config.client_metrics == MetricsConfig{true, {"::1", 9900}});
+        CHECK(result.config.metrics == MetricsConfig{});  // the server's is another endpoint
+    }
+    SECTION("off") {
+        const auto result = parse("[client_metrics]\nlisten = \"\"\n");
+        REQUIRE(result.ok());
+        CHECK_FALSE(result.config.client_metrics.enabled);
+        CHECK(result.config.metrics.enabled);
+    }
+    SECTION("the server's [metrics] leaves the client's alone") {
+        const auto result = parse("[metrics]\nlisten = \"\"\n");
+        REQUIRE(result.ok());
+        CHECK_FALSE(result.config.metrics.enabled);
+        CHECK(result.config.client_metrics == Config{}.client_metrics);
+    }
+    SECTION("errors, as in [metrics]") {
+        for (const std::string section : {"metrics", "client_metrics"}) {
+            INFO(section);
+            check_error(only_error("[" + section + "]\nlisten = \"localhost:9817\"\n"), 2, 10,
+                        section + ".listen", "'localhost' is not an IP address (\"\" disables metrics)");
+            check_error(only_error("[" + section + "]\nlisten = \"9817\"\n"), 2, 10, section + ".listen",
+                        "'9817' is not host:port (write IPv6 as [addr]:port)");
+            check_error(only_error("[" + section + "]\nlisten = 9817\n"), 2, 10, section + ".listen",
+                        "expected a string, got an integer");
+            check_error(only_error("[" + section + "]\nport = 9817\n"), 2, 8, section + ".port",
+                        "unknown key (known: listen)");
+        }
+    }
+}
+
+// ---- check_client_ready ------------------------------------------------------------------------
+
+TEST_CASE("check_client_ready: server and key are required to run the client", "[app][config][client]") {
+    const std::string server_error =
+        "c.toml: client.server: missing: the host name or IP address of the porthop server "
+        "(server = \"vpn.example.net\" in [client])";
+    const std::string key_error =
+        "c.toml: client.key: missing: the hop-link key, the same as the server's [server] key "
+        "(make one with `porthop genkey`)";
+    const auto errors_of = [](const std::string& text) {
+        const auto result = parse_config(text, "c.toml");
+        INFO(dump(result.errors));
+        REQUIRE(result.ok());
+        std::vector<std::string> out;
+        for (const auto& e : check_client_ready(result.config)) {
+            CHECK(e.file == "c.toml");
+            CHECK(e.line == 0);
+            out.push_back(e.to_string());
+        }
+        return out;
+    };
+    const std::string key_line = "key = \"" + kKeyText + "\"\n";
+    CHECK(errors_of("") == std::vector<std::string>{server_error, key_error});
+    CHECK(errors_of("[client]\nserver = \"vpn.example.net\"\n") == std::vector<std::string>{key_error});
+    CHECK(errors_of("[client]\n" + key_line) == std::vector<std::string>{server_error});
+    CHECK(errors_of("[client]\nserver = \"192.0.2.1\"\n" + key_line).empty());
+    // The server's key is not the client's.
+    CHECK(errors_of("[server]\n" + key_line + "[client]\nserver = \"h\"\n") ==
+          std::vector<std::string>{key_error});
+    // Built-in defaults name no server and no key.
+    CHECK(check_client_ready(Config{}).size() == 2);
+    CHECK(check_client_ready(Config{})[0].to_string().rfind("(built-in defaults): client.server: ", 0) == 0);
+}
+
+TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", "[app][config][hop]") {
+    Config c;
+    auto text = to_toml(c);
+    CHECK(text.find("key =") == std::string::npos);
+    CHECK(text.find("server =") == std::string::npos);
+    c.server.key = test_key(0);
+    c.client.server = "vpn.example.net";
+    text = to_toml(c);
+    // The user's own file, echoed to their terminal (as `wg showconf` does); never logged.
+    CHECK(text.find("\nmax_datagram = 65535\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
+          std::string::npos);
+    CHECK(text.find("\n[client]\nlisten = \"127.0.0.1:51820\"\nserver = \"vpn.example.net\"\nudp = ") !=
+          std::string::npos);
+    const auto back = parse(text);
+    REQUIRE(back.ok());
+    CHECK(back.config.server.key == test_key(0));
+    CHECK_FALSE(back.config.client.key);
 }

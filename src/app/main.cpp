@@ -18,6 +18,7 @@
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
+#include "porthop/crypto/hop_key.hpp"
 #include "porthop/relay/server.hpp"
 
 #if defined(PORTHOP_IO_URING)
@@ -239,6 +240,17 @@ int check_config(const std::string& path) {
     return 0;
 }
 
+// The key goes to stdout only, nothing else does: `porthop genkey > key` leaves exactly the
+// key in the file, and no log line ever holds it.
+int genkey() {
+    if (!crypto::init_sodium()) {
+        std::cerr << "porthop: libsodium cannot initialise (no randomness source?)\n";
+        return 1;
+    }
+    std::cout << crypto::format_hop_key(crypto::generate_hop_key()) << "\n";
+    return std::cout.flush() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,6 +269,8 @@ int main(int argc, char** argv) {
             return 2;
         case app::CommandLine::Action::check_config:
             return check_config(cl.config_path);
+        case app::CommandLine::Action::genkey:
+            return genkey();
         case app::CommandLine::Action::server:
             break;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The command line as a user runs it: help, usage errors, check-config on good and bad files,
-# start-up failures of `server`.
+# The command line as a user runs it: help, usage errors, check-config on good and bad files
+# (server and client sections, hop-link keys), genkey, start-up failures of `server`.
 #
 # Usage: cli_test.sh PORTHOP_BINARY CONF_DIR
 # Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
@@ -67,14 +67,18 @@ all() { local c; for c in "$@"; do eval "$c" || return 1; done; }
 
 for flag in --help -h help; do
     run "$flag"
-    check "'$flag' exits 0 and describes server and check-config" \
-        all 'status_is 0' 'out_has "porthop server"' 'out_has "porthop check-config FILE"' \
-        'out_has "--config FILE"' 'err_empty'
+    check "'$flag' exits 0 and describes server, client, genkey and check-config" \
+        all 'status_is 0' 'out_has "porthop server"' 'out_has "porthop client [--config FILE]"' \
+        'out_has "porthop genkey"' 'out_has "porthop check-config FILE"' 'out_has "--config FILE"' 'err_empty'
 done
 run server --help
 check "'server --help' exits 0 with the usage" all 'status_is 0' 'out_has "Usage:"'
 run check-config --help
 check "'check-config --help' exits 0 with the usage" all 'status_is 0' 'out_has "Usage:"'
+run client --help
+check "'client --help' exits 0 with the usage" all 'status_is 0' 'out_has "Usage:"'
+run genkey --help
+check "'genkey --help' exits 0 with the usage" all 'status_is 0' 'out_has "Usage:"'
 
 run --version
 check "--version prints 'porthop X.Y.Z'" \
@@ -99,6 +103,35 @@ run check-config
 check "check-config without a file: exit 2" all 'status_is 2' 'err_has "check-config takes exactly one FILE"'
 run check-config a.toml b.toml
 check "check-config with two files: exit 2" all 'status_is 2' 'err_has "check-config takes exactly one FILE"'
+run client --config
+check "client --config without a file: exit 2" all 'status_is 2' 'err_has "--config needs a file name"' 'out_empty'
+run client --server vpn.example.net
+check "client with an unknown option: exit 2" \
+    all 'status_is 2' "err_has \"unknown argument '--server' for client\"" 'err_has "Usage:"' 'out_empty'
+run genkey key.txt
+check "genkey with an argument: exit 2, no key printed" \
+    all 'status_is 2' 'err_has "porthop: genkey takes no arguments"' 'out_empty'
+
+# ---- genkey --------------------------------------------------------------------------------
+
+run genkey
+KEY1=$out
+check "genkey prints one line: 44 characters of standard base64" \
+    all 'status_is 0' 'err_empty' '[[ $(wc -l <"$WORK/out") -eq 1 ]]' '[[ $out =~ ^[A-Za-z0-9+/]{43}=$ ]]'
+run genkey
+KEY2=$out
+check "two genkey runs print different keys" all 'status_is 0' '[[ -n $KEY1 && -n $KEY2 && $KEY1 != "$KEY2" ]]'
+timeout 20 "$PORTHOP" genkey >/dev/full 2>"$WORK/err"
+status=$?
+check "genkey whose output cannot be written exits 1" all 'status_is 1'
+
+KEYED=$WORK/keyed.toml
+printf '[server]\nkey = "%s"\nmoving_target = true\nhop_interval = "30s"\n[client]\nserver = "192.0.2.1"\nkey = "%s"\n' \
+    "$KEY1" "$KEY1" >"$KEYED"
+run check-config "$KEYED"
+check "genkey's output is a key: check-config accepts it in [server] and [client]" \
+    all 'status_is 0' 'err_empty' "out_has \"key = \\\"$KEY1\\\"\"" '[[ $(grep -c "^key = " "$WORK/out") -eq 2 ]]' \
+    'out_has "moving_target = true"' 'out_has "hop_interval = \"30s\""' 'out_has "server = \"192.0.2.1\""'
 
 # ---- check-config ------------------------------------------------------------------------
 
@@ -180,6 +213,57 @@ if [[ -f $CONF_DIR/server.toml ]]; then
         'diff <(tail -n +2 "$WORK/shipped.out") <(tail -n +2 "$WORK/out") >/dev/null'
 else
     echo "NOTE: $CONF_DIR/server.toml does not exist; not checked"
+fi
+
+# ---- hop-link keys and [client] in check-config ----------------------------------------------
+
+# The key's text never appears in an error: a near miss is still most of a secret.
+WRONG_KEY=${KEY1:0:42}R=  # stray low bits in the last character: not canonical
+BADKEY=$WORK/badkey.toml
+printf '[server]\nkey = "%s"\n[client]\nkey = "%s"\n' "${KEY1:1}" "$WRONG_KEY" >"$BADKEY"
+run check-config "$BADKEY"
+check "check-config with bad keys: exit 1, file:line:col, the key text not echoed" \
+    all 'status_is 1' 'out_empty' "err_has \"error: $BADKEY:2:7: server.key: not a hop-link key: \"" \
+    "err_has \"error: $BADKEY:4:7: client.key: not a hop-link key: \"" \
+    "! err_has \"${KEY1:1:20}\"" "! err_has \"${WRONG_KEY:0:20}\""
+
+MOVING=$WORK/moving.toml
+printf '[server]\nmoving_target = true\n' >"$MOVING"
+run check-config "$MOVING"
+check "check-config with moving_target but no key: exit 1" \
+    all 'status_is 1' 'out_empty' "err_has \"error: $MOVING:2:17: server.moving_target: needs a hop-link key\""
+
+INTERVAL=$WORK/interval.toml
+printf '[server]\nhop_interval = "5s"\n[client]\nhop_interval = "90s500ms"\n' >"$INTERVAL"
+run check-config "$INTERVAL"
+check "check-config with bad hop_interval values: exit 1" \
+    all 'status_is 1' 'out_empty' \
+    "err_has \"error: $INTERVAL:2:16: server.hop_interval: must be between 10s and 24h\"" \
+    "err_has \"error: $INTERVAL:4:16: client.hop_interval: must be whole seconds\""
+
+BADCLIENT=$WORK/badclient.toml
+printf '[client]\nserver = "vpn.example.net:443"\nlisten = "localhost:51820"\nudp = []\ncolour = 1\n' >"$BADCLIENT"
+run check-config "$BADCLIENT"
+check "check-config on a bad [client]: exit 1, every error" \
+    all 'status_is 1' 'out_empty' \
+    "err_has \"error: $BADCLIENT:2:10: client.server: 'vpn.example.net:443' is not a host name or IP address\"" \
+    "err_has \"error: $BADCLIENT:3:10: client.listen: 'localhost' is not an IP address\"" \
+    "err_has \"error: $BADCLIENT:4:7: client.udp: must name at least one port\"" \
+    "err_has \"error: $BADCLIENT:5:10: client.colour: unknown key\""
+
+if [[ -f $CONF_DIR/client.toml ]]; then
+    run check-config "$CONF_DIR/client.toml"
+    check "the shipped conf/client.toml passes check-config without warnings" \
+        all 'status_is 0' 'err_empty' 'out_has "[client]"' 'out_has "server = \"vpn.example.net\""' \
+        'out_has "[client_metrics]"' '! out_has "key = "'
+    # Apart from the server (which has no default), it documents the defaults.
+    grep -v '^server = ' "$WORK/out" | tail -n +2 >"$WORK/client.out"
+    run check-config "$EMPTY"
+    check "conf/client.toml holds the built-in defaults apart from server" \
+        all 'status_is 0' 'diff "$WORK/client.out" <(tail -n +2 "$WORK/out") >/dev/null'
+else
+    status=-1
+    bad "$CONF_DIR/client.toml does not exist"
 fi
 
 # ---- server start-up failures ----------------------------------------------------------------

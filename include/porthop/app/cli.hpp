@@ -1,5 +1,5 @@
-// The command line: `porthop server [--config FILE]`, `porthop check-config FILE`,
-// `porthop --help`, `porthop --version`.
+// The command line: `porthop server [--config FILE]`, `porthop client [--config FILE]`,
+// `porthop check-config FILE`, `porthop genkey`, `porthop --help`, `porthop --version`.
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 namespace porthop::app {
 
 struct CommandLine {
-    enum class Action { server, check_config, help, version, error } action = Action::help;
+    enum class Action { server, client, check_config, genkey, help, version, error } action = Action::help;
     std::string config_path;  // empty: built-in defaults
     std::string error;        // for Action::error: what was wrong
 };

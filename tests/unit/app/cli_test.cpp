@@ -26,6 +26,19 @@ TEST_CASE("parse_command_line: accepted command lines", "[app][cli]") {
         {{"server", "--help"}, Action::help, ""},
         {{"server", "-h"}, Action::help, ""},
         {{"server", "-c", "a.toml", "--help"}, Action::help, "a.toml"},
+        // `client` takes exactly the options of `server`.
+        {{"client"}, Action::client, ""},
+        {{"client", "-c", "a.toml"}, Action::client, "a.toml"},
+        {{"client", "--config", "/etc/porthop/client.toml"}, Action::client, "/etc/porthop/client.toml"},
+        {{"client", "--config=b.toml"}, Action::client, "b.toml"},
+        {{"client", "-c", "first", "--config=second"}, Action::client, "second"},
+        {{"client", "-c", "--help"}, Action::client, "--help"},
+        {{"client", "--help"}, Action::help, ""},
+        {{"client", "-h"}, Action::help, ""},
+        {{"client", "--config", "a.toml", "-h"}, Action::help, "a.toml"},
+        {{"genkey"}, Action::genkey, ""},
+        {{"genkey", "--help"}, Action::help, ""},
+        {{"genkey", "-h"}, Action::help, ""},
         {{"check-config", "c.toml"}, Action::check_config, "c.toml"},
         {{"check-config", "--help"}, Action::help, ""},
         {{"check-config", "-h"}, Action::help, ""},
@@ -69,6 +82,21 @@ TEST_CASE("parse_command_line: usage errors say what was wrong", "[app][cli]") {
         {{"check-config"}, "check-config takes exactly one FILE"},
         {{"check-config", "a.toml", "b.toml"}, "check-config takes exactly one FILE"},
         {{"check-config", "--help", "x"}, "check-config takes exactly one FILE"},
+        {{"client", "--config"}, "--config needs a file name"},
+        {{"client", "-c"}, "-c needs a file name"},
+        {{"client", "--config="}, "--config needs a file name"},
+        {{"client", "-c", ""}, "--config needs a file name"},
+        {{"client", "a.toml"}, "unknown argument 'a.toml' for client"},
+        {{"client", "--server", "vpn.example.net"}, "unknown argument '--server' for client"},
+        {{"client", "-c", "a.toml", "extra"}, "unknown argument 'extra' for client"},
+        {{"clients"}, "unknown command 'clients'"},
+        {{"Client"}, "unknown command 'Client'"},
+        {{"genkey", "key.txt"}, "genkey takes no arguments (redirect its output: porthop genkey > FILE)"},
+        {{"genkey", "--config", "a.toml"},
+         "genkey takes no arguments (redirect its output: porthop genkey > FILE)"},
+        {{"genkey", "--help", "x"}, "genkey takes no arguments (redirect its output: porthop genkey > FILE)"},
+        {{"genkey", ""}, "genkey takes no arguments (redirect its output: porthop genkey > FILE)"},
+        {{"gen-key"}, "unknown command 'gen-key'"},
     };
     for (const auto& row : rows) {
         std::string joined;
@@ -82,8 +110,11 @@ TEST_CASE("parse_command_line: usage errors say what was wrong", "[app][cli]") {
 
 TEST_CASE("usage_text names every command and option", "[app][cli]") {
     const std::string usage = porthop::app::usage_text();
-    for (const char* word : {"porthop server", "porthop check-config FILE", "--help", "--version",
-                             "-c, --config FILE", "Exit status"}) {
+    for (const char* word :
+         {"porthop server [--config FILE]", "porthop client [--config FILE]", "porthop genkey",
+          "44 characters of base64", "[server] key", "[client] key", "porthop check-config FILE", "--help",
+          "--version", "-c, --config FILE", "SIGUSR1", "SIGHUP", "http://127.0.0.1:9817/metrics and /status",
+          "http://127.0.0.1:9816/metrics", "conf/client.toml", "Exit status"}) {
         INFO(word);
         CHECK(usage.find(word) != std::string::npos);
     }

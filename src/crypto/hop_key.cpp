@@ -34,6 +34,13 @@ bool is_base64_char(char c) noexcept {
 
 bool init_sodium() noexcept { return sodium_init() >= 0; }  // 1 means "already initialised"
 
+std::uint64_t random_nonzero_u64() {
+    if (!init_sodium()) throw std::runtime_error("libsodium cannot initialise (no randomness source?)");
+    std::uint64_t value = 0;
+    while (value == 0) randombytes_buf(&value, sizeof value);
+    return value;
+}
+
 HopKey generate_hop_key() {
     // randombytes needs sodium_init() first (it may open /dev/urandom there); cheap after that.
     if (!init_sodium()) throw std::runtime_error("libsodium cannot initialise (no randomness source?)");

@@ -53,10 +53,7 @@ public:
         if (!ec) remote_.non_blocking(true, ec);
         if (ec) return "cannot open a UDP socket towards the server: " + ec.message();
         // A random, non-zero id: the server finds this session by it on every path.
-        do {
-            const auto random = crypto::generate_hop_key();  // TODO(crypto): a random_u64 helper
-            std::memcpy(&session_id_, random.data(), sizeof session_id_);
-        } while (session_id_ == 0);
+        session_id_ = crypto::random_nonzero_u64();
         arm(local_, &Impl::on_local_readable);
         arm(remote_, &Impl::on_remote_readable);
         drive();

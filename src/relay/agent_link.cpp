@@ -119,7 +119,15 @@ void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, con
     if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
 }
 
-SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const std::byte> frame) {
+SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
+                                    const Session* current) {
+    if (current) {  // checked before the frame can create or touch any session
+        const auto fields = wire::hop::decode_control(frame);
+        if (!fields || fields->session_id != current->agent->hop_id) {
+            Counters::add(counters_.agent_reject_other);
+            return nullptr;
+        }
+    }
     Session* session = accept_attach(frame, Clock::now(), [&] {
         return "tcp " + connection.peer().to_string() + " -> port " + std::to_string(connection.port());
     });

@@ -80,7 +80,10 @@ public:
     // An attach on a TCP connection: the session it names (new or known) or null if refused
     // (counted, never answered). On success the connection becomes the session's TCP path and
     // the ack is queued on it.
-    SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame);
+    // `current` is the session an agent connection already belongs to: an attach naming
+    // another session is refused there (one connection, one session).
+    SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
+                          const Session* current = nullptr);
     // A data frame from an agent on a bound path: replies follow the path the data came on.
     void note_udp_data(Session& session, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
     void note_tcp_data(Session& session, TcpConnection& connection) noexcept;

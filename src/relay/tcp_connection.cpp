@@ -144,7 +144,7 @@ void TcpConnection::forward_frames() {
             } else if (mode_ == Mode::agent) {
                 const auto kind = hopw::classify(frame);
                 if (kind == hopw::Kind::control) {
-                    server_.attach_tcp(*this, frame);  // a keepalive; refused ones are dropped
+                    server_.attach_tcp(*this, frame, session_.get());  // a keepalive; refused: dropped
                     continue;
                 }
                 if (kind != hopw::Kind::data) {

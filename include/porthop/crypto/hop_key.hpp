@@ -32,8 +32,10 @@ struct HopKeys {
 // initialise (then nothing below may be used).
 bool init_sodium() noexcept;
 
-HopKey generate_hop_key();                       // randombytes_buf
-std::string format_hop_key(const HopKey& key);   // 44 characters
+HopKey generate_hop_key();  // randombytes_buf
+// A random non-zero 64-bit value (the agent's hop-link session id).
+std::uint64_t random_nonzero_u64();
+std::string format_hop_key(const HopKey& key);  // 44 characters
 // Exactly 44 characters of standard base64 ending in '=' (no whitespace skipped). On failure
 // nullopt, with a human-readable reason in `why`.
 std::optional<HopKey> parse_hop_key(std::string_view text, std::string& why);

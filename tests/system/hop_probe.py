@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""A prober's view of the hop link (DESIGN.md: "the server never answers a packet or a
+connection that fails authentication"). Loopback only; every wait is bounded.
+
+  hop_probe.py probe --key KEY --interval S --udp P1,P2,.. --tcp T [--host 127.0.0.1]
+      positive controls (an attach built here from the spec gets a verifying 50-byte ack, on
+      UDP and on TCP), then replays, a wrong key, stale epochs, forged or malformed frames and
+      random datagrams, each from a fresh socket: none may get a single byte back. Prints
+      PASS/FAIL lines; exit status 0 only if every check passed.
+  hop_probe.py sink PORT [COUNTFILE]
+      a silent UDP backend on 127.0.0.1:PORT that never answers (with an echo backend the
+      relay's native-client path would echo the junk back, which is correct behaviour for a
+      native client but would hide what the hop link itself answers). COUNTFILE, if given,
+      holds the number of datagrams received so far.
+  hop_probe.py port KEY INTERVAL SPEC [EPOCH]
+      the UDP port of the schedule for EPOCH (default: now); SPEC like "443,1194,40000-40099".
+
+Frames (include/porthop/wire/hoplink.hpp, include/porthop/crypto/hop_key.hpp, docs/PROTOCOL.md):
+  control, 50 bytes: type(1) version(1) session_id(8) counter(8, BE) epoch(8, BE) echo(8, BE)
+  tag(16) = BLAKE2b-128 keyed with the auth subkey over bytes [0, 34)
+  auth subkey = crypto_kdf_derive_from_key(32, 1, "porthop1", key), schedule subkey: id 2
+  on TCP every frame is preceded by its length as u16 big-endian.
+Everything here is computed with hashlib alone, not with porthop's code.
+"""
+import argparse
+import base64
+import hashlib
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+ATTACH, ACK, DATA = 1, 2, 3
+VERSION = 1
+CONTROL_SIZE = 50
+TAG_OFFSET = 34
+
+
+def kdf(key, subkey_id):
+    # libsodium's crypto_kdf_derive_from_key (BLAKE2b): salt = u64le(id) || 0^8,
+    # personal = context || 0^8, empty message.
+    return hashlib.blake2b(b"", digest_size=32, key=key, salt=subkey_id.to_bytes(8, "little") + bytes(8),
+                           person=b"porthop1" + bytes(8)).digest()
+
+
+def parse_key(text):
+    raw = base64.b64decode(text.strip(), validate=True)
+    if len(raw) != 32:
+        raise ValueError("a hop key is 32 bytes in base64")
+    return raw
+
+
+def tag(auth, body):
+    return hashlib.blake2b(body, digest_size=16, key=auth).digest()
+
+
+def control(auth, frame_type, session_id, counter, epoch, echo=0):
+    body = struct.pack(">BBQQQQ", frame_type, VERSION, session_id, counter, epoch, echo)
+    return body + tag(auth, body)
+
+
+def decode(frame):
+    t, v, sid, counter, epoch, echo = struct.unpack(">BBQQQQ", frame[:TAG_OFFSET])
+    return {"type": t, "version": v, "session": sid, "counter": counter, "epoch": epoch, "echo": echo,
+            "tag": frame[TAG_OFFSET:]}
+
+
+def epoch_now(interval):
+    return int(time.time()) // interval
+
+
+def expand_ports(spec):
+    ports = set()
+    for part in spec.replace(" ", ",").split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        ports.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(ports)
+
+
+def port_for(key, ports, epoch):
+    sched = kdf(key, 2)
+    prf = int.from_bytes(hashlib.blake2b(epoch.to_bytes(8, "big"), digest_size=8, key=sched).digest(), "big")
+    return ports[prf % len(ports)]
+
+
+def session_id():
+    return int.from_bytes(os.urandom(8), "big")
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        print(("PASS: " if ok else "FAIL: ") + what, flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+
+def verify_ack(report, auth, frame, sid, counter, epoch, where):
+    """A valid ack for attach (sid, counter): 50 bytes, type 2, version 1, same session, echo =
+    the attach's counter, a nonzero counter, an epoch within one of ours and a tag that verifies."""
+    if not report.check(len(frame) == CONTROL_SIZE, f"{where}: answer is {CONTROL_SIZE} bytes (got {len(frame)})"):
+        return False
+    f = decode(frame)
+    ok = report.check(f["tag"] == tag(auth, frame[:TAG_OFFSET]), f"{where}: ack tag verifies with the key")
+    ok &= report.check(f["type"] == ACK and f["version"] == VERSION,
+                       f"{where}: type 0x02 version 1 (got {f['type']:#04x} {f['version']})")
+    ok &= report.check(f["session"] == sid and f["echo"] == counter,
+                       f"{where}: same session, echo = our counter {counter} (echo {f['echo']})")
+    ok &= report.check(f["counter"] != 0 and abs(f["epoch"] - epoch) <= 1,
+                       f"{where}: counter {f['counter']} != 0, epoch {f['epoch']} within 1 of {epoch}")
+    return ok
+
+
+def udp_socket(host):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    return s
+
+
+def udp_attach(report, host, port, auth, sid, counter, interval, where):
+    """Sends one attach from a fresh socket; returns the raw bytes sent."""
+    epoch = epoch_now(interval)
+    frame = control(auth, ATTACH, sid, counter, epoch)
+    s = udp_socket(host)
+    try:
+        s.sendto(frame, (host, port))
+        s.settimeout(2)
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            report.check(False, f"{where}: an ack within 2 s")
+            return frame
+        report.check(peer == (host, port), f"{where}: ack comes from the port attached to ({peer[1]})")
+        verify_ack(report, auth, data, sid, counter, epoch, where)
+    finally:
+        s.close()
+    return frame
+
+
+def recv_exact(s, n):
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def expect_silence(report, host, probes, wait):
+    """probes: (description, port, payload). Each goes out from its own socket; none may get a
+    byte back within `wait` seconds."""
+    socks = []
+    for what, port, payload in probes:
+        s = udp_socket(host)
+        s.setblocking(False)
+        s.sendto(payload, (host, port))
+        socks.append((s, what, port, len(payload)))
+    got = {s: [0, 0] for s, _, _, _ in socks}  # datagrams (an empty one is an answer too), bytes
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([s for s, _, _, _ in socks], [], [], left)
+        for s in ready:
+            try:
+                while True:
+                    n = len(s.recv(65535))
+                    got[s][0] += 1
+                    got[s][1] += n
+            except (BlockingIOError, ConnectionRefusedError):
+                pass
+    total = 0
+    for s, what, port, size in socks:
+        total += got[s][1]
+        report.check(got[s][0] == 0, f"udp/{port} {what} ({size} bytes): {got[s][0]} datagrams,"
+                                     f" {got[s][1]} bytes back (want none)")
+        s.close()
+    return total
+
+
+def tcp_expect_closed_silently(report, host, port, payload, what, limit=5.0):
+    """The server must close the connection (FIN or RST) within `limit` s without a byte."""
+    s = socket.create_connection((host, port), timeout=2)
+    got = 0
+    closed = False
+    t0 = time.monotonic()
+    try:
+        s.sendall(payload)
+        s.settimeout(0.2)
+        while time.monotonic() - t0 < limit:
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                closed = True
+                break
+            if not data:
+                closed = True
+                break
+            got += len(data)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    finally:
+        s.close()
+    took = time.monotonic() - t0
+    report.check(got == 0, f"tcp/{port} {what}: {got} bytes back (want 0)")
+    report.check(closed, f"tcp/{port} {what}: closed by the server "
+                         + (f"after {took:.2f} s" if closed else f"- still open after {limit:.0f} s"))
+    return got
+
+
+def tcp_expect_silence(report, host, port, payload, what, wait=1.5):
+    """Zero bytes back within `wait` s (the connection may stay open: nothing to authenticate)."""
+    s = socket.create_connection((host, port), timeout=2)
+    got = 0
+    try:
+        if payload:
+            s.sendall(payload)
+        s.settimeout(0.2)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < wait:
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            got += len(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    report.check(got == 0, f"tcp/{port} {what}: {got} bytes back (want 0)")
+    return got
+
+
+def tcp_attach(report, host, port, auth, sid, counter, interval, where):
+    epoch = epoch_now(interval)
+    frame = control(auth, ATTACH, sid, counter, epoch)
+    s = socket.create_connection((host, port), timeout=2)
+    try:
+        s.sendall(struct.pack(">H", len(frame)) + frame)
+        try:
+            header = recv_exact(s, 2)
+            if not report.check(len(header) == 2, f"{where}: an ack frame header within 2 s"):
+                return frame
+            n = struct.unpack(">H", header)[0]
+            report.check(n == CONTROL_SIZE, f"{where}: frame length {n} (want {CONTROL_SIZE})")
+            body = recv_exact(s, n)
+        except (socket.timeout, ConnectionResetError) as e:
+            report.check(False, f"{where}: an ack frame within 2 s ({type(e).__name__})")
+            return frame
+        verify_ack(report, auth, body, sid, counter, epoch, where)
+    finally:
+        s.close()
+    return frame
+
+
+def probe(args):
+    key = parse_key(args.key)
+    auth = kdf(key, 1)
+    wrong_auth = kdf(os.urandom(32), 1)
+    host, interval, udp, tcp = args.host, args.interval, args.udp, args.tcp
+    r = Report()
+
+    # (i) positive control: one session attached on every UDP port (as the agent's hops do).
+    sid = session_id()
+    counter = 0
+    first = None
+    for port in udp:
+        counter += 1
+        frame = udp_attach(r, host, port, auth, sid, counter, interval, f"udp/{port} valid attach")
+        first = first or (port, frame)
+
+    probes = []
+    # (ii) replay of the first accepted attach, byte for byte, to the same and another port.
+    probes.append(("replayed attach", first[0], first[1]))
+    probes.append(("replayed attach on another port", udp[-1], first[1]))
+    e = epoch_now(interval)
+    for port in udp:
+        # (iii) wrong key, (iv) stale epochs (2 behind; 3 ahead, so the server's clock
+        # crossing an epoch boundary mid-test cannot make it fresh).
+        probes.append(("attach under a wrong key", port, control(wrong_auth, ATTACH, session_id(), 1, e)))
+        probes.append(("attach with epoch - 2", port, control(auth, ATTACH, session_id(), 1, e - 2)))
+        probes.append(("attach with epoch + 3", port, control(auth, ATTACH, session_id(), 1, e + 3)))
+    port = udp[0]
+    good = control(auth, ATTACH, session_id(), 1, e)
+    flipped = bytearray(good)
+    flipped[-1] ^= 0x01
+    probes += [
+        ("attach with one tag bit flipped", port, bytes(flipped)),
+        ("attach with a changed field, old tag", port, good[:10] + bytes([good[10] ^ 0x80]) + good[11:]),
+        ("valid-tag attach with counter 0", port, control(auth, ATTACH, session_id(), 0, e)),
+        ("valid-tag attach with session id 0 (reserved)", port, control(auth, ATTACH, 0, 1, e)),
+        ("valid-tag ack sent to the server", port, control(auth, ACK, sid, 1, e, 1)),
+        ("valid-tag attach, version 2", port, bytes([ATTACH, 2]) + good[2:TAG_OFFSET]
+         + tag(auth, bytes([ATTACH, 2]) + good[2:TAG_OFFSET])),
+        ("attach truncated to 49 bytes", port, good[:49]),
+        ("attach plus one byte", port, good + b"\0"),
+    ]
+    # (v) random datagrams of various sizes, including hop-link look-alikes.
+    for i, size in enumerate([0, 1, 2, 33, 34, 49, 50, 51, 92, 148, 1000, 1400]):
+        probes.append(("random datagram", udp[i % len(udp)], os.urandom(size)))
+    for i in range(3):
+        probes.append(("random 50 bytes starting 01 01", udp[i % len(udp)], b"\x01\x01" + os.urandom(48)))
+    probes.append(("random 50 bytes starting 02 01", udp[0], b"\x02\x01" + os.urandom(48)))
+    probes.append(("data frame from an unknown address", udp[0], b"\x03" + os.urandom(100)))
+    probes.append(("empty data frame", udp[0], b"\x03"))
+    total = expect_silence(r, host, probes, args.wait)
+    r.check(total == 0, f"UDP prober total: {total} bytes back from {len(probes)} probes (want 0)")
+
+    # (vi) TCP: a wrong-key attach as the first frame is closed without a byte; so is a replay
+    # of an attach already accepted; a correct attach gets an ack frame.
+    wrong = control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval))
+    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + wrong,
+                               "first frame a wrong-key attach")
+    stale = control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2)
+    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + stale,
+                               "first frame a stale-epoch attach")
+    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + first[1],
+                               "first frame a replayed attach")
+    data = b"\x03" + os.urandom(60)
+    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", len(data)) + data,
+                               "first frame a data frame (no attach)")
+    tcp_expect_silence(r, host, tcp, b"", "connection that sends nothing")
+    tcp_expect_silence(r, host, tcp, os.urandom(100), "100 random bytes")
+    counter += 1
+    tcp_attach(r, host, tcp, auth, sid, counter, interval, f"tcp/{tcp} valid attach (same session)")
+    tcp_attach(r, host, tcp, auth, session_id(), 1, interval, f"tcp/{tcp} valid attach (new session)")
+
+    # The probes above changed nothing for a legitimate agent: the session still attaches.
+    counter += 1
+    udp_attach(r, host, udp[0], auth, sid, counter, interval, f"udp/{udp[0]} valid attach after the probes")
+
+    print(f"{r.passed} passed, {r.failed} failed", flush=True)
+    return 0 if r.failed == 0 else 1
+
+
+def sink(port, countfile):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    n = 0
+    while True:
+        s.recvfrom(65535)
+        n += 1
+        if countfile:
+            with open(countfile + ".tmp", "w") as f:
+                f.write(f"{n}\n")
+            os.replace(countfile + ".tmp", countfile)
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "sink":
+        sink(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+        return 0
+    if len(sys.argv) >= 2 and sys.argv[1] == "port":
+        key, interval, spec = parse_key(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        epoch = int(sys.argv[5]) if len(sys.argv) > 5 else epoch_now(interval)
+        print(port_for(key, expand_ports(spec), epoch))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["probe"])
+    p.add_argument("--key", required=True)
+    p.add_argument("--interval", type=int, required=True, help="hop_interval in seconds")
+    p.add_argument("--udp", required=True, type=lambda s: [int(x) for x in s.split(",")])
+    p.add_argument("--tcp", required=True, type=int)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--wait", type=float, default=1.5, help="seconds a silent probe is watched")
+    return probe(p.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,9 @@
 #                               "session 1 opened: udp", WireGuard must see the peer at 127.0.0.1
 #                               (the relay). Then the client roams to the host's published UDP
 #                               40050: 5 more pings, "session 2 opened: udp ... -> port 40050".
+#                               Then through a porthop client (the agent) whose UDP goes
+#                               unanswered: it falls back to the host's TCP 443, 5 pings, and
+#                               porthop server logs the agent's session via tcp.
 #   docker/openvpn/compose.yml  porthop's start-up line, OpenVPN's "Initialization Sequence
 #                               Completed", then an OpenVPN client with the generated profile's
 #                               `remote openvpn 443 tcp-client` (porthop TCP 443 -> UDP-only
@@ -123,6 +126,31 @@ check_wireguard() {
     has_log "$relay" 'session 2 opened: udp .* -> port 40050' ||
         die "porthop did not log 'session 2 opened: udp ... -> port 40050'"
     log "  $(first_log "$relay" 'session 2 opened: udp')"
+
+    # The client agent on TCP 443: porthop client (the porthop image) in the WireGuard client's
+    # network namespace, WireGuard's endpoint moved to the agent at 127.0.0.1:51821 (the client
+    # container's own WireGuard listens on 51820). The agent's
+    # UDP list holds only a port that is not published (40100), so no UDP path ever answers, as
+    # on a network that filters all UDP: it must fall back to the host's published TCP 443.
+    local agent=${WG_PROJECT}-agent host
+    # shellcheck disable=SC2064 # expanded now on purpose
+    trap "podman rm -f -v -t 0 '$cli' '$agent' >/dev/null 2>&1 || true" EXIT
+    host=$(podman exec "$cli" getent hosts host.containers.internal | awk '{print $1; exit}')
+    [[ -n $host ]] || die "host.containers.internal does not resolve in $cli"
+    printf '[client]\nlisten = "127.0.0.1:51821"\nserver = "%s"\nudp = ["40100"]\ntcp = ["443"]\nkey = "%s"\n' \
+        "$host" "$SMOKE_HOP_KEY" >"$SMOKE_TMP/client.toml"
+    chmod 644 "$SMOKE_TMP/client.toml"  # read by uid 999 in the container; a throwaway key
+    log "porthop client beside the WireGuard client: server $host (the host), UDP unanswered, TCP 443"
+    podman run -d --pull=never --name "$agent" --network "container:$cli" \
+        -v "$SMOKE_TMP/client.toml:/etc/porthop/client.toml:ro" \
+        "$(podman inspect --format '{{.Image}}' "$relay")" client --config /etc/porthop/client.toml >/dev/null
+    wait_log "$agent" 30 'path: .*-> tcp/443'
+    log "  $(first_log "$agent" 'path: .*-> tcp/443')"
+    podman exec "$cli" wg set wg0 peer "$SMOKE_WG_SERVER_PUB" endpoint 127.0.0.1:51821
+    ping_through "$cli" 10.13.13.1
+    has_log "$relay" 'opened: porthop client [0-9a-f]+ via tcp' ||
+        die "porthop server did not log a porthop client session via tcp"
+    log "  $(first_log "$relay" 'opened: porthop client')"
     expect_running_project "$p"
 }
 
@@ -267,6 +295,13 @@ main() {
     SMOKE_WG_SERVER_PUB=$(wg pubkey <"$SMOKE_TMP/srv.key")
     WG_PEERS="peer $(wg pubkey <"$SMOKE_TMP/cli.key") allowed-ips 10.13.13.2/32"
     export OVPN_PUBLIC_HOST=openvpn # the client profile's remote: the service name on the compose network
+    # The WireGuard project's porthop gets docker/server.toml plus a hop-link key (for the agent
+    # check), through the compose file's PORTHOP_SERVER_TOML. A key is 32 random bytes in base64.
+    export SMOKE_HOP_KEY PORTHOP_SERVER_TOML=$SMOKE_TMP/server.toml
+    SMOKE_HOP_KEY=$(openssl rand -base64 32)
+    sed "s|^# key = \"...\"|key = \"$SMOKE_HOP_KEY\"|" "$REPO/docker/server.toml" >"$PORTHOP_SERVER_TOML"
+    grep -q '^key = ' "$PORTHOP_SERVER_TOML" || die "could not put the key into a copy of docker/server.toml"
+    chmod 644 "$PORTHOP_SERVER_TOML"  # read by uid 999 in the container; a throwaway key
 
     local t
     log "== WireGuard: docker/compose.yml"

@@ -13,12 +13,14 @@
 #include <thread>
 
 #include "porthop/app/cli.hpp"
+#include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
 #include "porthop/app/log.hpp"
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/relay/agent.hpp"
 #include "porthop/relay/server.hpp"
 
 #if defined(PORTHOP_IO_URING)
@@ -77,6 +79,50 @@ void use_io_uring_or_exec_epoll(char** argv) {
 constexpr const char* kEventBackend = "epoll";
 #endif
 
+// Stopping closes every socket, and the loop ends once their cancelled operations have
+// completed. A service manager waits for that, so it must never take long: if it takes more
+// than kGrace (it has been seen to stall on the io_uring backend under load), the loop is
+// stopped outright. Nothing is lost then: every session is already closed.
+class ShutdownWatchdog {
+public:
+    static constexpr std::chrono::seconds kGrace{3};
+
+    ~ShutdownWatchdog() { loop_done(); }
+
+    void arm(asio::io_context& io) {
+        if (thread_.joinable()) return;
+        thread_ = std::thread([this, &io] {
+            std::unique_lock lock(mutex_);
+            if (wake_.wait_for(lock, kGrace, [this] { return done_; })) return;
+            app::log_warn("shutdown took longer than 3 s: stopping the event loop now");
+            io.stop();
+        });
+    }
+
+    void loop_done() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool done_ = false;
+};
+
+app::ProcessInfo process_info() {
+    app::ProcessInfo info;
+    info.version = PORTHOP_VERSION;
+    info.start_time_seconds =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return info;
+}
+
 // The running relay and what surrounds it: metrics endpoint, signals, reload.
 class ServerProcess {
 public:
@@ -85,11 +131,8 @@ public:
           config_(std::move(config)),
           server_(io_, std::move(options)),
           metrics_(io_, [this] { return render(); }),
-          signals_(io_, SIGINT, SIGTERM, SIGHUP) {
-        process_.version = PORTHOP_VERSION;
-        process_.start_time_seconds =
-            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    }
+          signals_(io_, SIGINT, SIGTERM, SIGHUP),
+          process_(process_info()) {}
 
     int run(const relay::ServerOptions& options) {
         if (auto problem = server_.start()) {
@@ -111,12 +154,7 @@ public:
                                                : std::string("off")));
         wait_for_signal();
         io_.run();
-        {
-            std::lock_guard lock(watchdog_mutex_);
-            loop_done_ = true;
-        }
-        watchdog_wake_.notify_all();
-        if (watchdog_.joinable()) watchdog_.join();
+        watchdog_.loop_done();
         // The final summary names every counter that moved, so a user who saw loss can tell
         // where it happened without a metrics endpoint.
         std::string summary = "stopped";
@@ -142,21 +180,7 @@ private:
                           ", stopping: " + std::to_string(server_.session_count()) + " sessions open");
             metrics_.stop();
             server_.stop();
-            start_shutdown_watchdog();
-        });
-    }
-
-    // Stopping closes every socket, and the loop ends once their cancelled operations have
-    // completed. A service manager waits for that, so it must never take long: if it takes more
-    // than kShutdownGrace (it has been seen to stall on the io_uring backend under load), the
-    // loop is stopped outright. Nothing is lost then: every session is already closed.
-    void start_shutdown_watchdog() {
-        if (watchdog_.joinable()) return;
-        watchdog_ = std::thread([this] {
-            std::unique_lock lock(watchdog_mutex_);
-            if (watchdog_wake_.wait_for(lock, kShutdownGrace, [this] { return loop_done_; })) return;
-            app::log_warn("shutdown took longer than 3 s: stopping the event loop now");
-            io_.stop();
+            watchdog_.arm(io_);
         });
     }
 
@@ -200,8 +224,6 @@ private:
         app::log_info("reloaded " + path_ + ":" + changes);
     }
 
-    static constexpr std::chrono::seconds kShutdownGrace{3};
-
     std::string path_;
     app::Config config_;
     asio::io_context io_{1};
@@ -209,10 +231,7 @@ private:
     app::MetricsHttpServer metrics_;
     asio::signal_set signals_;
     app::ProcessInfo process_;
-    std::thread watchdog_;
-    std::mutex watchdog_mutex_;
-    std::condition_variable watchdog_wake_;
-    bool loop_done_ = false;
+    ShutdownWatchdog watchdog_;
 };
 
 int run_server(const std::string& config_path) {
@@ -229,6 +248,88 @@ int run_server(const std::string& config_path) {
     }
     if (auto warning = app::ensure_file_limit(*options); !warning.empty()) app::log_warn(warning);
     ServerProcess process(config_path, std::move(loaded.config), *options);
+    return process.run(*options);
+}
+
+// The running agent: status endpoint, signals (SIGUSR1 logs the status line).
+class ClientProcess {
+public:
+    ClientProcess(app::Config config, relay::AgentOptions options)
+        : config_(std::move(config)),
+          agent_(io_, std::move(options)),
+          metrics_(
+              io_, [this] { return app::render_client_metrics(agent_.status(), process_); },
+              [this] { return relay::to_json(agent_.status()); }),
+          signals_(io_, SIGINT, SIGTERM, SIGHUP),
+          process_(process_info()) {
+        signals_.add(SIGUSR1);
+    }
+
+    int run(const relay::AgentOptions& options) {
+        if (auto problem = agent_.start()) {
+            app::log_error(*problem);
+            return 1;
+        }
+        const auto& m = config_.client_metrics;
+        if (m.enabled) {
+            if (auto problem = metrics_.start(metrics_endpoint(m))) {
+                app::log_error(*problem + " (set [client_metrics] listen = \"\" to run without it)");
+                agent_.stop();
+                return 1;
+            }
+        }
+        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " client (" + kEventBackend + ", " +
+                      config_.source + "): " + app::describe(config_.client, options) + "; status " +
+                      (m.enabled ? "on http://" + metrics_.endpoint().to_string() + "/status and /metrics"
+                                 : std::string("with SIGUSR1")));
+        wait_for_signal();
+        io_.run();
+        watchdog_.loop_done();
+        app::log_info("stopped: " + relay::describe(agent_.status()));
+        return 0;
+    }
+
+private:
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+            if (ec) return;
+            if (signal_number == SIGUSR1 || signal_number == SIGHUP) {
+                if (signal_number == SIGHUP)
+                    app::log_warn(
+                        "SIGHUP: the client does not reload its configuration; restart it to apply changes");
+                app::log_info("status: " + relay::describe(agent_.status()));
+                wait_for_signal();
+                return;
+            }
+            app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                          ", stopping");
+            metrics_.stop();
+            agent_.stop();
+            watchdog_.arm(io_);
+        });
+    }
+
+    app::Config config_;
+    asio::io_context io_{1};
+    relay::Agent agent_;
+    app::MetricsHttpServer metrics_;
+    asio::signal_set signals_;
+    app::ProcessInfo process_;
+    ShutdownWatchdog watchdog_;
+};
+
+int run_client(const std::string& config_path) {
+    auto loaded = load(config_path);
+    print_report(loaded);
+    if (!loaded.ok()) return 1;
+    app::set_log_level(loaded.config.log_level);
+    std::string error;
+    auto options = app::make_agent_options(loaded.config.client, error);
+    if (!options) {
+        app::log_error(error);
+        return 1;
+    }
+    ClientProcess process(std::move(loaded.config), *options);
     return process.run(*options);
 }
 
@@ -272,12 +373,14 @@ int main(int argc, char** argv) {
         case app::CommandLine::Action::genkey:
             return genkey();
         case app::CommandLine::Action::server:
+        case app::CommandLine::Action::client:
             break;
     }
 #if defined(PORTHOP_IO_URING)
     use_io_uring_or_exec_epoll(argv);
 #endif
     try {
+        if (cl.action == app::CommandLine::Action::client) return run_client(cl.config_path);
         return run_server(cl.config_path);
     } catch (const std::exception& e) {
         // Only start-up can throw (allocation, asio setup); the packet path reports values.

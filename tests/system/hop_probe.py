@@ -271,6 +271,15 @@ def tcp_attach(report, host, port, auth, sid, counter, interval, where):
     return frame
 
 
+def guarded(report, what, fn, *args):
+    """Runs one check; a socket error (say, the server died) is that check's failure."""
+    try:
+        return fn(report, *args)
+    except OSError as e:
+        report.check(False, f"{what}: {type(e).__name__}: {e}")
+        return None
+
+
 def probe(args):
     key = parse_key(args.key)
     auth = kdf(key, 1)
@@ -324,28 +333,33 @@ def probe(args):
     total = expect_silence(r, host, probes, args.wait)
     r.check(total == 0, f"UDP prober total: {total} bytes back from {len(probes)} probes (want 0)")
 
-    # (vi) TCP: a wrong-key attach as the first frame is closed without a byte; so is a replay
-    # of an attach already accepted; a correct attach gets an ack frame.
-    wrong = control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval))
-    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + wrong,
-                               "first frame a wrong-key attach")
-    stale = control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2)
-    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + stale,
-                               "first frame a stale-epoch attach")
-    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", CONTROL_SIZE) + first[1],
-                               "first frame a replayed attach")
-    data = b"\x03" + os.urandom(60)
-    tcp_expect_closed_silently(r, host, tcp, struct.pack(">H", len(data)) + data,
-                               "first frame a data frame (no attach)")
-    tcp_expect_silence(r, host, tcp, b"", "connection that sends nothing")
-    tcp_expect_silence(r, host, tcp, os.urandom(100), "100 random bytes")
+    # (vi) TCP: a first frame that fails authentication (wrong key, stale epoch, a replay of an
+    # accepted attach) or is data without an attach: closed without a byte. A correct attach
+    # gets an ack frame.
+    def framed(frame):
+        return struct.pack(">H", len(frame)) + frame
+
+    closed = [
+        ("first frame a wrong-key attach", control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval))),
+        ("first frame a stale-epoch attach", control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2)),
+        ("first frame a replayed attach", first[1]),
+        ("first frame a data frame (no attach)", b"\x03" + os.urandom(60)),
+    ]
+    for what, frame in closed:
+        guarded(r, f"tcp/{tcp} {what}", tcp_expect_closed_silently, host, tcp, framed(frame), what)
+    guarded(r, f"tcp/{tcp} silent connection", tcp_expect_silence, host, tcp, b"",
+            "connection that sends nothing")
+    guarded(r, f"tcp/{tcp} random bytes", tcp_expect_silence, host, tcp, os.urandom(100), "100 random bytes")
     counter += 1
-    tcp_attach(r, host, tcp, auth, sid, counter, interval, f"tcp/{tcp} valid attach (same session)")
-    tcp_attach(r, host, tcp, auth, session_id(), 1, interval, f"tcp/{tcp} valid attach (new session)")
+    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, auth, sid, counter, interval,
+            f"tcp/{tcp} valid attach (same session)")
+    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, auth, session_id(), 1, interval,
+            f"tcp/{tcp} valid attach (new session)")
 
     # The probes above changed nothing for a legitimate agent: the session still attaches.
     counter += 1
-    udp_attach(r, host, udp[0], auth, sid, counter, interval, f"udp/{udp[0]} valid attach after the probes")
+    guarded(r, "udp attach", udp_attach, host, udp[0], auth, sid, counter, interval,
+            f"udp/{udp[0]} valid attach after the probes")
 
     print(f"{r.passed} passed, {r.failed} failed", flush=True)
     return 0 if r.failed == 0 else 1

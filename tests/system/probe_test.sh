@@ -36,10 +36,15 @@ fi
 grep -E '^(PASS|FAIL):' "$WORK/probe.out" | sed 's/^/  /'
 grep -qE '^(PASS|FAIL):' "$WORK/probe.out" || cat "$WORK/probe.out"
 
+if ! kill -0 "$PORTHOP" 2>/dev/null; then
+    wait "$PORTHOP" && rc=0 || rc=$?
+    bad "porthop is no longer running after the probes (exit status $rc)"
+    finish || exit 1
+fi
 # Informational: what reached the backend as native traffic, and the relay's hop-link counters.
 echo "backend sink received $(cat "$WORK/sink.count" 2>/dev/null || echo 0) datagram(s) from the relay"
-scrape "$M"
-grep -iE '^porthop_[a-z_]*(hop|attach|auth|ack)[a-z_]*' "$WORK/metrics" | grep -v ' 0$' | sed 's/^/  /' || true
+scrape "$M" || true
+grep -iE '^porthop_[a-z_]*(hop|attach|auth|ack)[a-z_]*' "$WORK/metrics" 2>/dev/null | grep -v ' 0$' | sed 's/^/  /' || true
 
 kill -TERM "$PORTHOP"
 wait "$PORTHOP" && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $?"

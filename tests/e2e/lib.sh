@@ -272,11 +272,12 @@ ph_censor_udp_packets() {
 }
 
 # --- porthop ------------------------------------------------------------------------------
-# ph_porthop_start BACKEND UDP_SPECS TCP_SPECS: runs the relay in the server namespace on the
-# server's veth address. Specs are space-separated ports or ranges ("443 40000-40009"). Waits
-# until every port is bound. Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
+# ph_porthop_start BACKEND UDP_SPECS TCP_SPECS [EXTRA]: runs the relay in the server namespace
+# on the server's veth address. Specs are space-separated ports or ranges ("443 40000-40009").
+# EXTRA (optional) is more TOML for the [server] table, e.g. the hop-link key. Waits until
+# every port is bound. Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
 ph_porthop_start() {
-    local backend=$1 udp=$2 tcp=$3 conf=$PH_TMP/porthop.toml spec
+    local backend=$1 udp=$2 tcp=$3 extra=${4:-} conf=$PH_TMP/porthop.toml spec
     _ph_toml_list() { local s out=""; for s in $1; do out+="${out:+, }\"$s\""; done; echo "[$out]"; }
     cat >"$conf" <<EOF
 [server]
@@ -286,6 +287,7 @@ tcp = $(_ph_toml_list "$tcp")
 backend = "$backend"
 idle_timeout = "3m"
 max_sessions = 1024
+$extra
 EOF
     # Reject a config problem here with the tool's own message, instead of as a listen timeout.
     "$PORTHOP_BIN" check-config "$conf" >"$PH_TMP/check-config.out" 2>&1 ||
@@ -506,4 +508,291 @@ ph_openvpn_through_relay() {
     ph_expect_running "$PH_OVPN_SERVER_PID" "openvpn server"
     ph_expect_running "$PH_OVPN_CLIENT_PID" "openvpn client"
     ph_porthop_stop
+}
+
+# --- porthop client (the agent) and measurements across path changes -----------------------
+# Used by agent_wireguard.sh and agent_openvpn.sh: the VPN client in the client namespace talks
+# to `porthop client` on loopback, which carries the tunnel over the hop link to the relay.
+PH_AGENT_METRICS=127.0.0.1:9817 # the agent's /status and /metrics, inside the client namespace
+PH_HOP_PROBE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../system" && pwd)/hop_probe.py
+
+_ph_toml_strings() { local s out=""; for s in $1; do out+="${out:+, }\"$s\""; done; echo "[$out]"; }
+
+# ph_hop_key: a fresh hop-link key from `porthop genkey`.
+ph_hop_key() {
+    local k
+    k=$("$PORTHOP_BIN" genkey) || ph_die "porthop genkey failed"
+    [[ ${#k} -eq 44 ]] || ph_die "porthop genkey printed '$k', expected 44 characters of base64"
+    echo "$k"
+}
+
+# ph_hop_server_toml KEY INTERVAL: the [server] lines that give the relay a hop link (for
+# ph_porthop_start's EXTRA).
+ph_hop_server_toml() { printf 'key = "%s"\nhop_interval = "%s"\nmoving_target = false\n' "$1" "$2"; }
+
+# ph_agent_start NS LISTEN SERVER UDP_SPECS TCP_SPECS KEY INTERVAL: runs `porthop client` in NS
+# and waits (15 s at most) until it reports an attached path in /status. Sets PH_AGENT_PID,
+# PH_AGENT_LOG and PH_AGENT_NS.
+ph_agent_start() {
+    local ns=$1 listen=$2 server=$3 udp=$4 tcp=$5 key=$6 interval=$7 conf=$PH_TMP/agent.toml
+    cat >"$conf" <<EOF
+[client]
+listen = "$listen"
+server = "$server"
+udp = $(_ph_toml_strings "$udp")
+tcp = $(_ph_toml_strings "$tcp")
+key = "$key"
+hop_interval = "$interval"
+
+[client_metrics]
+listen = "$PH_AGENT_METRICS"
+EOF
+    "$PORTHOP_BIN" check-config "$conf" >"$PH_TMP/check-config-agent.out" 2>&1 ||
+        { cat "$PH_TMP/check-config-agent.out" >&2; ph_die "porthop check-config rejected the agent config"; }
+    PH_AGENT_LOG=$PH_TMP/agent.log
+    PH_AGENT_NS=$ns
+    ph_spawn "$ns" "$PH_AGENT_LOG" "$PORTHOP_BIN" client --config "$conf"
+    PH_AGENT_PID=$PH_PID
+    ph_wait_ready "$PH_AGENT_PID" 15 "porthop client to attach (/status path udp/* or tcp/*)" _ph_agent_attached
+    ph_log "porthop client (pid $PH_AGENT_PID) on $listen: $(ph_agent_path); $(ph_agent_path_lines | head -n1)"
+}
+_ph_agent_attached() { [[ $(ph_agent_path) == @(udp|tcp)/* ]]; }
+
+# _ph_http_get NS URL: the body of a GET inside NS (curl, or python3 where curl is missing).
+_ph_http_get() {
+    if command -v curl >/dev/null; then
+        ph_ns "$1" curl -fsS --max-time 2 "$2"
+    else
+        ph_ns "$1" python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "$2"
+    fi
+}
+
+# ph_agent_status: the agent's /status JSON object. ph_agent_field NAME: one field of it, ""
+# when the agent does not answer (so it is safe in polling loops under set -e).
+ph_agent_status() { _ph_http_get "$PH_AGENT_NS" "http://$PH_AGENT_METRICS/status"; }
+ph_agent_field() { { ph_agent_status | jq -r --arg f "$1" '.[$f] // "" | tostring'; } 2>/dev/null || true; }
+ph_agent_path() { ph_agent_field path; }
+ph_agent_metrics() { _ph_http_get "$PH_AGENT_NS" "http://$PH_AGENT_METRICS/metrics"; }
+
+# ph_agent_path_lines: the agent's path-change log lines so far, from "path: " on.
+ph_agent_path_lines() { grep -oE 'path: .*' "$PH_AGENT_LOG" || true; }
+_ph_agent_nlines() { ph_agent_path_lines | wc -l; }
+_ph_agent_new_lines() { ph_agent_path_lines | tail -n +$(($1 + 1)); } # those after the first N
+
+# ph_agent_stop: SIGTERM must make the agent exit cleanly (status 0) within 5 s.
+ph_agent_stop() {
+    local i rc=0
+    ph_expect_running "$PH_AGENT_PID" "porthop client"
+    kill -TERM "$PH_AGENT_PID"
+    for ((i = 0; i < 50; i++)); do _ph_alive "$PH_AGENT_PID" || break; sleep 0.1; done
+    _ph_alive "$PH_AGENT_PID" && ph_die "porthop client did not exit within 5 s of SIGTERM"
+    wait "$PH_AGENT_PID" || rc=$?
+    [[ $rc -eq 0 ]] || ph_die "porthop client exited with status $rc after SIGTERM (expected 0)"
+    ph_result "porthop client exited cleanly on SIGTERM"
+}
+
+# ph_hop_port KEY INTERVAL_S UDP_SPECS [EPOCH]: the schedule's UDP port now (or in EPOCH),
+# computed independently of porthop (tests/system/hop_probe.py, hashlib only).
+ph_hop_port() { python3 "$PH_HOP_PROBE" port "$1" "$2" "${3// /,}" ${4:+"$4"}; }
+
+# --- censor: more rules in the same table as ph_censor_block_udp ------------------------------
+# ph_censor_block_all_udp: the censor drops every forwarded UDP packet (fragments included:
+# meta l4proto matches those too, where `udp dport` would not).
+ph_censor_block_all_udp() {
+    ph_ns "$PH_NS_RTR" nft -f - <<EOF
+table inet phcensor {
+    chain filter {
+        type filter hook forward priority 0; policy accept;
+    }
+}
+add rule inet phcensor filter meta l4proto udp drop
+EOF
+    ph_log "censor: dropping all UDP"
+}
+
+# ph_censor_clear: every blocking rule lifted (the phcount counters stay).
+ph_censor_clear() {
+    ph_ns "$PH_NS_RTR" nft delete table inet phcensor 2>/dev/null || true
+    ph_log "censor: all blocking rules lifted"
+}
+
+# --- a ping timeline: one reply line per packet, with timestamps ------------------------------
+# ph_tping_start NS ADDR SECONDS LOG: 10 pings a second for at most SECONDS, each reply logged
+# with its arrival time (-D), so that outages can be measured afterwards. Sets PH_TPING_PID and
+# PH_TPING_LOG.
+ph_tping_start() {
+    PH_TPING_LOG=$4
+    ph_spawn "$1" "$PH_TPING_LOG" ping -D -n -i 0.1 -c $(($3 * 10)) -w $(($3 + 5)) "$2"
+    PH_TPING_PID=$PH_PID
+}
+
+# _ph_tping_replies: "sent_time seq arrival_time" for every reply so far (sent = arrival - rtt;
+# duplicates dropped), in arrival order.
+_ph_tping_replies() {
+    awk 'match($0, /^\[[0-9.]+\]/) && / icmp_seq=/ && / time=/ && !/DUP!/ {
+            ts = substr($0, 2, RLENGTH - 2)
+            seq = $0; sub(/.* icmp_seq=/, "", seq); sub(/ .*/, "", seq)
+            rtt = $0; sub(/.* time=/, "", rtt); sub(/ .*/, "", rtt)
+            if (!(seq in seen)) { seen[seq] = 1; printf "%.6f %d %.6f\n", ts - rtt / 1000, seq, ts }
+         }' "$PH_TPING_LOG"
+}
+
+# ph_tping_lost T0 T1: pings sent between T0 and T1 (unix times) that got no reply: the seqs
+# between the first and the last answered ones in that window, minus those answered.
+ph_tping_lost() {
+    _ph_tping_replies | awk -v t0="$1" -v t1="$2" '
+        $1 >= t0 && $1 <= t1 { if (!n || $2 < lo) lo = $2; if ($2 > hi) hi = $2; if (!($2 in s)) { s[$2]; n++ } }
+        END { print (n ? hi - lo + 1 - n : -1) }'
+}
+
+# ph_tping_wait_recovery T_EVENT LIMIT WHAT: waits until a ping sent after T_EVENT (a unix time
+# from $EPOCHREALTIME) is answered. Sets PH_RECOVERY (seconds from T_EVENT to that reply, 2
+# decimals) and PH_RECOVERY_LOST (pings lost in between); fails after LIMIT seconds, and if no
+# ping was lost at all (then the event did not touch the path in use and measured nothing).
+ph_tping_wait_recovery() {
+    local t=$1 limit=$2 what=$3 line deadline
+    deadline=$(awk -v t="$t" -v l="$limit" 'BEGIN { printf "%.6f", t + l + 0.5 }')
+    while :; do
+        # (No early exit in awk: with pipefail a writer killed by SIGPIPE would fail the test.)
+        line=$(_ph_tping_replies | awk -v t="$t" '$1 > t && !done { print; done = 1 }')
+        [[ -n $line ]] && break
+        awk -v n="$EPOCHREALTIME" -v d="$deadline" 'BEGIN { exit !(n > d) }' &&
+            ph_die "$what: no ping answered within ${limit}s"
+        ph_expect_running "$PH_TPING_PID" "ping stream"
+        sleep 0.1
+    done
+    read -r PH_RECOVERY PH_RECOVERY_LOST < <(_ph_tping_replies | awk -v t="$t" -v first="$line" '
+        BEGIN { split(first, f, " ") }
+        $1 <= t && $2 > last { last = $2 }
+        END { printf "%.2f %d\n", f[3] - t, f[2] - last - 1 }')
+    ph_log "$what: ping answered again after ${PH_RECOVERY}s ($PH_RECOVERY_LOST pings lost)"
+    awk -v r="$PH_RECOVERY" -v l="$limit" 'BEGIN { exit !(r <= l) }' ||
+        ph_die "$what: ping answered again only after ${PH_RECOVERY}s (limit ${limit}s)"
+    ((PH_RECOVERY_LOST > 0)) ||
+        ph_die "$what: no ping was lost, so the censor never touched the path in use"
+}
+
+# --- agent scenario steps shared by agent_wireguard.sh and agent_openvpn.sh -------------------
+# Each needs a running agent, a ph_tping_start stream through the tunnel and the topology's
+# censor. The path-change log line that follows each event is checked, so that a recovery is
+# credited to the mechanism under test and not to something else (a scheduled hop).
+
+# _ph_epoch_left INTERVAL_S: seconds left in the current hop epoch (wall clock, as porthop).
+_ph_epoch_left() { awk -v n="$EPOCHREALTIME" -v i="$1" 'BEGIN { printf "%.3f", i - (n % i) }'; }
+
+# ph_agent_epoch_room INTERVAL_S NEED: returns at once if the current epoch has NEED seconds
+# left; otherwise sleeps until 1.5 s into the next one (past its scheduled hop).
+ph_agent_epoch_room() {
+    local left
+    left=$(_ph_epoch_left "$1")
+    if awk -v l="$left" -v n="$2" 'BEGIN { exit !(l < n) }'; then
+        ph_log "only ${left}s left in this hop epoch; waiting for the next one"
+        sleep "$(awk -v l="$left" 'BEGIN { print l + 1.5 }')"
+    fi
+}
+
+# _ph_agent_next_line N WHAT: the first path-change line after the first N, waiting 3 s at most.
+_ph_agent_next_line() {
+    local i
+    for ((i = 0; i < 30; i++)); do
+        (($(_ph_agent_nlines) > $1)) && { ph_agent_path_lines | sed -n "$(($1 + 1))p"; return 0; }
+        sleep 0.1
+    done
+    ph_die "$2: the agent logged no path change"
+}
+
+# ph_agent_block_current_port INTERVAL_S LIMIT: the censor drops the UDP port the agent uses
+# now; ping must flow again within LIMIT s through the agent's own dark detection. The block
+# starts with at least LIMIT + 2 s left in the hop epoch, so a scheduled hop cannot be what
+# moves the agent off the port (and the log line must say "silent"). Sets PH_BLOCKED_PORT and
+# PH_PORT_BLOCK_RECOVERY.
+ph_agent_block_current_port() {
+    local interval=$1 limit=$2 path n t line left
+    ph_agent_epoch_room "$interval" $((limit + 2))
+    path=$(ph_agent_path)
+    [[ $path == udp/* ]] || ph_die "agent path is '$path' before the port block, expected udp/*"
+    PH_BLOCKED_PORT=${path#udp/}
+    n=$(_ph_agent_nlines)
+    ph_censor_block_udp "$PH_BLOCKED_PORT"
+    t=$EPOCHREALTIME
+    left=$(_ph_epoch_left "$interval")
+    ph_tping_wait_recovery "$t" "$limit" "udp/$PH_BLOCKED_PORT blocked"
+    PH_PORT_BLOCK_RECOVERY=$PH_RECOVERY
+    line=$(_ph_agent_next_line "$n" "udp/$PH_BLOCKED_PORT blocked")
+    ph_log "agent: $line (${left}s were left in the epoch at the block)"
+    [[ $line == *silent* && $line == *"udp/$PH_BLOCKED_PORT"* ]] ||
+        ph_die "after blocking udp/$PH_BLOCKED_PORT the agent logged '$line', expected 'udp/$PH_BLOCKED_PORT silent ...'"
+    path=$(ph_agent_path)
+    [[ $path == udp/* && $path != "udp/$PH_BLOCKED_PORT" ]] ||
+        ph_die "agent path is '$path' after blocking udp/$PH_BLOCKED_PORT, expected another UDP port"
+    ph_result "udp/$PH_BLOCKED_PORT blocked: ping back after ${PH_PORT_BLOCK_RECOVERY}s" \
+        "($PH_RECOVERY_LOST pings lost), agent now on $path"
+}
+
+# ph_agent_block_all_udp TCP_PORT LIMIT: the censor drops all UDP; ping must flow again within
+# LIMIT s over tcp/TCP_PORT. Sets PH_ALL_UDP_RECOVERY.
+ph_agent_block_all_udp() {
+    local tcp=$1 limit=$2 n t line path
+    n=$(_ph_agent_nlines)
+    ph_censor_block_all_udp
+    t=$EPOCHREALTIME
+    ph_tping_wait_recovery "$t" "$limit" "all UDP blocked"
+    PH_ALL_UDP_RECOVERY=$PH_RECOVERY
+    PH_FALLBACK_T=$(awk -v t="$t" -v r="$PH_RECOVERY" 'BEGIN { printf "%.6f", t + r }')
+    line=$(_ph_agent_next_line "$n" "all UDP blocked")
+    line=$(_ph_agent_new_lines "$n" | grep -m1 -- "-> tcp/$tcp" || true)
+    ph_log "agent: ${line:-(no line)}"
+    [[ -n $line ]] || ph_die "with all UDP blocked the agent logged '$(_ph_agent_new_lines "$n" |
+        paste -sd'|')', expected '... -> tcp/$tcp'"
+    path=$(ph_agent_path)
+    [[ $path == "tcp/$tcp" ]] || ph_die "agent /status path is '$path' with all UDP blocked, expected tcp/$tcp"
+    ph_result "all UDP blocked: ping back after ${PH_ALL_UDP_RECOVERY}s ($PH_RECOVERY_LOST pings lost)," \
+        "agent now on $path"
+}
+
+# ph_agent_hold_tcp SECONDS: with all UDP still blocked, stays until SECONDS after the fallback
+# (PH_FALLBACK_T), so that the agent's first UDP retries (5 s after the fallback, then 10 s
+# later, ...) fail first; the agent must stay on TCP and no ping may be lost from now on.
+ph_agent_hold_tcp() {
+    local t=$EPOCHREALTIME left lost path
+    # (At least 1.5 s, so that the loss count below has pings to look at.)
+    left=$(awk -v f="$PH_FALLBACK_T" -v s="$1" -v n="$t" 'BEGIN { l = f + s - n; if (l < 1.5) l = 1.5; printf "%.3f", l }')
+    sleep "$left"
+    path=$(ph_agent_path)
+    [[ $path == tcp/* ]] || ph_die "agent path is '$path' $1 s after the fallback with UDP still blocked"
+    lost=$(ph_tping_lost "$t" "$(awk -v n="$EPOCHREALTIME" 'BEGIN { printf "%.6f", n - 0.5 }')")
+    ph_result "held on $path until $1 s after the fallback (UDP retries failing):" \
+        "$lost pings lost in the last ${left}s"
+    ((lost == 0)) || ph_die "$lost pings lost on $path while the agent's UDP retries failed"
+}
+
+# ph_agent_unblock LIMIT: the censor lifts every rule; /status must say udp/* within LIMIT s.
+# Sets PH_BACK_TO_UDP (seconds) and PH_CLIMB_LOST (pings lost in the 3 s after the climb).
+ph_agent_unblock() {
+    local limit=$1 n t t_climb line path deadline=$((SECONDS + $1 + 1))
+    n=$(_ph_agent_nlines)
+    ph_censor_clear
+    t=$EPOCHREALTIME
+    until [[ $(ph_agent_path) == udp/* ]]; do
+        ((SECONDS < deadline)) || ph_die "the agent did not climb back to UDP within ${limit}s of the unblock"
+        ph_expect_running "$PH_AGENT_PID" "porthop client"
+        sleep 0.2
+    done
+    t_climb=$EPOCHREALTIME
+    PH_BACK_TO_UDP=$(awk -v a="$t" -v b="$t_climb" 'BEGIN { printf "%.2f", b - a }')
+    path=$(ph_agent_path)
+    line=$(_ph_agent_next_line "$n" "unblock")
+    line=$(_ph_agent_new_lines "$n" | grep -m1 -- "answers again" || true)
+    ph_log "agent: ${line:-(no line)}"
+    [[ -n $line ]] || ph_die "after the unblock the agent logged '$(_ph_agent_new_lines "$n" | paste -sd'|')'," \
+        "expected '... answers again -> back to udp'"
+    awk -v r="$PH_BACK_TO_UDP" -v l="$limit" 'BEGIN { exit !(r <= l) }' ||
+        ph_die "back to UDP only after ${PH_BACK_TO_UDP}s (limit ${limit}s)"
+    # The climb is make-before-break too: pings across it should all be answered.
+    sleep 3
+    PH_CLIMB_LOST=$(ph_tping_lost "$(awk -v t="$t_climb" 'BEGIN { printf "%.6f", t - 1 }')" \
+        "$(awk -v t="$t_climb" 'BEGIN { printf "%.6f", t + 2 }')")
+    ph_result "unblocked: agent back on $path after ${PH_BACK_TO_UDP}s; $PH_CLIMB_LOST pings lost around the climb"
+    ((PH_CLIMB_LOST >= 0)) || ph_die "no ping answered around the climb back to UDP"
 }

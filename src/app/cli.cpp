@@ -35,8 +35,8 @@ a bad file is reported and the running configuration stays. SIGUSR1 makes the cl
 one status line: the path in use (udp/PORT or tcp/PORT), hops so far, bytes each way and the
 round-trip time.
 Status: the server serves Prometheus metrics on GET http://127.0.0.1:9816/metrics ([metrics]
-listen); the client serves GET http://127.0.0.1:9817/metrics and /status (its path, hops,
-bytes and round-trip time; [client_metrics] listen).
+listen); the client serves GET http://127.0.0.1:9817/metrics and /status (JSON: its path,
+hops, bytes, round-trip time; [client_metrics] listen).
 Exit status: 0 on success, 1 on a configuration or start-up error, 2 on a usage error.
 Documentation: README.md, conf/server.toml and conf/client.toml (every key, with its default).
 )";

@@ -320,6 +320,8 @@ private:
 
 int run_client(const std::string& config_path) {
     auto loaded = load(config_path);
+    // A file can be a valid server file and still lack what the client needs (server, key).
+    if (loaded.ok()) loaded.errors = app::check_client_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
     app::set_log_level(loaded.config.log_level);

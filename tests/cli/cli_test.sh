@@ -327,6 +327,15 @@ for kind in udp tcp; do
     release_port
 done
 
+# The client refuses to start without what only it needs, naming each missing key.
+run client
+check "client on built-in defaults: exit 1, names client.server and client.key" \
+    all 'status_is 1' 'err_has "client.server: missing"' 'err_has "client.key: missing"'
+printf '[client]\nserver = "127.0.0.1"\n' >"$WORK/client-nokey.toml"
+run client -c "$WORK/client-nokey.toml"
+check "client without a key: exit 1, names the file and client.key" \
+    all 'status_is 1' "err_has \"$WORK/client-nokey.toml: client.key: missing\"" 'out_empty'
+
 echo
 if [[ $xfailed -gt 0 ]]; then
     echo "$passed passed, $failed failed ($xfailed known bugs: XFAIL)"

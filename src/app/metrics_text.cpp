@@ -62,15 +62,20 @@ std::string escape_label_value(std::string_view value) {
     return out;
 }
 
-std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Counters& counters,
-                           const ProcessInfo& process) {
-    Writer w;
+// The same two families head the server's and the client's metrics.
+static void write_process(Writer& w, const ProcessInfo& process) {
     w.family("porthop_build_info", "gauge", "Always 1; the version label says which porthop this is.");
     w.sample("porthop_build_info", "version=\"" + escape_label_value(process.version) + "\"",
              std::uint64_t{1});
     w.family("porthop_start_time_seconds", "gauge",
              "When the process started, in seconds since the Unix epoch.");
     w.sample("porthop_start_time_seconds", "", process.start_time_seconds);
+}
+
+std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Counters& counters,
+                           const ProcessInfo& process) {
+    Writer w;
+    write_process(w, process);
 
     w.family("porthop_sessions", "gauge", "Sessions open now (UDP clients and TCP connections).");
     w.sample("porthop_sessions", "", std::uint64_t{snap.sessions});
@@ -124,12 +129,7 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
 
 std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInfo& process) {
     Writer w;
-    w.family("porthop_build_info", "gauge", "Always 1; the version label says which porthop this is.");
-    w.sample("porthop_build_info", "version=\"" + escape_label_value(process.version) + "\"",
-             std::uint64_t{1});
-    w.family("porthop_start_time_seconds", "gauge",
-             "When the process started, in seconds since the Unix epoch.");
-    w.sample("porthop_start_time_seconds", "", process.start_time_seconds);
+    write_process(w, process);
 
     w.family("porthop_client_path_info", "gauge",
              "Always 1; the path label is the path in use (none, udp/PORT, tcp/PORT).");

@@ -13,6 +13,7 @@
 #include "porthop/app/log.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/net/offload.hpp"
 #include "porthop/net/packet_pool.hpp"
 
 namespace porthop::relay {
@@ -20,6 +21,11 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 namespace hopw = wire::hop;
+
+namespace {
+// Sent in front of each datagram to the server over UDP (SendItem::head).
+constexpr std::byte kHopDataType = static_cast<std::byte>(hopw::Type::data);
+}  // namespace
 
 class Agent::Impl final : public AgentTcpPath::Handler {
 public:
@@ -52,6 +58,9 @@ public:
         remote_.open(opt_.server.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
         if (!ec) remote_.non_blocking(true, ec);
         if (ec) return "cannot open a UDP socket towards the server: " + ec.message();
+        // Bursts may then arrive coalesced (a local wireguard-go sends with GSO); refused: just off.
+        batch_.enable_gro(local_.native_handle(), pool_.payload_capacity());
+        batch_.enable_gro(remote_.native_handle(), pool_.payload_capacity());
         // A random, non-zero id: the server finds this session by it on every path.
         session_id_ = crypto::random_nonzero_u64();
         arm(local_, &Impl::on_local_readable);
@@ -143,36 +152,61 @@ private:
             }
             drained = received.count < rx_.size();
             std::size_t n = 0;
-            for (std::size_t i = 0; i < received.count; ++i) {
-                auto& slot = slots_[i];
-                if (slot.truncated || slot.length == 0) continue;
-                // Replies go to whoever spoke last: the VPN client may restart on another port.
-                local_peer_ = slot.peer;
-                have_local_peer_ = true;
-                if (active.kind == hop::Path::Kind::udp) {
-                    slot.data[-1] = static_cast<std::byte>(hopw::Type::data);
-                    items_[n++] = net::SendItem{slot.data - 1, slot.length + 1, &active_endpoint_, nullptr};
-                } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
-                    rx_[i]->length = slot.length;
-                    auto spare = pool_.get();
-                    if (spare && tcp_->send_data(rx_[i])) {
-                        rx_[i] = std::move(spare);
-                        count_to_server(1, slot.length);
-                        ++sent;
-                    } else {
-                        pool_.put(std::move(spare));
-                        ++counters_.dropped_send;
-                    }
-                } else {
-                    ++counters_.dropped_no_path;
-                }
-            }
-            if (n > 0) {
+            const auto flush = [&] {
+                if (n == 0) return;
                 const auto result = batch_.send(remote_.native_handle(), {items_.data(), n});
                 count_to_server(result.sent, result.sent_bytes - result.sent);
                 counters_.dropped_send += result.failed;
                 sent += result.sent;
+                n = 0;
+            };
+            for (std::size_t i = 0; i < received.count; ++i) {
+                // A GRO-coalesced buffer holds several datagrams: each goes on its own.
+                for (const net::ReceiveSlot& slot : net::datagrams(slots_[i])) {
+                    if (slot.truncated || slot.length == 0) continue;
+                    // Replies go to whoever spoke last: the VPN client may restart on another port.
+                    local_peer_ = slot.peer;
+                    have_local_peer_ = true;
+                    if (active.kind == hop::Path::Kind::udp) {
+                        if (n == items_.size()) flush();
+                        // The type byte goes out in front of the datagram, which stays in place
+                        // (GRO packs datagrams back to back: no room in front of them).
+                        items_[n++] = net::SendItem{.data = slot.data,
+                                                    .length = slot.length,
+                                                    .peer = &active_endpoint_,
+                                                    .head = &kHopDataType,
+                                                    .head_length = hopw::kDataOverhead};
+                    } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
+                        auto spare = pool_.get();
+                        if (spare && slots_[i].segment_size != 0) {
+                            // Other datagrams share the buffer: this one is copied out for the
+                            // TCP queue, which takes whole buffers (the only copy GRO brings).
+                            std::memcpy(spare->payload(), slot.data, slot.length);
+                            spare->length = slot.length;
+                            if (tcp_->send_data(spare)) {
+                                count_to_server(1, slot.length);
+                                ++sent;
+                            } else {
+                                pool_.put(std::move(spare));
+                                ++counters_.dropped_send;
+                            }
+                            continue;
+                        }
+                        rx_[i]->length = slot.length;
+                        if (spare && tcp_->send_data(rx_[i])) {
+                            rx_[i] = std::move(spare);
+                            count_to_server(1, slot.length);
+                            ++sent;
+                        } else {
+                            pool_.put(std::move(spare));
+                            ++counters_.dropped_send;
+                        }
+                    } else {
+                        ++counters_.dropped_no_path;
+                    }
+                }
             }
+            flush();
         }
         if (sent > 0) paths_.on_data_sent(now);
         if (drained) {
@@ -196,8 +230,8 @@ private:
                 continue;
             }
             drained = received.count < rx_.size();
-            for (std::size_t i = 0; i < received.count; ++i) {
-                const auto& slot = slots_[i];
+            // A GRO-coalesced buffer holds several frames of one sender: each is handled on its own.
+            for (const net::ReceiveSlot& slot : net::datagrams({slots_.data(), received.count})) {
                 const auto from = slot.peer.to_udp();
                 // Only the server's own ports speak for the server.
                 if (slot.truncated || from.address() != opt_.server ||

@@ -65,6 +65,7 @@ error_code Server::Impl::open_udp(const ListenerKey& key) {
             ec = error_code(err, boost::system::system_category());
     }
     if (ec) return ec;
+    batch_.enable_gro(socket.native_handle(), pool_.payload_capacity());  // refused: just off
     auto bound = net::Endpoint::from_asio(socket.local_endpoint(ec));
     udp_.push_back(
         std::make_shared<UdpListener>(UdpListener{next_listener_id_++, key, std::move(socket), bound}));

@@ -4,7 +4,9 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <cstring>
 
+#include "porthop/net/offload.hpp"
 #include "porthop/wire/hoplink.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
@@ -13,6 +15,11 @@ namespace porthop::relay {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+
+namespace {
+// Sent in front of each datagram to an agent over UDP (SendItem::head).
+constexpr std::byte kHopDataType = static_cast<std::byte>(wire::hop::Type::data);
+}  // namespace
 
 Server::Impl::Impl(asio::io_context& io, ServerOptions options)
     : io_(io),
@@ -25,6 +32,9 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       sweep_timer_(io),
       epoch_timer_(io) {
     for (auto& buffer : rx_) buffer = pool_.get();
+    batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
+                                 &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
+                                 &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});
 }
 
 void Server::Impl::set_sweep_interval() {
@@ -69,8 +79,8 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
         }
         Session* run = nullptr;  // consecutive datagrams of one session go out in one sendmmsg
         std::size_t run_length = 0;
-        for (std::size_t i = 0; i < received.count; ++i) {
-            const auto& slot = slots_[i];
+        // A GRO-coalesced buffer holds several datagrams of one client: each is handled on its own.
+        for (const net::ReceiveSlot& slot : net::datagrams({slots_.data(), received.count})) {
             if (slot.truncated) {
                 Counters::add(counters_.drop_truncated);
                 warn_limited(warn_input_, [&] {
@@ -113,7 +123,7 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
             if (!session) continue;
             session->last_from_client = now;
             session->local = slot.local;
-            if (session != run) {
+            if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
                 run_length = 0;
@@ -185,6 +195,8 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
         });
         return std::nullopt;
     }
+    // The backend's bursts may then arrive coalesced (a local wireguard-go sends with GSO).
+    batch_.enable_gro(socket.native_handle(), pool_.payload_capacity());
     return socket;
 }
 
@@ -251,47 +263,70 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
             return;
         }
         std::size_t n = 0;
+        const auto flush = [&] {
+            if (n > 0 && s.listener) {
+                const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
+                // Payload bytes, as on every other path: the hop-link byte is not the client's data.
+                account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
+                if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
+            } else if (n > 0) {
+                Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
+            }
+            n = 0;
+        };
         for (std::size_t i = 0; i < received.count; ++i) {
-            const auto& slot = slots_[i];
-            if (slot.truncated || slot.length == 0) {
-                Counters::add(slot.truncated ? counters_.drop_truncated : counters_.drop_empty);
-                continue;
-            }
-            if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
-                auto spare = pool_.get();
-                if (!spare) {
-                    Counters::add(counters_.drop_no_buffer);
+            // A GRO-coalesced buffer holds several datagrams: each goes on its own.
+            for (const net::ReceiveSlot& slot : net::datagrams(slots_[i])) {
+                if (slot.truncated || slot.length == 0) {
+                    Counters::add(slot.truncated ? counters_.drop_truncated : counters_.drop_empty);
                     continue;
                 }
-                rx_[i]->length = slot.length;
-                if (s.tcp->enqueue(rx_[i]))
-                    rx_[i] = std::move(spare);  // handed off, refill the batch
-                else {
-                    pool_.put(std::move(spare));
-                    Counters::add(counters_.drop_tcp_backlog);
-                }
-                continue;
-            }
-            if (s.agent) {
-                // A hop-link data frame: one byte in the headroom, the datagram stays in place.
-                if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
-                    Counters::add(counters_.drop_truncated);
+                if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
+                    auto spare = pool_.get();
+                    if (!spare) {
+                        Counters::add(counters_.drop_no_buffer);
+                        continue;
+                    }
+                    if (slots_[i].segment_size != 0) {
+                        // The buffer holds other datagrams too: this one is copied out for the
+                        // TCP queue, which takes whole buffers (the only copy GRO brings).
+                        std::memcpy(spare->payload(), slot.data, slot.length);
+                        spare->length = slot.length;
+                        if (!s.tcp->enqueue(spare)) {
+                            pool_.put(std::move(spare));
+                            Counters::add(counters_.drop_tcp_backlog);
+                        }
+                        continue;
+                    }
+                    rx_[i]->length = slot.length;
+                    if (s.tcp->enqueue(rx_[i]))
+                        rx_[i] = std::move(spare);  // handed off, refill the batch
+                    else {
+                        pool_.put(std::move(spare));
+                        Counters::add(counters_.drop_tcp_backlog);
+                    }
                     continue;
                 }
-                slot.data[-1] = static_cast<std::byte>(wire::hop::Type::data);
-                items_[n++] = net::SendItem{slot.data - 1, slot.length + 1, &s.client, &s.local};
-                continue;
+                if (n == items_.size()) flush();
+                if (s.agent) {
+                    // A hop-link data frame: the type byte goes out in front of the datagram, which
+                    // stays where it is (GRO packs datagrams back to back: no room in front).
+                    if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
+                        Counters::add(counters_.drop_truncated);
+                        continue;
+                    }
+                    items_[n++] = net::SendItem{.data = slot.data,
+                                                .length = slot.length,
+                                                .peer = &s.client,
+                                                .local = &s.local,
+                                                .head = &kHopDataType,
+                                                .head_length = wire::hop::kDataOverhead};
+                    continue;
+                }
+                items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
             }
-            items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
         }
-        if (n > 0 && s.listener) {
-            const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-            // Payload bytes, as on every other path: the hop-link byte is not the client's data.
-            account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
-            if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
-        } else if (n > 0) {
-            Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
-        }
+        flush();
         if (s.closed) return;
         if (received.count < rx_.size()) {
             arm_upstream(session);

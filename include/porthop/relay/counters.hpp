@@ -52,7 +52,16 @@ namespace porthop::relay {
     X(agent_hops, "porthop_agent_path_changes_total", "kind=\"udp_hop\"",                                \
       "Reply-path changes of porthop clients: UDP port to UDP port, UDP to TCP (fallback), TCP to UDP.") \
     X(agent_fallbacks, "porthop_agent_path_changes_total", "kind=\"fallback_to_tcp\"", "")               \
-    X(agent_climbs, "porthop_agent_path_changes_total", "kind=\"back_to_udp\"", "")
+    X(agent_climbs, "porthop_agent_path_changes_total", "kind=\"back_to_udp\"", "")                      \
+    X(offload_gso_datagrams, "porthop_offload_datagrams_total", "offload=\"gso\"",                       \
+      "Datagrams that went out in a UDP GSO send or came in a GRO-coalesced buffer, by offload.")        \
+    X(offload_gro_datagrams, "porthop_offload_datagrams_total", "offload=\"gro\"", "")                   \
+    X(offload_gso_messages, "porthop_offload_messages_total", "offload=\"gso\"",                         \
+      "GSO sends and GRO-coalesced receives, each carrying two or more datagrams, by offload.")          \
+    X(offload_gro_messages, "porthop_offload_messages_total", "offload=\"gro\"", "")                     \
+    X(offload_gso_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gso\"",                       \
+      "Times an offload was turned off for good because the kernel refused it, by offload.")             \
+    X(offload_gro_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gro\"", "")
 
 struct Counters {
 #define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};

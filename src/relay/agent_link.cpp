@@ -152,8 +152,9 @@ SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const s
 void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listener,
                                   const std::shared_ptr<ListenerCounters>& stats) noexcept {
     auto& link = *s.agent;
-    const bool had_path = s.listener || (link.reply_via_tcp && s.tcp);
-    if (had_path) {
+    // Counted by what the last path was, even if it is gone since (its port closed): a move to
+    // TCP after the UDP ports closed is still a fallback.
+    if (link.has_path) {
         if (via_tcp && !link.reply_via_tcp)
             Counters::add(counters_.agent_fallbacks);
         else if (!via_tcp && link.reply_via_tcp)
@@ -162,6 +163,7 @@ void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listene
             Counters::add(counters_.agent_hops);
     }
     link.reply_via_tcp = via_tcp;
+    link.has_path = true;
     if (!via_tcp) s.listener = listener;
     // The session is counted on the listener its replies leave from.
     if (s.stats != stats) {
@@ -188,8 +190,9 @@ void Server::Impl::note_tcp_data(Session& s, TcpConnection& connection) noexcept
 
 void Server::Impl::detach_tcp(Session& s, TcpConnection& connection) noexcept {
     if (s.tcp != &connection) return;
+    // Replies fall back to the last UDP path, if any (the upstream loop sends on TCP only while
+    // there is a connection); reply_via_tcp stays, so the agent's next UDP data counts as a climb.
     s.tcp = nullptr;
-    s.agent->reply_via_tcp = false;  // back to the last UDP path, if any, until the agent says
 }
 
 void Server::Impl::arm_moving_target() {

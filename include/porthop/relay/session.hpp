@@ -39,6 +39,7 @@ struct AgentLink {
     hop::ReplayWindow attaches;  // counters of accepted attaches
     std::uint64_t ack_counter = 0;
     bool reply_via_tcp = false;  // the agent's data last came over its TCP connection
+    bool has_path = false;       // a reply path was ever set (the path-change counters need it)
 };
 
 struct Session {

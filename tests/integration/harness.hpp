@@ -23,7 +23,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "porthop/hop/schedule.hpp"
 #include "porthop/net/endpoint.hpp"
+#include "porthop/relay/agent.hpp"
 #include "porthop/relay/server.hpp"
 
 namespace porthop::test {
@@ -303,6 +305,79 @@ bool eventually(F&& condition, std::chrono::milliseconds timeout = 3000ms) {
         std::this_thread::sleep_for(10ms);
     }
     return condition();
+}
+
+// A porthop client agent on its own thread, torn down (stop + join) on destruction.
+class RunningAgent {
+public:
+    explicit RunningAgent(relay::AgentOptions options) : agent_(io_, std::move(options)) {
+        error_ = agent_.start();
+        if (error_) return;
+        local_ = agent_.local_endpoint();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RunningAgent() {
+        if (thread_.joinable()) {
+            boost::asio::post(io_, [this] { agent_.stop(); });
+            thread_.join();
+        }
+    }
+    const std::optional<std::string>& error() const { return error_; }
+    // Where the local VPN client sends.
+    std::uint16_t port() const { return local_.port(); }
+    // Asked on the loop thread, where the agent's state lives.
+    relay::AgentStatus status() {
+        std::promise<relay::AgentStatus> p;
+        boost::asio::post(io_, [&] { p.set_value(agent_.status()); });
+        return p.get_future().get();
+    }
+
+private:
+    boost::asio::io_context io_{1};
+    relay::Agent agent_;
+    std::optional<std::string> error_;
+    net::Endpoint local_;
+    std::thread thread_;
+};
+
+// A wall clock the tests move: the system clock plus an offset. Server and agent both take
+// FakeWallClock::now as their wall_clock, so a test can step into the next schedule epoch.
+// One offset for the whole process: each test that uses it starts with reset().
+struct FakeWallClock {
+    static inline std::atomic<std::chrono::system_clock::rep> offset{0};
+
+    static std::chrono::system_clock::time_point now() {
+        return std::chrono::system_clock::now() + std::chrono::system_clock::duration{offset.load()};
+    }
+    static void reset() { offset = 0; }
+    static void advance(std::chrono::system_clock::duration d) { offset += d.count(); }
+    // Moves now() forward (by less than one interval) to `into` past an epoch boundary.
+    static void place(std::chrono::seconds interval, std::chrono::system_clock::duration into) {
+        const std::chrono::system_clock::duration period = interval;
+        const auto at = now().time_since_epoch() % period;
+        advance(((into - at) % period + period) % period);
+    }
+    static std::uint64_t epoch(std::chrono::seconds interval) { return hop::epoch_at(now(), interval); }
+};
+
+// `n` distinct ports that were free a moment ago on the loopback address of the family (bound
+// to port 0 together, read back, closed), for tests that must name their ports: agent and
+// server agree on the set, and a reload closes and reopens them.
+inline std::vector<std::uint16_t> free_ports(bool v6, int type, std::size_t n) {
+    std::vector<Fd> held;
+    std::vector<std::uint16_t> ports;
+    for (std::size_t i = 0; i < n; ++i) {
+        Fd fd(::socket(v6 ? AF_INET6 : AF_INET, type, 0));
+        socklen_t len;
+        auto any = loopback(v6, 0, len);
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&any), len) != 0) return {};
+        sockaddr_storage bound{};
+        socklen_t blen = sizeof bound;
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen);
+        ports.push_back(net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), blen).port());
+        held.push_back(std::move(fd));
+    }
+    return ports;
 }
 
 }  // namespace porthop::test

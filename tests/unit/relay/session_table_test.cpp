@@ -212,3 +212,192 @@ TEST_CASE("UdpKeyHash: equal keys hash equal, the listener matters", "[relay][se
     CHECK(UdpKey{3, client(5)} == UdpKey{3, client(5)});
     CHECK_FALSE(UdpKey{3, client(5)} == UdpKey{4, client(5)});
 }
+
+TEST_CASE_METHOD(Fixture, "SessionTable: set_hop_id and find_agent", "[relay][session_table][agent]") {
+    SessionTable table(10);
+    auto a = make(1);
+    auto b = make(2);
+    REQUIRE(table.insert(a, nullptr));
+    REQUIRE(table.insert(b, nullptr));
+    CHECK(table.find_agent(0xAAAA) == nullptr);
+
+    REQUIRE(table.set_hop_id(1, 0xAAAA));
+    CHECK(table.find_agent(0xAAAA) == a.get());
+    CHECK(table.find_agent(0xBBBB) == nullptr);
+
+    // A session gets one hop id, once: a second one (or the same again) is refused and the
+    // first stays.
+    CHECK_FALSE(table.set_hop_id(1, 0xBBBB));
+    CHECK_FALSE(table.set_hop_id(1, 0xAAAA));
+    CHECK(table.find_agent(0xAAAA) == a.get());
+    CHECK(table.find_agent(0xBBBB) == nullptr);
+
+    // An id another session holds is refused.
+    CHECK_FALSE(table.set_hop_id(2, 0xAAAA));
+    CHECK(table.find_agent(0xAAAA) == a.get());
+    REQUIRE(table.set_hop_id(2, 0xBBBB));  // b can still take a free one
+    CHECK(table.find_agent(0xBBBB) == b.get());
+
+    // An unknown session gets nothing.
+    CHECK_FALSE(table.set_hop_id(99, 0xCCCC));
+    CHECK(table.find_agent(0xCCCC) == nullptr);
+    CHECK(table.size() == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "SessionTable: hop id 0 is reserved", "[relay][session_table][agent]") {
+    // 0 means "not an agent session" in the table: it must not become findable, or erase
+    // (which skips hop id 0) would leave find_agent(0) pointing at a freed session.
+    SessionTable table(10);
+    REQUIRE(table.insert(make(1), nullptr));
+    CHECK_FALSE(table.set_hop_id(1, 0));
+    CHECK(table.find_agent(0) == nullptr);
+    table.erase(1);
+    CHECK(table.find_agent(0) == nullptr);
+}
+
+TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refuses",
+                 "[relay][session_table][agent]") {
+    SessionTable table(10);
+    auto agent = make(1);
+    REQUIRE(table.insert(agent, nullptr));
+    REQUIRE(table.set_hop_id(1, 0xAAAA));
+    const UdpKey p0{0, client(1000)};
+    const UdpKey p1{1, client(1000)};  // the same agent address on another port
+    const UdpKey p2{1, client(1001)};  // the agent's address changed (NAT rebinding)
+
+    CHECK_FALSE(table.add_udp_path(99, p0));  // unknown session
+    CHECK(table.find_udp(p0) == nullptr);
+
+    REQUIRE(table.add_udp_path(1, p0));
+    REQUIRE(table.add_udp_path(1, p1));
+    REQUIRE(table.add_udp_path(1, p2));
+    CHECK(table.find_udp(p0) == agent.get());
+    CHECK(table.find_udp(p1) == agent.get());
+    CHECK(table.find_udp(p2) == agent.get());
+    CHECK(table.find_agent(0xAAAA) == agent.get());
+    CHECK(table.size() == 1);
+
+    SECTION("a refresh keeps one key and makes it the newest") {
+        REQUIRE(table.add_udp_path(1, p0));
+        CHECK(table.find_udp(p0) == agent.get());
+        // 3 distinct keys now; 5 more make 8 (the limit): nothing evicted, so p0 is there once.
+        for (std::uint16_t i = 0; i < 5; ++i) REQUIRE(table.add_udp_path(1, UdpKey{2, client(2000 + i)}));
+        CHECK(table.find_udp(p0) == agent.get());
+        CHECK(table.find_udp(p1) == agent.get());
+        CHECK(table.find_udp(p2) == agent.get());
+        // The 9th evicts the oldest: p1 (p0 was refreshed after it), then p2, then p0.
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client(1)}));
+        CHECK(table.find_udp(p1) == nullptr);
+        CHECK(table.find_udp(p0) == agent.get());
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client(2)}));
+        CHECK(table.find_udp(p2) == nullptr);
+        CHECK(table.find_udp(p0) == agent.get());
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client(3)}));
+        CHECK(table.find_udp(p0) == nullptr);
+        CHECK(table.find_udp(UdpKey{2, client(2000)}) == agent.get());
+    }
+    SECTION("a key owned by another session is refused") {
+        auto native = make(2);
+        const UdpKey taken{0, client(5000)};
+        REQUIRE(table.insert(native, &taken));
+        CHECK_FALSE(table.add_udp_path(1, taken));
+        CHECK(table.find_udp(taken) == native.get());
+
+        auto other_agent = make(3);
+        REQUIRE(table.insert(other_agent, nullptr));
+        REQUIRE(table.set_hop_id(3, 0xBBBB));
+        CHECK_FALSE(table.add_udp_path(3, p0));  // agent 1's path stays agent 1's
+        CHECK(table.find_udp(p0) == agent.get());
+        REQUIRE(table.add_udp_path(3, UdpKey{0, client(6000)}));
+        CHECK(table.find_udp(UdpKey{0, client(6000)}) == other_agent.get());
+    }
+    SECTION("the 9th path evicts the oldest") {
+        STATIC_REQUIRE(SessionTable::kMaxAgentPaths == 8);
+        std::vector<UdpKey> keys{p0, p1, p2};
+        for (std::uint16_t i = 0; keys.size() < SessionTable::kMaxAgentPaths; ++i) {
+            keys.push_back(UdpKey{2, client(3000 + i)});
+            REQUIRE(table.add_udp_path(1, keys.back()));
+        }
+        for (const auto& k : keys) CHECK(table.find_udp(k) == agent.get());
+        const UdpKey ninth{4, client(4000)};
+        REQUIRE(table.add_udp_path(1, ninth));
+        CHECK(table.find_udp(ninth) == agent.get());
+        CHECK(table.find_udp(p0) == nullptr);  // the oldest is forgotten
+        for (std::size_t i = 1; i < keys.size(); ++i) CHECK(table.find_udp(keys[i]) == agent.get());
+        // The forgotten key is free again: a native session may take it.
+        CHECK(table.insert(make(5), &p0));
+    }
+}
+
+TEST_CASE_METHOD(Fixture, "SessionTable: remove_listener_paths", "[relay][session_table][agent]") {
+    SessionTable table(10);
+    auto a = make(1);
+    auto b = make(2);
+    REQUIRE(table.insert(a, nullptr));
+    REQUIRE(table.insert(b, nullptr));
+    REQUIRE(table.set_hop_id(1, 0xA));
+    REQUIRE(table.set_hop_id(2, 0xB));
+    const UdpKey a0{0, client(1)}, a1{1, client(1)}, a1b{1, client(2)}, b1{1, client(3)};
+    REQUIRE(table.add_udp_path(1, a0));
+    REQUIRE(table.add_udp_path(1, a1));
+    REQUIRE(table.add_udp_path(1, a1b));
+    REQUIRE(table.add_udp_path(2, b1));
+
+    table.remove_listener_paths(1, 1);
+    CHECK(table.find_udp(a1) == nullptr);
+    CHECK(table.find_udp(a1b) == nullptr);
+    CHECK(table.find_udp(a0) == a.get());  // its other listener stays
+    CHECK(table.find_udp(b1) == b.get());  // another session's path on that listener stays
+    CHECK(table.find_agent(0xA) == a.get());
+    CHECK(table.size() == 2);
+
+    table.remove_listener_paths(1, 7);   // no path there: nothing happens
+    table.remove_listener_paths(99, 0);  // unknown session: nothing happens
+    CHECK(table.find_udp(a0) == a.get());
+
+    // The removed keys are free again, and the session can bind them anew.
+    REQUIRE(table.add_udp_path(1, a1));
+    CHECK(table.find_udp(a1) == a.get());
+    // Removed paths no longer count towards the limit: 7 more fit beside a0 and a1 before
+    // a0 is evicted.
+    for (std::uint16_t i = 0; i < 6; ++i) REQUIRE(table.add_udp_path(1, UdpKey{5, client(100 + i)}));
+    CHECK(table.find_udp(a0) == a.get());
+    REQUIRE(table.add_udp_path(1, UdpKey{5, client(200)}));
+    CHECK(table.find_udp(a0) == nullptr);
+    CHECK(table.find_udp(a1) == a.get());
+}
+
+TEST_CASE_METHOD(Fixture, "SessionTable: erase removes an agent's paths and its hop id",
+                 "[relay][session_table][agent]") {
+    SessionTable table(10);
+    auto a = make(1);
+    auto b = make(2);
+    REQUIRE(table.insert(a, nullptr));
+    REQUIRE(table.insert(b, nullptr));
+    REQUIRE(table.set_hop_id(1, 0xA));
+    REQUIRE(table.set_hop_id(2, 0xB));
+    const UdpKey k0{0, client(1)}, k1{1, client(1)}, k2{2, client(9)}, kb{0, client(2)};
+    REQUIRE(table.add_udp_path(1, k0));
+    REQUIRE(table.add_udp_path(1, k1));
+    REQUIRE(table.add_udp_path(1, k2));
+    REQUIRE(table.add_udp_path(2, kb));
+
+    CHECK(table.erase(1) == a);
+    CHECK(table.find_agent(0xA) == nullptr);
+    CHECK(table.find_udp(k0) == nullptr);
+    CHECK(table.find_udp(k1) == nullptr);
+    CHECK(table.find_udp(k2) == nullptr);
+    CHECK(table.find_agent(0xB) == b.get());  // the other agent is untouched
+    CHECK(table.find_udp(kb) == b.get());
+    CHECK(table.size() == 1);
+    CHECK(a.use_count() == 1);
+
+    // Its hop id and its keys are free for others now.
+    auto again = make(3);
+    REQUIRE(table.insert(again, &k0));
+    REQUIRE(table.set_hop_id(3, 0xA));
+    CHECK(table.find_agent(0xA) == again.get());
+    CHECK(table.find_udp(k0) == again.get());
+    REQUIRE(table.add_udp_path(3, k1));
+    CHECK(table.find_udp(k1) == again.get());
+}

@@ -1,0 +1,610 @@
+// The hop link end to end: a local client -> relay::Agent -> porthop server -> UDP echo backend,
+// on loopback, with short path timers and a wall clock the tests move (FakeWallClock), so hops,
+// fallbacks and climbs take seconds. Exact bytes are checked both ways; the backend must see
+// one source address per porthop client whatever path it takes.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "harness.hpp"
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/crypto/hop_key.hpp"
+#include "porthop/hop/schedule.hpp"
+#include "porthop/wire/hoplink.hpp"
+
+using namespace porthop;
+using namespace porthop::test;
+
+namespace {
+
+constexpr std::chrono::seconds kInterval{60};
+
+hop::PathTimers fast_timers() {
+    hop::PathTimers t;
+    t.probe_interval = 100ms;
+    t.fast_probe_after = 50ms;
+    t.silence = 300ms;
+    t.attempt_timeout = 200ms;
+    t.tcp_connect_timeout = 1000ms;
+    t.retry_udp_first = 500ms;
+    t.retry_udp_max = 1000ms;
+    t.tcp_linger = 300ms;
+    return t;
+}
+
+crypto::HopKey new_key() {
+    REQUIRE(crypto::init_sodium());
+    return crypto::generate_hop_key();
+}
+
+boost::asio::ip::address loopback_address(bool v6) {
+    return boost::asio::ip::make_address(v6 ? "::1" : "127.0.0.1");
+}
+
+// A server on loopback with `udp` UDP ports and one TCP port, all named (free_ports), keyed
+// with `key`, on the fake wall clock.
+relay::ServerOptions keyed_server(const EchoBackend& backend, bool v6, const crypto::HopKey& key,
+                                  std::size_t udp) {
+    relay::ServerOptions o;
+    o.listen = {loopback_address(v6)};
+    o.udp_ports = free_ports(v6, SOCK_DGRAM, udp);
+    o.tcp_ports = free_ports(v6, SOCK_STREAM, 1);
+    REQUIRE(o.udp_ports.size() == udp);
+    REQUIRE(o.tcp_ports.size() == 1);
+    o.backend = backend.endpoint();
+    o.tolerate_missing_ipv6 = false;
+    o.hop_keys = crypto::derive_hop_keys(key);
+    o.hop_interval = kInterval;
+    o.wall_clock = &FakeWallClock::now;
+    return o;
+}
+
+// An agent for `server`: the same ports, interval and clock, listening on loopback.
+relay::AgentOptions agent_for(const relay::ServerOptions& server, const crypto::HopKey& key) {
+    relay::AgentOptions o;
+    const auto address = server.listen.front();
+    o.listen = net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(address, 0));
+    o.server = address;
+    o.udp_ports = server.udp_ports;
+    o.tcp_port = server.tcp_ports.front();
+    o.key = key;
+    o.hop_interval = server.hop_interval;
+    o.timers = fast_timers();
+    o.wall_clock = &FakeWallClock::now;
+    return o;
+}
+
+// "udp/40017" -> 40017; nullopt for "tcp/..." and "none".
+std::optional<std::uint16_t> udp_port_of(const std::string& path) {
+    if (path.rfind("udp/", 0) != 0) return std::nullopt;
+    return static_cast<std::uint16_t>(std::stoul(path.substr(4)));
+}
+
+std::string udp_path(std::uint16_t port) { return "udp/" + std::to_string(port); }
+std::string tcp_path(std::uint16_t port) { return "tcp/" + std::to_string(port); }
+
+bool on_udp(RunningAgent& agent, std::chrono::milliseconds timeout = 3000ms) {
+    return eventually([&] { return udp_port_of(agent.status().path).has_value(); }, timeout);
+}
+
+bool on_path(RunningAgent& agent, const std::string& path, std::chrono::milliseconds timeout = 3000ms) {
+    return eventually([&] { return agent.status().path == path; }, timeout);
+}
+
+// Moves the fake wall clock to `into` past the start of `epoch` (which must not be in the past).
+void go_to_epoch(std::uint64_t epoch, std::chrono::system_clock::duration into) {
+    FakeWallClock::place(kInterval, into);
+    const auto now = FakeWallClock::epoch(kInterval);
+    REQUIRE(epoch >= now);
+    FakeWallClock::advance(kInterval * static_cast<long>(epoch - now));
+}
+
+std::set<std::uint16_t> as_set(const std::vector<std::uint16_t>& ports) {
+    return {ports.begin(), ports.end()};
+}
+
+// The local VPN client's steady stream through the agent: one numbered datagram every
+// `period`, each echo checked byte for byte as it comes back.
+class Stream {
+public:
+    Stream(bool v6, std::uint16_t agent_port, std::size_t size = 200, std::chrono::milliseconds period = 10ms)
+        : client_(v6), port_(agent_port), size_(size), period_(period) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Stream() {
+        done_ = true;
+        thread_.join();
+    }
+
+    // Waits until `n` more echoes than now came back.
+    bool flows(std::size_t n = 20, std::chrono::milliseconds timeout = 3000ms) {
+        const auto target = received() + n;
+        return eventually([&] { return received() >= target; }, timeout);
+    }
+    // Stops sending and waits for the echoes still under way; returns the numbers never echoed.
+    std::vector<std::uint32_t> finish(std::chrono::milliseconds timeout = 2000ms) {
+        sending_ = false;
+        eventually([&] { return received() == sent(); }, timeout);
+        std::lock_guard lock(mutex_);
+        std::vector<std::uint32_t> missing;
+        for (std::uint32_t seq = 0; seq < sent_; ++seq)
+            if (!got_.count(seq)) missing.push_back(seq);
+        return missing;
+    }
+    std::size_t sent() {
+        std::lock_guard lock(mutex_);
+        return sent_;
+    }
+    std::size_t received() {
+        std::lock_guard lock(mutex_);
+        return got_.size();
+    }
+    std::size_t bad() {
+        std::lock_guard lock(mutex_);
+        return bad_;
+    }
+
+    Bytes datagram(std::uint32_t seq) const {
+        auto d = pattern(size_, seq);
+        for (int i = 0; i < 4; ++i)
+            d[static_cast<std::size_t>(i)] = static_cast<std::byte>(seq >> (24 - 8 * i));
+        return d;
+    }
+
+private:
+    void run() {
+        auto next = std::chrono::steady_clock::now();
+        while (!done_) {
+            const auto now = std::chrono::steady_clock::now();
+            if (sending_ && now >= next) {
+                std::uint32_t seq;
+                {
+                    std::lock_guard lock(mutex_);
+                    seq = sent_++;
+                }
+                client_.send_to(port_, datagram(seq));
+                next += period_;
+            }
+            const auto wait =
+                sending_ ? std::chrono::duration_cast<std::chrono::milliseconds>(next - now) : 10ms;
+            auto reply = client_.receive(std::clamp<std::chrono::milliseconds>(wait, 0ms, 10ms));
+            if (!reply) continue;
+            const auto& d = reply->first;
+            std::lock_guard lock(mutex_);
+            if (d.size() != size_ || reply->second != port_) {
+                ++bad_;
+                continue;
+            }
+            std::uint32_t seq = 0;
+            for (int i = 0; i < 4; ++i)
+                seq = (seq << 8) | std::to_integer<std::uint32_t>(d[static_cast<std::size_t>(i)]);
+            if (seq >= sent_ || d != datagram(seq) || !got_.insert(seq).second) ++bad_;
+        }
+    }
+
+    UdpClient client_;
+    std::uint16_t port_;
+    std::size_t size_;
+    std::chrono::milliseconds period_;
+    std::atomic<bool> done_{false};
+    std::atomic<bool> sending_{true};
+    std::mutex mutex_;
+    std::uint32_t sent_ = 0;
+    std::set<std::uint32_t> got_;
+    std::size_t bad_ = 0;
+    std::thread thread_;
+};
+
+// The first packet of an OpenVPN client over TCP: P_CONTROL_HARD_RESET_CLIENT_V2 (opcode 7,
+// key id 0), an 8-byte session id, no acks, message id 0 (14 bytes, plain wrapping).
+Bytes openvpn_hard_reset() {
+    Bytes p{std::byte{7 << 3}};
+    for (int i = 0; i < 8; ++i) p.push_back(static_cast<std::byte>(0xA0 + i));
+    p.push_back(std::byte{0});
+    for (int i = 0; i < 4; ++i) p.push_back(std::byte{0});
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("agent: datagrams of every size round-trip exactly through agent and server", "[agent]") {
+    const bool v6 = GENERATE(false, true);
+    CAPTURE(v6);
+    FakeWallClock::reset();
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, v6, key, 3);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+
+    UdpClient client(v6);
+    std::vector<Bytes> sent;
+    std::uint64_t total = 0;
+    // The largest datagram the hop link carries is the largest UDP payload of the family less
+    // the 1-byte data header; the echo backend is on IPv4, which bounds the round trip.
+    const std::size_t largest_hop = v6 ? 65527 - 1 : 65507 - 1;
+    const std::size_t largest = std::min<std::size_t>(largest_hop, 65507);
+    for (std::size_t size : {std::size_t{1}, std::size_t{2}, std::size_t{100}, std::size_t{1400},
+                             std::size_t{1500}, std::size_t{8000}, std::size_t{60000}, largest}) {
+        CAPTURE(size);
+        sent.push_back(pattern(size, static_cast<unsigned>(size)));
+        total += size;
+        client.send_to(agent.port(), sent.back());
+        auto reply = client.receive();
+        REQUIRE(reply);
+        CHECK(reply->first == sent.back());
+        CHECK(reply->second == agent.port());
+    }
+    // One byte more does not fit once the header is on: dropped at the agent and counted.
+    client.send_to(agent.port(), pattern(largest_hop + 1, 1));
+    CHECK_FALSE(client.receive(300ms));
+    CHECK(backend.received() == sent);  // exact datagrams, nothing of the hop link
+    CHECK(backend.sources().size() == 1);
+
+    const auto s = agent.status();
+    CHECK(s.to_server_packets == sent.size());
+    CHECK(s.to_server_bytes == total);
+    CHECK(s.from_server_packets == sent.size());
+    CHECK(s.from_server_bytes == total);
+    CHECK(s.dropped_send == 1);
+    CHECK(s.rejected_frames == 0);
+    CHECK(s.dropped_no_path == 0);
+    CHECK(s.fallbacks == 0);
+    CHECK_FALSE(s.local_client.empty());
+    CHECK(s.session_id != 0);
+    CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
+    CHECK(relay.counter(&relay::Counters::to_backend_bytes) == total);
+    CHECK(relay.counter(&relay::Counters::to_client_bytes) == total);
+    CHECK(relay.sessions() == 1);
+}
+
+TEST_CASE("agent: scheduled hops follow the schedule and lose no datagram", "[agent][hop]") {
+    FakeWallClock::reset();
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 4);
+    const hop::PortSchedule schedule(crypto::derive_hop_keys(key).schedule, options.udp_ports);
+    constexpr std::uint64_t kSteps = 4;
+    // Start in an epoch from which every step changes the scheduled port, 5 s into it so that
+    // the real clock never crosses a boundary by itself during the test.
+    std::uint64_t first = FakeWallClock::epoch(kInterval) + 1;
+    const auto every_step_hops = [&](std::uint64_t e) {
+        for (std::uint64_t k = 0; k < kSteps; ++k)
+            if (schedule.port_for(e + k) == schedule.port_for(e + k + 1)) return false;
+        return true;
+    };
+    while (!every_step_hops(first)) ++first;
+    go_to_epoch(first, 5s);
+
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+    Stream stream(false, agent.port());
+    REQUIRE(stream.flows());
+
+    std::uint64_t expected_hops = 0;
+    for (std::uint64_t k = 1; k <= kSteps; ++k) {
+        CAPTURE(k);
+        const auto before = udp_port_of(agent.status().path);
+        REQUIRE(before);
+        FakeWallClock::advance(kInterval);
+        const auto target = schedule.port_for(first + k);
+        if (*before != target) ++expected_hops;
+        REQUIRE(on_path(agent, udp_path(target)));
+        REQUIRE(stream.flows(10));
+    }
+    const auto missing = stream.finish();
+    CHECK(missing.empty());  // make-before-break: not one datagram lost across the hops
+    CHECK(stream.bad() == 0);
+    CHECK(stream.sent() > 50);
+
+    const auto s = agent.status();
+    CHECK(s.hops == expected_hops);
+    CHECK(s.hops >= kSteps - 1);
+    CHECK(s.fallbacks == 0);
+    CHECK(s.climbs == 0);
+    CHECK(s.dark_ports.empty());
+    CHECK(backend.sources().size() == 1);  // one client address at the backend throughout
+    CHECK(relay.counter(&relay::Counters::agent_hops) >= expected_hops);
+    CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
+    CHECK(relay.sessions() == 1);
+}
+
+TEST_CASE("agent: all UDP goes dark -> TCP, and back to UDP when it heals", "[agent][fallback]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(kInterval, 5s);
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 3);
+    const auto tcp_port = options.tcp_ports.front();
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+    Stream stream(false, agent.port());
+    REQUIRE(stream.flows());
+
+    // Every UDP port closes (the TCP port stays): the agent moves down the ladder to TCP.
+    auto no_udp = options;
+    no_udp.udp_ports.clear();
+    REQUIRE_FALSE(relay.reconfigure(no_udp));
+    REQUIRE(relay.udp_ports().empty());
+    REQUIRE(on_path(agent, tcp_path(tcp_port), 6000ms));
+    {
+        const auto s = agent.status();
+        CHECK(s.fallbacks == 1);
+        CHECK(s.climbs == 0);
+    }
+    REQUIRE(stream.flows(30));  // exact bytes: Stream checks every echo
+    CHECK(stream.bad() == 0);
+    CHECK(backend.sources().size() == 1);
+
+    // The UDP ports open again: the agent climbs back.
+    REQUIRE_FALSE(relay.reconfigure(options));
+    REQUIRE(relay.udp_ports().size() == 3);
+    REQUIRE(on_udp(agent, 5000ms));
+    {
+        const auto s = agent.status();
+        CHECK(s.fallbacks == 1);
+        CHECK(s.climbs == 1);
+    }
+    REQUIRE(stream.flows(30));
+    stream.finish(500ms);  // what went out while UDP was dark is lost, as on a real network
+    CHECK(stream.bad() == 0);
+    CHECK(backend.sources().size() == 1);
+    CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
+    CHECK(relay.sessions() == 1);
+    // The server saw the same moves on its reply path (the fallback although the UDP path's
+    // port was gone by then). At least once: a data frame still queued on the TCP path when
+    // the agent climbs may reach the server after its first UDP data and flip the reply path
+    // once more.
+    CHECK(relay.counter(&relay::Counters::agent_fallbacks) >= 1);
+    CHECK(relay.counter(&relay::Counters::agent_climbs) >= 1);
+}
+
+TEST_CASE("agent: its UDP port going dark moves it to another UDP port", "[agent][fallback]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(kInterval, 5s);
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 4);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+    Stream stream(false, agent.port());
+    REQUIRE(stream.flows());
+
+    const auto dark = *udp_port_of(agent.status().path);
+    auto without = options;
+    std::erase(without.udp_ports, dark);
+    REQUIRE_FALSE(relay.reconfigure(without));
+    REQUIRE(as_set(relay.udp_ports()) == as_set(without.udp_ports));
+    REQUIRE(eventually(
+        [&] {
+            const auto port = udp_port_of(agent.status().path);
+            return port && *port != dark;
+        },
+        5000ms));
+    REQUIRE(stream.flows(30));
+    stream.finish(500ms);  // what went out while the port was dark is lost
+    CHECK(stream.bad() == 0);
+
+    const auto s = agent.status();
+    CHECK(s.hops >= 1);
+    CHECK(s.fallbacks == 0);
+    CHECK(std::find(s.dark_ports.begin(), s.dark_ports.end(), dark) != s.dark_ports.end());
+    CHECK(backend.sources().size() == 1);
+    CHECK(relay.sessions() == 1);
+    // The server counts the move as a hop even though the old path's port is gone.
+    CHECK(relay.counter(&relay::Counters::agent_hops) >= 1);
+    CHECK(relay.counter(&relay::Counters::agent_fallbacks) == 0);
+}
+
+TEST_CASE("agent: a wrong key never gets a path, and the server answers nothing", "[agent][auth]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(kInterval, 5s);
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 3);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, new_key()));
+    REQUIRE_FALSE(agent.error());
+
+    UdpClient client(false);
+    for (int i = 0; i < 10; ++i) {
+        client.send_to(agent.port(), bytes("hello " + std::to_string(i)));
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK_FALSE(client.receive(100ms));
+    // Its TCP attempts are refused as well: closed without a byte.
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_tcp_rejected) > 0; }));
+    const auto s = agent.status();
+    CHECK(s.path == "none");
+    CHECK(s.dropped_no_path == 10);
+    CHECK(s.to_server_packets == 0);
+    CHECK(s.from_server_packets == 0);
+    CHECK(s.rejected_frames == 0);  // nothing came back to reject
+    CHECK(backend.datagrams() == 0);
+    CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) > 0);
+    CHECK(relay.counter(&relay::Counters::agent_attaches) == 0);
+    CHECK(relay.counter(&relay::Counters::to_client_packets) == 0);
+    CHECK(relay.sessions() == 0);
+}
+
+TEST_CASE("agent: a server without a key echoes attaches as native data; the agent rejects them",
+          "[agent][auth]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(kInterval, 5s);
+    EchoBackend backend;
+    const auto key = new_key();
+    auto options = keyed_server(backend, false, key, 3);
+    options.hop_keys.reset();  // native clients only: an attach is just a 50-byte datagram
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+
+    CHECK(eventually([&] { return agent.status().rejected_frames >= 3; }));
+    std::this_thread::sleep_for(1s);
+    const auto s = agent.status();
+    CHECK(s.path == "none");
+    CHECK(s.hops + s.fallbacks + s.climbs == 0);
+    CHECK(s.from_server_packets == 0);
+    const auto received = backend.received();
+    REQUIRE_FALSE(received.empty());
+    for (const auto& d : received) {  // all of it attaches, forwarded as if native
+        CHECK(d.size() == wire::hop::kControlSize);
+        CHECK(d.front() == static_cast<std::byte>(wire::hop::Type::attach));
+    }
+}
+
+TEST_CASE("agent: a native UDP client and an agent share a server port", "[agent]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(kInterval, 5s);
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 3);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+    const auto port = *udp_port_of(agent.status().path);
+    Stream stream(false, agent.port());
+    REQUIRE(stream.flows());
+
+    UdpClient native(false);
+    for (int i = 0; i < 30; ++i) {
+        const auto payload = bytes("native " + std::to_string(i));
+        native.send_to(port, payload);
+        auto reply = native.receive();
+        REQUIRE(reply);
+        CHECK(reply->first == payload);
+        CHECK(reply->second == port);
+        std::this_thread::sleep_for(5ms);
+    }
+    REQUIRE(stream.flows());
+    CHECK(stream.finish().empty());
+    CHECK(stream.bad() == 0);
+    CHECK(agent.status().path == udp_path(port));
+    CHECK(backend.sources().size() == 2);  // the agent's session and the native one
+    CHECK(relay.sessions() == 2);
+    CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
+}
+
+TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epoch", "[agent][hop]") {
+    FakeWallClock::reset();
+    EchoBackend backend;
+    const auto key = new_key();
+    auto options = keyed_server(backend, false, key, 20);
+    options.moving_target = true;
+    const hop::PortSchedule schedule(crypto::derive_hop_keys(key).schedule, options.udp_ports);
+    // An epoch E whose boundary changes the open set and the scheduled port; the clock starts
+    // 500 ms before it, so the server's epoch timer (armed on the real clock for the time left
+    // in the fake epoch) fires soon.
+    std::uint64_t e = FakeWallClock::epoch(kInterval) + 2;
+    while (schedule.moving_target_ports(e - 1) == schedule.moving_target_ports(e) ||
+           schedule.moving_target_ports(e) == schedule.moving_target_ports(e + 1) ||
+           schedule.port_for(e - 1) == schedule.port_for(e) ||
+           schedule.port_for(e) == schedule.port_for(e + 1))
+        ++e;
+    go_to_epoch(e - 1, kInterval - 500ms);
+
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    const auto opened = as_set(relay.udp_ports());
+    CHECK(opened.size() == schedule.moving_target_ports(e - 1).size());
+    CHECK(opened == as_set(schedule.moving_target_ports(e - 1)));
+    RunningAgent agent(agent_for(options, key));
+    REQUIRE_FALSE(agent.error());
+    REQUIRE(on_udp(agent));
+    // The first path is whichever open port answered first; the scheduled hops go from there.
+    std::uint64_t expected_hops = *udp_port_of(agent.status().path) != schedule.port_for(e);
+    Stream stream(false, agent.port());
+    REQUIRE(stream.flows(10));
+
+    // The boundary passes: the server's timer opens the next epoch's set.
+    REQUIRE(eventually([&] { return as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e)); }));
+    CHECK(relay.server().udp_endpoints().size() == schedule.moving_target_ports(e).size());
+    REQUIRE(on_path(agent, udp_path(schedule.port_for(e))));
+    REQUIRE(stream.flows());
+
+    // One more epoch: the agent hops first (its next port is already open), then the server
+    // moves on (a reload recomputes the set from the clock, as the timer does).
+    FakeWallClock::advance(kInterval);
+    ++expected_hops;
+    REQUIRE(on_path(agent, udp_path(schedule.port_for(e + 1))));
+    REQUIRE_FALSE(relay.reconfigure(options));
+    CHECK(as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e + 1)));
+    REQUIRE(stream.flows());
+    // A few datagrams may be lost if the agent's first path was the port the timer closed
+    // (it hops away up to probe_interval after the boundary); the stream must just go on.
+    stream.finish(500ms);
+    CHECK(stream.bad() == 0);
+    const auto s = agent.status();
+    CHECK(s.hops == expected_hops);
+    CHECK(s.fallbacks == 0);
+    CHECK(backend.sources().size() == 1);
+}
+
+TEST_CASE("agent: with a key, a TCP first frame must be an attach or a VPN handshake", "[agent][tcp]") {
+    FakeWallClock::reset();
+    EchoBackend backend;
+    const auto key = new_key();
+    const auto options = keyed_server(backend, false, key, 1);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    const auto port = options.tcp_ports.front();
+
+    SECTION("garbage: closed without a byte") {
+        TcpClient client(false, port);
+        REQUIRE(client.connected());
+        client.write_raw(TcpClient::frame(bytes("GET / HTTP/1.1\r\nHost: example.net\r\n\r\n")));
+        CHECK(client.read_exact(1, 2000ms).empty());
+        CHECK(client.closed_by_peer(100ms));
+        CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
+        CHECK(backend.datagrams() == 0);
+    }
+    SECTION("an attach under another key: closed without a byte") {
+        const auto other = crypto::derive_hop_keys(new_key());
+        std::array<std::byte, wire::hop::kControlSize> attach{};
+        crypto::seal_control(other, {wire::hop::Type::attach, 42, 1, FakeWallClock::epoch(kInterval), 0},
+                             std::span<std::byte, wire::hop::kControlSize>(attach));
+        TcpClient client(false, port);
+        REQUIRE(client.connected());
+        client.write_raw(TcpClient::frame(Bytes(attach.begin(), attach.end())));
+        CHECK(client.read_exact(1, 2000ms).empty());
+        CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
+        CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) == 1);
+        CHECK(backend.datagrams() == 0);
+    }
+    SECTION("an OpenVPN client hard reset: a native client, forwarded") {
+        TcpClient client(false, port);
+        REQUIRE(client.connected());
+        const auto reset = openvpn_hard_reset();
+        REQUIRE(reset.size() == 14);
+        client.write_raw(TcpClient::frame(reset));
+        auto reply = client.read_frame();
+        REQUIRE(reply);
+        CHECK(*reply == reset);
+        // Native from now on: later frames are datagrams as they are.
+        const auto next = pattern(300, 5);
+        client.write_raw(TcpClient::frame(next));
+        reply = client.read_frame();
+        REQUIRE(reply);
+        CHECK(*reply == next);
+        CHECK(backend.received() == std::vector<Bytes>{reset, next});
+        CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 0);
+        CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 0);
+        CHECK(relay.sessions() == 1);
+    }
+}

@@ -41,7 +41,8 @@ bool SessionTable::insert(SessionPtr session, const UdpKey* key) {
 
 bool SessionTable::set_hop_id(std::uint64_t id, std::uint64_t hop_id) {
     auto it = by_id_.find(id);
-    if (it == by_id_.end() || it->second.hop_id != 0 || by_hop_id_.count(hop_id)) return false;
+    // 0 means "not an agent" in an entry: it can never be a hop id.
+    if (hop_id == 0 || it == by_id_.end() || it->second.hop_id != 0 || by_hop_id_.count(hop_id)) return false;
     it->second.hop_id = hop_id;
     by_hop_id_.emplace(hop_id, it->second.session.get());
     return true;

@@ -3,7 +3,7 @@
 #   /usr/bin/porthop                          the binary (install rule in the top-level file)
 #   /lib/systemd/system/porthop.service       hardened unit (packaging/porthop.service)
 #   /etc/porthop/server.toml                  conffile, root:porthop 0640 after postinst
-#   /usr/share/doc/porthop/README.md, server.toml.example
+#   /usr/share/doc/porthop/README.md, server.toml.example, client.toml.example, PROTOCOL.md
 # and maintainer scripts (packaging/debian/) that create the `porthop` system user and do the
 # systemd bookkeeping without enabling or starting the service on a fresh install.
 # Depends is computed with dpkg-shlibdeps (package dpkg-dev) plus adduser for the postinst.
@@ -22,6 +22,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/conf/server.toml DESTINATION /etc/porthop)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/porthop)
 install(FILES ${PROJECT_SOURCE_DIR}/conf/server.toml DESTINATION share/doc/porthop
         RENAME server.toml.example)
+# The same binary is the client agent (`porthop client`): its example config and the hop link.
+install(FILES ${PROJECT_SOURCE_DIR}/conf/client.toml DESTINATION share/doc/porthop
+        RENAME client.toml.example)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/PROTOCOL.md DESTINATION share/doc/porthop)
 
 # The project's maintainer identity (as in its git history); override with -D for a real one.
 set(PORTHOP_DEB_MAINTAINER
@@ -54,7 +58,7 @@ set(CPACK_DEBIAN_PACKAGE_NAME porthop)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${PORTHOP_DEB_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3) come from
+# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3, libsodium23) come from
 # dpkg-shlibdeps and are appended to these.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")

@@ -93,7 +93,8 @@ echo "package contents:"
 sed 's/^/  /' "$WORK/files"
 
 for path in usr/bin/porthop lib/systemd/system/porthop.service etc/porthop/server.toml \
-            usr/share/doc/porthop/README.md usr/share/doc/porthop/server.toml.example; do
+            usr/share/doc/porthop/README.md usr/share/doc/porthop/server.toml.example \
+            usr/share/doc/porthop/client.toml.example usr/share/doc/porthop/PROTOCOL.md; do
     check "contains /$path" grep -qxF "$path" "$WORK/files"
 done
 no_usr_local() { ! grep -q '^usr/local' "$WORK/files"; }
@@ -133,7 +134,7 @@ echo "  Depends: $depends"
 check "Depends is not empty" test -n "$depends"
 # depends_has NAME: NAME is one comma-separated item of Depends ("name", "name (>= x)", "name | y")
 depends_has() { tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/[ |(].*//' | grep -qxF "$1"; }
-for dep in libtomlplusplus3 libc6 libstdc++6 adduser; do
+for dep in libtomlplusplus3 libsodium23 libc6 libstdc++6 adduser; do
     check "Depends names $dep" depends_has "$dep"
 done
 

@@ -20,6 +20,8 @@ NAMES = {
     "nginx": "nginx stream UDP proxy",
     "porthop": "**porthop (epoll)**",
     "porthop-uring": "**porthop (io_uring)**",
+    "uring-forward": "io_uring forwarder, hand-written (GSO)",
+    "uring-forward-nogso": "io_uring forwarder, hand-written, no GSO",
     "udptunnel-tcp": "udptunnel, TCP in, UDP out",
     "porthop-tcp": "**porthop, TCP in, UDP out**",
 }
@@ -72,7 +74,7 @@ def main():
     meta = next(r for r in rows if r.get("kind") == "meta")
     runs = [r for r in rows if "tag" in r]
     memory = [r for r in rows if r.get("kind") == "memory"]
-    not_built = {(r["path"], r["size"]) for r in rows if r.get("not_built")}
+    not_built = {(r["path"], r["size"]): r.get("why", "not built") for r in rows if r.get("not_built")}
     sizes = sorted({r["size"] for r in runs})
 
     def find(path, size, kind):
@@ -91,7 +93,9 @@ def main():
     w = out.append
     w(f"Measured {meta['date']} on {meta['cpu']}, {meta['nproc']} CPUs, {meta['mem']}, Linux "
       f"{meta['kernel']}; porthop {meta['commit']} ({meta['porthop']}), nginx {meta['nginx']}, "
-      f"socat {meta['socat']}, udptunnel {meta['udptunnel']}. CPUs used: {meta['cpus']}. "
+      f"socat {meta['socat']}, udptunnel {meta['udptunnel']}"
+      + (f", liburing {meta['liburing']}" if "liburing" in meta else "")
+      + f". CPUs used: {meta['cpus']}. "
       f"Load average before the run: {meta['load_before']}. Each maximum-rate run lasted "
       f"{meta['d_max']} s, each 50 %-load run {meta['d_lat']} s"
       + (" (short mode: indicative only)" if meta["short"] else "") + ".")
@@ -113,7 +117,7 @@ def main():
         best = 0.0
         for path in ORDER:
             if (path, size) in not_built:
-                w(f"| {NAMES[path]} | not built | | | | | | | | |")
+                w(f"| {NAMES[path]} | {not_built[(path, size)]} | | | | | | | | |")
                 continue
             mx, lat = find(path, size, "-max"), find(path, size, "-lat")
             if not mx:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # porthop's throughput harness: the same UDP traffic through the kernel's own forwarding (the
 # limit), nftables DNAT, socat, nginx's stream UDP proxy, porthop (epoll, and io_uring when such
-# a build is given) and, over TCP, porthop's UDP-over-TCP and Debian's udptunnel, in one run,
+# a build is given), a hand-written io_uring forwarder (bench/uring_forward.cpp, with and without
+# UDP GSO: the reference for porthop's io_uring build) and, over TCP, porthop's UDP-over-TCP and Debian's udptunnel, in one run,
 # every figure also a ratio to kernel forwarding measured in the same run. docs/BENCHMARKS.md
 # describes the method and holds the latest results.
 #
@@ -11,11 +12,14 @@
 #              It passes when every path moved traffic; speed is never asserted.
 #   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md)
 #   --paths L  only these paths, comma-separated (kernel always runs: it is the reference):
-#              nft,socat,nginx,porthop,porthop-uring,udptunnel-tcp,porthop-tcp,memory
+#              nft,socat,nginx,porthop,porthop-uring,uring-forward,uring-forward-nogso,udptunnel-tcp,
+#              porthop-tcp,memory (the short mode leaves uring-forward-nogso out unless named)
 #   --sizes L  UDP payload sizes, comma-separated (default 64,1400)
 #
 # Environment: PORTHOP_BIN (default build/porthop), UDPLOAD_BIN (default build/bench/udpload),
 # PORTHOP_IO_URING_BIN (a porthop built with io_uring; without it that row says "not built"),
+# URING_FORWARD_BIN (default: uring_forward beside UDPLOAD_BIN; built where liburing is; without
+# it, or where io_uring is disabled, that row says why),
 # BENCH_KEEP_TMP=1 keeps the raw JSON and logs. For experiments: BENCH_RPS=0 leaves each
 # namespace's receive processing on the sending CPU; BENCH_{GEN,SINK,RELAY}_NICE (-5/-10/-10).
 #
@@ -61,6 +65,7 @@ die() { log "FAIL: $*"; exit 1; }
 PORTHOP_BIN=${PORTHOP_BIN:-$REPO/build/porthop}
 UDPLOAD_BIN=${UDPLOAD_BIN:-$REPO/build/bench/udpload}
 PORTHOP_IO_URING_BIN=${PORTHOP_IO_URING_BIN:-}
+URING_FORWARD_BIN=${URING_FORWARD_BIN:-$(dirname "$UDPLOAD_BIN")/uring_forward}
 [[ -x $PORTHOP_BIN ]] || die "PORTHOP_BIN=$PORTHOP_BIN is not executable (build porthop first)"
 [[ -x $UDPLOAD_BIN ]] || die "UDPLOAD_BIN=$UDPLOAD_BIN is not executable (build the udpload target)"
 for tool in ip nft ss jq python3 taskset timeout socat nginx udptunnel; do
@@ -224,6 +229,17 @@ fi
 wait_for 5 "client -> server through the relay namespace" ip netns exec "$NS_CLI" ping -c1 -W1 "$SRV"
 log "topology up: $NS_CLI -> $NS_RLY -> $NS_SRV; CPUs: generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU"
 
+# The hand-written io_uring forwarder runs only where it was built and io_uring works (containers
+# often disable it); otherwise its row says why. Asked in the relay namespace, where it would run.
+URING_FORWARD_WHY=""
+if [[ ! -x $URING_FORWARD_BIN ]]; then
+    URING_FORWARD_WHY="not built"
+elif ! URING_FORWARD_WHY=$(ip netns exec "$NS_RLY" timeout 5 "$URING_FORWARD_BIN" --probe 2>&1); then
+    URING_FORWARD_WHY=${URING_FORWARD_WHY:-"probe failed"}
+else
+    URING_FORWARD_WHY=""
+fi
+
 # ---- measurements ----------------------------------------------------------------------------
 ns_cpu_ticks() { # utime+stime (+ reaped children) of every process in the namespace
     local pid st sum=0 f
@@ -266,7 +282,7 @@ metrics() { # GET /metrics of porthop in the relay namespace, without curl
 # RELAY_PIDS, RELAY_LOG.
 RELAY_PIDS=()
 relay_start() {
-    local path=$1 bin
+    local path=$1 bin gso
     TARGET=$RLY_CLI:$UDP_PORT SEND_MODE=send RELAY_PIDS=() RELAY_LOG=$TMP/$2.relay.log
     case $path in
         kernel) TARGET=$SRV:$UDP_PORT ;;
@@ -337,6 +353,17 @@ EOF
             wait_for 5 "porthop to listen" bound "$NS_RLY" t "$RLY_CLI:$TCP_PORT"
             wait_for 5 "porthop metrics" metrics
             ;;
+        uring-forward | uring-forward-nogso)
+            # Hand-written on liburing: multishot recv into a provided-buffer ring, the datagrams
+            # sent from the same buffers, runs of equal size as one GSO sendmsg (as porthop does)
+            # or, -nogso, one send SQE each (bench/uring_forward.cpp). One client, connected.
+            gso=()
+            [[ $path == uring-forward-nogso ]] && gso=(--no-gso)
+            spawn "$NS_RLY" "$RELAY_LOG" "${RELAY_RUN[@]}" "$URING_FORWARD_BIN" \
+                --listen "$RLY_CLI:$UDP_PORT" --backend "$SRV:$UDP_PORT" "${gso[@]}"
+            RELAY_PIDS=("$PID")
+            wait_for 5 "uring_forward to bind" bound "$NS_RLY" u "$RLY_CLI:$UDP_PORT"
+            ;;
         udptunnel-tcp)
             # Server side of udptunnel: TCP in (16-bit length framing, as porthop), UDP out to
             # the sink. The generator speaks the framing itself, as it does for porthop.
@@ -352,7 +379,8 @@ EOF
     esac
 }
 
-# relay_stop PATH TAG: stops it; porthop's counters are kept (metrics, and the exit summary).
+# relay_stop PATH TAG: stops it; porthop's counters are kept (metrics, and the exit summary, as
+# for uring_forward).
 relay_stop() {
     local path=$1 tag=$2
     case $path in
@@ -368,7 +396,7 @@ relay_stop() {
     fi
     # socat's children and nginx's workers are gone with their parents; make sure of it.
     ip netns pids "$NS_RLY" | xargs -r kill -KILL 2>/dev/null || true
-    if [[ $path == porthop* ]]; then # its exit summary names every counter that moved
+    if [[ $path == porthop* || $path == uring-forward* ]]; then # its exit summary: the counters
         grep -m1 -E ' stopped' "$RELAY_LOG" | sed 's/^.* stopped/stopped/' >"$TMP/$tag.summary" ||
             echo "no exit summary: killed 3 s after SIGTERM" >"$TMP/$tag.summary"
     fi
@@ -482,7 +510,7 @@ mem() {
 
 # ---- the runs --------------------------------------------------------------------------------
 selected() { [[ -z $ONLY || ,$ONLY, == *,$1,* ]]; }
-PATHS=(nft socat nginx porthop porthop-uring udptunnel-tcp porthop-tcp)
+PATHS=(nft socat nginx porthop porthop-uring uring-forward uring-forward-nogso udptunnel-tcp porthop-tcp)
 {
     jq -cn --arg kernel "$(uname -r)" --arg cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
         --argjson nproc "$(nproc)" --arg mem "$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)" \
@@ -492,12 +520,13 @@ PATHS=(nft socat nginx porthop porthop-uring udptunnel-tcp porthop-tcp)
         --arg porthop "$("$PORTHOP_BIN" --version 2>&1 | head -n1)" \
         --arg nginx "$(nginx -v 2>&1 | sed 's/.*nginx\///')" --arg socat "$(socat -V 2>/dev/null | awk '/socat version/ {print $3}')" \
         --arg udptunnel "$(dpkg-query -W -f '${Version}' udptunnel 2>/dev/null || echo unknown)" \
+        --arg liburing "$(dpkg-query -W -f '${Version}' liburing2 2>/dev/null || echo unknown)" \
         --argjson short "$SHORT" --argjson d_max "$D_MAX" --argjson d_lat "$D_LAT" \
         --arg cpus "generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU" \
         --arg uring "${PORTHOP_IO_URING_BIN:+$PORTHOP_IO_URING_BIN}" \
         '{kind: "meta", kernel: $kernel, cpu: $cpu, nproc: $nproc, mem: $mem, load_before: $load, date: $date,
           commit: ($commit + (if $dirty != "" then " (with local changes)" else "" end)), porthop: $porthop,
-          nginx: $nginx, socat: $socat, udptunnel: $udptunnel, short: ($short == 1), d_max: $d_max,
+          nginx: $nginx, socat: $socat, udptunnel: $udptunnel, liburing: $liburing, short: ($short == 1), d_max: $d_max,
           d_lat: $d_lat, cpus: $cpus, uring_bin: $uring}'
 } >>"$RESULTS"
 
@@ -510,8 +539,16 @@ for size in "${SIZE_LIST[@]}"; do
     run kernel "$size" "$L" "$D_LAT" "kernel-$size-lat" 1 "$(paced_batch "$L")"
     for path in "${PATHS[@]}"; do
         selected "$path" || continue
+        # The short mode checks that every relay moves traffic: one uring_forward row does.
+        [[ $SHORT == 1 && -z $ONLY && $path == uring-forward-nogso ]] && continue
         if [[ $path == porthop-uring && -z $PORTHOP_IO_URING_BIN ]]; then
             jq -cn --argjson size "$size" '{path: "porthop-uring", size: $size, not_built: true}' >>"$RESULTS"
+            continue
+        fi
+        if [[ $path == uring-forward* && -n $URING_FORWARD_WHY ]]; then
+            [[ $size == "${SIZE_LIST[0]}" ]] && log "$path: skipped: $URING_FORWARD_WHY"
+            jq -cn --arg path "$path" --argjson size "$size" --arg why "$URING_FORWARD_WHY" \
+                '{path: $path, size: $size, not_built: true, why: $why}' >>"$RESULTS"
             continue
         fi
         run "$path" "$size" 0 "$D_MAX" "$path-$size-max"

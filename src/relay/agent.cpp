@@ -307,7 +307,10 @@ private:
         actions_.clear();
         const auto next = paths_.poll(now, epoch(), actions_);
         for (const auto& action : actions_) execute(action, now);
-        if (next != armed_for_) {
+        // Re-arm only for an earlier deadline: the path manager's next wakeup moves later with
+        // every packet, and re-arming per batch would cost a timer operation (and handler
+        // memory) per batch. A timer that fires early just runs drive() and arms the right time.
+        if (armed_for_ == Clock::time_point{} || next < armed_for_) {
             armed_for_ = next;
             timer_.expires_at(next);
             timer_.async_wait([this](const error_code& ec) {

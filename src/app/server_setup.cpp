@@ -23,6 +23,11 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
     if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
     options.hop_interval = config.hop_interval;
     options.moving_target = config.moving_target;
+    options.protocol = config.protocol;
+    options.wg_public_key = config.wireguard_public_key;
+    options.source_limits.handshakes_per_second = config.handshake_rate;
+    options.source_limits.burst = config.handshake_burst;
+    options.source_limits.sessions_per_source = config.sessions_per_source;
 
     // A name (e.g. a compose service) is resolved once at start-up; the relay never forwards
     // anywhere else, whatever a packet says.
@@ -70,7 +75,14 @@ std::string describe(const ServerConfig& config, const relay::ServerOptions& opt
            (config.key ? "accepted, hop_interval " + format_duration(config.hop_interval) +
                              (config.moving_target ? ", moving target" : "")
                        : std::string("off (no key)")) +
-           ")";
+           "; native clients: protocol " + wire::to_string(config.protocol) +
+           (config.wireguard_public_key ? ", mac1 checked" : "") + ", " +
+           (config.handshake_rate ? std::to_string(config.handshake_rate) + " handshakes/s (burst " +
+                                        std::to_string(config.handshake_burst) + ")"
+                                  : std::string("no handshake limit")) +
+           " and " +
+           (config.sessions_per_source ? std::to_string(config.sessions_per_source) : std::string("unlimited")) +
+           " sessions per source)";
 }
 
 }  // namespace porthop::app

@@ -133,6 +133,7 @@ std::optional<std::string> Server::Impl::open_missing(const ServerOptions& optio
 }
 
 std::optional<std::string> Server::Impl::start() {
+    if (auto failure = configure_guard(opt_)) return failure;
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     if (auto failure = open_missing(opt_, fresh_udp, fresh_tcp)) {
         stop();
@@ -185,7 +186,11 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     }
     const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
     std::size_t fresh_udp = 0, fresh_tcp = 0;
+    // Fails (leaving everything as it was) only where start-up would have failed too.
+    if (next.wg_public_key != opt_.wg_public_key)
+        if (auto failure = configure_guard(next)) return failure;
     if (auto failure = open_missing(next, fresh_udp, fresh_tcp)) return failure;
+    configure_guard(next);  // the limits; the mac1 key is set by now and cannot fail again
 
     // Everything needed is open: now close what the new configuration no longer lists.
     const auto wanted = [&](const auto& listener, const std::vector<std::uint16_t>& ports) {
@@ -247,6 +252,16 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
         changes += "; max_tcp_connections " + std::to_string(next.max_tcp_connections);
     if (next.idle_timeout != opt_.idle_timeout)
         changes += "; idle_timeout " + std::to_string(next.idle_timeout.count()) + " ms";
+    if (next.protocol != opt_.protocol)
+        changes += std::string("; protocol ") + wire::to_string(next.protocol);
+    if (next.wg_public_key != opt_.wg_public_key)
+        changes += next.wg_public_key ? "; mac1 checked with a new WireGuard public key" : "; mac1 no longer checked";
+    if (next.source_limits.handshakes_per_second != opt_.source_limits.handshakes_per_second ||
+        next.source_limits.burst != opt_.source_limits.burst ||
+        next.source_limits.sessions_per_source != opt_.source_limits.sessions_per_source)
+        changes += "; per-source limits " + std::to_string(next.source_limits.handshakes_per_second) + "/s burst " +
+                   std::to_string(next.source_limits.burst) + ", " +
+                   std::to_string(next.source_limits.sessions_per_source) + " sessions";
     sessions_.set_limit(next.max_sessions);  // sessions above a lowered limit stay; new ones wait
     opt_ = std::move(next);
     set_sweep_interval();

@@ -30,7 +30,9 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options)
       batch_(*opt_.syscalls),
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
-      epoch_timer_(io) {
+      epoch_timer_(io),
+      limiter_(limiter_limits(opt_)),
+      roaming_(roaming_limits(opt_)) {
     for (auto& buffer : rx_) buffer = pool_.get();
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
@@ -119,10 +121,13 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                     note_udp_data(*session, listener, slot);
                 }
             }
-            if (!session) session = open_udp_session(listener, slot, now);
+            if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now);
             if (!session) continue;
             session->last_from_client = now;
-            session->local = slot.local;
+            // A native datagram that reached its session by roaming without moving it (a
+            // straggler from the old address) must not change where replies leave from.
+            if (session->agent || (session->listener == &listener && session->client == slot.peer))
+                session->local = slot.local;
             if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
@@ -243,6 +248,7 @@ void Server::Impl::arm_upstream(const SessionPtr& session) {
 void Server::Impl::on_upstream_readable(const SessionPtr& session) {
     Session& s = *session;
     const int fd = s.upstream.native_handle();
+    const auto now = Clock::now();
     bool only_errors = true;
     for (int round = 0; round < kBatchesPerWakeup; ++round) {
         const auto received = batch_.receive(fd, receive_slots());
@@ -263,6 +269,7 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
             return;
         }
         std::size_t n = 0;
+        std::uint64_t pending = 0;  // bytes in items_ for the client (the amplification cap)
         const auto flush = [&] {
             if (n > 0 && s.listener) {
                 const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
@@ -273,6 +280,7 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
             }
             n = 0;
+            pending = 0;
         };
         for (std::size_t i = 0; i < received.count; ++i) {
             // A GRO-coalesced buffer holds several datagrams: each goes on its own.
@@ -281,6 +289,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     Counters::add(slot.truncated ? counters_.drop_truncated : counters_.drop_empty);
                     continue;
                 }
+                if (n == items_.size()) flush();
+                if (!s.agent && !s.tcp && !admit_to_client(s, {slot.data, slot.length}, pending, now)) continue;
                 if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
                     auto spare = pool_.get();
                     if (!spare) {
@@ -307,7 +317,6 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     }
                     continue;
                 }
-                if (n == items_.size()) flush();
                 if (s.agent) {
                     // A hop-link data frame: the type byte goes out in front of the datagram, which
                     // stays where it is (GRO packs datagrams back to back: no room in front).
@@ -368,6 +377,9 @@ void Server::Impl::arm_accept(const std::shared_ptr<TcpListener>& shared) {
 void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket) {
     error_code ec;
     const auto peer = net::Endpoint::from_asio(socket.remote_endpoint(ec));
+    // A connection costs a socket and, once it names a VPN, a session: the source's handshake
+    // rate applies before anything is read from it.
+    if (!allow_handshake(peer, Clock::now())) return;  // counted; the socket closes
     if (tcp_connections_ >= opt_.max_tcp_connections) {
         Counters::add(counters_.drop_tcp_limit);
         warn_limited(warn_tcp_limit_, [&] {
@@ -395,9 +407,16 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
         });
         return nullptr;
     }
+    const auto now = Clock::now();
+    const auto source = acquire_source(connection.peer(), now);
+    if (!source) return nullptr;
     auto upstream = open_upstream();
-    if (!upstream) return nullptr;
+    if (!upstream) {
+        limiter_.release_session(*source, now);
+        return nullptr;
+    }
     auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+    session->source = source;
     session->client = connection.peer();
     session->stats = connection.stats();
     Counters::add(session->stats->sessions);
@@ -427,6 +446,7 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     }
     Counters::add(counters_.sessions_closed);
     if (session.stats) Counters::subtract(session.stats->sessions);
+    release_native(session, Clock::now());
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
     app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +

@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "porthop/app/log.hpp"
+#include "porthop/crypto/mac1.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
+#include "porthop/relay/native_roaming.hpp"
 #include "porthop/relay/session_table.hpp"
+#include "porthop/relay/source_limiter.hpp"
+#include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
 
 namespace porthop::relay {
@@ -90,6 +94,31 @@ public:
     // The agent's TCP connection ended; the session stays.
     void detach_tcp(Session& session, TcpConnection& connection) noexcept;
     std::uint64_t epoch_now() const noexcept;
+
+    // ---- native clients (native_guard.cpp) ----
+    // Sessions the roaming table tracks at most (it is allocated when the server starts).
+    static constexpr std::size_t kMaxRoamingSessions = 65536;
+    static SourceLimiter::Limits limiter_limits(const ServerOptions& options);
+    static NativeRoaming::Limits roaming_limits(const ServerOptions& options);
+    // Applies the mac1 key and source limits of `next`; fails only if OpenSSL lacks BLAKE2s.
+    std::optional<std::string> configure_guard(const ServerOptions& next);
+    // A native client's datagram on UDP, with the session of its (listener, address) if any:
+    // the session to forward it through (found by roaming, or newly opened), or null when it
+    // is dropped (counted).
+    Session* admit_native_udp(UdpListener& listener, const net::ReceiveSlot& slot,
+                              std::span<const std::byte> datagram, Session* session, Clock::time_point now);
+    // A native TCP client's frame: false when dropped (counted).
+    bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
+                            Clock::time_point now) noexcept;
+    // The backend's datagram to native UDP session `s`: learns its indices and ids; false when
+    // the anti-amplification cap holds it back (counted). `pending` is what this batch already
+    // queued for the client.
+    bool admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
+                         Clock::time_point now) noexcept;
+    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
+    bool allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept;
+    std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept;
+    void release_native(Session& s, Clock::time_point now) noexcept;
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
@@ -125,6 +154,13 @@ public:
     app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
 
 private:
+    void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
+                        Clock::time_point now) noexcept;
+    void validate(Session& s) noexcept;
+    void count_move(Move move) noexcept;
+    Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
+                  std::span<const std::byte> datagram, Clock::time_point now);
+
     // Checks an attach (hop link); on success returns its session, created if new, with the
     // answer sealed into ack_. `describe` names the path for the log line of a new session.
     template <typename Describe>
@@ -164,6 +200,9 @@ private:
     std::array<net::SendItem, net::kMaxBatch> items_;
     std::array<std::byte, wire::hop::kControlSize> ack_{};
     boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
+    std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
+    SourceLimiter limiter_;
+    NativeRoaming roaming_;
 };
 
 }  // namespace porthop::relay

@@ -68,6 +68,17 @@ bool SessionTable::add_udp_path(std::uint64_t id, const UdpKey& key) {
     return true;
 }
 
+bool SessionTable::move_udp(std::uint64_t id, const UdpKey& key) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end() || it->second.udp_keys.size() != 1) return false;
+    Session* raw = it->second.session.get();
+    if (auto owner = by_udp_.find(key); owner != by_udp_.end()) return owner->second == raw;
+    by_udp_.erase(it->second.udp_keys.front());
+    it->second.udp_keys.front() = key;
+    by_udp_.emplace(key, raw);
+    return true;
+}
+
 void SessionTable::remove_listener_paths(std::uint64_t id, std::uint32_t listener) {
     auto it = by_id_.find(id);
     if (it == by_id_.end()) return;

@@ -5,28 +5,13 @@
 
 #include "porthop/wire/framing.hpp"
 #include "porthop/wire/hoplink.hpp"
-#include "porthop/wire/openvpn.hpp"
-#include "porthop/wire/wireguard.hpp"
+#include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {
 
 namespace asio = boost::asio;
 namespace hopw = wire::hop;
 
-namespace {
-
-// What a native client's first datagram can be: an OpenVPN client's hard reset (a tcp-client
-// OpenVPN), or a WireGuard initiation (udp-over-tcp tools in front of WireGuard).
-bool opens_a_vpn_session(std::span<const std::byte> frame) {
-    const auto ovpn = wire::ovpn::classify(frame);
-    if (ovpn.kind == wire::ovpn::Kind::control &&
-        (ovpn.opcode == wire::ovpn::Opcode::control_hard_reset_client_v2 ||
-         ovpn.opcode == wire::ovpn::Opcode::control_hard_reset_client_v3))
-        return true;
-    return wire::wg::classify(frame).kind == wire::wg::Kind::initiation;
-}
-
-}  // namespace
 
 TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket, net::Endpoint peer,
                              std::shared_ptr<ListenerCounters> stats, std::uint16_t port)
@@ -87,8 +72,19 @@ bool TcpConnection::decide(std::span<const std::byte> first_frame) {
         }
         mode_ = Mode::agent;
     } else {
-        if (server_.opt_.hop_keys && !opens_a_vpn_session(first_frame)) {
-            reject("first frame is neither a hop-link attach nor a VPN handshake");
+        // A native client's first datagram is its VPN's handshake: an OpenVPN client's hard
+        // reset (a tcp-client OpenVPN), or a WireGuard initiation (udp-over-tcp tools in front
+        // of WireGuard). Anything else is refused where the port is not a blind relay: with a
+        // hop-link key (the port must not answer probes) or a protocol set.
+        const auto native = wire::classify_native(first_frame, server_.opt_.protocol);
+        const bool strict = server_.opt_.hop_keys || server_.opt_.protocol != wire::Protocol::any;
+        if (strict && !(wire::is_handshake(native) && wire::carries(server_.opt_.protocol, native))) {
+            reject(server_.opt_.hop_keys ? "first frame is neither a hop-link attach nor a VPN handshake"
+                                         : "first frame is not a handshake of the listener's protocol");
+            return false;
+        }
+        if (!server_.passes_filters(native, first_frame)) {
+            close();  // counted (bad mac1)
             return false;
         }
         session_ = server_.open_tcp_session(*this);
@@ -141,6 +137,8 @@ void TcpConnection::forward_frames() {
             if (mode_ == Mode::pending) {
                 if (!decide(frame)) return;
                 if (mode_ == Mode::agent) continue;  // the attach itself goes nowhere
+            } else if (mode_ == Mode::native) {
+                if (!server_.admit_native_frame(frame, peer_, Session::Clock::now())) continue;
             } else if (mode_ == Mode::agent) {
                 const auto kind = hopw::classify(frame);
                 if (kind == hopw::Kind::control) {

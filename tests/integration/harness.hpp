@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -168,8 +169,12 @@ private:
 // UDP echo backend on 127.0.0.1 that remembers every source address it heard from.
 class EchoBackend {
 public:
-    // `reply` = false makes it a sink; pause() stops it reading.
-    explicit EchoBackend(bool reply = true) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), reply_(reply) {
+    // What a scripted backend sends back for one datagram (in order).
+    using Script = std::function<std::vector<Bytes>(const Bytes&)>;
+    // `reply` = false makes it a sink; pause() stops it reading. With a `script`, its answers
+    // replace the echo (a VPN server's replies, in tests of the protocol-aware checks).
+    explicit EchoBackend(bool reply = true, Script script = {})
+        : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), reply_(reply), script_(std::move(script)) {
         socklen_t len;
         auto any = loopback(false, 0, len);
         ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len);
@@ -213,12 +218,17 @@ private:
                 ++datagrams_;
                 received_.emplace_back(buf.begin(), buf.begin() + n);
             }
-            if (reply_)
+            if (reply_ && script_) {
+                for (const auto& answer : script_(Bytes(buf.begin(), buf.begin() + n)))
+                    ::sendto(fd_.get(), answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+            } else if (reply_) {
                 ::sendto(fd_.get(), buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+            }
         }
     }
     Fd fd_;
     bool reply_;
+    Script script_;
     std::atomic<bool> paused_{false};
     net::Endpoint endpoint_;
     std::atomic<bool> stop_{false};
@@ -293,6 +303,10 @@ inline relay::ServerOptions options_for(const EchoBackend& backend, bool v6, std
     o.tcp_ports.assign(tcp, 0);
     o.backend = backend.endpoint();
     o.tolerate_missing_ipv6 = false;
+    // Every test client is 127.0.0.1 or ::1, one source: the per-source limits would meter
+    // tests that are about something else. native_guard_test.cpp turns them on.
+    o.source_limits.handshakes_per_second = 0;
+    o.source_limits.sessions_per_source = 0;
     return o;
 }
 

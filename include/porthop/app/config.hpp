@@ -11,6 +11,8 @@
 #include "porthop/app/log.hpp"
 #include "porthop/app/port_spec.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/crypto/mac1.hpp"
+#include "porthop/wire/protocol.hpp"
 
 namespace porthop::app {
 
@@ -39,6 +41,15 @@ struct ServerConfig {
     std::chrono::seconds hop_interval{60};
     // Open only the UDP ports of the current and neighbouring epochs (needs a key).
     bool moving_target = false;
+    // What native clients speak: any, wireguard or openvpn (wire/protocol.hpp).
+    wire::Protocol protocol = wire::Protocol::any;
+    // The backend's WireGuard public key: turns on the mac1 firewall.
+    std::optional<crypto::WgKey> wireguard_public_key;
+    // Per source (IPv4 address, IPv6 /64): handshakes per second (0: no limit) with a burst,
+    // and concurrent sessions (0: no cap). WireGuard's own limiter allows 20/s, burst 5.
+    std::uint32_t handshake_rate = 20;
+    std::uint32_t handshake_burst = 5;
+    std::uint32_t sessions_per_source = 64;
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 

@@ -38,6 +38,23 @@ namespace porthop::relay {
     X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                        \
     X(drop_agent_frame, "porthop_drops_total", "reason=\"bad_hop_frame\"", "")                           \
     X(drop_tcp_rejected, "porthop_drops_total", "reason=\"tcp_first_frame_rejected\"", "")               \
+    X(drop_not_wireguard, "porthop_drops_total", "reason=\"not_wireguard\"", "")                         \
+    X(drop_not_openvpn, "porthop_drops_total", "reason=\"not_openvpn\"", "")                             \
+    X(drop_bad_mac1, "porthop_drops_total", "reason=\"bad_mac1\"", "")                                   \
+    X(drop_handshake_rate, "porthop_drops_total", "reason=\"handshake_rate\"", "")                       \
+    X(drop_source_sessions, "porthop_drops_total", "reason=\"sessions_per_source\"", "")                 \
+    X(drop_source_table, "porthop_drops_total", "reason=\"source_table_full\"", "")                      \
+    X(drop_amplification, "porthop_drops_total", "reason=\"amplification\"", "")                         \
+    X(native_validated, "porthop_native_sessions_validated_total", "",                                     \
+      "Native UDP sessions whose client proved it receives at its address (no reply cap from then on).") \
+    X(move_accepted, "porthop_native_moves_total", "verdict=\"accepted\"",                               \
+      "Native datagrams from an unknown address carrying a known session's index, by verdict.")          \
+    X(move_unknown, "porthop_native_moves_total", "verdict=\"unknown\"", "")                             \
+    X(move_expired, "porthop_native_moves_total", "verdict=\"expired\"", "")                             \
+    X(move_replayed, "porthop_native_moves_total", "verdict=\"replayed\"", "")                           \
+    X(move_too_far, "porthop_native_moves_total", "verdict=\"too_far\"", "")                             \
+    X(move_unproven, "porthop_native_moves_total", "verdict=\"unproven\"", "")                           \
+    X(move_not_movable, "porthop_native_moves_total", "verdict=\"not_movable\"", "")                     \
     X(backend_errors, "porthop_backend_errors_total", "",                                                \
       "Receive errors on backend sockets, such as ICMP port unreachable.")                               \
     X(agent_sessions_opened, "porthop_agent_sessions_opened_total", "",                                  \

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/crypto/mac1.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
+#include "porthop/relay/source_limiter.hpp"
+#include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {
 
@@ -39,6 +42,15 @@ struct ServerOptions {
     // Open only the UDP ports of the current and neighbouring epochs (needs hop_keys); the
     // rest of `udp_ports` stays closed until its epoch comes.
     bool moving_target = false;
+    // What native clients speak (wire/protocol.hpp): on "wireguard" or "openvpn", datagrams and
+    // TCP frames that cannot be that protocol are dropped and counted.
+    wire::Protocol protocol = wire::Protocol::any;
+    // The backend's WireGuard public key: every handshake initiation and response from a client
+    // must carry a mac1 made for it (crypto/mac1.hpp), or it is dropped before the backend.
+    std::optional<crypto::WgKey> wg_public_key;
+    // Per-source handshake rate and session cap (relay/source_limiter.hpp). max_sources is
+    // fixed when the server starts; the rest follows reloads.
+    SourceLimiter::Limits source_limits;
     // The wall clock behind the schedule epochs; tests shift it.
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     // The batch system calls; tests replace them to inject EAGAIN and other errors.

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "porthop/hop/replay_window.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
+#include "porthop/relay/source_limiter.hpp"
 
 namespace porthop::relay {
 
@@ -65,6 +67,19 @@ struct Session {
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only
     bool closed = false;
+    // The source (relay/source_limiter.hpp) this session counts against; kept across roaming.
+    std::optional<SourceKey> source;
+    // Anti-amplification for native UDP sessions: until the client shows that it receives what
+    // is sent to its address (`validated`), at most `amplification` times the bytes it sent go
+    // back to it (src/relay/native_guard.cpp says what validates, and why OpenVPN gets 3).
+    // TCP and agent sessions are validated from the start: a TCP handshake or an authenticated
+    // attach already proved the address; a native UDP session starts unvalidated.
+    bool validated = true;
+    std::uint8_t amplification = 1;
+    bool backend_sent_data = false;      // OpenVPN: the backend sent a P_DATA packet
+    std::uint64_t ovpn_backend_sid = 0;  // OpenVPN: the backend's session id (0: none seen)
+    // The byte counts below when the session last roamed: the cap counts from there.
+    std::uint64_t from_client_bytes_at_move = 0, to_client_bytes_at_move = 0;
 
     std::uint64_t from_client_packets = 0, from_client_bytes = 0;
     std::uint64_t to_client_packets = 0, to_client_bytes = 0;

@@ -65,6 +65,14 @@ public:
     // closes a native session that held it); a key the session already has is refreshed.
     // False if the session is unknown or the key belongs to another session.
     bool add_udp_path(std::uint64_t id, const UdpKey& key);
+    // Moves a native UDP session to another (listener, address): its one UDP key is replaced.
+    // False if the session is unknown, has no UDP key, or `key` belongs to another session.
+    bool move_udp(std::uint64_t id, const UdpKey& key);
+    // The session with this id, or null; does not share ownership (no atomic reference count).
+    Session* find(std::uint64_t id) const noexcept {
+        auto it = by_id_.find(id);
+        return it == by_id_.end() ? nullptr : it->second.session.get();
+    }
     // Unbinds every path of `listener` from session `id` (its port closed).
     void remove_listener_paths(std::uint64_t id, std::uint32_t listener);
 

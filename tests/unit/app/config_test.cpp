@@ -71,6 +71,14 @@ void check_error(const ConfigError& e, std::uint32_t line, std::uint32_t column,
     CHECK(e.message == message);
 }
 
+// A valid WireGuard key in `wg pubkey` form.
+const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
+
+const std::string kKnownServerKeys =
+    "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
+    "max_datagram, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
+    "handshake_burst, sessions_per_source)";
+
 }  // namespace
 
 TEST_CASE("config: empty text gives the built-in defaults", "[app][config]") {
@@ -178,12 +186,10 @@ TEST_CASE("config: unknown sections and misplaced tables", "[app][config]") {
 
 TEST_CASE("config: unknown keys in [server] and [log]", "[app][config]") {
     check_error(only_error("[server]\nport = 443\n"), 2, 8, "server.port",
-                "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
+                kKnownServerKeys);
     // A sub-table is an unknown key too.
     check_error(only_error("[server.extra]\na = 1\n"), 1, 1, "server.extra",
-                "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                "max_tcp_connections, max_datagram, key, hop_interval, moving_target)");
+                kKnownServerKeys);
     check_error(only_error("[log]\nlevel = \"info\"\nformat = \"json\"\n"), 3, 10, "log.format",
                 "unknown key (known: level)");
 }
@@ -504,8 +510,7 @@ level = "loud"
     for (const auto& e : result.errors) got.push_back(e.to_string());
     const std::vector<std::string> expected{
         "test.toml:4:11: server.backend: '1.2.3.4' is not host:port (write IPv6 as [addr]:port)",
-        "test.toml:7:10: server.colour: unknown key (known: listen, udp, tcp, backend, idle_timeout, "
-        "max_sessions, max_tcp_connections, max_datagram, key, hop_interval, moving_target)",
+        "test.toml:7:10: server.colour: " + kKnownServerKeys,
         "test.toml:5:16: server.idle_timeout: 'soon' is not a duration (expected a number; use e.g. \"90s\", "
         "\"3m\", \"250ms\", \"1h30m\")",
         "test.toml:2:11: server.listen[0]: 'nope' is not an IP address (use 0.0.0.0 or :: for all)",
@@ -547,6 +552,10 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_datagram = 65535\n"
           "hop_interval = \"1m\"\n"
           "moving_target = false\n"
+          "protocol = \"any\"\n"
+          "handshake_rate = 20\n"
+          "handshake_burst = 5\n"
+          "sessions_per_source = 64\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
           "\n[client]\n"
@@ -594,10 +603,16 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         check_same_values(back.config, original);
     }
     SECTION("hop link keys, client and client metrics, none at their defaults") {
+        std::string why;
         Config original;
         original.server.key = test_key(1);
         original.server.hop_interval = 24h;
         original.server.moving_target = true;
+        original.server.protocol = porthop::wire::Protocol::wireguard;
+        original.server.wireguard_public_key = *porthop::crypto::parse_wg_key(kWgPublicKey, why);
+        original.server.handshake_rate = 0;
+        original.server.handshake_burst = 1;
+        original.server.sessions_per_source = 1000000;
         original.client.listen = {"::1", 5000};
         original.client.server = "2001:db8::9";
         original.client.udp = {{5, 5}, {1000, 2000}};
@@ -612,6 +627,8 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         CHECK(text.find("hop_interval = \"24h\"\n") != std::string::npos);
         CHECK(text.find("hop_interval = \"10s\"\n") != std::string::npos);
         CHECK(text.find("moving_target = true\n") != std::string::npos);
+        CHECK(text.find("protocol = \"wireguard\"\n") != std::string::npos);
+        CHECK(text.find("wireguard_public_key = \"" + kWgPublicKey + "\"\n") != std::string::npos);
         CHECK(text.find("server = \"2001:db8::9\"\n") != std::string::npos);
         CHECK(text.find("\n[client_metrics]\nlisten = \"0.0.0.0:1\"\n") != std::string::npos);
         const auto back = parse(text);
@@ -1121,4 +1138,74 @@ TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", 
     REQUIRE(back.ok());
     CHECK(back.config.server.key == test_key(0));
     CHECK_FALSE(back.config.client.key);
+}
+
+// ---- native clients: protocol, mac1 key, per-source limits -------------------------------------
+
+TEST_CASE("config: protocol", "[app][config][native]") {
+    CHECK(parse("").config.server.protocol == porthop::wire::Protocol::any);
+    for (const auto& [text, expected] :
+         {std::pair{"any", porthop::wire::Protocol::any}, std::pair{"wireguard", porthop::wire::Protocol::wireguard},
+          std::pair{"openvpn", porthop::wire::Protocol::openvpn}}) {
+        const auto result = parse(std::string("[server]\nprotocol = \"") + text + "\"\n");
+        INFO(text);
+        REQUIRE(result.ok());
+        CHECK(result.config.server.protocol == expected);
+    }
+    check_error(only_error("[server]\nprotocol = \"WireGuard\"\n"), 2, 12, "server.protocol",
+                "'WireGuard' is not a protocol (any, wireguard or openvpn)");
+    check_error(only_error("[server]\nprotocol = \"\"\n"), 2, 12, "server.protocol",
+                "'' is not a protocol (any, wireguard or openvpn)");
+    check_error(only_error("[server]\nprotocol = 1\n"), 2, 12, "server.protocol",
+                "expected a string, got an integer");
+}
+
+TEST_CASE("config: wireguard_public_key", "[app][config][native]") {
+    SECTION("a valid key, with protocol any or wireguard") {
+        for (const char* protocol : {"", "protocol = \"wireguard\"\n"}) {
+            const auto result =
+                parse(std::string("[server]\n") + protocol + "wireguard_public_key = \"" + kWgPublicKey + "\"\n");
+            INFO(dump(result.errors));
+            REQUIRE(result.ok());
+            REQUIRE(result.config.server.wireguard_public_key);
+            CHECK(porthop::crypto::format_wg_key(*result.config.server.wireguard_public_key) == kWgPublicKey);
+        }
+        CHECK_FALSE(parse("").config.server.wireguard_public_key);
+    }
+    SECTION("not a key") {
+        for (const std::string bad : {std::string("nope"), kWgPublicKey.substr(1), kWgPublicKey + "=", std::string()}) {
+            INFO(bad);
+            const auto e = only_error("[server]\nwireguard_public_key = \"" + bad + "\"\n");
+            CHECK(e.key == "server.wireguard_public_key");
+            CHECK(e.line == 2);
+            CHECK(e.message.rfind("not a WireGuard public key (the output of `wg pubkey`): ", 0) == 0);
+        }
+        check_error(only_error("[server]\nwireguard_public_key = 5\n"), 2, 24, "server.wireguard_public_key",
+                    "expected a string, got an integer");
+    }
+    SECTION("refused with protocol openvpn") {
+        check_error(only_error("[server]\nprotocol = \"openvpn\"\nwireguard_public_key = \"" + kWgPublicKey +
+                               "\"\n"),
+                    3, 24, "server.wireguard_public_key", "is for WireGuard backends, but protocol = \"openvpn\"");
+    }
+}
+
+TEST_CASE("config: per-source limits", "[app][config][native]") {
+    const auto defaults = parse("").config.server;
+    CHECK(defaults.handshake_rate == 20);
+    CHECK(defaults.handshake_burst == 5);
+    CHECK(defaults.sessions_per_source == 64);
+    const auto off = parse("[server]\nhandshake_rate = 0\nsessions_per_source = 0\nhandshake_burst = 1\n");
+    REQUIRE(off.ok());
+    CHECK(off.config.server.handshake_rate == 0);
+    CHECK(off.config.server.sessions_per_source == 0);
+    CHECK(off.config.server.handshake_burst == 1);
+    check_error(only_error("[server]\nhandshake_burst = 0\n"), 2, 19, "server.handshake_burst",
+                "0 is out of range (1-1000000)");
+    check_error(only_error("[server]\nhandshake_rate = -1\n"), 2, 18, "server.handshake_rate",
+                "-1 is out of range (0-1000000)");
+    check_error(only_error("[server]\nsessions_per_source = 1000001\n"), 2, 23, "server.sessions_per_source",
+                "1000001 is out of range (0-1000000)");
+    check_error(only_error("[server]\nhandshake_rate = \"20\"\n"), 2, 18, "server.handshake_rate",
+                "expected an integer, got a string");
 }

@@ -401,3 +401,27 @@ TEST_CASE_METHOD(Fixture, "SessionTable: erase removes an agent's paths and its 
     REQUIRE(table.add_udp_path(3, k1));
     CHECK(table.find_udp(k1) == again.get());
 }
+
+TEST_CASE_METHOD(Fixture, "SessionTable: move_udp re-keys a native session", "[relay][session_table][roaming]") {
+    SessionTable table(10);
+    const UdpKey old_key{1, client(1000)}, new_key{2, client(2000)}, other_key{1, client(3000)};
+    REQUIRE(table.insert(make(1), &old_key));
+    REQUIRE(table.insert(make(2), &other_key));
+    REQUIRE(table.insert(make(3), nullptr));  // TCP: no UDP key
+
+    CHECK(table.find(1) != nullptr);
+    CHECK(table.find(42) == nullptr);
+    REQUIRE(table.move_udp(1, new_key));
+    CHECK(table.find_udp(new_key) == table.find(1));
+    CHECK(table.find_udp(old_key) == nullptr);  // the old address no longer finds it
+    CHECK(table.move_udp(1, new_key));           // already there: nothing to do
+
+    CHECK_FALSE(table.move_udp(1, other_key));  // another session's key
+    CHECK(table.find_udp(other_key) == table.find(2));
+    CHECK_FALSE(table.move_udp(3, old_key));  // a session without a UDP key
+    CHECK_FALSE(table.move_udp(42, old_key));  // unknown
+    CHECK(table.find_udp(old_key) == nullptr);
+
+    table.erase(1);  // its one key goes with it
+    CHECK(table.find_udp(new_key) == nullptr);
+}

@@ -203,34 +203,7 @@ TEST_CASE("ovpn::opcode_name: OpenVPN's names", "[wire][openvpn]") {
     CHECK(ovpn::opcode_name(static_cast<Opcode>(12)) == "P_???");
 }
 
-namespace {
-
-struct Captured {
-    std::string wrapping;   // none, tls-auth, tls-crypt, tls-crypt-v2
-    std::string direction;  // c2s, s2c
-    std::vector<std::byte> bytes;
-};
-
-// tests/fixtures/ovpn_udp_packets.txt (capture_ovpn.sh): "WRAPPING DIRECTION HEX" lines.
-std::vector<Captured> load_ovpn_capture() {
-    const auto path = porthop::test::fixtures_dir() / "ovpn_udp_packets.txt";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    std::vector<Captured> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        Captured c;
-        std::string hex;
-        if (!(fields >> c.wrapping >> c.direction >> hex)) throw std::runtime_error("bad line: " + line);
-        c.bytes = porthop::test::from_hex(hex);
-        out.push_back(std::move(c));
-    }
-    return out;
-}
-
-}  // namespace
+using porthop::test::load_ovpn_capture;
 
 TEST_CASE("ovpn::classify: real OpenVPN 2.6 traffic under every wrapping", "[wire][openvpn][fixture]") {
     const auto captured = load_ovpn_capture();

@@ -1,0 +1,241 @@
+// The server's checks on native clients (issue 5; DESIGN.md, "Security rules"): what a listener
+// carries, the mac1 firewall, per-source rate limits and session caps, native roaming, and
+// anti-amplification. Everything here runs on the loop thread, per datagram, without
+// allocating: the tables it uses are sized when the server starts.
+#include <algorithm>
+#include <array>
+
+#include "server_impl.hpp"
+
+namespace porthop::relay {
+
+namespace {
+
+// How much an unvalidated native session may receive, as a multiple of what it sent.
+// WireGuard never needs more than 1: its answers to a client that has not yet shown it
+// receives them (a handshake response, 92 bytes, or a cookie reply, 64, to an initiation of
+// 148) are smaller than what triggered them. OpenVPN's are not: a 2.6 server answers a 14-byte
+// hard reset with 26 bytes and a 303-byte ClientHello with about 1.4 KB (tests/fixtures/
+// ovpn_udp_packets.txt), and under tls-crypt nothing the client sends back shows it received
+// them (the acks are encrypted), so the handshake itself must fit in the budget. 3 is RFC
+// 9000's anti-amplification factor, which QUIC's handshake (same shape: small hello,
+// certificate flight back) is built to fit.
+constexpr std::uint8_t kAmplificationWireGuard = 1;
+constexpr std::uint8_t kAmplificationOpenVpn = 3;
+
+bool contains_id(std::span<const std::byte> datagram, std::uint64_t id) noexcept {
+    // OpenVPN writes session ids big-endian (wire/openvpn.hpp).
+    std::array<std::byte, 8> needle{};
+    for (std::size_t i = 0; i < needle.size(); ++i) needle[i] = static_cast<std::byte>(id >> (56 - 8 * i));
+    // Bytes 1..8 are the client's own session id; the backend's can only follow.
+    constexpr std::size_t kFrom = 1 + wire::ovpn::kSessionIdSize;
+    if (datagram.size() < kFrom + needle.size()) return false;
+    const auto rest = datagram.subspan(kFrom);
+    return std::search(rest.begin(), rest.end(), needle.begin(), needle.end()) != rest.end();
+}
+
+}  // namespace
+
+SourceLimiter::Limits Server::Impl::limiter_limits(const ServerOptions& options) {
+    SourceLimiter::Limits limits = options.source_limits;
+    // Sources holding sessions are never evicted, so the table must hold one per session.
+    limits.max_sources = std::max<std::size_t>(limits.max_sources, options.max_sessions);
+    return limits;
+}
+
+NativeRoaming::Limits Server::Impl::roaming_limits(const ServerOptions& options) {
+    NativeRoaming::Limits limits;
+    // Allocated up front (a few hundred bytes a session); beyond this many, sessions still work
+    // but cannot roam (NativeRoaming counts them as table_full).
+    limits.max_sessions = std::min<std::size_t>(options.max_sessions, kMaxRoamingSessions);
+    limits.stale_after = std::max<NativeRoaming::Clock::duration>(limits.stale_after, options.idle_timeout);
+    return limits;
+}
+
+std::optional<std::string> Server::Impl::configure_guard(const ServerOptions& next) {
+    std::optional<crypto::Mac1Verifier> verifier;
+    if (next.wg_public_key) {
+        std::string why;
+        verifier = crypto::Mac1Verifier::create(*next.wg_public_key, why);
+        if (!verifier) return "cannot check WireGuard mac1: " + why;
+    }
+    mac1_ = std::move(verifier);
+    limiter_.set_limits(limiter_limits(next));
+    return std::nullopt;
+}
+
+bool Server::Impl::passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept {
+    if (!wire::carries(opt_.protocol, native)) {
+        Counters::add(opt_.protocol == wire::Protocol::wireguard ? counters_.drop_not_wireguard
+                                                                 : counters_.drop_not_openvpn);
+        return false;
+    }
+    // Initiations and responses are both addressed to the backend, so both carry a mac1 made
+    // with its public key (crypto/mac1.hpp).
+    const auto kind = native.wg.kind;
+    if (mac1_ && (kind == wire::wg::Kind::initiation || kind == wire::wg::Kind::response) &&
+        !mac1_->verify(datagram)) {
+        Counters::add(counters_.drop_bad_mac1);
+        return false;
+    }
+    return true;
+}
+
+bool Server::Impl::allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept {
+    if (limiter_.allow_handshake(peer, now)) return true;
+    Counters::add(counters_.drop_handshake_rate);
+    return false;
+}
+
+std::optional<SourceKey> Server::Impl::acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept {
+    const auto before = limiter_.stats();
+    if (auto source = limiter_.acquire_session(peer, now)) return source;
+    const auto& after = limiter_.stats();
+    if (after.refused_sessions != before.refused_sessions)
+        Counters::add(counters_.drop_source_sessions);
+    else
+        Counters::add(counters_.drop_source_table);  // table full (or an endpoint it cannot key)
+    return std::nullopt;
+}
+
+void Server::Impl::observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
+                                  Clock::time_point now) noexcept {
+    if (native.is_wireguard()) {
+        roaming_.observe_wg(s.id, native.wg, now);
+        // A transport message carrying an index the backend gave this session in a response
+        // it sent to the client's address: the client received it. (A session the roaming
+        // table could not track cannot be checked that way; WireGuard never amplifies anyway,
+        // see kAmplificationWireGuard, so its first transport message counts.)
+        if (!s.validated && native.wg.kind == wire::wg::Kind::transport) {
+            const auto owner = roaming_.find_wg(native.wg, now);
+            if (owner ? *owner == s.id : roaming_.sessions() >= roaming_.limits().max_sessions) validate(s);
+        }
+    } else if (native.is_openvpn()) {
+        roaming_.observe_ovpn(s.id, native.ovpn, datagram, now);
+        if (s.validated) return;
+        // Plain and tls-auth control packets acknowledge the backend's packets with its session
+        // id in clear. Under tls-crypt the acks are encrypted; there the data channel shows it:
+        // the backend sends P_DATA only after a completed TLS handshake with this client.
+        if ((s.ovpn_backend_sid != 0 && native.ovpn.kind == wire::ovpn::Kind::control &&
+             contains_id(datagram, s.ovpn_backend_sid)) ||
+            (s.backend_sent_data && native.ovpn.kind != wire::ovpn::Kind::control))
+            validate(s);
+    }
+}
+
+void Server::Impl::validate(Session& s) noexcept {
+    s.validated = true;
+    Counters::add(counters_.native_validated);
+}
+
+void Server::Impl::count_move(Move move) noexcept {
+    switch (move) {
+        case Move::accepted: Counters::add(counters_.move_accepted); break;
+        case Move::unknown: Counters::add(counters_.move_unknown); break;
+        case Move::expired: Counters::add(counters_.move_expired); break;
+        case Move::replayed: Counters::add(counters_.move_replayed); break;
+        case Move::too_far: Counters::add(counters_.move_too_far); break;
+        case Move::unproven: Counters::add(counters_.move_unproven); break;
+        case Move::not_movable: Counters::add(counters_.move_not_movable); break;
+    }
+}
+
+Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
+                            std::span<const std::byte> datagram, Clock::time_point now) {
+    std::optional<std::uint64_t> id;
+    if (native.wg.kind == wire::wg::Kind::transport)
+        id = roaming_.find_wg(native.wg, now);
+    else if (native.is_openvpn())
+        id = roaming_.find_ovpn(native.ovpn);
+    if (!id) return nullptr;
+    Session* s = sessions_.find(*id);
+    // Only native UDP sessions roam; the table never names others, but a closing one may linger.
+    if (!s || s->closed || s->agent || s->tcp || !s->listener) return nullptr;
+    const Move move = native.is_wireguard() ? roaming_.accept_wg_move(s->id, native.wg, now)
+                                            : roaming_.accept_ovpn_move(s->id, native.ovpn, datagram, now);
+    count_move(move);
+    // Refused or not, the datagram goes through this session's upstream socket: a straggler from
+    // the client's old address (or a replay) must not open a second session, which would make
+    // the backend see the client at a new port. Only an accepted move changes the reply path.
+    if (move == Move::accepted && sessions_.move_udp(s->id, UdpKey{listener.id, slot.peer})) {
+        if (s->stats != listener.stats) {
+            Counters::subtract(s->stats->sessions);
+            s->stats = listener.stats;
+            Counters::add(s->stats->sessions);
+        }
+        s->listener = &listener;
+        s->client = slot.peer;
+        // A new address has proved nothing yet: the reply cap applies again until it does.
+        s->validated = false;
+        s->from_client_bytes_at_move = s->from_client_bytes;
+        s->to_client_bytes_at_move = s->to_client_bytes;
+    }
+    return s;
+}
+
+Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::ReceiveSlot& slot,
+                                        std::span<const std::byte> datagram, Session* session,
+                                        Clock::time_point now) {
+    const auto native = wire::classify_native(datagram, opt_.protocol);
+    if (!passes_filters(native, datagram)) return nullptr;
+    if (session) {
+        if (wire::is_handshake(native) && !allow_handshake(slot.peer, now)) return nullptr;
+        observe_native(*session, native, datagram, now);
+        return session;
+    }
+    if (Session* moved = roam(listener, slot, native, datagram, now)) return moved;
+    // A new client. Opening a session costs a socket, so whatever the datagram is, it spends a
+    // handshake token of its source.
+    if (!allow_handshake(slot.peer, now)) return nullptr;
+    const auto source = acquire_source(slot.peer, now);
+    if (!source) return nullptr;
+    Session* opened = open_udp_session(listener, slot, now);
+    if (!opened) {
+        limiter_.release_session(*source, now);
+        return nullptr;
+    }
+    opened->source = source;
+    opened->validated = false;
+    opened->amplification = native.is_openvpn() ? kAmplificationOpenVpn : kAmplificationWireGuard;
+    observe_native(*opened, native, datagram, now);
+    return opened;
+}
+
+bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
+                                   Clock::time_point now) noexcept {
+    const auto native = wire::classify_native(datagram, opt_.protocol);
+    if (native.is_wireguard()) {
+        roaming_.learn_wg(s.id, native.wg, now);
+    } else if (native.is_openvpn()) {
+        roaming_.learn_ovpn(s.id, native.ovpn, now);
+        if (native.ovpn.kind == wire::ovpn::Kind::control)
+            s.ovpn_backend_sid = native.ovpn.session_id;
+        else
+            s.backend_sent_data = true;
+    }
+    if (s.validated) return true;
+    // Counted from the session's last move: what an earlier address sent buys nothing here.
+    const std::uint64_t received = s.from_client_bytes - s.from_client_bytes_at_move;
+    const std::uint64_t sent = s.to_client_bytes - s.to_client_bytes_at_move + pending;
+    if (sent + datagram.size() > received * s.amplification) {
+        Counters::add(counters_.drop_amplification);
+        return false;
+    }
+    pending += datagram.size();
+    return true;
+}
+
+bool Server::Impl::admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
+                                      Clock::time_point now) noexcept {
+    const auto native = wire::classify_native(frame, opt_.protocol);
+    if (!passes_filters(native, frame)) return false;
+    return !wire::is_handshake(native) || allow_handshake(peer, now);
+}
+
+void Server::Impl::release_native(Session& s, Clock::time_point now) noexcept {
+    if (s.source) limiter_.release_session(*s.source, now);
+    s.source.reset();
+    roaming_.forget_session(s.id);
+}
+
+}  // namespace porthop::relay

@@ -1,0 +1,399 @@
+// The server's checks on native clients (issue 5): what a listener carries, the mac1 firewall,
+// native roaming, anti-amplification and the per-source limits, through real sockets.
+// Backends here are scripted: they answer as a WireGuard or OpenVPN server would, with the
+// indices and sizes each check looks at.
+#include <catch2/catch.hpp>
+
+#include "../fixtures/fixture.hpp"
+#include "harness.hpp"
+
+using namespace porthop;
+using namespace porthop::test;
+
+namespace {
+
+void put_le32(Bytes& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
+}
+void put_le64(Bytes& b, std::size_t at, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
+}
+std::uint32_t le32(const Bytes& b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(b[at + i]) << (8 * i);
+    return v;
+}
+
+// WireGuard messages of the right shape (wire/wireguard.hpp); their crypto is zeros, which the
+// relay cannot tell (it has no keys), and mac1 is only checked when a public key is set.
+Bytes wg_initiation(std::uint32_t sender) {
+    Bytes b(148);
+    b[0] = std::byte{1};
+    put_le32(b, 4, sender);
+    return b;
+}
+Bytes wg_response(std::uint32_t sender, std::uint32_t receiver) {
+    Bytes b(92);
+    b[0] = std::byte{2};
+    put_le32(b, 4, sender);
+    put_le32(b, 8, receiver);
+    return b;
+}
+Bytes wg_transport(std::uint32_t receiver, std::uint64_t counter, std::size_t payload = 0) {
+    Bytes b(32 + payload);
+    b[0] = std::byte{4};
+    put_le32(b, 4, receiver);
+    put_le64(b, 8, counter);
+    return b;
+}
+bool is_type(const Bytes& d, int type, std::size_t size) {
+    return d.size() == size && d[0] == static_cast<std::byte>(type);
+}
+
+// The backend's index for the keypair of every test session.
+constexpr std::uint32_t kBackendIndex = 0xabcd1234;
+
+// A WireGuard server in outline: answers an initiation with a response naming kBackendIndex
+// (plus `extra` more datagrams, as a backend would send data right after), and echoes transport.
+EchoBackend::Script wg_server(std::vector<Bytes> extra = {}) {
+    return [extra](const Bytes& d) {
+        std::vector<Bytes> out;
+        if (is_type(d, 1, 148)) {
+            out.push_back(wg_response(kBackendIndex, le32(d, 4)));
+            out.insert(out.end(), extra.begin(), extra.end());
+        } else {
+            out.push_back(d);
+        }
+        return out;
+    };
+}
+
+relay::ServerOptions guarded(const EchoBackend& backend, wire::Protocol protocol, std::size_t udp = 1,
+                             std::size_t tcp = 0) {
+    auto o = options_for(backend, false, udp, tcp);
+    o.protocol = protocol;
+    return o;
+}
+
+crypto::WgKey wg_key(const std::string& text) {
+    std::string why;
+    auto key = crypto::parse_wg_key(text, why);
+    REQUIRE(key);
+    return *key;
+}
+
+// The nth datagram in `direction` of the OpenVPN capture without control-channel wrapping.
+Bytes ovpn_packet(const std::string& direction, std::size_t nth) {
+    std::size_t seen = 0;
+    for (const auto& c : load_ovpn_capture())
+        if (c.wrapping == "none" && c.direction == direction && seen++ == nth) return c.bytes;
+    FAIL("no such packet in the capture");
+    return {};
+}
+
+std::size_t drain(UdpClient& client, std::chrono::milliseconds quiet = 300ms) {
+    std::size_t n = 0;
+    while (client.receive(quiet)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a wireguard listener drops what is not WireGuard, and counts it", "[native][protocol]") {
+    EchoBackend backend;
+    RunningRelay relay(guarded(backend, wire::Protocol::wireguard));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    auto short_initiation = wg_initiation(1);
+    short_initiation.pop_back();
+    for (const auto& junk : {bytes("hello"), pattern(200, 3), short_initiation, ovpn_packet("c2s", 0)})
+        client.send_to(relay.udp_port(0), junk);
+    CHECK_FALSE(client.receive(300ms));
+    CHECK(relay.counter(&relay::Counters::drop_not_wireguard) == 4);
+    CHECK(backend.datagrams() == 0);
+    CHECK(relay.sessions() == 0);  // junk never costs a session
+
+    client.send_to(relay.udp_port(0), wg_initiation(7));
+    REQUIRE(client.receive());
+    CHECK(backend.datagrams() == 1);
+    CHECK(relay.counter(&relay::Counters::drop_not_wireguard) == 4);
+}
+
+TEST_CASE("an openvpn listener drops what is not OpenVPN", "[native][protocol]") {
+    EchoBackend backend;
+    RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), wg_initiation(1));
+    client.send_to(relay.udp_port(0), bytes("GET / HTTP/1.1\r\n\r\n"));
+    CHECK_FALSE(client.receive(300ms));
+    CHECK(relay.counter(&relay::Counters::drop_not_openvpn) == 2);
+    CHECK(backend.datagrams() == 0);
+    const auto reset = ovpn_packet("c2s", 0);
+    client.send_to(relay.udp_port(0), reset);
+    auto reply = client.receive();
+    REQUIRE(reply);
+    CHECK(reply->first == reset);
+}
+
+TEST_CASE("mac1 firewall: only initiations made for the backend's key reach it", "[native][mac1]") {
+    const auto initiation = load_fixture("wg_handshake_initiation.hex");
+    EchoBackend backend(false);  // a sink: count what arrives
+    auto options = guarded(backend, wire::Protocol::any, 1, 1);
+    options.wg_public_key = wg_key(initiation.at("responder_public_key"));
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+
+    auto forged = initiation.packet;
+    forged[116] ^= std::byte{1};  // one bit of mac1
+    client.send_to(relay.udp_port(0), forged);
+    client.send_to(relay.udp_port(0), wg_initiation(9));  // mac1 all zeros
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_bad_mac1) == 2; }));
+    CHECK(relay.sessions() == 0);
+
+    client.send_to(relay.udp_port(0), initiation.packet);
+    CHECK(eventually([&] { return backend.datagrams() == 1; }));
+    CHECK(backend.received().at(0) == initiation.packet);
+    // Transport messages carry no mac1 and pass.
+    client.send_to(relay.udp_port(0), wg_transport(1, 0, 16));
+    CHECK(eventually([&] { return backend.datagrams() == 2; }));
+
+    // Over TCP: a forged initiation as the first frame closes the connection, nothing forwarded.
+    TcpClient tcp(false, relay.tcp_port(0));
+    REQUIRE(tcp.connected());
+    tcp.write_raw(TcpClient::frame(forged));
+    CHECK(tcp.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_bad_mac1) == 3);
+    CHECK(backend.datagrams() == 2);
+}
+
+TEST_CASE("mac1 firewall: the key of another server fails the real handshake", "[native][mac1]") {
+    const auto initiation = load_fixture("wg_handshake_initiation.hex");
+    EchoBackend backend(false);
+    auto options = guarded(backend, wire::Protocol::wireguard);
+    options.wg_public_key = wg_key(initiation.at("initiator_public_key"));  // not the responder's
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), initiation.packet);
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_bad_mac1) == 1; }));
+    CHECK(backend.datagrams() == 0);
+}
+
+TEST_CASE("native roaming: a WireGuard client moving address or port keeps its session", "[native][roaming]") {
+    EchoBackend backend(true, wg_server());
+    RunningRelay relay(guarded(backend, wire::Protocol::wireguard, 2));
+    REQUIRE_FALSE(relay.error());
+    UdpClient old_address(false), new_address(false);
+
+    old_address.send_to(relay.udp_port(0), wg_initiation(7));
+    auto response = old_address.receive();
+    REQUIRE(response);
+    REQUIRE(is_type(response->first, 2, 92));
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+    REQUIRE(old_address.receive());
+
+    // The client's address changes (NAT rebinding): its next packet comes from elsewhere.
+    const auto moved = wg_transport(kBackendIndex, 1, 16);
+    new_address.send_to(relay.udp_port(0), moved);
+    auto reply = new_address.receive();
+    REQUIRE(reply);
+    CHECK(reply->first == moved);
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    CHECK(relay.sessions() == 1);
+    CHECK(backend.sources().size() == 1);  // the backend still sees one endpoint
+
+    // A straggler (or a replay) from the old address reaches the backend through the same
+    // session, but the replies stay with the new address.
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+    CHECK(new_address.receive());
+    CHECK_FALSE(old_address.receive(200ms));
+    CHECK(relay.counter(&relay::Counters::move_replayed) == 1);
+    CHECK(backend.sources().size() == 1);
+    CHECK(relay.sessions() == 1);
+
+    // A jump far beyond the highest counter does not move it either.
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1 + (std::uint64_t{1} << 21), 16));
+    CHECK(new_address.receive());
+    CHECK(relay.counter(&relay::Counters::move_too_far) == 1);
+
+    // The same client moving to the relay's other port: replies now leave from that port.
+    new_address.send_to(relay.udp_port(1), wg_transport(kBackendIndex, 2, 16));
+    reply = new_address.receive();
+    REQUIRE(reply);
+    CHECK(reply->second == relay.udp_port(1));
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 2);
+    CHECK(backend.sources().size() == 1);
+
+    // An index the backend never gave is no session's: a new client as usual.
+    UdpClient stranger(false);
+    stranger.send_to(relay.udp_port(0), wg_transport(0x5555, 9, 16));
+    REQUIRE(stranger.receive());
+    CHECK(relay.sessions() == 2);
+    CHECK(backend.sources().size() == 2);
+}
+
+TEST_CASE("anti-amplification: an unvalidated WireGuard client gets no more than it sent", "[native][amplification]") {
+    // The backend answers an initiation with its response and, at once, two data packets: more
+    // than the 148 bytes the client sent.
+    EchoBackend backend(true, wg_server({wg_transport(7, 0, 68), wg_transport(7, 1, 68)}));
+    RunningRelay relay(guarded(backend, wire::Protocol::wireguard));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), wg_initiation(7));
+    auto first = client.receive();
+    REQUIRE(first);
+    CHECK(is_type(first->first, 2, 92));
+    CHECK(drain(client) == 0);  // 92 + 100 > 148
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 2);
+    CHECK(relay.counter(&relay::Counters::native_validated) == 0);
+
+    // A transport message with the index from the response shows the client received it.
+    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 1000));
+    REQUIRE(client.receive());
+    CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1));  // a keepalive...
+    REQUIRE(client.receive());
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 2);
+}
+
+TEST_CASE("anti-amplification: a sender that proves nothing gets at most what it sent", "[native][amplification]") {
+    EchoBackend backend(true, [](const Bytes& d) { return std::vector<Bytes>(3, d); });
+    RunningRelay relay(guarded(backend, wire::Protocol::any));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), pattern(100, 1));
+    REQUIRE(client.receive());
+    CHECK(drain(client) == 0);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 2);
+    client.send_to(relay.udp_port(0), pattern(100, 2));  // each datagram buys one answer of its size
+    REQUIRE(client.receive());
+    CHECK(drain(client) == 0);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 4);
+}
+
+TEST_CASE("anti-amplification: OpenVPN gets three times, until its ack names the server", "[native][amplification]") {
+    // Real OpenVPN 2.6 packets (no tls-auth): the client's 14-byte hard reset, the server's
+    // 26-byte answer, the client's ClientHello (which acknowledges the server's session id),
+    // and the server's 1222-byte certificate flight.
+    const auto client_reset = ovpn_packet("c2s", 0), server_reset = ovpn_packet("s2c", 0);
+    const auto client_hello = ovpn_packet("c2s", 1), server_flight = ovpn_packet("s2c", 1);
+    REQUIRE(client_reset.size() == 14);
+    REQUIRE(server_reset.size() == 26);
+    REQUIRE(server_flight.size() == 1222);
+    EchoBackend backend(true, [&](const Bytes& d) {
+        // Answers twice to the reset (a retransmission), then sends its flight.
+        return d.size() == 14 ? std::vector<Bytes>{server_reset, server_reset}
+                              : std::vector<Bytes>{server_flight, server_flight};
+    });
+    RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), client_reset);
+    REQUIRE(client.receive());         // 26 <= 3 x 14
+    CHECK(drain(client) == 0);         // 52 > 42
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 1);
+    client.send_to(relay.udp_port(0), client_hello);
+    CHECK(drain(client) == 2);  // validated: the whole flight
+    CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 1);
+}
+
+TEST_CASE("per-source limits: handshake rate and sessions per source", "[native][limits]") {
+    EchoBackend backend(false);
+    SECTION("handshakes beyond the burst are dropped") {
+        auto options = guarded(backend, wire::Protocol::wireguard);
+        options.source_limits.handshakes_per_second = 1;  // slow refill: the test sees the burst only
+        options.source_limits.burst = 5;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        UdpClient client(false);
+        for (std::uint32_t i = 0; i < 10; ++i) client.send_to(relay.udp_port(0), wg_initiation(i));
+        CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_handshake_rate) == 5; }));
+        CHECK(eventually([&] { return backend.datagrams() == 5; }));
+        // Transport messages are not handshakes.
+        client.send_to(relay.udp_port(0), wg_transport(1, 0));
+        CHECK(eventually([&] { return backend.datagrams() == 6; }));
+    }
+    SECTION("a source's sessions are capped until one closes") {
+        auto options = guarded(backend, wire::Protocol::any);
+        options.source_limits.sessions_per_source = 2;
+        options.idle_timeout = 300ms;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        UdpClient a(false), b(false), c(false);
+        a.send_to(relay.udp_port(0), bytes("a"));
+        b.send_to(relay.udp_port(0), bytes("b"));
+        CHECK(eventually([&] { return relay.sessions() == 2; }));
+        c.send_to(relay.udp_port(0), bytes("c"));
+        CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_source_sessions) == 1; }));
+        CHECK(relay.sessions() == 2);
+        CHECK(eventually([&] { return relay.sessions() == 0; }));  // idle: both close
+        c.send_to(relay.udp_port(0), bytes("c"));
+        CHECK(eventually([&] { return relay.sessions() == 1; }));
+        CHECK(relay.counter(&relay::Counters::drop_source_sessions) == 1);
+    }
+    SECTION("TCP connections spend the source's handshakes") {
+        auto options = guarded(backend, wire::Protocol::any, 1, 1);
+        options.source_limits.handshakes_per_second = 1;
+        options.source_limits.burst = 1;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        TcpClient first(false, relay.tcp_port(0)), second(false, relay.tcp_port(0));
+        REQUIRE(first.connected());
+        CHECK(second.closed_by_peer());
+        CHECK(relay.counter(&relay::Counters::drop_handshake_rate) == 1);
+        first.write_raw(TcpClient::frame(wg_initiation(1)));
+        CHECK(eventually([&] { return backend.datagrams() == 1; }));
+    }
+}
+
+TEST_CASE("a wireguard TCP listener: the first frame must be an initiation, later junk is dropped", "[native][protocol]") {
+    EchoBackend backend(false);
+    RunningRelay relay(guarded(backend, wire::Protocol::wireguard, 0, 1));
+    REQUIRE_FALSE(relay.error());
+    for (const auto& first : {bytes("junk"), ovpn_packet("c2s", 0), wg_transport(1, 0)}) {
+        TcpClient tcp(false, relay.tcp_port(0));
+        REQUIRE(tcp.connected());
+        tcp.write_raw(TcpClient::frame(first));
+        CHECK(tcp.closed_by_peer());
+    }
+    CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 3);
+    TcpClient tcp(false, relay.tcp_port(0));
+    tcp.write_raw(TcpClient::frame(wg_initiation(1)));
+    tcp.write_raw(TcpClient::frame(bytes("junk")));
+    tcp.write_raw(TcpClient::frame(wg_transport(1, 0)));
+    CHECK(eventually([&] { return backend.datagrams() == 2; }));
+    CHECK(relay.counter(&relay::Counters::drop_not_wireguard) == 1);
+    CHECK(backend.received().at(1) == wg_transport(1, 0));
+}
+
+TEST_CASE("reload: protocol and mac1 key apply to the running server", "[native][reload]") {
+    const auto initiation = load_fixture("wg_handshake_initiation.hex");
+    EchoBackend backend(false);
+    auto options = guarded(backend, wire::Protocol::any);
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    auto forged = initiation.packet;
+    forged[120] ^= std::byte{0x80};
+    client.send_to(relay.udp_port(0), bytes("junk"));
+    client.send_to(relay.udp_port(0), forged);
+    CHECK(eventually([&] { return backend.datagrams() == 2; }));  // a blind relay so far
+
+    auto next = options;
+    next.udp_ports = {relay.udp_port(0)};  // the same listener
+    next.protocol = wire::Protocol::wireguard;
+    next.wg_public_key = wg_key(initiation.at("responder_public_key"));
+    std::string changes;
+    REQUIRE_FALSE(relay.reconfigure(next, &changes));
+    CHECK(changes.find("protocol wireguard") != std::string::npos);
+    CHECK(changes.find("mac1 checked") != std::string::npos);
+    client.send_to(relay.udp_port(0), bytes("junk"));
+    client.send_to(relay.udp_port(0), forged);
+    client.send_to(relay.udp_port(0), initiation.packet);
+    CHECK(eventually([&] { return backend.datagrams() == 3; }));
+    CHECK(relay.counter(&relay::Counters::drop_not_wireguard) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_bad_mac1) == 1);
+}

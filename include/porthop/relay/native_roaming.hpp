@@ -69,35 +69,17 @@
 // Not thread-safe: one instance per server, used from the event loop that owns the session
 // table; `now` must not go backwards (steady_clock).
 //
-// How the server is meant to call it (src/relay/server.cpp; not wired yet). Only native UDP
-// sessions take part: not agent sessions (the hop link has its own authenticated attach) and
-// not TCP ones (their connection is their path).
-//  - on_upstream_readable (backend -> client), for each datagram of a native UDP session:
-//      learn_wg(s.id, wire::wg::classify(d), now)     on a WireGuard (or "any") listener
-//      learn_ovpn(s.id, wire::ovpn::classify(d), now) on an OpenVPN (or "any") listener
-//    Both only look at handshake messages / P_DATA_V2 and return at once for the rest.
-//  - on_udp_readable, a datagram whose (listener, peer) has a native session (current path):
-//      observe_wg(session->id, packet, now) / observe_ovpn(session->id, packet, datagram, now)
-//    before forwarding, so the highest counter follows the client.
-//  - on_udp_readable, a datagram with no session for (listener, peer), before the source
-//    limiter and open_udp_session:
-//      if (auto id = roaming_.find_wg(packet, now)) {        // or find_ovpn(packet)
-//          SessionPtr s = sessions_.get(*id);
-//          if (roaming_.accept_wg_move(*id, packet, now) == Move::accepted)  // accept_ovpn_move
-//              move s's UDP key to (listener, peer), set s->listener, s->client, s->local
-//              (a SessionTable "rekey" operation; an agent session never has an entry here);
-//          forward the datagram through s's upstream socket either way;
-//          continue;
-//      }
-//    A refused move still forwards through the found session, with the reply path unchanged.
-//    That is what keeps the backend on one endpoint while a client hops: packets still in
-//    flight from the old address arrive after the first one from the new address, are refused
-//    (their counters are lower) and must not open a second session, which would make the
-//    backend roam to it. Replays and forgeries forwarded this way are dropped by the backend
-//    and answered (if at all) on the session's own reply path, never to their sender.
-//    nullopt means "not a roaming client": the usual new-session path (source limiter first).
-//  - close_session: forget_session(session.id).
-//  - Metrics: stats() into the server's counters (moves by verdict, table full).
+// How the server calls it (src/relay/native_guard.cpp). Only native UDP sessions take part:
+// not agent sessions (the hop link has its own authenticated attach) and not TCP ones (their
+// connection is their path).
+//  - Backend -> client, every datagram of a native UDP session: learn_wg / learn_ovpn.
+//  - Client -> backend on the session's current path: observe_wg / observe_ovpn.
+//  - A datagram with no session for its (listener, address): find_wg / find_ovpn, then
+//    accept_*_move; an accepted move re-keys the session (SessionTable::move_udp), and the
+//    datagram goes through the found session's upstream socket either way, so stragglers from
+//    the old address never open a second session (which would make the backend see the client
+//    at a new port). nullopt: a new client (the source limiter decides).
+//  - close_session: forget_session.
 #pragma once
 
 #include <array>

@@ -28,29 +28,16 @@
 // Not thread-safe: one instance per server, used from the event loop that owns the session
 // table. `now` must not go backwards (steady_clock).
 //
-// How the server is meant to call it (src/relay/server.cpp; not wired yet):
-//  - Construct one in Server::Impl from new [server] options (handshake rate and burst,
-//    sessions per source, table size); on reload call set_limits() (the table size stays).
-//  - on_udp_readable, a datagram with no session for (listener, peer), after protocol
-//    roaming (NativeRoaming) found no session to move: before open_udp_session,
-//      if (!limiter_.allow_handshake(slot.peer, now)) { count a rate drop; continue; }
-//      auto source = limiter_.acquire_session(slot.peer, now);
-//      if (!source) { count a per-source session drop; continue; }
-//    and keep `*source` in the new Session (a new field), or release it at once if opening the
-//    session fails. Opening a session costs a socket, so any datagram that would open one is
-//    handshake-like here, whatever its protocol.
-//  - on_udp_readable, a datagram of an existing native session that is a handshake (a
-//    WireGuard initiation -- after the mac1 check, so forged ones do not spend the source's
-//    tokens -- or an OpenVPN P_CONTROL_HARD_RESET_CLIENT_V2/V3): allow_handshake(slot.peer,
-//    now), dropped and counted when false.
-//  - on_udp_attach (hop-link control from an address with no session): allow_handshake before
-//    the attach's authentication, which costs more than this check.
-//  - on_accept (TCP): allow_handshake(peer, now) before accepting the connection's first frame;
-//    open_tcp_session: acquire_session(peer, now) as for UDP.
-//  - close_session: release_session(session.source, now). A session that roamed keeps counting
-//    against the source that opened it, so the source key, not the current address, is what
-//    the session must remember.
-//  - Metrics: stats() into the server's drop counters (refused_* are drops by reason).
+// How the server calls it (src/relay/native_guard.cpp, server.cpp):
+//  - A native datagram that would open a session (after roaming found none): allow_handshake,
+//    then acquire_session; the key is kept in Session::source and released in close_session.
+//    Opening a session costs a socket, so any such datagram is handshake-like, whatever it is.
+//  - A native datagram of an existing session that is a handshake (a WireGuard initiation,
+//    after the mac1 check so forged ones do not spend the source's tokens; an OpenVPN client
+//    hard reset): allow_handshake.
+//  - A TCP connection: allow_handshake when accepted, acquire_session when its first frame
+//    opens a native session.
+//  - Refusals are counted in the server's porthop_drops_total by reason.
 #pragma once
 
 #include <chrono>

@@ -84,12 +84,16 @@ direct=$(ph_censor_udp_packets "$WG_PORT")
 ep_40007=$(server_endpoint)
 [[ $ep_40007 == 127.0.0.1:* ]] ||
     ph_die "backend sees peer endpoint '$ep_40007' after the switches, expected the relay"
-# Informational: DESIGN.md wants the relay to re-find a native session by its WireGuard receiver
-# index, in which case the backend keeps seeing one upstream address across the switches.
-stable=changed
-[[ $ep_443 == "$ep_40003" && $ep_40003 == "$ep_40007" ]] && stable=stable
-ph_result "backend endpoint via 443 / 40003 / 40007: $ep_443 / $ep_40003 / $ep_40007 ($stable);" \
-    "porthop opened $(grep -c 'session [0-9]* opened' "$PH_PORTHOP_LOG" || true) session(s)"
+# The relay re-finds a native session by the WireGuard receiver index it learned from the
+# backend's handshake response (native roaming), so the backend keeps seeing one upstream
+# address across the switches, and no second session is opened (wireguard_guard.sh tests this
+# at length).
+sessions=$(grep -c 'session [0-9]* opened' "$PH_PORTHOP_LOG" || true)
+ph_result "backend endpoint via 443 / 40003 / 40007: $ep_443 / $ep_40003 / $ep_40007;" \
+    "porthop opened $sessions session(s)"
+[[ $ep_443 == "$ep_40003" && $ep_40003 == "$ep_40007" ]] ||
+    ph_die "the backend's endpoint changed across the switches ($ep_443 / $ep_40003 / $ep_40007): the relay did not roam the session"
+((sessions == 1)) || ph_die "porthop opened $sessions sessions for one client, expected 1"
 # A native client switching ports needs no new handshake (WireGuard roams on any authenticated
 # packet); a new one would mean the relay lost packets for seconds (REKEY_TIMEOUT is 5 s).
 hs_after=$(ph_wg_handshakes "$CLI_IF")

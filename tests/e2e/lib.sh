@@ -34,6 +34,12 @@ ph_die() {
     if [[ -n ${PH_PORTHOP_PID:-} ]] && ! _ph_alive "$PH_PORTHOP_PID"; then
         ph_log "note: porthop (pid $PH_PORTHOP_PID) is not running any more; its log follows"
     fi
+    # A test may name a command that adds context to any failure (run once, errors ignored).
+    if [[ -n ${PH_DIE_HOOK:-} ]]; then
+        local hook=$PH_DIE_HOOK
+        PH_DIE_HOOK=
+        "$hook" || true
+    fi
     exit 1
 }
 
@@ -368,19 +374,45 @@ ph_ovpn_pki() {
     done
 }
 
-# Options common to both ends: our PKI, no DCO kernel module (none here), logs to a file.
-_ph_ovpn_common() { # NAME
-    local d=$PH_TMP/pki
-    printf '%s\n' --ca "$d/ca.crt" --disable-dco --dev-type tun --verb 3 \
-        --log "$PH_TMP/openvpn-$1.log" --writepid "$PH_TMP/openvpn-$1.pid"
+# ph_ovpn_wrap_key WRAP: for WRAP tls-auth or tls-crypt, a fresh static key shared by both ends
+# ($PH_TMP/pki/WRAP.key, from `openvpn --genkey WRAP`); nothing for none.
+ph_ovpn_wrap_key() {
+    case $1 in
+        none) ;;
+        tls-auth | tls-crypt)
+            (umask 077 && openvpn --genkey "$1" "$PH_TMP/pki/$1.key" >"$PH_TMP/pki/genkey-$1.log" 2>&1) ||
+                { cat "$PH_TMP/pki/genkey-$1.log" >&2; ph_die "openvpn --genkey $1 failed"; } ;;
+        *) _ph_ovpn_check_wrap "$1" ;;
+    esac
 }
 
-# ph_ovpn_server NS DEV LOCAL PORT: OpenVPN in server mode on UDP LOCAL:PORT, tunnel
-# 10.79.0.0/24 (server 10.79.0.1, the first client gets 10.79.0.2).
+# Options common to both ends: our PKI, no DCO kernel module (none here), logs to a file whose
+# lines start with the time to the microsecond (--machine-readable-output: "SEC.USEC FLAGS
+# message"), and the control-channel wrapping WRAP (none, tls-auth, tls-crypt; the key from
+# ph_ovpn_wrap_key; tls-auth key direction 0 on the server, 1 on the client).
+_ph_ovpn_common() { # NAME WRAP
+    local d=$PH_TMP/pki
+    printf '%s\n' --ca "$d/ca.crt" --disable-dco --dev-type tun --verb 3 --machine-readable-output \
+        --log "$PH_TMP/openvpn-$1.log" --writepid "$PH_TMP/openvpn-$1.pid"
+    case $2 in
+        none) ;;
+        tls-auth) printf '%s\n' --tls-auth "$d/tls-auth.key" "$([[ $1 == server ]] && echo 0 || echo 1)" ;;
+        tls-crypt) printf '%s\n' --tls-crypt "$d/tls-crypt.key" ;;
+    esac
+}
+_ph_ovpn_check_wrap() {
+    [[ $1 == @(none|tls-auth|tls-crypt) ]] ||
+        ph_die "unknown OpenVPN control-channel wrapping '$1' (none, tls-auth or tls-crypt)"
+}
+
+# ph_ovpn_server NS DEV LOCAL PORT [WRAP]: OpenVPN in server mode on UDP LOCAL:PORT, tunnel
+# 10.79.0.0/24 (server 10.79.0.1, the first client gets 10.79.0.2). WRAP (default none) as in
+# _ph_ovpn_common; call ph_ovpn_wrap_key WRAP first.
 ph_ovpn_server() {
-    local ns=$1 dev=$2 local_addr=$3 port=$4 d=$PH_TMP/pki
+    local ns=$1 dev=$2 local_addr=$3 port=$4 wrap=${5:-none} d=$PH_TMP/pki
     local -a common
-    mapfile -t common < <(_ph_ovpn_common server)
+    _ph_ovpn_check_wrap "$wrap"
+    mapfile -t common < <(_ph_ovpn_common server "$wrap")
     ph_spawn "$ns" "$PH_TMP/openvpn-server.out" openvpn "${common[@]}" \
         --dev "$dev" --proto udp4 --local "$local_addr" --port "$port" \
         --server 10.79.0.0 255.255.255.0 --topology subnet \
@@ -391,12 +423,15 @@ ph_ovpn_server() {
         grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-server.log"
 }
 
-# ph_ovpn_client NS DEV PROTO REMOTE PORT: OpenVPN client (PROTO udp4 or tcp4-client); waits
-# until the tunnel is up (TLS handshake done, address pushed and configured).
+# ph_ovpn_client NS DEV PROTO REMOTE PORT [WRAP]: OpenVPN client (PROTO udp4 or tcp4-client);
+# waits until the tunnel is up (TLS handshake done, address pushed and configured). WRAP as for
+# ph_ovpn_server. Sets PH_OVPN_INIT_S: seconds from the client's first log line to its
+# "Initialization Sequence Completed" (its own microsecond timestamps, 3 decimals).
 ph_ovpn_client() {
-    local ns=$1 dev=$2 proto=$3 remote=$4 port=$5 d=$PH_TMP/pki
+    local ns=$1 dev=$2 proto=$3 remote=$4 port=$5 wrap=${6:-none} d=$PH_TMP/pki
     local -a common
-    mapfile -t common < <(_ph_ovpn_common client)
+    _ph_ovpn_check_wrap "$wrap"
+    mapfile -t common < <(_ph_ovpn_common client "$wrap")
     ph_spawn "$ns" "$PH_TMP/openvpn-client.out" openvpn "${common[@]}" \
         --client --dev "$dev" --proto "$proto" --remote "$remote" "$port" --nobind \
         --cert "$d/client.crt" --key "$d/client.key" --remote-cert-tls server \
@@ -405,6 +440,22 @@ ph_ovpn_client() {
     PH_OVPN_CLIENT_PID=$PH_PID
     ph_wait_ready "$PH_PID" 20 "openvpn client 'Initialization Sequence Completed'" \
         grep -q 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log"
+    PH_OVPN_INIT_S=$(ph_ovpn_log_span "$PH_TMP/openvpn-client.log" '' 'Initialization Sequence Completed')
+}
+
+# ph_ovpn_log_time LOG PATTERN: the timestamp (unix seconds) of the first line of LOG (written
+# with --machine-readable-output) matching the extended regex PATTERN ('' = the first line).
+ph_ovpn_log_time() {
+    awk -v p="$2" '$1 ~ /^[0-9]+\.[0-9]+$/ && (p == "" || $0 ~ p) { print $1; exit }' "$1"
+}
+
+# ph_ovpn_log_span LOG FROM TO: seconds (3 decimals) from the first line matching FROM to the
+# first matching TO, as ph_ovpn_log_time; "?" if either is missing.
+ph_ovpn_log_span() {
+    local a b
+    a=$(ph_ovpn_log_time "$1" "$2")
+    b=$(ph_ovpn_log_time "$1" "$3")
+    if [[ -n $a && -n $b ]]; then awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'; else echo '?'; fi
 }
 
 # --- traffic --------------------------------------------------------------------------------
@@ -474,19 +525,68 @@ ph_iperf() {
 
 _ph_mbps() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 
+# --- the relay's metrics -------------------------------------------------------------------
+PH_RELAY_METRICS=127.0.0.1:9816 # the relay's /metrics (its default), inside the server namespace
+
+# ph_relay_metric FAMILY [LABEL]: the sum of the relay's samples of FAMILY whose labels contain
+# LABEL (e.g. 'reason="amplification"'); fails if there is none, so that a renamed metric cannot
+# pass as 0.
+ph_relay_metric() {
+    local body
+    body=$(_ph_http_get "$PH_NS_SRV" "http://$PH_RELAY_METRICS/metrics") ||
+        ph_die "the relay's metrics endpoint does not answer"
+    awk -v f="$1" -v l="${2:-}" '
+        index($0, f) == 1 && substr($0, length(f) + 1) ~ /^[{ ]/ && (l == "" || index($0, "{") && index($0, l)) {
+            s += $NF; n++
+        }
+        END { if (!n) exit 1; printf "%d\n", s }' <<<"$body" || ph_die "the relay's metrics have no sample $1{${2:-}}"
+}
+
+# _ph_ovpn_relay_counters: on a failure, the relay's native-client counters and how long the
+# client has been running, so that a stalled handshake shows whether the reply cap held it back.
+_ph_ovpn_relay_counters() {
+    local body
+    [[ -n ${PH_PORTHOP_PID:-} ]] && _ph_alive "$PH_PORTHOP_PID" || return 0
+    body=$(_ph_http_get "$PH_NS_SRV" "http://$PH_RELAY_METRICS/metrics" 2>/dev/null) || return 0
+    ph_log "relay counters: $(grep -E '^porthop_(drops_total\{reason="(amplification|not_openvpn|handshake_rate)"\}|native_sessions_validated_total|sessions_opened_total) ' <<<"$body" | paste -sd' ')"
+    [[ -s $PH_TMP/openvpn-client.log ]] &&
+        ph_log "openvpn client: started $(awk -v n="$EPOCHREALTIME" '$1 ~ /^[0-9]+\.[0-9]+$/ {
+            printf "%.3f", n - $1; exit }' "$PH_TMP/openvpn-client.log")s ago," \
+            "$(grep -c 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log" || true) initialization(s)"
+    return 0
+}
+
 # --- OpenVPN scenario shared by openvpn_udp.sh and openvpn_tcp.sh ----------------------------
-# ph_openvpn_through_relay PROTO: a real OpenVPN 2.6 server on UDP 127.0.0.1:1194 in the server
-# namespace (unreachable from outside, so the relay is the only way in) and an unmodified client
-# with `--proto PROTO` (udp4 or tcp4-client) whose remote is relay port 443. Ping and iperf3
-# through the tunnel; neither end may have to reconnect.
+# ph_openvpn_through_relay PROTO [WRAP [RELAY_TOML]]: a real OpenVPN 2.6 server on UDP
+# 127.0.0.1:1194 in the server namespace (unreachable from outside, so the relay is the only way
+# in) and an unmodified client with `--proto PROTO` (udp4 or tcp4-client) whose remote is relay
+# port 443. WRAP (none, tls-auth or tls-crypt; default none) wraps both ends' control channel;
+# RELAY_TOML is more [server] TOML for the relay (e.g. 'protocol = "openvpn"'). Ping and iperf3
+# through the tunnel; neither end may have to reconnect. Then the relay's native-client checks
+# are reported from its metrics: drops for amplification and not_openvpn (the latter must be 0:
+# everything here is real OpenVPN) and validated sessions (over UDP at least 1: the client must
+# have shown it receives at its address, whatever the wrapping). The client's time from start to
+# "Initialization Sequence Completed" is reported with the amplification drops at that moment.
 ph_openvpn_through_relay() {
-    local proto=$1 srv_tun=10.79.0.1 peer
+    local proto=$1 wrap=${2:-none} extra=${3:-} srv_tun=10.79.0.1 peer
+    local amp_init amp not_ovpn validated
+    PH_DIE_HOOK=_ph_ovpn_relay_counters
     ph_topology
     ph_ovpn_pki
-    ph_ovpn_server "$PH_NS_SRV" "tuns$PH_ID" 127.0.0.1 1194
-    ph_porthop_start 127.0.0.1:1194 "443 1194 40000-40009" "443"
-    ph_ovpn_client "$PH_NS_CLI" "tunc$PH_ID" "$proto" "$PH_SRV_ADDR" 443
+    ph_ovpn_wrap_key "$wrap"
+    ph_ovpn_server "$PH_NS_SRV" "tuns$PH_ID" 127.0.0.1 1194 "$wrap"
+    ph_porthop_start 127.0.0.1:1194 "443 1194 40000-40009" "443" "$extra"
+    ph_ovpn_client "$PH_NS_CLI" "tunc$PH_ID" "$proto" "$PH_SRV_ADDR" 443 "$wrap"
+    amp_init=$(ph_relay_metric porthop_drops_total 'reason="amplification"')
     ph_log "tunnel up: $(grep -m1 -oE 'net_addr_v4_add: [0-9./]+' "$PH_TMP/openvpn-client.log" || true)"
+    ph_result "$proto, $wrap, relay ${extra:-(defaults)}: client initialized ${PH_OVPN_INIT_S}s after" \
+        "its start (TLS done after $(ph_ovpn_log_span "$PH_TMP/openvpn-client.log" '' \
+        'Peer Connection Initiated')s); $amp_init amplification drop(s) by then"
+    # Without loss this takes tens of milliseconds; OpenVPN's first retransmission comes after
+    # 2 s, so a slower start means something on the way (e.g. the reply cap) dropped a packet.
+    awk -v t="$PH_OVPN_INIT_S" 'BEGIN { exit !(t != "?" && t < 2) }' ||
+        ph_die "the client needed ${PH_OVPN_INIT_S}s to initialize (limit 2 s: no retransmission);" \
+            "the relay dropped $amp_init reply datagram(s) for amplification by then"
 
     ph_ping "$PH_NS_CLI" "$srv_tun" 20 5
     ph_iperf_server "$PH_NS_SRV" "$srv_tun"
@@ -505,6 +605,16 @@ ph_openvpn_through_relay() {
     inits=$(grep -c 'Initialization Sequence Completed' "$PH_TMP/openvpn-client.log" || true)
     ((restarts == 0 && inits == 1)) ||
         ph_die "openvpn client restarted: $restarts restart line(s), $inits initialization(s)"
+
+    amp=$(ph_relay_metric porthop_drops_total 'reason="amplification"')
+    not_ovpn=$(ph_relay_metric porthop_drops_total 'reason="not_openvpn"')
+    validated=$(ph_relay_metric porthop_native_sessions_validated_total)
+    ph_result "relay: amplification drops $amp ($amp_init by the initialization)," \
+        "not_openvpn drops $not_ovpn, validated native sessions $validated"
+    ((not_ovpn == 0)) || ph_die "the relay refused $not_ovpn datagram(s)/frame(s) of a real OpenVPN client as not_openvpn"
+    if [[ $proto == udp* ]]; then
+        ((validated >= 1)) || ph_die "the relay never validated the UDP session ($wrap): it stayed under the reply cap"
+    fi
     ph_expect_running "$PH_OVPN_SERVER_PID" "openvpn server"
     ph_expect_running "$PH_OVPN_CLIENT_PID" "openvpn client"
     ph_porthop_stop

@@ -15,11 +15,10 @@ namespace {
 // WireGuard never needs more than 1: its answers to a client that has not yet shown it
 // receives them (a handshake response, 92 bytes, or a cookie reply, 64, to an initiation of
 // 148) are smaller than what triggered them. OpenVPN's are not: a 2.6 server answers a 14-byte
-// hard reset with 26 bytes and a 303-byte ClientHello with about 1.4 KB (tests/fixtures/
-// ovpn_udp_packets.txt), and under tls-crypt nothing the client sends back shows it received
-// them (the acks are encrypted), so the handshake itself must fit in the budget. 3 is RFC
-// 9000's anti-amplification factor, which QUIC's handshake (same shape: small hello,
-// certificate flight back) is built to fit.
+// hard reset with 26 bytes, and retransmits it while unanswered (tests/fixtures/
+// ovpn_udp_packets.txt); the certificate flight that follows is released by validation (the
+// ClientHello acknowledges the server's session id, or, under tls-crypt, see
+// validate_encrypted_ovpn), not by the budget. 3 is RFC 9000's anti-amplification factor.
 constexpr std::uint8_t kAmplificationWireGuard = 1;
 constexpr std::uint8_t kAmplificationOpenVpn = 3;
 
@@ -112,10 +111,13 @@ void Server::Impl::observe_native(Session& s, const wire::Native& native, std::s
         }
     } else if (native.is_openvpn()) {
         roaming_.observe_ovpn(s.id, native.ovpn, datagram, now);
+        if (native.ovpn.kind == wire::ovpn::Kind::control && s.ovpn_client_sid == 0)
+            s.ovpn_client_sid = native.ovpn.session_id;
         if (s.validated) return;
         // Plain and tls-auth control packets acknowledge the backend's packets with its session
-        // id in clear. Under tls-crypt the acks are encrypted; there the data channel shows it:
-        // the backend sends P_DATA only after a completed TLS handshake with this client.
+        // id in clear (and arrive before the backend's certificate flight, which they ask for).
+        // Data packets from the client after the backend's show a working data channel, which
+        // takes a completed TLS handshake with this client. (tls-crypt: admit_to_client.)
         if ((s.ovpn_backend_sid != 0 && native.ovpn.kind == wire::ovpn::Kind::control &&
              contains_id(datagram, s.ovpn_backend_sid)) ||
             (s.backend_sent_data && native.ovpn.kind != wire::ovpn::Kind::control))
@@ -201,6 +203,25 @@ Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::Receiv
     return opened;
 }
 
+// Under tls-crypt the client's acks are encrypted, so nothing it sends shows the relay that it
+// received the backend's packets, and the backend's certificate flight (about 1.2-2.4 KB) comes
+// right after a ClientHello of about 350 bytes: more than 3x. But there the backend itself
+// checks: it answers only packets whose tls-crypt tag verifies (key holders), and OpenVPN 2.6
+// answers a hard reset statelessly, with a cookie in its session id, and goes on to the TLS
+// handshake only once the client has echoed that cookie from the reset reply -- a return
+// routability check of its own. So the backend's first control packet that is not its reset
+// reply validates the session. Which wrapping a session uses is read from the backend's reset
+// reply (trusted: it comes from the backend's address on the connected upstream socket): plain
+// and tls-auth replies acknowledge the client's hard reset with its session id in clear,
+// tls-crypt ones do not. A spoofer cannot make a plain backend look encrypted that way.
+void Server::Impl::validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet& from_backend,
+                                           std::span<const std::byte> datagram) noexcept {
+    if (from_backend.opcode == wire::ovpn::Opcode::control_hard_reset_server_v2)
+        s.ovpn_control_encrypted = !contains_id(datagram, s.ovpn_client_sid);
+    else if (s.ovpn_control_encrypted)
+        validate(s);
+}
+
 bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
                                    Clock::time_point now) noexcept {
     const auto native = wire::classify_native(datagram, opt_.protocol);
@@ -208,10 +229,12 @@ bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagr
         roaming_.learn_wg(s.id, native.wg, now);
     } else if (native.is_openvpn()) {
         roaming_.learn_ovpn(s.id, native.ovpn, now);
-        if (native.ovpn.kind == wire::ovpn::Kind::control)
-            s.ovpn_backend_sid = native.ovpn.session_id;
-        else
+        if (native.ovpn.kind != wire::ovpn::Kind::control) {
             s.backend_sent_data = true;
+        } else {
+            s.ovpn_backend_sid = native.ovpn.session_id;
+            if (!s.validated && s.ovpn_client_sid != 0) validate_encrypted_ovpn(s, native.ovpn, datagram);
+        }
     }
     if (s.validated) return true;
     // Counted from the session's last move: what an earlier address sent buys nothing here.

@@ -157,6 +157,8 @@ private:
     void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
                         Clock::time_point now) noexcept;
     void validate(Session& s) noexcept;
+    void validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet& from_backend,
+                                 std::span<const std::byte> datagram) noexcept;
     void count_move(Move move) noexcept;
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);

@@ -82,11 +82,11 @@ crypto::WgKey wg_key(const std::string& text) {
     return *key;
 }
 
-// The nth datagram in `direction` of the OpenVPN capture without control-channel wrapping.
-Bytes ovpn_packet(const std::string& direction, std::size_t nth) {
+// The nth datagram in `direction` of the OpenVPN capture with that control-channel wrapping.
+Bytes ovpn_packet(const std::string& direction, std::size_t nth, const std::string& wrapping = "none") {
     std::size_t seen = 0;
     for (const auto& c : load_ovpn_capture())
-        if (c.wrapping == "none" && c.direction == direction && seen++ == nth) return c.bytes;
+        if (c.wrapping == wrapping && c.direction == direction && seen++ == nth) return c.bytes;
     FAIL("no such packet in the capture");
     return {};
 }
@@ -298,6 +298,51 @@ TEST_CASE("anti-amplification: OpenVPN gets three times, until its ack names the
     CHECK(drain(client) == 2);  // validated: the whole flight
     CHECK(relay.counter(&relay::Counters::native_validated) == 1);
     CHECK(relay.counter(&relay::Counters::drop_amplification) == 1);
+}
+
+TEST_CASE("anti-amplification: under tls-crypt the backend's own check validates", "[native][amplification]") {
+    // Real tls-crypt packets: the acks are encrypted, so the client never shows the server's
+    // session id; the server's reset reply does not echo the client's in clear either, which
+    // tells the relay the backend checks return routability itself (OpenVPN 2.6's cookie).
+    const auto client_reset = ovpn_packet("c2s", 0, "tls-crypt"), server_reset = ovpn_packet("s2c", 0, "tls-crypt");
+    const auto client_hello = ovpn_packet("c2s", 1, "tls-crypt");
+    const auto flight = ovpn_packet("s2c", 1, "tls-crypt"), ack = ovpn_packet("s2c", 2, "tls-crypt");
+    REQUIRE(flight.size() > 3 * (client_reset.size() + client_hello.size()) - server_reset.size());
+    EchoBackend backend(true, [&](const Bytes& d) {
+        return d == client_reset ? std::vector<Bytes>{server_reset} : std::vector<Bytes>{flight, ack};
+    });
+    RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), client_reset);
+    REQUIRE(client.receive());
+    CHECK(relay.counter(&relay::Counters::native_validated) == 0);
+    client.send_to(relay.udp_port(0), client_hello);
+    CHECK(drain(client) == 2);  // the whole flight
+    CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 0);
+}
+
+TEST_CASE("anti-amplification: a plain backend's flight stays capped for a sender that never echoed it",
+          "[native][amplification]") {
+    // The backend's reset reply acknowledges the client's session id in clear (no tls-crypt),
+    // so only the client's own echo of the server's id can validate -- and this sender, like a
+    // spoofer who never saw the reply, sends a ClientHello that does not carry it.
+    const auto client_reset = ovpn_packet("c2s", 0), server_reset = ovpn_packet("s2c", 0);
+    const auto blind_hello = ovpn_packet("c2s", 1, "tls-crypt");  // some other session's ClientHello
+    const auto flight = ovpn_packet("s2c", 1);
+    EchoBackend backend(true, [&](const Bytes& d) {
+        return d == client_reset ? std::vector<Bytes>{server_reset} : std::vector<Bytes>{flight};
+    });
+    RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), client_reset);
+    REQUIRE(client.receive());
+    client.send_to(relay.udp_port(0), blind_hello);
+    CHECK(drain(client) == 0);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 1);
+    CHECK(relay.counter(&relay::Counters::native_validated) == 0);
 }
 
 TEST_CASE("per-source limits: handshake rate and sessions per source", "[native][limits]") {

@@ -78,6 +78,10 @@ struct Session {
     std::uint8_t amplification = 1;
     bool backend_sent_data = false;      // OpenVPN: the backend sent a P_DATA packet
     std::uint64_t ovpn_backend_sid = 0;  // OpenVPN: the backend's session id (0: none seen)
+    std::uint64_t ovpn_client_sid = 0;   // OpenVPN: the client's session id (0: none seen)
+    // OpenVPN: the backend's answer to the client's hard reset did not echo the client's session
+    // id in clear, i.e. its control channel is encrypted (tls-crypt, tls-crypt-v2).
+    bool ovpn_control_encrypted = false;
     // The byte counts below when the session last roamed: the cap counts from there.
     std::uint64_t from_client_bytes_at_move = 0, to_client_bytes_at_move = 0;
 

@@ -139,3 +139,171 @@ write("hoplink", {
     "data_empty": b"\x03",
     "counters_window_slide": b"".join(struct.pack(">Q", c) for c in [1, 2, 70, 6, 7, 7, 0, 2**64 - 1, 2**64 - 64]),
 })
+
+
+# native_guard: two configuration bytes, then operations (op, session, time step, u16 LE length,
+# datagram); see native_guard_fuzz.cpp. Captured WireGuard and OpenVPN packets drive the
+# roaming table as the server would (the captured response's sender is the index the captured
+# transport carries); op | SYNTH builds the datagram from a short template instead.
+(LEARN_WG, LEARN_OVPN, OBSERVE_WG, OBSERVE_OVPN, FIND_WG, FIND_OVPN, ACCEPT_WG, ACCEPT_OVPN, FORGET,
+ ALLOW, ACQUIRE, RELEASE) = range(12)
+SYNTH = 0x80
+MS, DECIS, SEC, MIN = 0x00, 0x40, 0x80, 0xC0  # time step units (1 ms, 100 ms, 1 s, 60 s) | 0-63
+
+
+def guard_config(rate=2, burst=3, cap=2, max_sources=4, jump=2, short_lifetime=False, short_stale=False,
+                 max_sessions=4):
+    """rate: index into 0, 3, 20, 1000 /s; cap 0-3 (0: none); jump: 2^(4, 8, 20, 40)."""
+    return bytes([rate | (burst - 1) << 2 | cap << 4 | (max_sources - 1) << 6,
+                  jump | short_lifetime << 2 | short_stale << 3 | (max_sessions - 1) << 4])
+
+
+def guard_op(op, session, step=0, datagram=b""):
+    return bytes([op, session, step]) + struct.pack("<H", len(datagram)) + datagram
+
+
+def wg_transport_counter(counter):
+    """The captured transport's header with another counter, keepalive-sized (max_len is 4096)."""
+    return transport[:8] + struct.pack("<Q", counter) + transport[16:32]
+
+
+def ovpn_packet_id(data, packet_id):
+    return data[:4] + struct.pack(">I", packet_id) + data[8:]
+
+
+def synth_wg(kind, index, counter=0):  # kind 0 initiation, 1 response (receiver: counter & 7), 2 transport
+    return bytes([kind, index]) + struct.pack("<Q", counter)
+
+
+def synth_data_v2(peer, packet_id, key_id=0):
+    return bytes([4 | key_id << 5, peer]) + struct.pack(">I", packet_id)
+
+
+def synth_control(sid, opcode_index, key_id=0):  # opcode_index into 3, 4, 5, 7, 8, 10, 11
+    return bytes([5 | key_id << 5, sid, opcode_index])
+
+
+def ovpn_lines(prefix):
+    """Every captured datagram whose line starts with prefix ("WRAPPING DIRECTION HEX")."""
+    lines = (fixtures / "ovpn_udp_packets.txt").read_text().splitlines()
+    return [bytes.fromhex(line.split()[2]) for line in lines if line.startswith(prefix)]
+
+
+ovpn_data_c2s = ovpn_lines("none c2s 48")  # P_DATA_V2, key id 0, peer-id 0, packet ids 1, 2, 3
+ovpn_data_s2c = ovpn_lines("none s2c 48")[0]
+ovpn_reset_c2s = ovpn[("none", 7)]
+ovpn_reset_v3 = ovpn[("tls-crypt-v2", 10)]
+last_captured_id = struct.unpack(">I", ovpn_data_c2s[-1][4:8])[0]
+
+
+def ovpn_later(k):
+    """The last captured client P_DATA_V2 with its packet id k further on."""
+    return ovpn_packet_id(ovpn_data_c2s[-1], last_captured_id + k)
+
+write("native_guard", {
+    "wg_roam_captured": guard_config() + b"".join([
+        guard_op(ALLOW, 1, 0, b""),
+        guard_op(ACQUIRE, 1),
+        guard_op(OBSERVE_WG, 1, MS | 1, initiation),
+        guard_op(LEARN_WG, 1, MS | 2, response),
+        guard_op(OBSERVE_WG, 1, MS | 3, transport),
+        guard_op(FIND_WG, 9, SEC | 5, wg_transport_counter(2)),
+        guard_op(FIND_WG, 9, MS | 1, wg_transport_counter(2)),
+        guard_op(ACCEPT_WG, 1, MS | 1, wg_transport_counter(2 + 2**20 + 1)),
+        guard_op(OBSERVE_WG, 1, MIN | 2, wg_transport_counter(3)),
+        guard_op(FIND_WG, 9, MS | 1, wg_transport_counter(3)),  # sent on the current path: a replay
+        guard_op(FIND_WG, 9, MIN | 1, wg_transport_counter(4)),
+        guard_op(RELEASE, 0),
+        guard_op(FORGET, 1),
+    ]),
+    "wg_synth_table_full": guard_config(max_sessions=2, jump=0, short_lifetime=True, short_stale=True) + b"".join(
+        [guard_op(LEARN_WG | SYNTH, s, MS | 7, synth_wg(s & 1, s)) for s in range(5)] + [
+            guard_op(OBSERVE_WG | SYNTH, 3, MS | 1, synth_wg(2, 3, 5)),
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 3, 6)),
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 3, 40)),
+            guard_op(OBSERVE_WG | SYNTH, 4, MS | 1, synth_wg(1, 0x10, 4)),
+            guard_op(ACCEPT_WG | SYNTH, 4, SEC | 6, synth_wg(2, 4, 0)),
+            guard_op(LEARN_WG | SYNTH, 5, SEC | 6, synth_wg(0, 4)),
+            guard_op(FORGET, 4),
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 4, 1)),
+        ]),
+    "wg_synth_honest_client": guard_config(jump=1) + b"".join(  # counters from 0, jump 2^8
+        [guard_op(LEARN_WG | SYNTH, 1, MS | 1, synth_wg(1, 5))] +
+        [guard_op(OBSERVE_WG | SYNTH, 1, MS | 1, synth_wg(2, 5, c)) for c in range(3)] + [
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 5, 3)),
+            guard_op(OBSERVE_WG | SYNTH, 1, MS | 1, synth_wg(2, 5, 4)),
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 5, 4)),
+            guard_op(ACCEPT_WG | SYNTH, 1, MS | 1, synth_wg(2, 5, 4 + 2**8 + 1)),
+            guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 5, 4 + 2**8)),
+            guard_op(OBSERVE_WG | SYNTH, 1, MIN | 2, synth_wg(1, 6, 5)),  # a response to 5: 5 restarts
+            guard_op(LEARN_WG | SYNTH, 1, MS | 1, synth_wg(0, 6)),  # the backend initiates with index 6
+            guard_op(OBSERVE_WG | SYNTH, 1, MIN | 2, synth_wg(1, 0, 6)),  # the client answers: 6 restarts
+            guard_op(FIND_WG | SYNTH, 0, MIN | 2, synth_wg(2, 6, 0)),
+        ]),
+    "ovpn_roam_captured": guard_config() + b"".join(
+        [guard_op(OBSERVE_OVPN, 2, MS | 1, ovpn_reset_c2s),
+         guard_op(LEARN_OVPN, 2, MS | 1, ovpn_data_s2c)] +
+        [guard_op(OBSERVE_OVPN, 2, MS | 1, p) for p in ovpn_data_c2s] +
+        [guard_op(OBSERVE_OVPN, 2, MS | 1, ovpn_later(k)) for k in (1, 2, 3)] + [
+            guard_op(FIND_OVPN, 9, SEC | 1, ovpn_later(5)),
+            guard_op(FIND_OVPN, 9, MS | 1, ovpn_later(5)),
+            guard_op(OBSERVE_OVPN, 2, MS | 1, ovpn_later(6)),
+            guard_op(FIND_OVPN, 9, MS | 1, ovpn_later(6)),
+            guard_op(FIND_OVPN, 9, MS | 1, ovpn_reset_c2s),
+            guard_op(ACCEPT_OVPN, 2, MS | 1, ovpn_packet_id(ovpn_data_c2s[-1], 1)),
+            guard_op(OBSERVE_OVPN, 3, MS | 1, ovpn_reset_v3),
+            guard_op(FIND_OVPN, 9, MS | 1, ovpn_reset_v3),
+        ]),
+    "ovpn_synth_soft_reset": guard_config(jump=1) + b"".join(
+        [guard_op(LEARN_OVPN | SYNTH, 1, MS | 1, synth_data_v2(3, 0)),
+         guard_op(OBSERVE_OVPN | SYNTH, 1, MS | 1, synth_control(1, 0, 1))] +
+        [guard_op(OBSERVE_OVPN | SYNTH, 1, MS | 1, synth_data_v2(3, i, 1)) for i in range(1, 7)] + [
+            guard_op(FIND_OVPN | SYNTH, 0, MS | 1, synth_data_v2(3, 9, 1)),
+            guard_op(ACCEPT_OVPN | SYNTH, 1, MS | 1, synth_data_v2(3, 9 + 300, 1)),
+            guard_op(LEARN_OVPN | SYNTH, 1, MS | 1, synth_control(2, 0, 1)),
+            guard_op(ACCEPT_OVPN | SYNTH, 1, MS | 1, synth_data_v2(3, 10, 1)),
+            guard_op(LEARN_OVPN | SYNTH, 2, MS | 1, synth_data_v2(3, 0)),
+            guard_op(FIND_OVPN | SYNTH, 0, MS | 1, synth_data_v2(3, 11, 1)),
+            guard_op(ACCEPT_OVPN | SYNTH, 1, MS | 1, synth_data_v2(0xFF, 12, 1)),
+        ]),
+    "ids_move_between_sessions": guard_config() + b"".join([  # the backend's ids move, a client's do not
+        guard_op(LEARN_WG | SYNTH, 1, MS | 1, synth_wg(0, 1)),
+        guard_op(LEARN_WG | SYNTH, 2, MS | 1, synth_wg(1, 1)),
+        guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 1, 0)),
+        guard_op(LEARN_WG | SYNTH, 1, MS | 1, synth_wg(0, 2)),
+        guard_op(FORGET, 2),
+        guard_op(LEARN_WG | SYNTH, 3, MS | 1, synth_wg(1, 1)),
+        guard_op(FIND_WG | SYNTH, 0, MS | 1, synth_wg(2, 1, 1)),
+        guard_op(LEARN_OVPN | SYNTH, 1, MS | 1, synth_data_v2(3, 0)),
+        guard_op(LEARN_OVPN | SYNTH, 2, MS | 1, synth_data_v2(3, 0)),
+        guard_op(LEARN_OVPN | SYNTH, 1, MS | 1, synth_data_v2(4, 0)),
+        guard_op(ACCEPT_OVPN | SYNTH, 2, MS | 1, synth_data_v2(3, 1)),
+        guard_op(FORGET, 2),
+        guard_op(LEARN_OVPN | SYNTH, 3, MS | 1, synth_data_v2(3, 0)),
+        guard_op(ACCEPT_OVPN | SYNTH, 3, MS | 1, synth_data_v2(3, 1)),
+        guard_op(OBSERVE_OVPN | SYNTH, 1, MS | 1, synth_control(1, 3)),
+        guard_op(OBSERVE_OVPN | SYNTH, 2, MS | 1, synth_control(1, 1)),
+        guard_op(FIND_OVPN | SYNTH, 0, MS | 1, synth_control(1, 1)),
+        guard_op(FORGET, 1),
+        guard_op(OBSERVE_OVPN | SYNTH, 2, MS | 1, synth_control(1, 1)),
+        guard_op(FIND_OVPN | SYNTH, 0, MS | 1, synth_control(1, 1)),
+    ]),
+    "limiter_rate_and_cap": guard_config(rate=1, burst=1, cap=1, max_sources=2) + b"".join(
+        [guard_op(ALLOW, who, DECIS | 1) for who in (1, 1, 1, 0x09, 2, 0x11, 0x12, 0x18)] + [
+            guard_op(ACQUIRE, 1, MS | 1), guard_op(ACQUIRE, 0x09, MS | 1), guard_op(ACQUIRE, 2, MS | 1),
+            guard_op(ALLOW, 3, SEC | 1), guard_op(RELEASE, 0), guard_op(ACQUIRE, 3, SEC | 1),
+            guard_op(RELEASE, 0x80, 0, b"\xff\x00\x00\x00\xc6\x33\x64\x03"),
+        ]),
+    "limiter_no_rate_no_cap": guard_config(rate=0, cap=0, max_sources=1) + b"".join(
+        [guard_op(ALLOW, who, MS | 1) for who in (0, 0x10, 0x18)] +
+        [guard_op(ACQUIRE, who, MS | 1) for who in (0, 0x10, 0x18)] + [guard_op(RELEASE, 0x80)]),
+    "protocol_probes": guard_config() + b"".join([
+        guard_op(FIND_OVPN, 0, 0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        guard_op(FIND_WG, 0, 0, b"wireguard"),
+        guard_op(FIND_WG, 0, 0, b"openvpn"),
+        guard_op(FIND_WG, 0, 0, b"any"),
+        guard_op(OBSERVE_OVPN, 0, 0, ovpn[("none", 8)]),
+        guard_op(LEARN_WG, 0, 0, wg_message(3, 64)),
+        guard_op(OBSERVE_WG, 0, 0, wg_message(4, 32)),
+    ]),
+})

@@ -234,6 +234,40 @@ TEST_CASE("native roaming: a WireGuard client moving address or port keeps its s
     CHECK(backend.sources().size() == 2);
 }
 
+TEST_CASE("native roaming: an OpenVPN client moving address keeps its session by peer-id", "[native][roaming]") {
+    // P_DATA_V2 (opcode 9, key id 0) with peer-id 5 and an AEAD packet id in clear; the backend
+    // answers each with its own P_DATA_V2 of the same peer-id, which is how the relay learns it.
+    const auto data_v2 = [](std::uint32_t packet_id) {
+        Bytes b(64);
+        b[0] = std::byte{9 << 3};
+        b[3] = std::byte{5};
+        for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<std::byte>(packet_id >> (24 - 8 * i));
+        return b;
+    };
+    EchoBackend backend;
+    RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
+    REQUIRE_FALSE(relay.error());
+    UdpClient old_address(false), new_address(false);
+    // Packet ids that count up prove they are in clear (NativeRoaming::kPacketIdProof).
+    for (std::uint32_t id = 1; id <= 6; ++id) {
+        old_address.send_to(relay.udp_port(0), data_v2(id));
+        REQUIRE(old_address.receive());
+    }
+    new_address.send_to(relay.udp_port(0), data_v2(7));
+    auto reply = new_address.receive();
+    REQUIRE(reply);
+    CHECK(reply->first == data_v2(7));
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    CHECK(relay.sessions() == 1);
+    CHECK(backend.sources().size() == 1);
+    // A replay of an older packet from the old address does not take the path back.
+    old_address.send_to(relay.udp_port(0), data_v2(3));
+    CHECK(new_address.receive());
+    CHECK_FALSE(old_address.receive(200ms));
+    CHECK(relay.counter(&relay::Counters::move_replayed) == 1);
+    CHECK(backend.sources().size() == 1);
+}
+
 TEST_CASE("anti-amplification: an unvalidated WireGuard client gets no more than it sent", "[native][amplification]") {
     // The backend answers an initiation with its response and, at once, two data packets: more
     // than the 148 bytes the client sent.

@@ -10,7 +10,6 @@
 //    input exactly when the input's tag was valid;
 //  - the replay window, fed the input as big-endian u64 counters, agrees with a set model;
 //  - classify, open_control, authenticate and check_ack never allocate (sanitizer malloc hook).
-#include <sanitizer/allocator_interface.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +20,7 @@
 #include <set>
 #include <span>
 
+#include "fuzz_support.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/hop/attach_check.hpp"
 #include "porthop/hop/replay_window.hpp"
@@ -32,17 +32,7 @@ namespace wh = porthop::wire::hop;
 
 namespace {
 
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-// Only this thread's allocations count: libFuzzer's own threads may allocate at any time.
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-void on_malloc(const volatile void*, std::size_t) {
-    if (counting) ++allocations;
-}
-void on_free(const volatile void*) {}
+using porthop::fuzz::check;
 
 const crypto::HopKeys& keys() {
     static const crypto::HopKeys k = [] {
@@ -79,7 +69,7 @@ void check_window(std::span<const std::byte> in) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     check(crypto::init_sodium());
-    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+    porthop::fuzz::install_allocation_hooks();
     keys();
     return 0;
 }
@@ -90,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A receiver epoch near the frame's, from the last byte, so every epoch verdict is reached.
     const std::uint64_t skew = size ? std::to_integer<std::uint64_t>(in[size - 1]) % 5 : 0;
 
-    counting = true;
-    allocations = 0;
+    porthop::fuzz::counting = true;
+    porthop::fuzz::allocations = 0;
     const wh::Kind kind = wh::classify(in);
     const auto decoded = wh::decode_control(in);
     const crypto::Opened opened = crypto::open_control(k, in);
@@ -100,8 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hop::ReplayWindow window;
     const std::uint64_t session = decoded ? decoded->session_id ^ (skew == 4) : 0;
     const hop::Checked as_ack = hop::check_ack(k, in, receiver_epoch, session, window);
-    counting = false;
-    check(allocations == 0);
+    porthop::fuzz::counting = false;
+    check(porthop::fuzz::allocations == 0);
 
     wh::Kind want_kind = wh::Kind::other;
     if (size >= 1 && data[0] == 3)

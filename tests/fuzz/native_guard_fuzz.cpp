@@ -41,7 +41,6 @@
 //    allowed; sessions_of == the model's acquired - released, never above the cap; a
 //    session is refused at the cap and granted below it when there is room; no call allocates.
 #include <netinet/in.h>
-#include <sanitizer/allocator_interface.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -60,6 +59,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fuzz_support.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/relay/native_roaming.hpp"
 #include "porthop/relay/source_limiter.hpp"
@@ -80,34 +80,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-// Only this thread's allocations count: libFuzzer's own threads may allocate at any time.
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-void on_malloc(const volatile void*, std::size_t) {
-    if (counting) ++allocations;
-}
-void on_free(const volatile void*) {}
-
-// Runs `f` and checks that it did not allocate.
-template <typename F>
-auto no_alloc(F&& f) {
-    counting = true;
-    allocations = 0;
-    if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        counting = false;
-        check(allocations == 0);
-    } else {
-        auto r = f();
-        counting = false;
-        check(allocations == 0);
-        return r;
-    }
-}
+using porthop::fuzz::check;
+using porthop::fuzz::no_alloc;
 
 using Bytes = std::span<const std::byte>;
 
@@ -803,7 +777,7 @@ Clock::duration step_of(std::uint8_t b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+    porthop::fuzz::install_allocation_hooks();
     for (const auto p : {wire::Protocol::any, wire::Protocol::wireguard, wire::Protocol::openvpn})
         check(wire::parse_protocol(wire::to_string(p)) == p);
     for (std::size_t m = 0; m < porthop::relay::kMoveVerdicts; ++m)

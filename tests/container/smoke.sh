@@ -10,7 +10,8 @@
 #                               tunnel address 10.13.13.1 must be answered, porthop must log
 #                               "session 1 opened: udp", WireGuard must see the peer at 127.0.0.1
 #                               (the relay). Then the client roams to the host's published UDP
-#                               40050: 5 more pings, "session 2 opened: udp ... -> port 40050".
+#                               40050: 5 more pings, "session 1 moved: udp ... -> port 40050",
+#                               no second session and the same endpoint at WireGuard.
 #                               Then through a porthop client (the agent) whose UDP goes
 #                               unanswered: it falls back to the host's TCP 443, 5 pings, and
 #                               porthop server logs the agent's session via tcp.
@@ -91,7 +92,7 @@ expect_running_project() {
 
 # ------------------------------------------------------------------ SMOKE_CMD: WireGuard
 check_wireguard() {
-    local p=$WG_PROJECT srv=${WG_PROJECT}_wireguard_1 relay=${WG_PROJECT}_porthop_1 cli=${WG_PROJECT}-client ep image ip
+    local p=$WG_PROJECT srv=${WG_PROJECT}_wireguard_1 relay=${WG_PROJECT}_porthop_1 cli=${WG_PROJECT}-client ep ep2 image ip
     # shellcheck disable=SC2064 # expanded now on purpose: $cli is local
     trap "podman rm -f -v -t 0 '$cli' >/dev/null 2>&1 || true" EXIT
     wait_log "$relay" 20 'porthop .* server \('
@@ -118,14 +119,18 @@ check_wireguard() {
     log "  WireGuard sees the client at $ep"
 
     # The published ports, as a client outside the host would use them: roam to the host's UDP
-    # 40050 (host.containers.internal is the network's gateway, i.e. the host); the server's
-    # replies must follow the client to its new relay port (WireGuard roaming).
+    # 40050 (host.containers.internal is the network's gateway, i.e. the host). porthop finds
+    # the session again by the WireGuard index the backend gave it and moves it there, so the
+    # replies follow the client and WireGuard keeps seeing the same relay socket.
     log "roaming the client to the host's published UDP 40050 (host.containers.internal)"
     podman exec "$cli" wg set wg0 peer "$SMOKE_WG_SERVER_PUB" endpoint host.containers.internal:40050
     ping_through "$cli" 10.13.13.1
-    has_log "$relay" 'session 2 opened: udp .* -> port 40050' ||
-        die "porthop did not log 'session 2 opened: udp ... -> port 40050'"
-    log "  $(first_log "$relay" 'session 2 opened: udp')"
+    has_log "$relay" 'session 1 moved: udp .* -> port 40050' ||
+        die "porthop did not log 'session 1 moved: udp ... -> port 40050'"
+    log "  $(first_log "$relay" 'session 1 moved: udp')"
+    ! has_log "$relay" 'session 2 opened' || die "porthop opened a second session for the roaming client"
+    ep2=$(podman exec "$srv" wg show wg0 endpoints | awk '{print $2}')
+    [[ $ep2 == "$ep" ]] || die "WireGuard's endpoint changed from $ep to $ep2 across the roam"
 
     # The client agent on TCP 443: porthop client (the porthop image) in the WireGuard client's
     # network namespace, WireGuard's endpoint moved to the agent at 127.0.0.1:51821 (the client

@@ -1,0 +1,58 @@
+// The reuseport steering program's arithmetic. That the kernel runs it as steering_worker
+// says is checked with real sockets in tests/integration/workers_test.cpp.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "porthop/net/steering.hpp"
+
+using namespace porthop::net;
+
+namespace {
+Endpoint ep(const char* address, std::uint16_t port) {
+    return Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(address), port));
+}
+}  // namespace
+
+TEST_CASE("steering: one worker per address, whatever the port", "[net][steering]") {
+    for (std::uint32_t workers : {1u, 2u, 3u, 8u}) {
+        CHECK(steering_worker(ep("203.0.113.9", 1), workers) == steering_worker(ep("203.0.113.9", 65000), workers));
+        CHECK(steering_worker(ep("2001:db8:1:2::1", 1), workers) ==
+              steering_worker(ep("2001:db8:1:2:ffff::9", 7), workers));  // same /64
+        CHECK(steering_worker(ep("203.0.113.9", 1), workers) < workers);
+    }
+    CHECK(steering_worker(ep("203.0.113.9", 1), 1) == 0);
+}
+
+TEST_CASE("steering: addresses spread over the workers", "[net][steering]") {
+    std::map<std::uint32_t, int> seen;
+    for (int host = 0; host < 256; ++host)
+        ++seen[steering_worker(ep(("192.168.7." + std::to_string(host)).c_str(), 1), 4)];
+    REQUIRE(seen.size() == 4);
+    for (const auto& [worker, n] : seen) CHECK(n > 40);
+    // IPv6 /64s differing in one bit of the prefix land apart, too.
+    std::map<std::uint32_t, int> v6;
+    for (int net = 0; net < 64; ++net) {
+        char text[64];
+        std::snprintf(text, sizeof text, "2001:db8:0:%x::1", net);
+        ++v6[steering_worker(ep(text, 1), 2)];
+    }
+    REQUIRE(v6.size() == 2);
+}
+
+TEST_CASE("steering: the program ends in a return and loads the source address", "[net][steering]") {
+    const auto v4 = steering_program(false, 3);
+    REQUIRE(v4.length == 5);
+    CHECK(v4.code[0].k == static_cast<std::uint32_t>(SKF_NET_OFF) + 12);
+    CHECK(v4.code[3].k == 3);  // modulo the worker count
+    CHECK(v4.code[v4.length - 1].code == (BPF_RET | BPF_A));
+    const auto v6 = steering_program(true, 2);
+    REQUIRE(v6.length == 8);
+    CHECK(v6.code[0].k == static_cast<std::uint32_t>(SKF_NET_OFF) + 8);
+    CHECK(v6.code[2].k == static_cast<std::uint32_t>(SKF_NET_OFF) + 12);
+    CHECK(v6.code[v6.length - 1].code == (BPF_RET | BPF_A));
+}
+
+TEST_CASE("steering: attaching needs a reuseport socket", "[net][steering]") {
+    CHECK(attach_steering(-1, false, 2) != 0);  // EBADF, reported
+}

@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+
+#include "porthop/relay/directory.hpp"
+
+using namespace porthop;
+using relay::Directory;
+using relay::FlowKey;
+using relay::IdKind;
+using relay::Owner;
+
+namespace {
+net::Endpoint ep(const char* address, std::uint16_t port) {
+    return net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(address), port));
+}
+}  // namespace
+
+TEST_CASE("directory: flows and ids lead to their owner until the session closes", "[relay][directory]") {
+    Directory d;
+    const FlowKey flow{ep("0.0.0.0", 443), ep("192.0.2.7", 5000)};
+    const Owner a{1, 10}, b{0, 11};
+    CHECK_FALSE(d.flow(flow));
+    d.set_flow(flow, a);
+    d.set_id(IdKind::wireguard_index, 0xabcd, a);
+    d.set_id(IdKind::hop_session, 0xabcd, b);  // kinds are separate spaces
+    REQUIRE(d.flow(flow));
+    CHECK(*d.flow(flow) == a);
+    CHECK(*d.id(IdKind::wireguard_index, 0xabcd) == a);
+    CHECK(*d.id(IdKind::hop_session, 0xabcd) == b);
+    CHECK_FALSE(d.id(IdKind::openvpn_peer_id, 0xabcd));
+    // The same port from another client, or another port: other flows.
+    CHECK_FALSE(d.flow(FlowKey{ep("0.0.0.0", 443), ep("192.0.2.7", 5001)}));
+    CHECK_FALSE(d.flow(FlowKey{ep("0.0.0.0", 444), ep("192.0.2.7", 5000)}));
+    d.erase_session(a);
+    CHECK_FALSE(d.flow(flow));
+    CHECK_FALSE(d.id(IdKind::wireguard_index, 0xabcd));
+    CHECK(d.id(IdKind::hop_session, 0xabcd));
+    CHECK(d.size() == 1);
+}
+
+TEST_CASE("directory: a key taken over by another session stays with it", "[relay][directory]") {
+    Directory d;
+    const Owner old_owner{0, 1}, new_owner{1, 2};
+    d.set_id(IdKind::wireguard_index, 7, old_owner);
+    d.set_id(IdKind::wireguard_index, 7, new_owner);  // the backend gave the index to another
+    d.erase_session(old_owner);
+    REQUIRE(d.id(IdKind::wireguard_index, 7));
+    CHECK(*d.id(IdKind::wireguard_index, 7) == new_owner);
+}
+
+TEST_CASE("directory: a session holds at most kMaxKeysPerSession entries, oldest out first", "[relay][directory]") {
+    Directory d;
+    const Owner o{0, 5};
+    const auto flow = [](std::uint16_t port) { return FlowKey{ep("0.0.0.0", port), ep("198.51.100.1", 9)}; };
+    for (std::uint16_t port = 1; port <= Directory::kMaxKeysPerSession + 10; ++port) {
+        d.set_flow(flow(port), o);
+        d.set_flow(flow(port), o);  // known: not counted twice
+    }
+    CHECK(d.size() == Directory::kMaxKeysPerSession);
+    CHECK_FALSE(d.flow(flow(10)));
+    CHECK(d.flow(flow(11)));
+    CHECK(d.flow(flow(Directory::kMaxKeysPerSession + 10)));
+    d.erase_session(o);
+    CHECK(d.size() == 0);
+}

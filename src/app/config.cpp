@@ -348,6 +348,8 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else if (k == "max_tcp_connections") {
             if (auto v = r.integer(node, key, 1, 100'000))
                 s.max_tcp_connections = static_cast<std::uint32_t>(*v);
+        } else if (k == "workers") {
+            if (auto v = r.integer(node, key, 0, 256)) s.workers = static_cast<std::uint32_t>(*v);
         } else if (k == "max_datagram") {
             if (auto v = r.integer(node, key, 576, 65535)) s.max_datagram = static_cast<std::uint32_t>(*v);
         } else if (k == "key") {
@@ -382,7 +384,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else {
             r.error(node, key,
                     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
-                    "max_tcp_connections, max_datagram, key, hop_interval, moving_target, protocol, "
+                    "max_tcp_connections, max_datagram, workers, key, hop_interval, moving_target, protocol, "
                     "wireguard_public_key, handshake_rate, handshake_burst, sessions_per_source)");
         }
     }
@@ -595,7 +597,8 @@ std::string to_toml(const Config& c) {
         << "idle_timeout = \"" << format_duration(s.idle_timeout) << "\"\n"
         << "max_sessions = " << s.max_sessions << "\n"
         << "max_tcp_connections = " << s.max_tcp_connections << "\n"
-        << "max_datagram = " << s.max_datagram << "\n";
+        << "max_datagram = " << s.max_datagram << "\n"
+        << "workers = " << s.workers << "\n";
     // Absent keys stay absent: there is no text that means "no key" or "no server".
     if (s.key) out << "key = \"" << crypto::format_hop_key(*s.key) << "\"\n";
     out << "hop_interval = \"" << format_duration(s.hop_interval) << "\"\n"

@@ -87,6 +87,12 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
              "max_tcp_connections: connections beyond it are closed.");
     w.sample("porthop_tcp_connections_limit", "", std::uint64_t{snap.max_tcp_connections});
 
+    w.family("porthop_worker_sessions", "gauge",
+             "Sessions open now, by the worker (event loop) that owns them.");
+    for (std::size_t k = 0; k < snap.worker_sessions.size(); ++k)
+        w.sample("porthop_worker_sessions", "worker=\"" + std::to_string(k) + "\"",
+                 std::uint64_t{snap.worker_sessions[k]});
+
     w.family("porthop_listener_sessions", "gauge",
              "Sessions open now, by the listener the client came in on.");
     for (const auto& l : snap.listeners)

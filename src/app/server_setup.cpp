@@ -2,7 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <thread>
 #include <boost/asio/ip/udp.hpp>
 
 #include "porthop/app/duration.hpp"
@@ -19,6 +21,7 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
     options.idle_timeout = config.idle_timeout;
     options.max_sessions = config.max_sessions;
     options.max_tcp_connections = config.max_tcp_connections;
+    options.workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
     options.max_datagram = config.max_datagram;
     if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
     options.hop_interval = config.hop_interval;
@@ -52,10 +55,10 @@ std::string ensure_file_limit(const relay::ServerOptions& options) {
         setrlimit(RLIMIT_NOFILE, &limit);
         getrlimit(RLIMIT_NOFILE, &limit);
     }
-    // Each listener is one descriptor; each session one upstream socket; each TCP session one
-    // more for the connection; plus a few for the process itself.
-    const std::uint64_t listeners =
-        options.listen.size() * (options.udp_ports.size() + options.tcp_ports.size());
+    // Each listener is one descriptor per worker; each session one upstream socket; each TCP
+    // session one more for the connection; plus a few for the process itself.
+    const std::uint64_t listeners = std::uint64_t{options.workers} * options.listen.size() *
+                                    (options.udp_ports.size() + options.tcp_ports.size());
     const std::uint64_t need = listeners + options.max_sessions + options.max_tcp_connections + 32;
     if (limit.rlim_cur == RLIM_INFINITY || need <= limit.rlim_cur) return {};
     return "open-file limit is " + std::to_string(limit.rlim_cur) + " but " + std::to_string(listeners) +
@@ -69,7 +72,9 @@ std::string describe(const ServerConfig& config, const relay::ServerOptions& opt
     std::string addresses;
     for (const auto& a : config.listen) addresses += (addresses.empty() ? "" : ", ") + a;
     return "udp " + to_string(config.udp) + " and tcp " + to_string(config.tcp) + " on " + addresses +
-           " -> backend " + options.backend.to_string() + " (idle_timeout " +
+           " -> backend " + options.backend.to_string() + " (" +
+           (options.workers == 1 ? std::string("1 worker") : std::to_string(options.workers) + " workers") +
+           ", idle_timeout " +
            format_duration(config.idle_timeout) + ", max_sessions " + std::to_string(config.max_sessions) +
            ", max_tcp_connections " + std::to_string(config.max_tcp_connections) + "; porthop clients " +
            (config.key ? "accepted, hop_interval " + format_duration(config.hop_interval) +

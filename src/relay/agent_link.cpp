@@ -52,7 +52,7 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     const auto& c = checked.control;
     Session* session = sessions_.find_agent(c.session_id);
     if (!session) {
-        if (c.session_id == 0 || sessions_.full()) {  // 0 is reserved: "no agent" in the table
+        if (c.session_id == 0 || !reserve_session()) {  // 0 is reserved: "no agent" in the table
             Counters::add(c.session_id == 0 ? counters_.agent_reject_other : counters_.drop_session_limit);
             if (c.session_id != 0)
                 warn_limited(warn_session_limit_, [&] {
@@ -62,14 +62,18 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
             return nullptr;
         }
         auto upstream = open_upstream();
-        if (!upstream) return nullptr;
-        auto created = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+        if (!upstream) {
+            unreserve_session();
+            return nullptr;
+        }
+        auto created = std::make_shared<Session>(new_session_id(), std::move(*upstream));
         created->agent = std::make_unique<AgentLink>();
         created->agent->hop_id = c.session_id;
         created->agent->attaches.accept(c.counter);
         created->opened = now;
         sessions_.insert(created, nullptr);
         sessions_.set_hop_id(created->id, c.session_id);
+        if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, c.session_id, owner(*created));
         Counters::add(counters_.sessions_opened);
         Counters::add(counters_.agent_sessions_opened);
         error_code ec;
@@ -91,8 +95,20 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
 }
 
 void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, const net::ReceiveSlot& slot,
-                                 Clock::time_point now) {
+                                 Clock::time_point now, bool handed) {
     UdpListener& listener = *shared;
+    if (!handed && multi_worker()) {
+        // An agent that changed address may land on another worker than its session's: that
+        // worker checks the attach (against its replay window) and binds the path. Unchecked
+        // here on purpose: the owner's check is the one that counts, and a forged frame costs
+        // one copy, bounded by the inbox.
+        const auto fields = wire::hop::decode_control({slot.data, slot.length});
+        if (fields && !sessions_.find_agent(fields->session_id))
+            if (auto to = other_owner(IdKind::hop_session, fields->session_id)) {
+                hand_off(*to, listener, slot, {slot.data, slot.length});
+                return;
+            }
+    }
     const UdpKey key{listener.id, slot.peer};
     Session* session = accept_attach({slot.data, slot.length}, now, [&] {
         return "udp " + slot.peer.to_string() + " -> port " + std::to_string(listener.bound.port());
@@ -109,6 +125,7 @@ void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, con
         }
     }
     sessions_.add_udp_path(session->id, key);
+    note_flow(*session, listener, slot.peer);
     if (!session->listener && !(session->agent->reply_via_tcp && session->tcp)) {
         session->client = slot.peer;  // its first path: replies go here until data says otherwise
         session->local = slot.local;
@@ -210,6 +227,7 @@ void Server::Impl::arm_moving_target() {
             app::log_warn("moving target: " + *failure + "; keeping the ports that are open");
         else
             app::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+        if (after_listener_change_) after_listener_change_();
         arm_moving_target();
     });
 }

@@ -1,7 +1,11 @@
 // The server's listening sockets: opening them at start-up, closing them at shutdown, and
 // changing the set on a live reload without disturbing the sessions on ports that stay.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/v6_only.hpp>
 
+#include "porthop/net/steering.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
 
@@ -42,6 +46,43 @@ bool has_key(const std::vector<std::shared_ptr<Listener>>& listeners, const List
     return false;
 }
 
+// Several workers share each port: every worker's socket joins the port's reuseport group, and
+// worker 0, which binds first, gives the group the program that steers clients by address.
+error_code join_group(int fd, bool v6, std::uint32_t worker, std::uint32_t workers, bool before_bind) {
+    if (workers < 2) return {};
+    if (before_bind) {
+        const int one = 1;
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+            return error_code(errno, boost::system::system_category());
+        return {};
+    }
+    if (worker != 0) return {};
+    if (int err = net::attach_steering(fd, v6, workers); err != 0)
+        return error_code(err, boost::system::system_category());
+    return {};
+}
+
+// What a set of options asks to have open: listen x ports, or the exact addresses worker 0
+// bound (binds, for the other workers).
+std::vector<ListenerKey> wanted_keys(const ServerOptions& options, const std::vector<std::uint16_t>& ports,
+                                     const std::vector<net::Endpoint>* binds) {
+    std::vector<ListenerKey> keys;
+    if (binds) {
+        for (const auto& e : *binds) keys.push_back(ListenerKey{e.to_udp().address(), e.port()});
+        return keys;
+    }
+    for (const auto& address : options.listen)
+        for (auto port : ports) keys.push_back(ListenerKey{address, port});
+    return keys;
+}
+
+template <typename Listener>
+bool is_wanted(const Listener& l, const std::vector<ListenerKey>& keys) {
+    for (const auto& key : keys)
+        if (matches(l, key.address, key.port)) return true;
+    return false;
+}
+
 std::string describe_ports(const char* proto, const std::vector<net::Endpoint>& endpoints) {
     std::string out;
     for (const auto& e : endpoints) out += std::string(" ") + proto + " " + e.to_string();
@@ -56,7 +97,9 @@ error_code Server::Impl::open_udp(const ListenerKey& key) {
     socket.open(key.address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
     // Separate IPv4 and IPv6 sockets on the same port; "::" alone means IPv6 only.
     if (!ec && key.address.is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) ec = join_group(socket.native_handle(), key.address.is_v6(), worker_, shared_.workers, true);
     if (!ec) socket.bind(asio::ip::udp::endpoint(key.address, key.port), ec);
+    if (!ec) ec = join_group(socket.native_handle(), key.address.is_v6(), worker_, shared_.workers, false);
     if (!ec) socket.non_blocking(true, ec);
     // A wildcard socket must learn each datagram's destination address so that the reply
     // leaves from the same address the client sent to.
@@ -79,8 +122,10 @@ error_code Server::Impl::open_tcp(const ListenerKey& key) {
     if (!ec && key.address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
     // Restarting the relay must not wait for TIME_WAIT connections of the previous run.
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) ec = join_group(acceptor.native_handle(), key.address.is_v6(), worker_, shared_.workers, true);
     if (!ec) acceptor.bind(asio::ip::tcp::endpoint(key.address, key.port), ec);
     if (!ec) acceptor.listen(1024, ec);
+    if (!ec) ec = join_group(acceptor.native_handle(), key.address.is_v6(), worker_, shared_.workers, false);
     if (ec) return ec;
     auto bound = net::Endpoint::from_asio(acceptor.local_endpoint(ec));
     tcp_.push_back(
@@ -91,33 +136,28 @@ error_code Server::Impl::open_tcp(const ListenerKey& key) {
 std::optional<std::string> Server::Impl::open_missing(const ServerOptions& options, std::size_t& fresh_udp,
                                                       std::size_t& fresh_tcp) {
     const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
-    const auto udp_ports = udp_ports_now(options);
+    const auto udp_keys = wanted_keys(options, udp_ports_now(options), options.binds ? &options.binds->udp : nullptr);
+    const auto tcp_keys = wanted_keys(options, options.tcp_ports, options.binds ? &options.binds->tcp : nullptr);
     bool skipped_ipv6 = false;
     std::optional<std::string> failure;
-    for (const auto& address : options.listen) {
-        error_code ec;
-        const char* proto = "udp";
-        ListenerKey key{address, 0};
-        // Port 0 (tests) is "a new ephemeral port" every time, never one already open.
-        for (auto port : udp_ports) {
-            key.port = port;
-            if ((port == 0 || !has_key(udp_, key)) && (ec = open_udp(key))) break;
-        }
-        if (!ec) {
-            proto = "tcp";
-            for (auto port : options.tcp_ports) {
-                key.port = port;
-                if ((port == 0 || !has_key(tcp_, key)) && (ec = open_tcp(key))) break;
+    const auto open_all = [&](const char* proto, const std::vector<ListenerKey>& keys, auto& open, auto& listeners) {
+        for (const auto& key : keys) {
+            // Port 0 (tests) is "a new ephemeral port" every time, never one already open.
+            if (key.port != 0 && has_key(listeners, key)) continue;
+            const error_code ec = (this->*open)(key);
+            if (!ec) continue;
+            if (options.tolerate_missing_ipv6 && ipv6_unavailable(key.address, ec)) {
+                skipped_ipv6 = true;  // the host has no IPv6
+                continue;
             }
+            failure = describe_bind_error(proto, key, ec);
+            return;
         }
-        if (!ec) continue;
-        if (options.tolerate_missing_ipv6 && ipv6_unavailable(address, ec)) {
-            skipped_ipv6 = true;  // its sockets that did open are harmless; the host has no IPv6
-            continue;
-        }
-        failure = describe_bind_error(proto, key, ec);
-        break;
-    }
+    };
+    auto open_u = &Impl::open_udp;
+    auto open_t = &Impl::open_tcp;
+    open_all("udp", udp_keys, open_u, udp_);
+    if (!failure) open_all("tcp", tcp_keys, open_t, tcp_);
     if (failure) {  // all or nothing: close what this call opened
         error_code ignored;
         for (std::size_t i = udp_before; i < udp_.size(); ++i) udp_[i]->socket.close(ignored);
@@ -145,6 +185,11 @@ std::optional<std::string> Server::Impl::start() {
     }
     for (const auto& listener : udp_) arm_udp(listener);
     for (const auto& listener : tcp_) arm_accept(listener);
+    if (multi_worker()) {  // datagrams other workers hand over (workers.cpp)
+        inbox_wake_.emplace(io_, ::dup(shared_.inboxes[worker_]->wake_fd()));
+        handoff_buffer_ = pool_.get();
+        arm_inbox();
+    }
     set_sweep_interval();
     arm_sweep();
     arm_moving_target();
@@ -171,6 +216,10 @@ void Server::Impl::stop() {
     for (auto& listener : tcp_) close_tcp_listener(*listener);
     sweep_timer_.cancel();
     epoch_timer_.cancel();
+    if (inbox_wake_) {
+        error_code ignored;
+        inbox_wake_->close(ignored);
+    }
     std::vector<std::uint64_t> ids;
     sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
     for (auto id : ids)
@@ -184,6 +233,10 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
         changes += " max_datagram stays " + std::to_string(opt_.max_datagram) + " until a restart;";
         next.max_datagram = opt_.max_datagram;  // buffers are sized for it
     }
+    if (next.workers != opt_.workers) {
+        changes += " workers stays " + std::to_string(opt_.workers) + " until a restart;";
+        next.workers = opt_.workers;  // the threads and reuseport groups are made at start-up
+    }
     const std::size_t udp_before = udp_.size(), tcp_before = tcp_.size();
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     // Fails (leaving everything as it was) only where start-up would have failed too.
@@ -193,16 +246,11 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     configure_guard(next);  // the limits; the mac1 key is set by now and cannot fail again
 
     // Everything needed is open: now close what the new configuration no longer lists.
-    const auto wanted = [&](const auto& listener, const std::vector<std::uint16_t>& ports) {
-        for (const auto& address : next.listen)
-            for (auto port : ports)
-                if (matches(listener, address, port)) return true;
-        return false;
-    };
+    const auto udp_keys = wanted_keys(next, udp_ports_now(next), next.binds ? &next.binds->udp : nullptr);
+    const auto tcp_keys = wanted_keys(next, next.tcp_ports, next.binds ? &next.binds->tcp : nullptr);
     std::vector<net::Endpoint> added_udp, added_tcp, removed_udp, removed_tcp;
     for (std::size_t i = udp_before; i < udp_.size(); ++i) added_udp.push_back(udp_[i]->bound);
     for (std::size_t i = tcp_before; i < tcp_.size(); ++i) added_tcp.push_back(tcp_[i]->bound);
-    const auto udp_ports = udp_ports_now(next);
     std::vector<std::uint64_t> orphaned;  // native UDP sessions whose reply path closes
     std::vector<std::uint64_t> agents;    // porthop clients: they lose a path, not the session
     sessions_.for_each([&](const Session& s) {
@@ -210,7 +258,7 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     });
     for (std::size_t i = 0; i < udp_before; ++i) {
         auto& listener = *udp_[i];
-        if (wanted(listener, udp_ports)) continue;
+        if (is_wanted(listener, udp_keys)) continue;
         removed_udp.push_back(listener.bound);
         sessions_.for_each([&](const Session& s) {
             if (s.listener == &listener && !s.agent) orphaned.push_back(s.id);
@@ -224,14 +272,14 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     for (auto id : orphaned)
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::listener_removed);
     for (std::size_t i = 0; i < tcp_before; ++i)
-        if (!wanted(*tcp_[i], next.tcp_ports)) removed_tcp.push_back(tcp_[i]->bound);
+        if (!is_wanted(*tcp_[i], tcp_keys)) removed_tcp.push_back(tcp_[i]->bound);
     std::erase_if(udp_, [&](const auto& l) {
-        const bool remove = !wanted(*l, udp_ports);
+        const bool remove = !is_wanted(*l, udp_keys);
         if (remove) close_udp_listener(*l);
         return remove;
     });
     std::erase_if(tcp_, [&](const auto& l) {
-        const bool remove = !wanted(*l, next.tcp_ports);
+        const bool remove = !is_wanted(*l, tcp_keys);
         if (remove) close_tcp_listener(*l);
         return remove;
     });
@@ -281,7 +329,8 @@ ServerSnapshot Server::Impl::snapshot() const {
     for (const auto& l : udp_) add("udp", l->bound, *l->stats);
     for (const auto& l : tcp_) add("tcp", l->bound, *l->stats);
     out.sessions = sessions_.size();
-    out.tcp_connections = tcp_connections_;
+    out.worker_sessions = {sessions_.size()};
+    out.tcp_connections = shared_.tcp_connections.load(std::memory_order_relaxed);
     out.max_sessions = opt_.max_sessions;
     out.max_tcp_connections = opt_.max_tcp_connections;
     return out;

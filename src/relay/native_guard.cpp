@@ -167,6 +167,7 @@ Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot,
         }
         s->listener = &listener;
         s->client = slot.peer;
+        note_flow(*s, listener, slot.peer);
         // One line per move (not per packet): a roaming client is worth seeing in the log.
         app::log_info("session " + std::to_string(s->id) + " moved: udp " + slot.peer.to_string() + " -> port " +
                       std::to_string(listener.bound.port()) + " (roaming; the backend still sees the same socket)");
@@ -180,7 +181,7 @@ Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot,
 
 Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::ReceiveSlot& slot,
                                         std::span<const std::byte> datagram, Session* session,
-                                        Clock::time_point now) {
+                                        Clock::time_point now, bool handed) {
     const auto native = wire::classify_native(datagram, opt_.protocol);
     if (!passes_filters(native, datagram)) return nullptr;
     if (session) {
@@ -189,6 +190,18 @@ Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::Receiv
         return session;
     }
     if (Session* moved = roam(listener, slot, native, datagram, now)) return moved;
+    if (!handed && multi_worker()) {
+        // A roaming client whose session another worker holds: that worker judges the move.
+        std::optional<std::uint32_t> to;
+        if (native.wg.kind == wire::wg::Kind::transport)
+            to = other_owner(IdKind::wireguard_index, native.wg.receiver);
+        else if (native.ovpn.kind == wire::ovpn::Kind::data_v2 && native.ovpn.peer_id != wire::ovpn::kNoPeerId)
+            to = other_owner(IdKind::openvpn_peer_id, native.ovpn.peer_id);
+        if (to) {
+            hand_off(*to, listener, slot, datagram);
+            return nullptr;
+        }
+    }
     // A new client. Opening a session costs a socket, so whatever the datagram is, it spends a
     // handshake token of its source.
     if (!allow_handshake(slot.peer, now)) return nullptr;
@@ -230,8 +243,17 @@ bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagr
     const auto native = wire::classify_native(datagram, opt_.protocol);
     if (native.is_wireguard()) {
         roaming_.learn_wg(s.id, native.wg, now);
+        // The index the backend names itself by: the client's transport messages carry it.
+        if (multi_worker() &&
+            (native.wg.kind == wire::wg::Kind::initiation || native.wg.kind == wire::wg::Kind::response))
+            shared_.directory.set_id(IdKind::wireguard_index, native.wg.sender, owner(s));
     } else if (native.is_openvpn()) {
         roaming_.learn_ovpn(s.id, native.ovpn, now);
+        if (multi_worker() && native.ovpn.kind == wire::ovpn::Kind::data_v2 &&
+            native.ovpn.peer_id != s.directory_peer_id) {
+            s.directory_peer_id = native.ovpn.peer_id;  // once per peer-id, not per packet
+            shared_.directory.set_id(IdKind::openvpn_peer_id, native.ovpn.peer_id, owner(s));
+        }
         if (native.ovpn.kind != wire::ovpn::Kind::control) {
             s.backend_sent_data = true;
         } else {

@@ -21,13 +21,15 @@ namespace {
 constexpr std::byte kHopDataType = static_cast<std::byte>(wire::hop::Type::data);
 }  // namespace
 
-Server::Impl::Impl(asio::io_context& io, ServerOptions options)
+Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, std::uint32_t worker)
     : io_(io),
       opt_(std::move(options)),
       sessions_(opt_.max_sessions),
       // The receive batch holds 64 buffers; the rest back the TCP reply queues.
       pool_(opt_.max_datagram, net::kMaxBatch + 8192),
       batch_(*opt_.syscalls),
+      shared_(shared),
+      worker_(worker),
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
       epoch_timer_(io),
@@ -96,38 +98,18 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 Counters::add(counters_.drop_empty);
                 continue;
             }
-            Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
             std::span<const std::byte> datagram{slot.data, slot.length};
-            if (opt_.hop_keys) {
-                const auto kind = wire::hop::classify(datagram);
-                if (kind == wire::hop::Kind::control) {
-                    // Never forwarded: hop-link control frames are checked, answered or dropped.
-                    if (run) forward_to_backend(*run, {items_.data(), run_length});
-                    run = nullptr;
-                    run_length = 0;
-                    on_udp_attach(shared, slot, now);
-                    continue;
-                }
-                if (session && session->agent) {
-                    if (kind != wire::hop::Kind::data) {
-                        Counters::add(counters_.drop_agent_frame);
-                        continue;
-                    }
-                    datagram = wire::hop::data_payload(datagram);
-                    if (datagram.empty()) {
-                        Counters::add(counters_.drop_empty);
-                        continue;
-                    }
-                    note_udp_data(*session, listener, slot);
-                }
+            if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
+                // Never forwarded: hop-link control frames are checked, answered or dropped. An
+                // attach may close a session, so the run goes out first.
+                if (run) forward_to_backend(*run, {items_.data(), run_length});
+                run = nullptr;
+                run_length = 0;
+                on_udp_attach(shared, slot, now);
+                continue;
             }
-            if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now);
+            Session* session = route(listener, slot, datagram, now, false);
             if (!session) continue;
-            session->last_from_client = now;
-            // A native datagram that reached its session by roaming without moving it (a
-            // straggler from the old address) must not change where replies leave from.
-            if (session->agent || (session->listener == &listener && session->client == slot.peer))
-                session->local = slot.local;
             if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
@@ -145,6 +127,38 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
     asio::post(io_, [this, shared] {
         if (!shared->closed) on_udp_readable(shared);
     });
+}
+
+Session* Server::Impl::route(UdpListener& listener, const net::ReceiveSlot& slot,
+                             std::span<const std::byte>& datagram, Clock::time_point now, bool handed) {
+    Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
+    if (!session && !handed && multi_worker()) {
+        // Not ours: a client that changed address, whose session another worker holds.
+        if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
+            hand_off(*to, listener, slot, datagram);
+            return nullptr;
+        }
+    }
+    if (opt_.hop_keys && session && session->agent) {
+        if (wire::hop::classify(datagram) != wire::hop::Kind::data) {
+            Counters::add(counters_.drop_agent_frame);
+            return nullptr;
+        }
+        datagram = wire::hop::data_payload(datagram);
+        if (datagram.empty()) {
+            Counters::add(counters_.drop_empty);
+            return nullptr;
+        }
+        note_udp_data(*session, listener, slot);
+    }
+    if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now, handed);
+    if (!session) return nullptr;
+    session->last_from_client = now;
+    // A native datagram that reached its session by roaming without moving it (a straggler
+    // from the old address) must not change where replies leave from.
+    if (session->agent || (session->listener == &listener && session->client == slot.peer))
+        session->local = slot.local;
+    return session;
 }
 
 // Every datagram forwarded is counted three times over: for the whole server, for its
@@ -207,7 +221,7 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
 
 Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
                                         Clock::time_point now) {
-    if (sessions_.full()) {
+    if (!reserve_session()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
             return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
@@ -217,8 +231,11 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
         return nullptr;
     }
     auto upstream = open_upstream();
-    if (!upstream) return nullptr;
-    auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+    if (!upstream) {
+        unreserve_session();
+        return nullptr;
+    }
+    auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
     session->listener = &listener;
     session->stats = listener.stats;
     Counters::add(session->stats->sessions);
@@ -227,6 +244,7 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     session->opened = session->last_from_client = now;
     const UdpKey key{listener.id, slot.peer};
     sessions_.insert(session, &key);
+    note_flow(*session, listener, slot.peer);
     Counters::add(counters_.sessions_opened);
     error_code ec;
     app::log_info("session " + std::to_string(session->id) + " opened: udp " + slot.peer.to_string() +
@@ -380,7 +398,7 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     // A connection costs a socket and, once it names a VPN, a session: the source's handshake
     // rate applies before anything is read from it.
     if (!allow_handshake(peer, Clock::now())) return;  // counted; the socket closes
-    if (tcp_connections_ >= opt_.max_tcp_connections) {
+    if (!Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) {
         Counters::add(counters_.drop_tcp_limit);
         warn_limited(warn_tcp_limit_, [&] {
             return std::string(
@@ -393,13 +411,12 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, listener.stats,
                                                       listener.bound.port());
-    ++tcp_connections_;
     Counters::add(counters_.tcp_connections_opened);
     connection->start();  // its first frame decides what it is (tcp_connection.hpp)
 }
 
 SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
-    if (sessions_.full()) {
+    if (!reserve_session()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
             return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
@@ -409,13 +426,17 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     }
     const auto now = Clock::now();
     const auto source = acquire_source(connection.peer(), now);
-    if (!source) return nullptr;
+    if (!source) {
+        unreserve_session();
+        return nullptr;
+    }
     auto upstream = open_upstream();
     if (!upstream) {
         limiter_.release_session(*source, now);
+        unreserve_session();
         return nullptr;
     }
-    auto session = std::make_shared<Session>(next_session_id_++, std::move(*upstream));
+    auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
     session->source = source;
     session->client = connection.peer();
     session->stats = connection.stats();
@@ -447,6 +468,8 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     Counters::add(counters_.sessions_closed);
     if (session.stats) Counters::subtract(session.stats->sessions);
     release_native(session, Clock::now());
+    unreserve_session();
+    if (multi_worker()) shared_.directory.erase_session(owner(session));
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
     app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +
@@ -476,32 +499,6 @@ void Server::Impl::sweep() {
     });
     for (auto [id, reason] : expired)
         if (auto session = sessions_.get(id)) close_session(*session, reason);
-}
-
-// ---- public face -------------------------------------------------------------------------
-
-Server::Server(asio::io_context& io, ServerOptions options)
-    : impl_(std::make_unique<Impl>(io, std::move(options))) {}
-Server::~Server() { impl_->stop(); }
-std::optional<std::string> Server::start() { return impl_->start(); }
-void Server::stop() { impl_->stop(); }
-std::optional<std::string> Server::reconfigure(ServerOptions next, std::string& changes) {
-    return impl_->reconfigure(std::move(next), changes);
-}
-ServerSnapshot Server::snapshot() const { return impl_->snapshot(); }
-const Counters& Server::counters() const noexcept { return impl_->counters_; }
-std::size_t Server::session_count() const noexcept { return impl_->sessions_.size(); }
-
-std::vector<net::Endpoint> Server::udp_endpoints() const {
-    std::vector<net::Endpoint> out;
-    for (const auto& l : impl_->udp_) out.push_back(l->bound);
-    return out;
-}
-
-std::vector<net::Endpoint> Server::tcp_endpoints() const {
-    std::vector<net::Endpoint> out;
-    for (const auto& l : impl_->tcp_) out.push_back(l->bound);
-    return out;
 }
 
 }  // namespace porthop::relay

@@ -5,6 +5,8 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "porthop/relay/source_limiter.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
+#include "handoff.hpp"
 
 namespace porthop::relay {
 
@@ -59,7 +62,8 @@ public:
     // the rest is picked up by a posted continuation.
     static constexpr int kBatchesPerWakeup = 4;
 
-    Impl(boost::asio::io_context& io, ServerOptions options);
+    // Worker `worker` of the server whose shared state is `shared` (one worker: worker 0 alone).
+    Impl(boost::asio::io_context& io, ServerOptions options, Shared& shared, std::uint32_t worker);
 
     std::optional<std::string> start();
     void stop();
@@ -80,7 +84,7 @@ public:
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
     void on_udp_attach(const std::shared_ptr<UdpListener>& listener, const net::ReceiveSlot& slot,
-                       Clock::time_point now);
+                       Clock::time_point now, bool handed = false);
     // An attach on a TCP connection: the session it names (new or known) or null if refused
     // (counted, never answered). On success the connection becomes the session's TCP path and
     // the ack is queued on it.
@@ -95,6 +99,26 @@ public:
     void detach_tcp(Session& session, TcpConnection& connection) noexcept;
     std::uint64_t epoch_now() const noexcept;
 
+    // ---- workers (workers.cpp) ----
+    bool multi_worker() const noexcept { return shared_.workers > 1; }
+    Owner owner(const Session& s) const noexcept { return Owner{worker_, s.id}; }
+    // The worker other than this one that owns the session of this flow / id, if any.
+    std::optional<std::uint32_t> other_owner(const FlowKey& key) const;
+    std::optional<std::uint32_t> other_owner(IdKind kind, std::uint64_t id) const;
+    // Copies a datagram into worker `to`'s inbox (counted; dropped and counted when full).
+    void hand_off(std::uint32_t to, const UdpListener& listener, const net::ReceiveSlot& slot,
+                  std::span<const std::byte> datagram) noexcept;
+    // Records in the directory that this flow now leads to session `s` (several workers only).
+    void note_flow(const Session& s, const UdpListener& listener, const net::Endpoint& peer);
+    void arm_inbox();
+    void drain_inbox();
+    // The listener bound to `bound` on this worker (the same address on every worker).
+    const std::shared_ptr<UdpListener>* udp_listener_at(const net::Endpoint& bound) const noexcept;
+    // Takes a session slot of the server's max_sessions (false: full, nothing taken).
+    bool reserve_session() noexcept;
+    void unreserve_session() noexcept;
+    std::uint64_t new_session_id() noexcept;
+
     // ---- native clients (native_guard.cpp) ----
     // Sessions the roaming table tracks at most (it is allocated when the server starts).
     static constexpr std::size_t kMaxRoamingSessions = 65536;
@@ -106,7 +130,8 @@ public:
     // the session to forward it through (found by roaming, or newly opened), or null when it
     // is dropped (counted).
     Session* admit_native_udp(UdpListener& listener, const net::ReceiveSlot& slot,
-                              std::span<const std::byte> datagram, Session* session, Clock::time_point now);
+                              std::span<const std::byte> datagram, Session* session, Clock::time_point now,
+                              bool handed = false);
     // A native TCP client's frame: false when dropped (counted).
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
                             Clock::time_point now) noexcept;
@@ -119,6 +144,12 @@ public:
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept;
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept;
     void release_native(Session& s, Clock::time_point now) noexcept;
+    // One datagram from a client on `listener` that is not a hop-link control frame: the
+    // session to forward `datagram` through (a hop-link data header stripped from it), or null
+    // when it was dropped (counted) or handed to the worker that owns its session. `handed`:
+    // it came from another worker's inbox, so it is not handed on again.
+    Session* route(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte>& datagram,
+                   Clock::time_point now, bool handed);
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
@@ -143,9 +174,12 @@ public:
     std::vector<std::shared_ptr<UdpListener>> udp_;
     std::vector<std::shared_ptr<TcpListener>> tcp_;
     std::uint32_t next_listener_id_ = 0;
-    std::size_t tcp_connections_ = 0;
-    std::uint64_t next_session_id_ = 1;
+    Shared& shared_;
+    const std::uint32_t worker_;
     bool stopped_ = false;
+    // Worker 0 with several workers: called after the moving target changed its UDP ports, so
+    // the other workers open and close the same ones (after it, in worker order).
+    std::function<void()> after_listener_change_;
 
     app::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
     app::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
@@ -205,6 +239,9 @@ private:
     std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
     SourceLimiter limiter_;
     NativeRoaming roaming_;
+    // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.
+    std::optional<boost::asio::posix::stream_descriptor> inbox_wake_;
+    std::unique_ptr<net::PacketBuffer> handoff_buffer_;
 };
 
 }  // namespace porthop::relay

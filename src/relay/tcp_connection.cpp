@@ -212,7 +212,7 @@ void TcpConnection::close() {
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     out_.close();
-    --server_.tcp_connections_;
+    server_.shared_.tcp_connections.fetch_sub(1, std::memory_order_relaxed);
     Counters::add(server_.counters_.tcp_connections_closed);
 }
 

@@ -85,6 +85,14 @@ public:
         auto any = loopback(v6, 0, len);
         ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len);
     }
+    // An IPv4 client at another loopback address (127.x.y.z, host byte order), sending to
+    // 127.0.0.1: tests of what the relay does by client address.
+    explicit UdpClient(std::uint32_t v4_source) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), v6_(false) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(v4_source);
+        ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
     void send_to(std::uint16_t port, const Bytes& data) {
         socklen_t len;
         auto to = loopback(v6_, port, len);
@@ -112,10 +120,17 @@ class TcpClient {
 public:
     // `receive_buffer` > 0 shrinks the kernel's receive buffer (set before connect so the
     // window is small from the start), to make a slow reader without waiting for megabytes.
-    TcpClient(bool v6, std::uint16_t port, int receive_buffer = 0)
+    // `v4_source` (host byte order, IPv4 only): connect from that loopback address.
+    TcpClient(bool v6, std::uint16_t port, int receive_buffer = 0, std::uint32_t v4_source = 0)
         : fd_(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0)) {
         if (receive_buffer > 0)
             ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        if (v4_source != 0 && !v6) {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_addr.s_addr = htonl(v4_source);
+            ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+        }
         socklen_t len;
         auto to = loopback(v6, port, len);
         connected_ = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&to), len) == 0;

@@ -45,6 +45,7 @@ namespace porthop::relay {
     X(drop_source_sessions, "porthop_drops_total", "reason=\"sessions_per_source\"", "")                 \
     X(drop_source_table, "porthop_drops_total", "reason=\"source_table_full\"", "")                      \
     X(drop_amplification, "porthop_drops_total", "reason=\"amplification\"", "")                         \
+    X(drop_handoff, "porthop_drops_total", "reason=\"handoff_failed\"", "")                            \
     X(native_validated, "porthop_native_sessions_validated_total", "",                                     \
       "Native UDP sessions whose client proved it receives at its address (no reply cap from then on).") \
     X(move_accepted, "porthop_native_moves_total", "verdict=\"accepted\"",                               \
@@ -78,7 +79,9 @@ namespace porthop::relay {
     X(offload_gro_messages, "porthop_offload_messages_total", "offload=\"gro\"", "")                     \
     X(offload_gso_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gso\"",                       \
       "Times an offload was turned off for good because the kernel refused it, by offload.")             \
-    X(offload_gro_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gro\"", "")
+    X(offload_gro_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gro\"", "")            \
+    X(handoffs, "porthop_worker_handoffs_total", "",                                                     \
+      "Datagrams a worker passed to the worker that owns their session (a client that changed address).")
 
 struct Counters {
 #define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};
@@ -91,6 +94,18 @@ struct Counters {
     }
     static void subtract(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
         c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
+
+    // The sum of several workers' counters (each still has one writer).
+    void reset() noexcept {
+#define PORTHOP_RESET_COUNTER(name, family, label, help) name.store(0, std::memory_order_relaxed);
+        PORTHOP_SERVER_COUNTERS(PORTHOP_RESET_COUNTER)
+#undef PORTHOP_RESET_COUNTER
+    }
+    void add_from(const Counters& other) noexcept {
+#define PORTHOP_ADD_COUNTER(name, family, label, help) add(name, other.name.load(std::memory_order_relaxed));
+        PORTHOP_SERVER_COUNTERS(PORTHOP_ADD_COUNTER)
+#undef PORTHOP_ADD_COUNTER
     }
 
     struct Entry {

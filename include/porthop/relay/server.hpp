@@ -1,6 +1,8 @@
 // `porthop server`: UDP listeners on many ports, TCP listeners carrying u16-length-framed
 // datagrams, one connected upstream UDP socket per session to the backend, replies back the way
-// each client came. One event loop (an io_context run by one thread) drives all of it.
+// each client came. Each worker is one event loop (an io_context run by one thread) that owns
+// its sessions; worker 0 runs on the io_context the server is given, the others on threads of
+// their own.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -51,6 +53,16 @@ struct ServerOptions {
     // Per-source handshake rate and session cap (relay/source_limiter.hpp). max_sources is
     // fixed when the server starts; the rest follows reloads.
     SourceLimiter::Limits source_limits;
+    // Event loops (threads), each with its own socket on every port (SO_REUSEPORT); the kernel
+    // steers each client address to one of them (net/steering.hpp) and a session is reachable
+    // from any of them (relay/directory.hpp). 1: one loop, no SO_REUSEPORT.
+    std::uint32_t workers = 1;
+    // Set by the server for workers 1..N-1: the exact addresses worker 0 bound, which they bind
+    // too (in place of listen x ports, whose port 0 means a different port per socket).
+    struct Binds {
+        std::vector<net::Endpoint> udp, tcp;
+    };
+    std::optional<Binds> binds;
     // The wall clock behind the schedule epochs; tests shift it.
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     // The batch system calls; tests replace them to inject EAGAIN and other errors.
@@ -69,6 +81,7 @@ struct ListenerSnapshot {
 struct ServerSnapshot {
     std::vector<ListenerSnapshot> listeners;
     std::size_t sessions = 0;
+    std::vector<std::size_t> worker_sessions;  // by worker, 0 first
     std::size_t tcp_connections = 0;
     std::size_t max_sessions = 0;
     std::size_t max_tcp_connections = 0;
@@ -76,6 +89,7 @@ struct ServerSnapshot {
 
 class Server {
 public:
+    // The caller runs `io` (worker 0); the other workers' threads start here.
     Server(boost::asio::io_context& io, ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -102,10 +116,11 @@ public:
     std::vector<net::Endpoint> udp_endpoints() const;  // as bound (ephemeral ports resolved)
     std::vector<net::Endpoint> tcp_endpoints() const;
 
-    class Impl;  // the relay's internals (src/relay/server_impl.hpp)
+    class Impl;   // one worker's relay (src/relay/server_impl.hpp)
+    struct Group;  // the workers (src/relay/workers.cpp)
 
 private:
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Group> group_;
 };
 
 }  // namespace porthop::relay

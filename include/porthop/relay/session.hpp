@@ -82,6 +82,8 @@ struct Session {
     // OpenVPN: the backend's answer to the client's hard reset did not echo the client's session
     // id in clear, i.e. its control channel is encrypted (tls-crypt, tls-crypt-v2).
     bool ovpn_control_encrypted = false;
+    // OpenVPN, several workers: the peer-id last written to the directory (relay/directory.hpp).
+    std::uint32_t directory_peer_id = 0xFFFFFFFFu;
     // The byte counts below when the session last roamed: the cap counts from there.
     std::uint64_t from_client_bytes_at_move = 0, to_client_bytes_at_move = 0;
 

@@ -37,6 +37,7 @@ void check_same_values(const Config& a, const Config& b) {
     CHECK(a.server.max_sessions == b.server.max_sessions);
     CHECK(a.server.max_tcp_connections == b.server.max_tcp_connections);
     CHECK(a.server.max_datagram == b.server.max_datagram);
+    CHECK(a.server.workers == b.server.workers);
     CHECK(a.server.key == b.server.key);
     CHECK(a.server.hop_interval == b.server.hop_interval);
     CHECK(a.server.moving_target == b.server.moving_target);
@@ -76,7 +77,7 @@ const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 
 const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
-    "max_datagram, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
+    "max_datagram, workers, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
     "handshake_burst, sessions_per_source)";
 
 }  // namespace
@@ -451,6 +452,7 @@ TEST_CASE("config: integer limits at their bounds", "[app][config]") {
         {"max_sessions", 1, 1'000'000, &ServerConfig::max_sessions},
         {"max_tcp_connections", 1, 100'000, &ServerConfig::max_tcp_connections},
         {"max_datagram", 576, 65535, &ServerConfig::max_datagram},
+        {"workers", 0, 256, &ServerConfig::workers},
     };
     for (const auto& row : rows) {
         const std::string range =
@@ -550,6 +552,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_sessions = 16384\n"
           "max_tcp_connections = 1024\n"
           "max_datagram = 65535\n"
+          "workers = 1\n"
           "hop_interval = \"1m\"\n"
           "moving_target = false\n"
           "protocol = \"any\"\n"
@@ -1130,7 +1133,7 @@ TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", 
     c.client.server = "vpn.example.net";
     text = to_toml(c);
     // The user's own file, echoed to their terminal (as `wg showconf` does); never logged.
-    CHECK(text.find("\nmax_datagram = 65535\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
+    CHECK(text.find("\nmax_datagram = 65535\nworkers = 1\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
           std::string::npos);
     CHECK(text.find("\n[client]\nlisten = \"127.0.0.1:51820\"\nserver = \"vpn.example.net\"\nudp = ") !=
           std::string::npos);
@@ -1173,7 +1176,7 @@ TEST_CASE("config: wireguard_public_key", "[app][config][native]") {
         CHECK_FALSE(parse("").config.server.wireguard_public_key);
     }
     SECTION("not a key") {
-        for (const std::string bad : {std::string("nope"), kWgPublicKey.substr(1), kWgPublicKey + "=", std::string()}) {
+        for (const std::string& bad : {std::string("nope"), kWgPublicKey.substr(1), kWgPublicKey + "=", std::string()}) {
             INFO(bad);
             const auto e = only_error("[server]\nwireguard_public_key = \"" + bad + "\"\n");
             CHECK(e.key == "server.wireguard_public_key");

@@ -1,0 +1,309 @@
+// Several workers (ServerOptions::workers): the kernel steers each client address to one
+// worker (net/steering.hpp), and a session stays reachable when its client turns up at another
+// worker (relay/directory.hpp, the inboxes). Clients use different loopback addresses
+// (127.0.0.x) so that the test can say which worker the kernel picks for each.
+#include <catch2/catch.hpp>
+
+#include <array>
+
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/crypto/hop_key.hpp"
+#include "porthop/net/steering.hpp"
+#include "harness.hpp"
+
+using namespace porthop;
+using namespace porthop::test;
+
+namespace {
+
+constexpr std::uint32_t kLoopbackBase = 0x7F000000;  // 127.0.0.0
+
+std::uint32_t worker_of(std::uint32_t v4, std::uint32_t workers) {
+    return net::steering_worker(net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(
+                                    boost::asio::ip::address_v4(v4), 0)),
+                                workers);
+}
+
+// The `nth` loopback address (from 127.0.0.2 up) that the kernel steers to `worker`.
+std::uint32_t address_on(std::uint32_t worker, std::uint32_t workers, unsigned nth = 0) {
+    for (std::uint32_t host = 2; host < 250; ++host)
+        if (worker_of(kLoopbackBase + host, workers) == worker && nth-- == 0) return kLoopbackBase + host;
+    FAIL("no such address");
+    return 0;
+}
+
+relay::ServerOptions with_workers(const EchoBackend& backend, std::uint32_t workers, std::size_t udp,
+                                  std::size_t tcp) {
+    auto o = options_for(backend, false, udp, tcp);
+    o.workers = workers;
+    return o;
+}
+
+std::vector<std::size_t> worker_sessions(RunningRelay& relay) { return relay.snapshot().worker_sessions; }
+
+void put_le32(Bytes& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+Bytes wg_initiation(std::uint32_t sender) {
+    Bytes b(148);
+    b[0] = std::byte{1};
+    put_le32(b, 4, sender);
+    return b;
+}
+
+Bytes wg_transport(std::uint32_t receiver, std::uint64_t counter) {
+    Bytes b(48);
+    b[0] = std::byte{4};
+    put_le32(b, 4, receiver);
+    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<std::byte>(counter >> (8 * i));
+    return b;
+}
+
+constexpr std::uint32_t kBackendIndex = 0x5eed0001;
+
+// Answers an initiation with a response naming kBackendIndex; echoes everything else.
+EchoBackend::Script wg_server() {
+    return [](const Bytes& d) {
+        if (d.size() == 148 && d[0] == std::byte{1}) {
+            Bytes response(92);
+            response[0] = std::byte{2};
+            put_le32(response, 4, kBackendIndex);
+            for (int i = 0; i < 4; ++i) response[8 + i] = d[4 + i];
+            return std::vector<Bytes>{response};
+        }
+        return std::vector<Bytes>{d};
+    };
+}
+
+}  // namespace
+
+TEST_CASE("workers: each client address is served by the worker the steering function names",
+          "[workers]") {
+    constexpr std::uint32_t kWorkers = 3;
+    EchoBackend backend;
+    RunningRelay relay(with_workers(backend, kWorkers, 2, 1));
+    REQUIRE_FALSE(relay.error());
+    std::vector<std::size_t> expected(kWorkers, 0);
+    std::vector<std::unique_ptr<UdpClient>> clients;
+    for (std::uint32_t host = 2; host < 14; ++host) {
+        const std::uint32_t address = kLoopbackBase + host;
+        clients.push_back(std::make_unique<UdpClient>(address));
+        const auto hello = pattern(100, host);
+        // Both ports: one address, one worker, whatever port it sends to.
+        for (std::size_t port = 0; port < 2; ++port) {
+            clients.back()->send_to(relay.udp_port(port), hello);
+            auto reply = clients.back()->receive();
+            REQUIRE(reply);
+            CHECK(reply->first == hello);
+            CHECK(reply->second == relay.udp_port(port));
+        }
+        expected[worker_of(address, kWorkers)] += 2;
+    }
+    std::vector<std::unique_ptr<TcpClient>> connections;  // a session lives as long as its connection
+    for (std::uint32_t host = 20; host < 26; ++host) {
+        const std::uint32_t address = kLoopbackBase + host;
+        connections.push_back(std::make_unique<TcpClient>(false, relay.tcp_port(0), 0, address));
+        TcpClient& client = *connections.back();
+        REQUIRE(client.connected());
+        const auto hello = pattern(200, host);
+        client.write_raw(TcpClient::frame(hello));
+        auto reply = client.read_frame();
+        REQUIRE(reply);
+        CHECK(*reply == hello);
+        ++expected[worker_of(address, kWorkers)];
+        const bool placed = eventually([&] { return worker_sessions(relay) == expected; });
+        INFO("worker sessions " << ::Catch::Detail::stringify(worker_sessions(relay)) << " expected "
+                                << ::Catch::Detail::stringify(expected));
+        REQUIRE(placed);
+    }
+    const auto got = worker_sessions(relay);
+    CHECK(got == expected);
+    // Every worker got some: the test spreads clients over all of them.
+    for (auto n : expected) CHECK(n > 0);
+    CHECK(relay.sessions() == 30);
+    CHECK(relay.counter(&relay::Counters::handoffs) == 0);  // nobody changed address
+    // One listener per port in the snapshot, its traffic summed over the workers.
+    const auto snap = relay.snapshot();
+    REQUIRE(snap.listeners.size() == 3);
+    for (const auto& l : snap.listeners)
+        if (std::string(l.proto) == "udp") CHECK(l.from_client_packets == 12);
+}
+
+TEST_CASE("workers: a WireGuard client that changes address keeps its session on its worker",
+          "[workers][roaming]") {
+    EchoBackend backend(true, wg_server());
+    auto options = with_workers(backend, 2, 1, 0);
+    options.protocol = wire::Protocol::wireguard;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient old_address(address_on(0, 2)), new_address(address_on(1, 2));
+
+    old_address.send_to(relay.udp_port(0), wg_initiation(7));
+    REQUIRE(old_address.receive());
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0));
+    REQUIRE(old_address.receive());
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+
+    // The new address is worker 1's: it hands the datagram to worker 0, which moves the path.
+    for (std::uint64_t counter = 1; counter <= 5; ++counter) {
+        const auto moved = wg_transport(kBackendIndex, counter);
+        new_address.send_to(relay.udp_port(0), moved);
+        auto reply = new_address.receive();
+        REQUIRE(reply);
+        CHECK(reply->first == moved);
+        CHECK(reply->second == relay.udp_port(0));
+    }
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    CHECK(relay.counter(&relay::Counters::handoffs) == 5);
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+    CHECK(backend.sources().size() == 1);  // the backend still sees one endpoint
+
+    // A replay from the old address (worker 0's own) is forwarded but does not move it back.
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 2));
+    CHECK(new_address.receive());
+    CHECK_FALSE(old_address.receive(200ms));
+    CHECK(relay.counter(&relay::Counters::move_replayed) == 1);
+
+    // An index no session has: worker 1 opens a session of its own.
+    UdpClient stranger(address_on(1, 2, 1));
+    stranger.send_to(relay.udp_port(0), wg_transport(0x1111, 3));
+    REQUIRE(stranger.receive());
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 1});
+    CHECK(relay.counter(&relay::Counters::handoffs) == 5);
+}
+
+TEST_CASE("workers: an OpenVPN client that changes address keeps its session by peer-id",
+          "[workers][roaming]") {
+    const auto data_v2 = [](std::uint32_t packet_id) {
+        Bytes b(64);
+        b[0] = std::byte{9 << 3};
+        b[3] = std::byte{5};  // peer-id 5
+        for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<std::byte>(packet_id >> (24 - 8 * i));
+        return b;
+    };
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 1, 0);
+    options.protocol = wire::Protocol::openvpn;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient old_address(address_on(1, 2)), new_address(address_on(0, 2));
+    for (std::uint32_t id = 1; id <= 6; ++id) {
+        old_address.send_to(relay.udp_port(0), data_v2(id));
+        REQUIRE(old_address.receive());
+    }
+    new_address.send_to(relay.udp_port(0), data_v2(7));
+    auto reply = new_address.receive();
+    REQUIRE(reply);
+    CHECK(reply->first == data_v2(7));
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    CHECK(relay.counter(&relay::Counters::handoffs) == 1);
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{0, 1});
+    CHECK(backend.sources().size() == 1);
+}
+
+TEST_CASE("workers: a porthop client attaching from another worker's address reaches its session",
+          "[workers][agent]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(std::chrono::seconds{60}, std::chrono::seconds{10});
+    REQUIRE(crypto::init_sodium());
+    const auto keys = crypto::derive_hop_keys(crypto::generate_hop_key());
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 1, 0);
+    options.hop_keys = keys;
+    options.hop_interval = std::chrono::seconds{60};
+    options.wall_clock = &FakeWallClock::now;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    const auto attach = [&](std::uint64_t counter) {
+        std::array<std::byte, wire::hop::kControlSize> frame{};
+        crypto::seal_control(keys,
+                             {wire::hop::Type::attach, 0xfeed, counter, FakeWallClock::epoch(std::chrono::seconds{60}), 0},
+                             std::span<std::byte, wire::hop::kControlSize>(frame));
+        return Bytes(frame.begin(), frame.end());
+    };
+    const auto data = [](const Bytes& payload) {
+        Bytes b{std::byte{0x03}};
+        b.insert(b.end(), payload.begin(), payload.end());
+        return b;
+    };
+    UdpClient first(address_on(0, 2)), second(address_on(1, 2));
+    first.send_to(relay.udp_port(0), attach(1));
+    auto ack = first.receive();
+    REQUIRE(ack);
+    CHECK(ack->first.size() == wire::hop::kControlSize);
+    first.send_to(relay.udp_port(0), data(pattern(80, 1)));
+    auto echoed = first.receive();
+    REQUIRE(echoed);
+    CHECK(echoed->first == data(pattern(80, 1)));
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+
+    // The agent's address changes to one of worker 1's: its attach and data reach worker 0.
+    second.send_to(relay.udp_port(0), attach(2));
+    ack = second.receive();
+    REQUIRE(ack);
+    CHECK(ack->first.size() == wire::hop::kControlSize);
+    second.send_to(relay.udp_port(0), data(pattern(90, 2)));
+    echoed = second.receive();
+    REQUIRE(echoed);
+    CHECK(echoed->first == data(pattern(90, 2)));
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+    CHECK(backend.sources().size() == 1);
+    CHECK(relay.counter(&relay::Counters::handoffs) == 2);
+
+    // The owner's replay window judges attaches that arrive by handoff: a replay is refused.
+    second.send_to(relay.udp_port(0), attach(1));
+    CHECK_FALSE(second.receive(300ms));
+    CHECK(relay.counter(&relay::Counters::agent_reject_replay) == 1);
+    CHECK(relay.sessions() == 1);
+}
+
+TEST_CASE("workers: max_sessions holds for the server, not for each worker", "[workers][limits]") {
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 1, 0);
+    options.max_sessions = 4;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    std::vector<std::unique_ptr<UdpClient>> clients;
+    std::size_t answered = 0;
+    for (unsigned i = 0; i < 4; ++i)
+        for (std::uint32_t worker = 0; worker < 2; ++worker) {
+            clients.push_back(std::make_unique<UdpClient>(address_on(worker, 2, i)));
+            clients.back()->send_to(relay.udp_port(0), bytes("hi"));
+            if (clients.back()->receive(300ms)) ++answered;
+        }
+    CHECK(answered == 4);
+    CHECK(relay.sessions() == 4);
+    CHECK(relay.counter(&relay::Counters::drop_session_limit) == 4);
+}
+
+TEST_CASE("workers: a reload opens and closes ports on every worker", "[workers][reload]") {
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 0, 0);
+    options.udp_ports = free_ports(false, SOCK_DGRAM, 2);
+    REQUIRE(options.udp_ports.size() == 2);
+    auto first_only = options;
+    first_only.udp_ports.resize(1);
+    RunningRelay relay(first_only);
+    REQUIRE_FALSE(relay.error());
+    UdpClient on0(address_on(0, 2)), on1(address_on(1, 2));
+    const auto works = [&](UdpClient& c, std::uint16_t port) {
+        c.send_to(port, bytes("ping"));
+        return c.receive(300ms).has_value();
+    };
+    CHECK_FALSE(works(on0, options.udp_ports[1]));
+    REQUIRE_FALSE(relay.reconfigure(options));
+    CHECK(works(on0, options.udp_ports[1]));
+    CHECK(works(on1, options.udp_ports[1]));
+    CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 1});
+    REQUIRE_FALSE(relay.reconfigure(first_only));
+    CHECK_FALSE(works(on0, options.udp_ports[1]));
+    CHECK_FALSE(works(on1, options.udp_ports[1]));
+    CHECK(works(on1, options.udp_ports[0]));
+    // A change of workers waits for a restart, and says so.
+    auto more = first_only;
+    more.workers = 3;
+    std::string changes;
+    REQUIRE_FALSE(relay.reconfigure(more, &changes));
+    CHECK(changes.find("workers stays 2 until a restart") != std::string::npos);
+}

@@ -16,6 +16,7 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/directory.hpp"
+#include "porthop/relay/server.hpp"
 
 namespace porthop::relay {
 
@@ -60,6 +61,7 @@ struct Shared {
     const std::uint32_t workers;
     Directory directory;
     std::vector<std::unique_ptr<Inbox>> inboxes;  // one per worker
+    std::vector<Server::Impl*> impls;             // one per worker: TCP connections are posted to them
     std::atomic<std::size_t> sessions{0};
     std::atomic<std::size_t> tcp_connections{0};
     std::atomic<std::uint64_t> next_session_id{1};

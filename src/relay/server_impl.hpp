@@ -112,6 +112,14 @@ public:
     void note_flow(const Session& s, const UdpListener& listener, const net::Endpoint& peer);
     void arm_inbox();
     void drain_inbox();
+    // A porthop client's TCP connection whose first frame (an attach) names a session of worker
+    // `to`: the socket and the bytes read so far move there (tcp_connection.cpp hands it over).
+    // The other worker continues as if it had accepted the connection itself.
+    void hand_over_tcp(std::uint32_t to, int fd, const net::Endpoint& peer, std::uint16_t port,
+                       std::vector<std::byte> bytes);
+    void adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t port, std::vector<std::byte> bytes);
+    // The worker other than this one holding the agent session an attach frame names.
+    std::optional<std::uint32_t> attach_owner(std::span<const std::byte> frame) const;
     // The listener bound to `bound` on this worker (the same address on every worker).
     const std::shared_ptr<UdpListener>* udp_listener_at(const net::Endpoint& bound) const noexcept;
     // Takes a session slot of the server's max_sessions (false: full, nothing taken).

@@ -25,7 +25,8 @@ TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket,
       out_(socket_, server.pool_, [this](const boost::system::error_code&) { end(CloseReason::tcp_error); }) {
 }
 
-void TcpConnection::start() {
+void TcpConnection::start(std::span<const std::byte> already, bool adopted) {
+    adopted_ = adopted;
     in_ = std::make_unique_for_overwrite<std::byte[]>(in_capacity_);  // untouched pages stay free
     // Slowloris guard: a connection that never completes a frame must not hold a slot forever.
     first_frame_timer_.expires_after(server_.opt_.first_frame_timeout);
@@ -34,6 +35,12 @@ void TcpConnection::start() {
         Counters::add(self->server_.counters_.tcp_timeouts);
         self->close();
     });
+    if (!already.empty() && already.size() <= in_capacity_) {
+        std::memcpy(in_.get(), already.data(), already.size());
+        in_length_ = already.size();
+        forward_frames();  // reads on when done
+        return;
+    }
     read();
 }
 
@@ -65,6 +72,13 @@ void TcpConnection::end(CloseReason reason) {
 
 bool TcpConnection::decide(std::span<const std::byte> first_frame) {
     if (server_.opt_.hop_keys && hopw::classify(first_frame) == hopw::Kind::control) {
+        // A porthop client whose address changed may connect to another worker than the one
+        // holding its session: the connection moves there, before anything is answered.
+        if (!adopted_ && server_.multi_worker())
+            if (auto to = server_.attach_owner(first_frame)) {
+                hand_over(*to);
+                return false;
+            }
         session_ = server_.attach_tcp(*this, first_frame);
         if (!session_) {
             reject("hop-link attach refused");
@@ -96,6 +110,20 @@ bool TcpConnection::decide(std::span<const std::byte> first_frame) {
     }
     first_frame_timer_.cancel();
     return true;
+}
+
+void TcpConnection::hand_over(std::uint32_t to) {
+    boost::system::error_code ec;
+    const int fd = socket_.release(ec);
+    if (ec) {
+        close();
+        return;
+    }
+    // Done here without close(): the connection lives on (and stays counted) at worker `to`.
+    closed_ = true;
+    first_frame_timer_.cancel();
+    out_.close();
+    server_.hand_over_tcp(to, fd, peer_, port_, std::vector<std::byte>(in_.get(), in_.get() + in_length_));
 }
 
 void TcpConnection::reject(const char* why) {

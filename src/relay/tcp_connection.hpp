@@ -33,7 +33,9 @@ public:
     TcpConnection(Server::Impl& server, boost::asio::ip::tcp::socket socket, net::Endpoint peer,
                   std::shared_ptr<ListenerCounters> stats, std::uint16_t port);
 
-    void start();
+    // `already`: bytes another worker read from this connection before handing it over
+    // (`adopted`: it is not handed on again).
+    void start(std::span<const std::byte> already = {}, bool adopted = false);
     // Takes `buffer` (a datagram from the backend) when there is room; false means the caller
     // keeps it and counts the drop. In agent mode the datagram goes out as a hop-link data frame.
     bool enqueue(std::unique_ptr<net::PacketBuffer>& buffer);
@@ -54,6 +56,8 @@ private:
     // Decides the mode from the first frame; false when the connection was closed instead.
     bool decide(std::span<const std::byte> first_frame);
     void reject(const char* why);
+    // Gives the socket and the bytes read to worker `to` (several workers); this object is done.
+    void hand_over(std::uint32_t to);
     void forward_frames();
     void consume(std::size_t bytes);
     void end(CloseReason reason);  // the client went away or broke the framing
@@ -70,6 +74,7 @@ private:
     std::size_t in_capacity_;
     std::size_t in_length_ = 0;
     bool closed_ = false;
+    bool adopted_ = false;
 
     FrameQueue out_;
     std::array<net::SendItem, net::kMaxBatch> items_;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "server_impl.hpp"
+#include "tcp_connection.hpp"
 
 namespace porthop::relay {
 
@@ -108,6 +109,41 @@ void Server::Impl::drain_inbox() {
     });
 }
 
+std::optional<std::uint32_t> Server::Impl::attach_owner(std::span<const std::byte> frame) const {
+    const auto fields = wire::hop::decode_control(frame);
+    if (!fields || sessions_.find_agent(fields->session_id)) return std::nullopt;
+    return other_owner(IdKind::hop_session, fields->session_id);
+}
+
+void Server::Impl::hand_over_tcp(std::uint32_t to, int fd, const net::Endpoint& peer, std::uint16_t port,
+                                 std::vector<std::byte> bytes) {
+    Counters::add(counters_.tcp_handovers);
+    Impl* target = shared_.impls[to];
+    // Once per connection: a posted function (its allocation) is fine here.
+    asio::post(target->io_, [target, fd, peer, port, bytes = std::move(bytes)]() mutable {
+        target->adopt_tcp(fd, peer, port, std::move(bytes));
+    });
+}
+
+void Server::Impl::adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t port, std::vector<std::byte> bytes) {
+    asio::ip::tcp::socket socket(io_);
+    error_code ec;
+    socket.assign(peer.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd, ec);
+    if (ec) ::close(fd);
+    if (ec || stopped_) {  // the connection ends here, counted as closed like any other
+        socket.close(ec);
+        shared_.tcp_connections.fetch_sub(1, std::memory_order_relaxed);
+        Counters::add(counters_.tcp_connections_closed);
+        return;
+    }
+    std::shared_ptr<ListenerCounters> stats;
+    for (const auto& l : tcp_)
+        if (l->bound.port() == port && l->bound.is_v6() == peer.is_v6()) stats = l->stats;
+    if (!stats) stats = std::make_shared<ListenerCounters>();  // its port closed meanwhile
+    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, stats, port);
+    connection->start(bytes, true);
+}
+
 // ---- the group ---------------------------------------------------------------------------
 
 struct Server::Group {
@@ -150,6 +186,7 @@ struct Server::Group {
                 done.set_value();
             });
         }
+        for (const auto& w : workers) shared.impls.push_back(w->impl.get());
         if (shared.workers > 1) workers[0]->impl->after_listener_change_ = [this] { sync_others(); };
     }
 

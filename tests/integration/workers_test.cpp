@@ -258,6 +258,73 @@ TEST_CASE("workers: a porthop client attaching from another worker's address rea
     CHECK(relay.sessions() == 1);
 }
 
+TEST_CASE("workers: a porthop client's TCP connection moves to the worker holding its session",
+          "[workers][agent]") {
+    FakeWallClock::reset();
+    FakeWallClock::place(std::chrono::seconds{60}, std::chrono::seconds{10});
+    REQUIRE(crypto::init_sodium());
+    const auto keys = crypto::derive_hop_keys(crypto::generate_hop_key());
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 1, 1);
+    options.hop_keys = keys;
+    options.hop_interval = std::chrono::seconds{60};
+    options.wall_clock = &FakeWallClock::now;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    const auto attach = [&](const crypto::HopKeys& with, std::uint64_t counter) {
+        std::array<std::byte, wire::hop::kControlSize> frame{};
+        crypto::seal_control(with,
+                             {wire::hop::Type::attach, 0xbeef, counter, FakeWallClock::epoch(std::chrono::seconds{60}), 0},
+                             std::span<std::byte, wire::hop::kControlSize>(frame));
+        return Bytes(frame.begin(), frame.end());
+    };
+    const auto data = [](const Bytes& payload) {
+        Bytes b{std::byte{0x03}};
+        b.insert(b.end(), payload.begin(), payload.end());
+        return b;
+    };
+    UdpClient udp(address_on(0, 2));
+    udp.send_to(relay.udp_port(0), attach(keys, 1));
+    REQUIRE(udp.receive());
+    udp.send_to(relay.udp_port(0), data(pattern(80, 1)));
+    REQUIRE(udp.receive());
+
+    SECTION("from an address of the other worker: attach, data and replies over TCP") {
+        TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
+        REQUIRE(tcp.connected());
+        // The attach and a data frame in one write: both reach the owner, in order.
+        Bytes both = TcpClient::frame(attach(keys, 2));
+        const auto first_data = TcpClient::frame(data(pattern(300, 2)));
+        both.insert(both.end(), first_data.begin(), first_data.end());
+        tcp.write_raw(both);
+        auto ack = tcp.read_frame();
+        REQUIRE(ack);
+        CHECK(ack->size() == wire::hop::kControlSize);
+        auto echoed = tcp.read_frame();
+        REQUIRE(echoed);
+        CHECK(*echoed == data(pattern(300, 2)));
+        tcp.write_raw(TcpClient::frame(data(pattern(500, 3))));
+        echoed = tcp.read_frame();
+        REQUIRE(echoed);
+        CHECK(*echoed == data(pattern(500, 3)));
+        CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
+        CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+        CHECK(backend.sources().size() == 1);
+        CHECK(relay.snapshot().tcp_connections == 1);
+    }
+    SECTION("an attach under another key is moved, then refused by the owner without a byte") {
+        TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
+        REQUIRE(tcp.connected());
+        const auto other = crypto::derive_hop_keys(crypto::generate_hop_key());
+        tcp.write_raw(TcpClient::frame(attach(other, 2)));
+        CHECK(tcp.read_exact(1, 1000ms).empty());
+        CHECK(tcp.closed_by_peer(500ms));
+        CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
+        CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) == 1);
+        CHECK(eventually([&] { return relay.snapshot().tcp_connections == 0; }));
+    }
+}
+
 TEST_CASE("workers: max_sessions holds for the server, not for each worker", "[workers][limits]") {
     EchoBackend backend;
     auto options = with_workers(backend, 2, 1, 0);

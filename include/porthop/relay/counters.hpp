@@ -80,8 +80,9 @@ namespace porthop::relay {
     X(offload_gso_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gso\"",                       \
       "Times an offload was turned off for good because the kernel refused it, by offload.")             \
     X(offload_gro_fallbacks, "porthop_offload_fallbacks_total", "offload=\"gro\"", "")            \
-    X(handoffs, "porthop_worker_handoffs_total", "",                                                     \
-      "Datagrams a worker passed to the worker that owns their session (a client that changed address).")
+    X(handoffs, "porthop_worker_handoffs_total", "kind=\"datagram\"",                                 \
+      "Datagrams and TCP connections a worker passed to the worker that owns their session.")          \
+    X(tcp_handovers, "porthop_worker_handoffs_total", "kind=\"tcp_connection\"", "")
 
 struct Counters {
 #define PORTHOP_DECLARE_COUNTER(name, family, label, help) std::atomic<std::uint64_t> name{0};

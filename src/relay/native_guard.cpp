@@ -189,9 +189,19 @@ Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::Receiv
         observe_native(*session, native, datagram, now);
         return session;
     }
+    if (!handed && multi_worker()) {
+        // A client this worker has no session for, whose session another worker holds: its
+        // flow is known there (it came back to an address it used before, or the kernel's
+        // choice of worker changed), or it roams with that worker's index or peer-id. That
+        // worker judges it.
+        std::optional<std::uint32_t> to = other_owner(FlowKey{listener.bound, slot.peer});
+        if (to) {
+            hand_off(*to, listener, slot, datagram);
+            return nullptr;
+        }
+    }
     if (Session* moved = roam(listener, slot, native, datagram, now)) return moved;
     if (!handed && multi_worker()) {
-        // A roaming client whose session another worker holds: that worker judges the move.
         std::optional<std::uint32_t> to;
         if (native.wg.kind == wire::wg::Kind::transport)
             to = other_owner(IdKind::wireguard_index, native.wg.receiver);

@@ -132,13 +132,15 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
 Session* Server::Impl::route(UdpListener& listener, const net::ReceiveSlot& slot,
                              std::span<const std::byte>& datagram, Clock::time_point now, bool handed) {
     Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
-    if (!session && !handed && multi_worker()) {
-        // Not ours: a client that changed address, whose session another worker holds.
+    // An agent's data frame from an address this worker has no session for: its session may be
+    // another worker's (the agent's address changed). Native datagrams are asked about after
+    // the protocol checks (admit_native_udp), so that a flood of junk costs no lookups.
+    if (!session && !handed && multi_worker() && opt_.hop_keys &&
+        wire::hop::classify(datagram) == wire::hop::Kind::data)
         if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
             hand_off(*to, listener, slot, datagram);
             return nullptr;
         }
-    }
     if (opt_.hop_keys && session && session->agent) {
         if (wire::hop::classify(datagram) != wire::hop::Kind::data) {
             Counters::add(counters_.drop_agent_frame);

@@ -175,7 +175,8 @@ struct Server::Group {
             w.guard.emplace(w.io->get_executor());
             std::promise<void> done;
             w.finished = done.get_future();
-            w.thread = std::thread([io = w.io, k, done = std::move(done)]() mutable {
+            w.thread = std::thread([io = w.io, k, hook = options.worker_thread_start, done = std::move(done)]() mutable {
+                if (hook) hook();
                 try {
                     io->run();
                 } catch (const std::exception& e) {

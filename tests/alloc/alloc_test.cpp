@@ -22,7 +22,9 @@
 
 #include "alloc_counter.hpp"
 #include "harness.hpp"
+#include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/net/steering.hpp"
 #include "porthop/relay/agent.hpp"
 
 using namespace porthop;
@@ -442,4 +444,64 @@ TEST_CASE("an agent session over TCP forwards without allocating", "[alloc]") {
     // (an associated allocator) or a larger cache (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE
     // for every translation unit; 8 made it 0-2 in a trial).
     CHECK(w.counts.allocations <= rare(w));
+}
+
+namespace {
+void count_worker_thread() { alloc::count_this_thread(); }
+
+// A loopback address (127.0.0.x) the kernel steers to `worker` of `workers`.
+std::uint32_t address_on(std::uint32_t worker, std::uint32_t workers) {
+    for (std::uint32_t host = 2; host < 250; ++host) {
+        const auto e = net::Endpoint::from_asio(asio::ip::udp::endpoint(asio::ip::address_v4(0x7F000000u + host), 0));
+        if (net::steering_worker(e, workers) == worker) return 0x7F000000u + host;
+    }
+    FAIL("no address for the worker");
+    return 0;
+}
+}  // namespace
+
+// Two workers: a porthop client whose address belongs to worker 1 while its session is worker
+// 0's. Every data frame is looked up in the directory, copied into worker 0's inbox, and
+// forwarded from there; the replies go straight out of worker 0's socket.
+TEST_CASE("datagrams handed from one worker to another forward without allocating", "[alloc]") {
+    EchoBackend backend;
+    REQUIRE(crypto::init_sodium());
+    const auto keys = crypto::derive_hop_keys(crypto::generate_hop_key());
+    auto options = options_for(backend, false, 1, 0);
+    options.workers = 2;
+    options.hop_keys = keys;
+    options.hop_interval = std::chrono::seconds{3600};
+    options.worker_thread_start = &count_worker_thread;
+    ServerLoop relay(options);
+    const auto port = relay.server.udp_endpoints().at(0).port();
+    UdpClient first(address_on(0, 2)), moved(address_on(1, 2));
+    const auto attach = [&](UdpClient& from, std::uint64_t counter) {
+        std::array<std::byte, wire::hop::kControlSize> frame{};
+        crypto::seal_control(keys,
+                             {wire::hop::Type::attach, 0x77, counter,
+                              hop::epoch_at(std::chrono::system_clock::now(), options.hop_interval), 0},
+                             std::span<std::byte, wire::hop::kControlSize>(frame));
+        from.send_to(port, Bytes(frame.begin(), frame.end()));
+        return from.receive().has_value();
+    };
+    REQUIRE(attach(first, 1));
+    REQUIRE(attach(moved, 2));
+    Client client{[&](const std::vector<Bytes>& burst) {
+                      for (const auto& d : burst) {
+                          Bytes frame{std::byte{0x03}};
+                          frame.insert(frame.end(), d.begin(), d.end());
+                          moved.send_to(port, frame);
+                      }
+                  },
+                  [&]() -> std::optional<Bytes> {
+                      auto got = moved.receive();
+                      if (!got || got->first.empty()) return std::nullopt;
+                      return Bytes(got->first.begin() + 1, got->first.end());
+                  }};
+    const auto handed_before = relay.server.counters().handoffs.load();
+    const auto w = measure("handed between workers", client);
+    INFO(report(w));
+    CHECK((w.all_back && w.exchanged >= kMeasured));
+    CHECK(relay.server.counters().handoffs.load() - handed_before >= w.exchanged);  // the path measured
+    CHECK(w.counts.allocations == 0);
 }

@@ -63,6 +63,8 @@ struct ServerOptions {
         std::vector<net::Endpoint> udp, tcp;
     };
     std::optional<Binds> binds;
+    // Called first on each thread of workers 1..N-1 (tests: the allocation test counts them).
+    void (*worker_thread_start)() = nullptr;
     // The wall clock behind the schedule epochs; tests shift it.
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     // The batch system calls; tests replace them to inject EAGAIN and other errors.

@@ -62,6 +62,27 @@ error_code join_group(int fd, bool v6, std::uint32_t worker, std::uint32_t worke
     return {};
 }
 
+// SO_REUSEPORT lets any socket of the same user join a port, so a second porthop started by
+// mistake would silently share the ports of a running one. Before worker 0 binds a port, a
+// plain socket (no SO_REUSEPORT) must be able to bind it: if anything holds the port, that
+// fails with EADDRINUSE, as a single-worker relay's own bind would. (TCP sets SO_REUSEADDR like
+// the acceptor, so connections of an earlier run in TIME_WAIT do not count.)
+error_code probe_free(const ListenerKey& key, bool tcp) {
+    if (key.port == 0) return {};  // ephemeral: whatever the kernel picks is free
+    const int family = key.address.is_v6() ? AF_INET6 : AF_INET;
+    const int fd = ::socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0) return error_code(errno, boost::system::system_category());
+    const int one = 1;
+    if (key.address.is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (tcp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const auto endpoint = asio::ip::udp::endpoint(key.address, key.port);
+    error_code ec;
+    if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0)
+        ec = error_code(errno, boost::system::system_category());
+    ::close(fd);
+    return ec;
+}
+
 // What a set of options asks to have open: listen x ports, or the exact addresses worker 0
 // bound (binds, for the other workers).
 std::vector<ListenerKey> wanted_keys(const ServerOptions& options, const std::vector<std::uint16_t>& ports,
@@ -92,6 +113,8 @@ std::string describe_ports(const char* proto, const std::vector<net::Endpoint>& 
 }  // namespace
 
 error_code Server::Impl::open_udp(const ListenerKey& key) {
+    if (worker_ == 0 && multi_worker())
+        if (auto busy = probe_free(key, false)) return busy;
     asio::ip::udp::socket socket(io_);
     error_code ec;
     socket.open(key.address.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
@@ -116,6 +139,8 @@ error_code Server::Impl::open_udp(const ListenerKey& key) {
 }
 
 error_code Server::Impl::open_tcp(const ListenerKey& key) {
+    if (worker_ == 0 && multi_worker())
+        if (auto busy = probe_free(key, true)) return busy;
     asio::ip::tcp::acceptor acceptor(io_);
     error_code ec;
     acceptor.open(key.address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);

@@ -22,7 +22,9 @@ ph_wg_keys client
 # wireguard-go cannot bind one address; it listens on all of the server namespace's addresses.
 ph_wg_up "$PH_NS_SRV" "$SRV_IF" "$SRV_TUN/24" private-key "$PH_TMP/server.key" \
     listen-port "$WG_PORT" peer "$(<"$PH_TMP/client.pub")" allowed-ips "$CLI_TUN/32"
-ph_porthop_start "127.0.0.1:$WG_PORT" "443 40000-40009" ""
+# Two workers: every port is a reuseport group; the client's one address keeps it on one worker
+# whichever port it uses (the endpoint switch below must not open a second session).
+ph_porthop_start "127.0.0.1:$WG_PORT" "443 40000-40009" "" "workers = 2"
 ph_wg_up "$PH_NS_CLI" "$CLI_IF" "$CLI_TUN/24" private-key "$PH_TMP/client.key" \
     peer "$(<"$PH_TMP/server.pub")" allowed-ips "$SRV_TUN/32" endpoint "$PH_SRV_ADDR:443"
 SERVER_PUB=$(<"$PH_TMP/server.pub")

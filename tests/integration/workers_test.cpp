@@ -325,6 +325,30 @@ TEST_CASE("workers: a porthop client's TCP connection moves to the worker holdin
     }
 }
 
+TEST_CASE("workers: a second relay cannot join the ports of a running one", "[workers]") {
+    EchoBackend backend;
+    auto options = with_workers(backend, 2, 0, 0);
+    for (const auto& [type, ports] : {std::pair{SOCK_DGRAM, &options.udp_ports}, std::pair{SOCK_STREAM, &options.tcp_ports}}) {
+        INFO((type == SOCK_DGRAM ? "udp" : "tcp"));
+        auto mine = options;
+        mine.udp_ports.clear();
+        mine.tcp_ports.clear();
+        *(type == SOCK_DGRAM ? &mine.udp_ports : &mine.tcp_ports) = free_ports(false, type, 1);
+        RunningRelay first(mine);
+        REQUIRE_FALSE(first.error());
+        // SO_REUSEPORT would let it in (same user): the relay checks before it binds.
+        boost::asio::io_context io;
+        relay::Server second(io, mine);
+        const auto error = second.start();
+        REQUIRE(error);
+        CHECK_THAT(*error, Catch::Contains("Address already in use"));
+        // One worker: refused by the bind itself, as before.
+        mine.workers = 1;
+        relay::Server third(io, mine);
+        CHECK(third.start());
+    }
+}
+
 TEST_CASE("workers: max_sessions holds for the server, not for each worker", "[workers][limits]") {
     EchoBackend backend;
     auto options = with_workers(backend, 2, 1, 0);

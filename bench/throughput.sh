@@ -344,6 +344,9 @@ max_tcp_connections = 1024
 # all but 64 of them (the checks themselves are measured by bench/micro, not here).
 handshake_rate = 0
 sessions_per_source = 0
+# The relay gets one CPU here (see CPUs above), and all traffic comes from one address, which
+# steering gives to one worker anyway: a second worker would only share that CPU.
+workers = ${BENCH_WORKERS:-1}
 [metrics]
 listen = "$METRICS"
 [log]

@@ -33,8 +33,8 @@ struct ServerConfig {
     std::uint32_t max_sessions = 16384;
     std::uint32_t max_tcp_connections = 1024;
     // Event loops, each on its own thread with its own socket on every port (SO_REUSEPORT);
-    // 0: one per CPU. Fixed until a restart.
-    std::uint32_t workers = 1;
+    // 0 (the default): one per CPU. Fixed until a restart.
+    std::uint32_t workers = 0;
     // Largest datagram (and TCP frame payload) the relay carries. 65535 is the most a u16
     // frame length can say; UDP over IPv4 carries at most 65507 of it.
     std::uint32_t max_datagram = 65535;

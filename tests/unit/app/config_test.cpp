@@ -552,7 +552,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_sessions = 16384\n"
           "max_tcp_connections = 1024\n"
           "max_datagram = 65535\n"
-          "workers = 1\n"
+          "workers = 0\n"
           "hop_interval = \"1m\"\n"
           "moving_target = false\n"
           "protocol = \"any\"\n"
@@ -1133,7 +1133,7 @@ TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", 
     c.client.server = "vpn.example.net";
     text = to_toml(c);
     // The user's own file, echoed to their terminal (as `wg showconf` does); never logged.
-    CHECK(text.find("\nmax_datagram = 65535\nworkers = 1\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
+    CHECK(text.find("\nmax_datagram = 65535\nworkers = 0\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
           std::string::npos);
     CHECK(text.find("\n[client]\nlisten = \"127.0.0.1:51820\"\nserver = \"vpn.example.net\"\nudp = ") !=
           std::string::npos);

@@ -32,6 +32,20 @@ hop::PathTimers fast_timers() {
     return t;
 }
 
+// UDP sockets of this process's network namespace bound to 127.0.0.1:port (/proc/net/udp).
+unsigned udp_sockets_on(std::uint16_t port) {
+    std::FILE* f = std::fopen("/proc/net/udp", "r");
+    if (!f) return 0;
+    char line[512];
+    char want[32];
+    std::snprintf(want, sizeof want, "0100007F:%04X", port);
+    unsigned n = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::strstr(line, want) && std::strstr(line, want) - line < 20) ++n;
+    std::fclose(f);
+    return n;
+}
+
 crypto::HopKey new_key() {
     REQUIRE(crypto::init_sodium());
     return crypto::generate_hop_key();
@@ -43,6 +57,11 @@ boost::asio::ip::address loopback_address(bool v6) {
 
 // A server on loopback with `udp` UDP ports and one TCP port, all named (free_ports), keyed
 // with `key`, on the fake wall clock.
+std::vector<std::uint16_t> schedule_ports_for(const relay::ServerOptions& options, const crypto::HopKey& key,
+                                              std::uint64_t epoch) {
+    return hop::PortSchedule(crypto::derive_hop_keys(key).schedule, options.udp_ports).moving_target_ports(epoch);
+}
+
 relay::ServerOptions keyed_server(const EchoBackend& backend, bool v6, const crypto::HopKey& key,
                                   std::size_t udp) {
     relay::ServerOptions o;
@@ -507,6 +526,15 @@ TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epo
     const auto key = new_key();
     auto options = keyed_server(backend, false, key, 20);
     options.moving_target = true;
+    // With two workers, worker 0's epoch timer makes worker 1 follow: every open port has a
+    // socket of each worker, every closed one none.
+    options.workers = GENERATE(1u, 2u);
+    const auto sockets_follow = [&](std::uint64_t epoch) {
+        const auto open = as_set(schedule_ports_for(options, key, epoch));
+        for (auto port : options.udp_ports)
+            if (udp_sockets_on(port) != (open.count(port) ? options.workers : 0u)) return false;
+        return true;
+    };
     const hop::PortSchedule schedule(crypto::derive_hop_keys(key).schedule, options.udp_ports);
     // An epoch E whose boundary changes the open set and the scheduled port; the clock starts
     // 500 ms before it, so the server's epoch timer (armed on the real clock for the time left
@@ -534,6 +562,7 @@ TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epo
 
     // The boundary passes: the server's timer opens the next epoch's set.
     REQUIRE(eventually([&] { return as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e)); }));
+    CHECK(eventually([&] { return sockets_follow(e); }));
     CHECK(relay.server().udp_endpoints().size() == schedule.moving_target_ports(e).size());
     REQUIRE(on_path(agent, udp_path(schedule.port_for(e))));
     REQUIRE(stream.flows());
@@ -545,6 +574,7 @@ TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epo
     REQUIRE(on_path(agent, udp_path(schedule.port_for(e + 1))));
     REQUIRE_FALSE(relay.reconfigure(options));
     CHECK(as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e + 1)));
+    CHECK(sockets_follow(e + 1));
     REQUIRE(stream.flows());
     // A few datagrams may be lost if the agent's first path was the port the timer closed
     // (it hops away up to probe_interval after the boundary); the stream must just go on.

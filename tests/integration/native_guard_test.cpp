@@ -6,46 +6,13 @@
 
 #include "../fixtures/fixture.hpp"
 #include "harness.hpp"
+#include "native_messages.hpp"
 
 using namespace porthop;
 using namespace porthop::test;
 
 namespace {
 
-void put_le32(Bytes& b, std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
-void put_le64(Bytes& b, std::size_t at, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
-std::uint32_t le32(const Bytes& b, std::size_t at) {
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(b[at + i]) << (8 * i);
-    return v;
-}
-
-// WireGuard messages of the right shape (wire/wireguard.hpp); their crypto is zeros, which the
-// relay cannot tell (it has no keys), and mac1 is only checked when a public key is set.
-Bytes wg_initiation(std::uint32_t sender) {
-    Bytes b(148);
-    b[0] = std::byte{1};
-    put_le32(b, 4, sender);
-    return b;
-}
-Bytes wg_response(std::uint32_t sender, std::uint32_t receiver) {
-    Bytes b(92);
-    b[0] = std::byte{2};
-    put_le32(b, 4, sender);
-    put_le32(b, 8, receiver);
-    return b;
-}
-Bytes wg_transport(std::uint32_t receiver, std::uint64_t counter, std::size_t payload = 0) {
-    Bytes b(32 + payload);
-    b[0] = std::byte{4};
-    put_le32(b, 4, receiver);
-    put_le64(b, 8, counter);
-    return b;
-}
 bool is_type(const Bytes& d, int type, std::size_t size) {
     return d.size() == size && d[0] == static_cast<std::byte>(type);
 }
@@ -235,33 +202,15 @@ TEST_CASE("native roaming: a WireGuard client moving address or port keeps its s
 }
 
 TEST_CASE("native roaming: an OpenVPN client moving address keeps its session by peer-id", "[native][roaming]") {
-    // P_DATA_V2 (opcode 9, key id 0) with peer-id 5 and an AEAD packet id in clear; the backend
-    // answers each with its own P_DATA_V2 of the same peer-id, which is how the relay learns it.
-    const auto data_v2 = [](std::uint32_t packet_id) {
-        Bytes b(64);
-        b[0] = std::byte{9 << 3};
-        b[3] = std::byte{5};
-        for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<std::byte>(packet_id >> (24 - 8 * i));
-        return b;
-    };
     EchoBackend backend;
     RunningRelay relay(guarded(backend, wire::Protocol::openvpn));
     REQUIRE_FALSE(relay.error());
     UdpClient old_address(false), new_address(false);
-    // Packet ids that count up prove they are in clear (NativeRoaming::kPacketIdProof).
-    for (std::uint32_t id = 1; id <= 6; ++id) {
-        old_address.send_to(relay.udp_port(0), data_v2(id));
-        REQUIRE(old_address.receive());
-    }
-    new_address.send_to(relay.udp_port(0), data_v2(7));
-    auto reply = new_address.receive();
-    REQUIRE(reply);
-    CHECK(reply->first == data_v2(7));
-    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    ovpn_move(relay, old_address, new_address);
     CHECK(relay.sessions() == 1);
     CHECK(backend.sources().size() == 1);
     // A replay of an older packet from the old address does not take the path back.
-    old_address.send_to(relay.udp_port(0), data_v2(3));
+    old_address.send_to(relay.udp_port(0), ovpn_data_v2(3));
     CHECK(new_address.receive());
     CHECK_FALSE(old_address.receive(200ms));
     CHECK(relay.counter(&relay::Counters::move_replayed) == 1);

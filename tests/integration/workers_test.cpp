@@ -10,6 +10,7 @@
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/steering.hpp"
 #include "harness.hpp"
+#include "native_messages.hpp"
 
 using namespace porthop;
 using namespace porthop::test;
@@ -41,40 +42,46 @@ relay::ServerOptions with_workers(const EchoBackend& backend, std::uint32_t work
 
 std::vector<std::size_t> worker_sessions(RunningRelay& relay) { return relay.snapshot().worker_sessions; }
 
-void put_le32(Bytes& b, std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>(v >> (8 * i));
-}
-
-Bytes wg_initiation(std::uint32_t sender) {
-    Bytes b(148);
-    b[0] = std::byte{1};
-    put_le32(b, 4, sender);
-    return b;
-}
-
-Bytes wg_transport(std::uint32_t receiver, std::uint64_t counter) {
-    Bytes b(48);
-    b[0] = std::byte{4};
-    put_le32(b, 4, receiver);
-    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<std::byte>(counter >> (8 * i));
-    return b;
-}
-
 constexpr std::uint32_t kBackendIndex = 0x5eed0001;
 
 // Answers an initiation with a response naming kBackendIndex; echoes everything else.
 EchoBackend::Script wg_server() {
     return [](const Bytes& d) {
-        if (d.size() == 148 && d[0] == std::byte{1}) {
-            Bytes response(92);
-            response[0] = std::byte{2};
-            put_le32(response, 4, kBackendIndex);
-            for (int i = 0; i < 4; ++i) response[8 + i] = d[4 + i];
-            return std::vector<Bytes>{response};
-        }
+        if (d.size() == 148 && d[0] == std::byte{1}) return std::vector<Bytes>{wg_response(kBackendIndex, le32(d, 4))};
         return std::vector<Bytes>{d};
     };
 }
+
+// A relay of two workers with a hop key (one UDP port, `tcp` TCP ports) on the fake clock, and
+// the frames of a porthop client (session `hop_id`) made by hand.
+struct KeyedWorkers {
+    static constexpr std::chrono::seconds kInterval{60};
+    explicit KeyedWorkers(std::size_t tcp) {
+        FakeWallClock::reset();
+        FakeWallClock::place(kInterval, std::chrono::seconds{10});
+        REQUIRE(crypto::init_sodium());
+        keys = crypto::derive_hop_keys(crypto::generate_hop_key());
+        options = with_workers(backend, 2, 1, tcp);
+        options.hop_keys = keys;
+        options.hop_interval = kInterval;
+        options.wall_clock = &FakeWallClock::now;
+    }
+    Bytes attach(std::uint64_t hop_id, std::uint64_t counter, const crypto::HopKeys* with = nullptr) const {
+        std::array<std::byte, wire::hop::kControlSize> frame{};
+        crypto::seal_control(with ? *with : keys,
+                             {wire::hop::Type::attach, hop_id, counter, FakeWallClock::epoch(kInterval), 0},
+                             std::span<std::byte, wire::hop::kControlSize>(frame));
+        return Bytes(frame.begin(), frame.end());
+    }
+    static Bytes data(const Bytes& payload) {
+        Bytes b{std::byte{0x03}};
+        b.insert(b.end(), payload.begin(), payload.end());
+        return b;
+    }
+    EchoBackend backend;
+    crypto::HopKeys keys;
+    relay::ServerOptions options;
+};
 
 }  // namespace
 
@@ -141,13 +148,13 @@ TEST_CASE("workers: a WireGuard client that changes address keeps its session on
 
     old_address.send_to(relay.udp_port(0), wg_initiation(7));
     REQUIRE(old_address.receive());
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0));
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
     REQUIRE(old_address.receive());
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
 
     // The new address is worker 1's: it hands the datagram to worker 0, which moves the path.
     for (std::uint64_t counter = 1; counter <= 5; ++counter) {
-        const auto moved = wg_transport(kBackendIndex, counter);
+        const auto moved = wg_transport(kBackendIndex, counter, 16);
         new_address.send_to(relay.udp_port(0), moved);
         auto reply = new_address.receive();
         REQUIRE(reply);
@@ -160,14 +167,14 @@ TEST_CASE("workers: a WireGuard client that changes address keeps its session on
     CHECK(backend.sources().size() == 1);  // the backend still sees one endpoint
 
     // A replay from the old address (worker 0's own) is forwarded but does not move it back.
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 2));
+    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 2, 16));
     CHECK(new_address.receive());
     CHECK_FALSE(old_address.receive(200ms));
     CHECK(relay.counter(&relay::Counters::move_replayed) == 1);
 
     // An index no session has: worker 1 opens a session of its own.
     UdpClient stranger(address_on(1, 2, 1));
-    stranger.send_to(relay.udp_port(0), wg_transport(0x1111, 3));
+    stranger.send_to(relay.udp_port(0), wg_transport(0x1111, 3, 16));
     REQUIRE(stranger.receive());
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 1});
     CHECK(relay.counter(&relay::Counters::handoffs) == 5);
@@ -175,28 +182,13 @@ TEST_CASE("workers: a WireGuard client that changes address keeps its session on
 
 TEST_CASE("workers: an OpenVPN client that changes address keeps its session by peer-id",
           "[workers][roaming]") {
-    const auto data_v2 = [](std::uint32_t packet_id) {
-        Bytes b(64);
-        b[0] = std::byte{9 << 3};
-        b[3] = std::byte{5};  // peer-id 5
-        for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<std::byte>(packet_id >> (24 - 8 * i));
-        return b;
-    };
     EchoBackend backend;
     auto options = with_workers(backend, 2, 1, 0);
     options.protocol = wire::Protocol::openvpn;
     RunningRelay relay(options);
     REQUIRE_FALSE(relay.error());
     UdpClient old_address(address_on(1, 2)), new_address(address_on(0, 2));
-    for (std::uint32_t id = 1; id <= 6; ++id) {
-        old_address.send_to(relay.udp_port(0), data_v2(id));
-        REQUIRE(old_address.receive());
-    }
-    new_address.send_to(relay.udp_port(0), data_v2(7));
-    auto reply = new_address.receive();
-    REQUIRE(reply);
-    CHECK(reply->first == data_v2(7));
-    CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+    ovpn_move(relay, old_address, new_address);
     CHECK(relay.counter(&relay::Counters::handoffs) == 1);
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{0, 1});
     CHECK(backend.sources().size() == 1);
@@ -204,29 +196,12 @@ TEST_CASE("workers: an OpenVPN client that changes address keeps its session by 
 
 TEST_CASE("workers: a porthop client attaching from another worker's address reaches its session",
           "[workers][agent]") {
-    FakeWallClock::reset();
-    FakeWallClock::place(std::chrono::seconds{60}, std::chrono::seconds{10});
-    REQUIRE(crypto::init_sodium());
-    const auto keys = crypto::derive_hop_keys(crypto::generate_hop_key());
-    EchoBackend backend;
-    auto options = with_workers(backend, 2, 1, 0);
-    options.hop_keys = keys;
-    options.hop_interval = std::chrono::seconds{60};
-    options.wall_clock = &FakeWallClock::now;
-    RunningRelay relay(options);
+    KeyedWorkers kit(0);
+    RunningRelay relay(kit.options);
     REQUIRE_FALSE(relay.error());
-    const auto attach = [&](std::uint64_t counter) {
-        std::array<std::byte, wire::hop::kControlSize> frame{};
-        crypto::seal_control(keys,
-                             {wire::hop::Type::attach, 0xfeed, counter, FakeWallClock::epoch(std::chrono::seconds{60}), 0},
-                             std::span<std::byte, wire::hop::kControlSize>(frame));
-        return Bytes(frame.begin(), frame.end());
-    };
-    const auto data = [](const Bytes& payload) {
-        Bytes b{std::byte{0x03}};
-        b.insert(b.end(), payload.begin(), payload.end());
-        return b;
-    };
+    const auto attach = [&](std::uint64_t counter) { return kit.attach(0xfeed, counter); };
+    const auto data = &KeyedWorkers::data;
+    auto& backend = kit.backend;
     UdpClient first(address_on(0, 2)), second(address_on(1, 2));
     first.send_to(relay.udp_port(0), attach(1));
     auto ack = first.receive();
@@ -260,29 +235,13 @@ TEST_CASE("workers: a porthop client attaching from another worker's address rea
 
 TEST_CASE("workers: a porthop client's TCP connection moves to the worker holding its session",
           "[workers][agent]") {
-    FakeWallClock::reset();
-    FakeWallClock::place(std::chrono::seconds{60}, std::chrono::seconds{10});
-    REQUIRE(crypto::init_sodium());
-    const auto keys = crypto::derive_hop_keys(crypto::generate_hop_key());
-    EchoBackend backend;
-    auto options = with_workers(backend, 2, 1, 1);
-    options.hop_keys = keys;
-    options.hop_interval = std::chrono::seconds{60};
-    options.wall_clock = &FakeWallClock::now;
-    RunningRelay relay(options);
+    KeyedWorkers kit(1);
+    RunningRelay relay(kit.options);
     REQUIRE_FALSE(relay.error());
-    const auto attach = [&](const crypto::HopKeys& with, std::uint64_t counter) {
-        std::array<std::byte, wire::hop::kControlSize> frame{};
-        crypto::seal_control(with,
-                             {wire::hop::Type::attach, 0xbeef, counter, FakeWallClock::epoch(std::chrono::seconds{60}), 0},
-                             std::span<std::byte, wire::hop::kControlSize>(frame));
-        return Bytes(frame.begin(), frame.end());
-    };
-    const auto data = [](const Bytes& payload) {
-        Bytes b{std::byte{0x03}};
-        b.insert(b.end(), payload.begin(), payload.end());
-        return b;
-    };
+    const auto& keys = kit.keys;
+    const auto attach = [&](const crypto::HopKeys& with, std::uint64_t counter) { return kit.attach(0xbeef, counter, &with); };
+    const auto data = &KeyedWorkers::data;
+    auto& backend = kit.backend;
     UdpClient udp(address_on(0, 2));
     udp.send_to(relay.udp_port(0), attach(keys, 1));
     REQUIRE(udp.receive());

@@ -192,6 +192,11 @@ for port in "${HOP_PORTS[@]:1}"; do
     sleep "$HOP_EVERY"
     ph_expect_running "$iperf_pid" "iperf3 client"
     censor_block_replies "$prev"
+    # Replies already past the censor when its rule lands are still on their way to the client;
+    # arriving after `wg set`, one would pull wireguard-go straight back to the old port, whose
+    # later replies the censor drops: the tunnel would stall until the next hop (a CI run saw
+    # exactly that: no move to the new port for 3.7 s). A moment lets them land first.
+    sleep 0.2
     ph_ns "$PH_NS_CLI" wg set "$CLI_IF" peer "$SERVER_PUB" endpoint "$PH_SRV_ADDR:$port"
     hops=$((hops + 1))
     ph_log "hop $hops: censor drops replies from udp/$prev; client endpoint -> $PH_SRV_ADDR:$port"
@@ -199,9 +204,6 @@ for port in "${HOP_PORTS[@]:1}"; do
 done
 ph_wait_exit "$iperf_pid" $((IPERF_SECONDS + 15)) "iperf3 client" || true
 ph_iperf_check "$PH_TMP/iperf-hops.json"
-jq -e --argjson n "$IPERF_SECONDS" '[.intervals[].sum.bytes] | length >= $n and all(. > 0)' \
-    "$PH_TMP/iperf-hops.json" >/dev/null ||
-    ph_die "an iperf3 second carried no data across the hops: $(jq -c '[.intervals[].sum.bytes]' "$PH_TMP/iperf-hops.json")"
 _ph_stop_pids "$cli_sampler" "$srv_sampler" || true # (wait reports their SIGTERM)
 
 mapfile -t srv_eps < <(awk '$2 != "" && $2 != "(none)" {print $2}' "$SRV_EPS" | sort -u)
@@ -216,6 +218,10 @@ ph_result "client endpoint changed $cli_changes times in $(wc -l <"$CLI_EPS") sa
     "for $hops hops; relay ports in order of first use: $cli_ports"
 [[ $cli_ports == "${HOP_PORTS[*]}" ]] || ph_die "the client used relay ports '$cli_ports', expected '${HOP_PORTS[*]}'"
 ((cli_changes == hops)) || ph_die "the client's endpoint changed $cli_changes times for $hops hops (it roamed back)"
+# After the endpoint checks, so that a stall caused by the client roaming back says so.
+jq -e --argjson n "$IPERF_SECONDS" '[.intervals[].sum.bytes] | length >= $n and all(. > 0)' \
+    "$PH_TMP/iperf-hops.json" >/dev/null ||
+    ph_die "an iperf3 second carried no data across the hops: $(jq -c '[.intervals[].sum.bytes]' "$PH_TMP/iperf-hops.json")"
 for port in "${HOP_PORTS[@]}"; do
     n=$(ph_censor_udp_packets "$port")
     ((n > 0)) || ph_die "the router saw no client packets to udp/$port: the hop to it never happened"

@@ -195,9 +195,16 @@ for port in "${HOP_PORTS[@]:1}"; do
     # Replies already past the censor when its rule lands are still on their way to the client;
     # arriving after `wg set`, one would pull wireguard-go straight back to the old port, whose
     # later replies the censor drops: the tunnel would stall until the next hop (a CI run saw
-    # exactly that: no move to the new port for 3.7 s). A moment lets them land first.
-    sleep 0.2
+    # exactly that: no move to the new port for 3.7 s). A moment lets them land first -- but
+    # well under TCP's 200 ms minimum retransmission timeout: the iperf3 ACKs dropped meanwhile
+    # leave the sender with a full window, so it sends nothing, nothing reaches the new port and
+    # the relay has nothing to move on until the timeout (with 0.2 s a CI run's first datagram
+    # on a new port came 0.43 s after `wg set`, and an iperf3 second was empty). The ping after
+    # `wg set` is traffic that no window holds back, as a real client's keepalives or DNS
+    # queries are: its datagram reaches the new port at once and the relay moves the session.
+    sleep 0.1
     ph_ns "$PH_NS_CLI" wg set "$CLI_IF" peer "$SERVER_PUB" endpoint "$PH_SRV_ADDR:$port"
+    ph_ns "$PH_NS_CLI" ping -c 1 -W 1 -q "$SRV_TUN" >/dev/null 2>&1 || true
     hops=$((hops + 1))
     ph_log "hop $hops: censor drops replies from udp/$prev; client endpoint -> $PH_SRV_ADDR:$port"
     prev=$port

@@ -249,6 +249,9 @@ void Server::Impl::stop() {
     sessions_.for_each([&](const Session& s) { ids.push_back(s.id); });
     for (auto id : ids)
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
+    // Connections still waiting for their first frame belong to no session.
+    for (const auto& weak : std::exchange(pending_tcp_, {}))
+        if (const auto c = weak.lock(); c && c->mode() == TcpConnection::Mode::pending) c->close();
 }
 
 std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::string& changes) {

@@ -417,6 +417,17 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     connection->start();  // its first frame decides what it is (tcp_connection.hpp)
 }
 
+void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connection) {
+    if (pending_tcp_.size() >= prune_pending_at_) {
+        std::erase_if(pending_tcp_, [](const std::weak_ptr<TcpConnection>& weak) {
+            const auto c = weak.lock();
+            return !c || c->mode() != TcpConnection::Mode::pending;
+        });
+        prune_pending_at_ = std::max<std::size_t>(64, pending_tcp_.size() * 2);
+    }
+    pending_tcp_.push_back(connection);
+}
+
 SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     if (!reserve_session()) {
         Counters::add(counters_.drop_session_limit);

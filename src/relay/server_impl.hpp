@@ -80,6 +80,9 @@ public:
     void close_session(Session& session, CloseReason reason);
     // A native TCP client's session (its first frame arrived); null when refused (counted).
     SessionPtr open_tcp_session(TcpConnection& connection);
+    // A TCP connection whose first frame has not decided what it is: no session holds it, so
+    // stop() finds it here (else it would keep the event loop busy until its first-frame timeout).
+    void track_pending(const std::shared_ptr<TcpConnection>& connection);
 
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
@@ -182,6 +185,10 @@ public:
     std::vector<std::shared_ptr<UdpListener>> udp_;
     std::vector<std::shared_ptr<TcpListener>> tcp_;
     std::uint32_t next_listener_id_ = 0;
+    // Connections that were pending when tracked; entries of those decided or gone are pruned
+    // whenever the list doubles, so a connect/close flood cannot grow it without bound.
+    std::vector<std::weak_ptr<TcpConnection>> pending_tcp_;
+    std::size_t prune_pending_at_ = 64;
     Shared& shared_;
     const std::uint32_t worker_;
     bool stopped_ = false;

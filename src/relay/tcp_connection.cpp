@@ -27,6 +27,7 @@ TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket,
 
 void TcpConnection::start(std::span<const std::byte> already, bool adopted) {
     adopted_ = adopted;
+    server_.track_pending(shared_from_this());
     in_ = std::make_unique_for_overwrite<std::byte[]>(in_capacity_);  // untouched pages stay free
     // Slowloris guard: a connection that never completes a frame must not hold a slot forever.
     first_frame_timer_.expires_after(server_.opt_.first_frame_timeout);

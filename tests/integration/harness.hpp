@@ -268,6 +268,8 @@ public:
         }
     }
     const std::optional<std::string>& error() const { return error_; }
+    // Stops the relay without waiting for its loop to finish (the destructor joins it).
+    void stop_soon() { boost::asio::post(io_, [this] { server_.stop(); }); }
     relay::Server& server() { return server_; }
     std::uint16_t udp_port(std::size_t i) const { return server_.udp_endpoints().at(i).port(); }
     std::uint16_t tcp_port(std::size_t i) const { return server_.tcp_endpoints().at(i).port(); }

@@ -163,6 +163,26 @@ TEST_CASE("a TCP connection that sends no frame in time is closed", "[tcp][expir
     CHECK(relay.counter(&relay::Counters::tcp_timeouts) == 1);
 }
 
+TEST_CASE("stopping the relay closes TCP connections still waiting for their first frame", "[tcp][expiry]") {
+    // No session holds such a connection; left open, it would keep a worker's event loop (and
+    // so the shutdown) waiting for its first-frame timeout.
+    const unsigned workers = GENERATE(1u, 2u);
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.workers = workers;
+    options.first_frame_timeout = 5s;  // longer than the client waits below
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient silent(false, relay.tcp_port(0));
+    REQUIRE(silent.connected());
+    silent.write_raw(Bytes{std::byte{0}});  // half a header
+    REQUIRE(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 1; }));
+    relay.stop_soon();
+    CHECK(silent.closed_by_peer(2000ms));
+    CHECK(relay.counter(&relay::Counters::tcp_timeouts) == 0);
+    CHECK(relay.counter(&relay::Counters::tcp_connections_closed) == 1);
+}
+
 TEST_CASE("an idle TCP session expires and closes its connection", "[tcp][expiry]") {
     EchoBackend backend;
     auto options = options_for(backend, false, 0, 1);

@@ -93,6 +93,15 @@ public:
         a.sin_addr.s_addr = htonl(v4_source);
         ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
     }
+    // An IPv6 client at `v6_source` (an address the test's network namespace has), sending to
+    // ::1 (bound() says whether the address could be bound).
+    explicit UdpClient(const in6_addr& v6_source) : fd_(::socket(AF_INET6, SOCK_DGRAM, 0)), v6_(true) {
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = v6_source;
+        bound_ = ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    }
+    bool bound() const { return bound_; }
     void send_to(std::uint16_t port, const Bytes& data) {
         socklen_t len;
         auto to = loopback(v6_, port, len);
@@ -113,6 +122,7 @@ public:
 private:
     Fd fd_;
     bool v6_;
+    bool bound_ = true;
 };
 
 // A TCP client speaking the u16-length framing.

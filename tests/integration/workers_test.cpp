@@ -357,3 +357,43 @@ TEST_CASE("workers: a reload opens and closes ports on every worker", "[workers]
     REQUIRE_FALSE(relay.reconfigure(more, &changes));
     CHECK(changes.find("workers stays 2 until a restart") != std::string::npos);
 }
+
+// IPv6 clients are steered by their /64 (a host's privacy addresses change within it). Needs
+// addresses in twelve /64s, which loopback does not have: integration_ipv6.sh runs this case
+// in a network namespace of its own that has them (hidden from the plain run by its tag).
+TEST_CASE("workers: IPv6 clients are steered by their /64", "[.ipv6_netns][workers]") {
+    constexpr std::uint32_t kWorkers = 3;
+    EchoBackend backend;
+    auto options = options_for(backend, true, 1, 0);  // the relay on ::1
+    options.workers = kWorkers;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    std::vector<std::size_t> expected(kWorkers, 0);
+    std::vector<std::unique_ptr<UdpClient>> clients;
+    for (unsigned prefix = 1; prefix <= 12; ++prefix) {
+        // Two hosts of one /64 that differ in every byte of the interface identifier.
+        for (const std::string host : {"::2", ":a11:b22:c33:d44"}) {
+            const std::string text = "fd00:7068:0:" + std::to_string(prefix) + host;
+            const auto address = boost::asio::ip::make_address_v6(text);
+            in6_addr raw{};
+            const auto address_bytes = address.to_bytes();
+            std::memcpy(raw.s6_addr, address_bytes.data(), sizeof raw.s6_addr);
+            clients.push_back(std::make_unique<UdpClient>(raw));
+            INFO(text << " (run through tests/integration/integration_ipv6.sh, which adds it)");
+            REQUIRE(clients.back()->bound());
+            const auto hello = pattern(100, prefix);
+            clients.back()->send_to(relay.udp_port(0), hello);
+            auto reply = clients.back()->receive();
+            REQUIRE(reply);
+            CHECK(reply->first == hello);
+            ++expected[net::steering_worker(
+                net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(address, 0)), kWorkers)];
+            const bool placed = eventually([&] { return worker_sessions(relay) == expected; });
+            INFO("worker sessions " << ::Catch::Detail::stringify(worker_sessions(relay)) << " expected "
+                                    << ::Catch::Detail::stringify(expected));
+            REQUIRE(placed);
+        }
+    }
+    for (auto n : expected) CHECK(n > 0);  // the prefixes spread over every worker
+    CHECK(relay.counter(&relay::Counters::handoffs) == 0);
+}

@@ -149,7 +149,8 @@ public:
         app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " +
                       config_.source + "): " + app::describe(config_.server, options) + "; " +
                       std::to_string(server_.udp_endpoints().size()) + " udp and " +
-                      std::to_string(server_.tcp_endpoints().size()) + " tcp sockets; metrics " +
+                      std::to_string(server_.tcp_endpoints().size()) + " tcp sockets" +
+                      (options.workers > 1 ? " per worker" : "") + "; metrics " +
                       (config_.metrics.enabled ? "on http://" + metrics_.endpoint().to_string() + "/metrics"
                                                : std::string("off")));
         wait_for_signal();

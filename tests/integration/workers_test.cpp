@@ -361,8 +361,8 @@ TEST_CASE("workers: a reload opens and closes ports on every worker", "[workers]
 
 // IPv6 clients are steered by their /64 (a host's privacy addresses change within it). Needs
 // addresses in twelve /64s, which loopback does not have: integration_ipv6.sh runs this case
-// in a network namespace of its own that has them (hidden from the plain run by its tag).
-TEST_CASE("workers: IPv6 clients are steered by their /64", "[.ipv6_netns][workers]") {
+// in a network namespace of its own that has them (its only tag hides it from other runs).
+TEST_CASE("workers: IPv6 clients are steered by their /64", "[.ipv6_netns]") {
     constexpr std::uint32_t kWorkers = 3;
     EchoBackend backend;
     auto options = options_for(backend, true, 1, 0);  // the relay on ::1

@@ -2,7 +2,8 @@
 # porthop_<version>_<arch>.deb with
 #   /usr/bin/porthop                          the binary (install rule in the top-level file)
 #   /lib/systemd/system/porthop.service       hardened unit (packaging/porthop.service)
-#   /etc/porthop/server.toml                  conffile, root:porthop 0640 after postinst
+#   /lib/systemd/system/porthop-client.service the client agent's unit (packaging/)
+#   /etc/porthop/server.toml, client.toml     conffiles, root:porthop 0640 after postinst
 #   /usr/share/doc/porthop/README.md, server.toml.example, client.toml.example, PROTOCOL.md
 # and maintainer scripts (packaging/debian/) that create the `porthop` system user and do the
 # systemd bookkeeping without enabling or starting the service on a fresh install.
@@ -17,8 +18,10 @@
 set(PORTHOP_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR}/../packaging)
 cmake_path(NORMAL_PATH PORTHOP_PACKAGING_DIR)
 
-install(FILES ${PORTHOP_PACKAGING_DIR}/porthop.service DESTINATION /lib/systemd/system)
-install(FILES ${PROJECT_SOURCE_DIR}/conf/server.toml DESTINATION /etc/porthop)
+install(FILES ${PORTHOP_PACKAGING_DIR}/porthop.service ${PORTHOP_PACKAGING_DIR}/porthop-client.service
+        DESTINATION /lib/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/conf/server.toml ${PROJECT_SOURCE_DIR}/conf/client.toml
+        DESTINATION /etc/porthop)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/porthop)
 install(FILES ${PROJECT_SOURCE_DIR}/conf/server.toml DESTINATION share/doc/porthop
         RENAME server.toml.example)
@@ -48,7 +51,11 @@ through TCP 443.
 
 The hardened systemd unit porthop.service is not enabled on installation:
 set the backend in /etc/porthop/server.toml, then run
-systemctl enable --now porthop.")
+systemctl enable --now porthop.
+
+The same binary is the client agent (porthop client) that hops ports and
+falls back to TCP: set server and key in /etc/porthop/client.toml, then run
+systemctl enable --now porthop-client.")
 # CPACK_PACKAGING_INSTALL_PREFIX=/usr for the .deb, set per generator in this file:
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/PackagingOptions.cmake)
 set(CPACK_STRIP_FILES TRUE)

@@ -6,6 +6,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <vector>
+
 #include "porthop/app/log.hpp"
 
 namespace porthop::app {
@@ -23,6 +25,9 @@ struct MetricsHttpServer::State {
     Render render;
     Render status;  // empty: no /status
     std::size_t connections = 0;
+    // Connections accepted (at most kMaxConnections alive; gone ones pruned at each accept), so
+    // that stop() closes them instead of leaving the loop to their 5 s timeouts.
+    std::vector<std::weak_ptr<Connection>> open;
     bool stopped = false;
 };
 
@@ -35,6 +40,7 @@ public:
         ++state_->connections;
     }
     ~Connection() { --state_->connections; }
+    void close() { stream_.close(); }
 
     void start() {
         parser_.header_limit(8192);
@@ -122,6 +128,8 @@ void MetricsHttpServer::stop() {
     error_code ignored;
     state_->acceptor.close(ignored);
     state_->retry.cancel();
+    for (const auto& weak : std::exchange(state_->open, {}))
+        if (const auto connection = weak.lock()) connection->close();
 }
 
 net::Endpoint MetricsHttpServer::endpoint() const {
@@ -142,8 +150,12 @@ void accept(const std::shared_ptr<MetricsHttpServer::State>& state) {
             return;
         }
         // Past the bound the connection is closed unanswered (it goes out of scope).
-        if (state->connections < MetricsHttpServer::kMaxConnections)
-            std::make_shared<MetricsHttpServer::Connection>(state, std::move(socket))->start();
+        if (state->connections < MetricsHttpServer::kMaxConnections) {
+            std::erase_if(state->open, [](const auto& weak) { return weak.expired(); });
+            auto connection = std::make_shared<MetricsHttpServer::Connection>(state, std::move(socket));
+            state->open.push_back(connection);
+            connection->start();
+        }
         accept(state);
     });
 }

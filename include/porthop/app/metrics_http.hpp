@@ -2,6 +2,7 @@
 // answers GET /metrics with the Prometheus text (and, for the client, GET /status with a JSON
 // status document) and nothing else. Bounded: at most
 // kMaxConnections at once, 5 s per request, small request size; one request per connection.
+// stop() closes the listening socket and every open connection.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -25,7 +26,7 @@ public:
 
     // Binds and starts accepting; on failure returns a message naming the address.
     std::optional<std::string> start(const boost::asio::ip::tcp::endpoint& endpoint);
-    void stop();
+    void stop();  // also closes the connections still open
     net::Endpoint endpoint() const;
 
     class Connection;  // internal

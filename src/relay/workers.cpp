@@ -85,7 +85,8 @@ void Server::Impl::drain_inbox() {
         }
         const auto* listener = udp_listener_at(header.listener);
         if (!listener || header.length == 0) {
-            Counters::add(counters_.drop_handoff);  // its port closed meanwhile
+            // Its port closed meanwhile, or it was longer than a buffer (pop returns length 0).
+            Counters::add(counters_.drop_handoff);
             continue;
         }
         net::ReceiveSlot slot;

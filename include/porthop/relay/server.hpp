@@ -34,7 +34,11 @@ struct ServerOptions {
     std::chrono::milliseconds first_frame_timeout{std::chrono::seconds{10}};
     std::uint32_t max_sessions = 16384;
     std::uint32_t max_tcp_connections = 1024;
-    std::uint32_t max_datagram = 65535;
+    // TCP connections one source (IPv4 address, IPv6 /64) may hold at once, pending or not
+    // (0: no cap), so a few sources cannot take every slot of max_tcp_connections.
+    std::uint32_t tcp_per_source = 32;
+    // The largest datagram UDP over IPv4 can carry (65535 - 20 - 8); config refuses more.
+    std::uint32_t max_datagram = 65507;
     // Skip an IPv6 wildcard listener when the host has no IPv6 (common in containers) instead
     // of failing; explicit addresses always fail loudly.
     bool tolerate_missing_ipv6 = true;

@@ -39,7 +39,7 @@ public:
           keys_(crypto::derive_hop_keys(opt_.key)),
           schedule_(keys_.schedule, opt_.udp_ports),
           paths_(schedule_, opt_.tcp_port, opt_.timers),
-          pool_(opt_.max_datagram, net::kMaxBatch + 1024),
+          pool_(opt_.max_datagram, net::kMaxBatch),  // the receive batch; the TCP path copies
           batch_(*opt_.syscalls),
           local_(io),
           remote_(io),
@@ -177,28 +177,10 @@ private:
                                                     .head = &kHopDataType,
                                                     .head_length = hopw::kDataOverhead};
                     } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
-                        auto spare = pool_.get();
-                        if (spare && slots_[i].segment_size != 0) {
-                            // Other datagrams share the buffer: this one is copied out for the
-                            // TCP queue, which takes whole buffers (the only copy GRO brings).
-                            std::memcpy(spare->payload(), slot.data, slot.length);
-                            spare->length = slot.length;
-                            if (tcp_->send_data(spare)) {
-                                count_to_server(1, slot.length);
-                                ++sent;
-                            } else {
-                                pool_.put(std::move(spare));
-                                ++counters_.dropped_send;
-                            }
-                            continue;
-                        }
-                        rx_[i]->length = slot.length;
-                        if (spare && tcp_->send_data(rx_[i])) {
-                            rx_[i] = std::move(spare);
+                        if (tcp_->send_data({slot.data, slot.length})) {
                             count_to_server(1, slot.length);
                             ++sent;
                         } else {
-                            pool_.put(std::move(spare));
                             ++counters_.dropped_send;
                         }
                     } else {
@@ -329,7 +311,7 @@ private:
                 break;
             case Kind::connect_tcp:
                 if (tcp_) tcp_->close();
-                tcp_ = std::make_shared<AgentTcpPath>(io_, pool_, *this, opt_.max_datagram);
+                tcp_ = std::make_shared<AgentTcpPath>(io_, *this, opt_.max_datagram);
                 tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
                 break;
             case Kind::close_tcp:

@@ -52,7 +52,7 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     const auto& c = checked.control;
     Session* session = sessions_.find_agent(c.session_id);
     if (!session) {
-        if (c.session_id == 0 || !reserve_session()) {  // 0 is reserved: "no agent" in the table
+        if (c.session_id == 0 || !reserve_or_evict()) {  // 0 is reserved: "no agent" in the table
             Counters::add(c.session_id == 0 ? counters_.agent_reject_other : counters_.drop_session_limit);
             if (c.session_id != 0)
                 warn_limited(warn_session_limit_, [&] {
@@ -162,7 +162,7 @@ SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const s
             set_reply_path(*session, true, nullptr, connection.stats());
         }
     }
-    if (!connection.enqueue_control(ack_)) Counters::add(counters_.drop_tcp_backlog);
+    count_tcp_push(connection, connection.enqueue_control(ack_));
     return sessions_.get(session->id);
 }
 

@@ -10,13 +10,12 @@ namespace porthop::relay {
 
 namespace asio = boost::asio;
 
-AgentTcpPath::AgentTcpPath(asio::io_context& io, net::PacketPool& pool, Handler& handler,
-                           std::size_t max_frame)
+AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t max_frame)
     : socket_(io),
       handler_(handler),
       max_frame_(max_frame),
       in_capacity_(2 * (wire::kFrameHeaderSize + max_frame)),
-      out_(socket_, pool, [this](const boost::system::error_code& ec) { fail("write: " + ec.message()); }) {}
+      out_(socket_, budget_, [this](const boost::system::error_code& ec) { fail("write: " + ec.message()); }) {}
 
 void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
     socket_.async_connect(server, [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -69,14 +68,14 @@ void AgentTcpPath::on_read(const boost::system::error_code& ec, std::size_t n) {
     read();
 }
 
-bool AgentTcpPath::send_data(std::unique_ptr<net::PacketBuffer>& buffer) {
-    if (!up()) return false;
-    buffer->with_header(wire::hop::kDataOverhead)[0] = static_cast<std::byte>(wire::hop::Type::data);
-    return out_.push(buffer, wire::kFrameHeaderSize + wire::hop::kDataOverhead, shared_from_this());
+bool AgentTcpPath::send_data(std::span<const std::byte> datagram) {
+    static constexpr std::array<std::byte, wire::hop::kDataOverhead> kDataType{
+        static_cast<std::byte>(wire::hop::Type::data)};
+    return up() && out_.push(kDataType, datagram, shared_from_this()) == FrameQueue::Push::queued;
 }
 
 bool AgentTcpPath::send_control(std::span<const std::byte> frame) {
-    return up() && out_.push_copy(frame, shared_from_this());
+    return up() && out_.push({}, frame, shared_from_this()) == FrameQueue::Push::queued;
 }
 
 void AgentTcpPath::fail(const std::string& why) {

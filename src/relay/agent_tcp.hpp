@@ -8,7 +8,6 @@
 #include <span>
 
 #include "frame_queue.hpp"
-#include "porthop/net/packet_pool.hpp"
 
 namespace porthop::relay {
 
@@ -26,12 +25,12 @@ public:
         ~Handler() = default;
     };
 
-    AgentTcpPath(boost::asio::io_context& io, net::PacketPool& pool, Handler& handler, std::size_t max_frame);
+    AgentTcpPath(boost::asio::io_context& io, Handler& handler, std::size_t max_frame);
 
     void connect(const boost::asio::ip::tcp::endpoint& server);
-    // Queues a datagram as a hop-link data frame (its headroom takes the 3 header bytes); false
-    // (buffer untouched) when the queue is full or the path is not up.
-    bool send_data(std::unique_ptr<net::PacketBuffer>& buffer);
+    // Queues a copy of `datagram` as a hop-link data frame; false when the queue is full or
+    // the path is not up.
+    bool send_data(std::span<const std::byte> datagram);
     bool send_control(std::span<const std::byte> frame);
     void close();
     bool up() const noexcept { return up_ && !closed_; }
@@ -49,6 +48,7 @@ private:
     std::size_t in_length_ = 0;
     bool up_ = false;
     bool closed_ = false;
+    QueueBudget budget_{FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     FrameQueue out_;
 };
 

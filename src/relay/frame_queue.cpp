@@ -1,7 +1,7 @@
 #include "frame_queue.hpp"
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
-#include <cstring>
 
 #include "porthop/wire/framing.hpp"
 
@@ -9,86 +9,85 @@ namespace porthop::relay {
 
 namespace asio = boost::asio;
 
-FrameQueue::FrameQueue(asio::ip::tcp::socket& socket, net::PacketPool& pool,
-                       std::function<void(const boost::system::error_code&)> on_error)
-    : socket_(socket), pool_(pool), on_error_(std::move(on_error)) {}
+namespace {
+// A drained buffer larger than this is given back (to the budget and the heap): a burst must
+// not keep a connection's memory high after it passed.
+constexpr std::size_t kKeep = 16 * 1024;
+constexpr std::size_t kMinGrowth = 4096;
+}  // namespace
 
-bool FrameQueue::push(std::unique_ptr<net::PacketBuffer>& buffer, std::size_t header,
-                      const std::shared_ptr<void>& owner) {
-    const std::size_t frame = header + buffer->length;
-    if (closed_ || count_ == kFrames || bytes_ + frame > kBytes ||
-        frame - wire::kFrameHeaderSize > wire::kMaxFrameLength)
-        return false;
-    auto bytes = buffer->with_header(header);
-    wire::write_frame_header(bytes.first<wire::kFrameHeaderSize>(),
-                             static_cast<std::uint16_t>(frame - wire::kFrameHeaderSize));
-    const std::size_t at = (head_ + count_) % kFrames;
-    queue_[at] = std::move(buffer);
-    headers_[at] = static_cast<std::uint8_t>(header);
-    ++count_;
-    bytes_ += frame;
-    if (!writing_) write(owner);
+FrameQueue::FrameQueue(asio::ip::tcp::socket& socket, QueueBudget& budget,
+                       std::function<void(const boost::system::error_code&)> on_error)
+    : socket_(socket), budget_(budget), on_error_(std::move(on_error)) {}
+
+FrameQueue::~FrameQueue() {
+    free(waiting_);
+    free(writing_);
+}
+
+bool FrameQueue::grow(std::size_t need) {
+    const std::size_t room = kMaxBytes - std::min(kMaxBytes, writing_.capacity());
+    if (need > room) return false;
+    const std::size_t next = std::min(room, std::max({need, 2 * waiting_.capacity(), kMinGrowth}));
+    const std::size_t extra = next - waiting_.capacity();
+    if (held() + extra > kFloor && budget_.used + extra > budget_.limit) return false;
+    waiting_.reserve(next);
+    budget_.used += extra;
     return true;
 }
 
-bool FrameQueue::push_copy(std::span<const std::byte> frame, const std::shared_ptr<void>& owner) {
-    auto buffer = pool_.get();
-    if (!buffer || frame.size() > buffer->payload_capacity()) {
-        pool_.put(std::move(buffer));
-        return false;
+void FrameQueue::free(std::vector<std::byte>& buffer) noexcept {
+    budget_.used -= buffer.capacity();
+    std::vector<std::byte>().swap(buffer);
+}
+
+FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<const std::byte> payload,
+                                  const std::shared_ptr<void>& owner) {
+    if (closed_) return Push::closed;
+    const std::size_t length = head.size() + payload.size();
+    if (length > wire::kMaxFrameLength) return Push::too_slow;  // callers never get here
+    const std::size_t need = waiting_.size() + wire::kFrameHeaderSize + length;
+    if (need > waiting_.capacity() && !grow(need)) {
+        const std::size_t room = kMaxBytes - std::min(kMaxBytes, writing_.capacity());
+        return need > room ? Push::too_slow : Push::over_budget;
     }
-    std::memcpy(buffer->payload(), frame.data(), frame.size());
-    buffer->length = frame.size();
-    if (push(buffer, wire::kFrameHeaderSize, owner)) return true;
-    pool_.put(std::move(buffer));
-    return false;
+    std::array<std::byte, wire::kFrameHeaderSize> header{};
+    wire::write_frame_header(header, static_cast<std::uint16_t>(length));
+    waiting_.insert(waiting_.end(), header.begin(), header.end());
+    waiting_.insert(waiting_.end(), head.begin(), head.end());
+    waiting_.insert(waiting_.end(), payload.begin(), payload.end());
+    if (!writing_now_) write(owner);
+    return Push::queued;
 }
 
 void FrameQueue::write(const std::shared_ptr<void>& owner) {
-    in_flight_ = std::min(count_, out_.size());
-    for (std::size_t i = 0; i < in_flight_; ++i) {
-        const std::size_t at = (head_ + i) % kFrames;
-        auto frame = queue_[at]->with_header(headers_[at]);
-        out_[i] = asio::buffer(frame.data(), frame.size());
-    }
-    writing_ = true;
-    asio::async_write(
-        socket_, std::span<const asio::const_buffer>(out_.data(), in_flight_),
-        [this, owner](const boost::system::error_code& ec, std::size_t) { on_written(ec, owner); });
+    waiting_.swap(writing_);  // writing_ was drained: its capacity becomes the next queue's
+    writing_now_ = true;
+    asio::async_write(socket_, asio::buffer(writing_.data(), writing_.size()),
+                      [this, owner](const boost::system::error_code& ec, std::size_t) { on_written(ec, owner); });
 }
 
 void FrameQueue::on_written(const boost::system::error_code& ec, const std::shared_ptr<void>& owner) {
-    writing_ = false;
+    writing_now_ = false;
     if (closed_) {
-        release();  // the buffers could not be reused while the write was in flight; now they can
+        free(waiting_);
+        free(writing_);  // could not be freed while the write was in flight; now it can
         return;
     }
     if (ec) {
         on_error_(ec);
         return;
     }
-    for (std::size_t i = 0; i < in_flight_; ++i) {
-        bytes_ -= headers_[head_] + queue_[head_]->length;
-        pool_.put(std::move(queue_[head_]));
-        head_ = (head_ + 1) % kFrames;
-        --count_;
-    }
-    in_flight_ = 0;
-    if (count_ > 0) write(owner);
+    writing_.clear();
+    if (writing_.capacity() > kKeep) free(writing_);
+    if (!waiting_.empty()) write(owner);
 }
 
 void FrameQueue::close() {
     if (closed_) return;
     closed_ = true;
-    if (!writing_) release();
-}
-
-void FrameQueue::release() {
-    for (; count_ > 0; --count_) {
-        pool_.put(std::move(queue_[head_]));
-        head_ = (head_ + 1) % kFrames;
-    }
-    bytes_ = 0;
+    free(waiting_);
+    if (!writing_now_) free(writing_);
 }
 
 }  // namespace porthop::relay

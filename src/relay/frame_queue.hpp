@@ -1,54 +1,74 @@
-// The sending half of a framed TCP path (server connection or agent path): datagrams in pool
-// buffers, each with its frame header (u16 length, and for hop-link data the type byte) written
-// into the buffer's headroom, go out many per gathered write. Bounded in frames and bytes: a
-// peer that reads too slowly loses datagrams (as it would on UDP), never the relay's memory.
+// The sending half of a framed TCP path (server connection or agent path): each datagram is
+// copied, with its frame header (u16 length, and for hop-link data the type byte), into the
+// connection's own byte queue, and whatever queued while a write was in flight goes out in the
+// next single write. Bounded in what it really costs: the capacity of the queue's two buffers,
+// per connection (kMaxBytes) and, through a QueueBudget, for all connections of an event loop.
+//
+// Why a copy and not the pool buffer the datagram arrived in: a queued pool buffer pins a
+// whole receive buffer (64 KiB, sized for GRO) for a datagram of a few hundred bytes, from a
+// pool the event loop shares, so a few peers that never read could hold the loop's memory and
+// starve every other client of buffers. A copy of ~1400 bytes costs far less than the write.
 #pragma once
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstddef>
 #include <functional>
 #include <memory>
-
-#include "porthop/net/packet_pool.hpp"
-#include "porthop/net/udp_batch.hpp"
+#include <span>
+#include <vector>
 
 namespace porthop::relay {
 
+// What the TCP queues of one event loop may hold together, in bytes of buffer capacity.
+struct QueueBudget {
+    std::size_t limit;
+    std::size_t used = 0;
+};
+
 class FrameQueue {
 public:
-    static constexpr std::size_t kFrames = 256;
-    static constexpr std::size_t kBytes = 1u << 20;
+    // One connection's queue (the frames waiting plus the write in flight) at most.
+    static constexpr std::size_t kMaxBytes = 128 * 1024;
+    // A connection may always hold this much, whatever the budget says: a client that reads
+    // what it is sent never queues more, so peers that never read cannot cost it a datagram.
+    static constexpr std::size_t kFloor = 16 * 1024;
+
+    enum class Push : std::uint8_t {
+        queued,
+        closed,
+        too_slow,     // this connection's queue is at kMaxBytes
+        over_budget,  // the event loop's budget is spent (and this queue is above kFloor)
+    };
 
     // `on_error` runs (once per failed write) when the socket refuses a write.
-    FrameQueue(boost::asio::ip::tcp::socket& socket, net::PacketPool& pool,
+    FrameQueue(boost::asio::ip::tcp::socket& socket, QueueBudget& budget,
                std::function<void(const boost::system::error_code&)> on_error);
+    ~FrameQueue();
 
-    // Queues `buffer` as one frame: `header` bytes in front of its payload, of which the first
-    // two are set here to the frame length (the rest the caller wrote). Takes the buffer and
-    // starts a write unless one is in flight; false (buffer untouched) when full or closed.
-    // `owner` is kept alive until the write completes.
-    bool push(std::unique_ptr<net::PacketBuffer>& buffer, std::size_t header,
+    // Queues one frame: the u16 length of (head + payload), `head` (0 or a few bytes, e.g. the
+    // hop-link type byte), `payload`; starts a write unless one is in flight. `owner` is kept
+    // alive until the write completes.
+    Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
               const std::shared_ptr<void>& owner);
-    // A control frame copied into a pool buffer and queued as is.
-    bool push_copy(std::span<const std::byte> frame, const std::shared_ptr<void>& owner);
-    // Frees the queue; a write in flight finishes first (its buffers cannot be reused before).
+    // Frees the queue; a write in flight finishes first (its buffer cannot be freed before).
     void close();
+
+    std::size_t held() const noexcept { return waiting_.capacity() + writing_.capacity(); }
 
 private:
     void write(const std::shared_ptr<void>& owner);
     void on_written(const boost::system::error_code& ec, const std::shared_ptr<void>& owner);
-    void release();
+    bool grow(std::size_t need);
+    void free(std::vector<std::byte>& buffer) noexcept;
 
     boost::asio::ip::tcp::socket& socket_;
-    net::PacketPool& pool_;
+    QueueBudget& budget_;
     std::function<void(const boost::system::error_code&)> on_error_;
-    std::array<std::unique_ptr<net::PacketBuffer>, kFrames> queue_;
-    std::array<std::uint8_t, kFrames> headers_{};  // header bytes in front of each payload
-    std::size_t head_ = 0, count_ = 0, bytes_ = 0;
-    bool writing_ = false;
+    std::vector<std::byte> waiting_;  // frames queued behind the write in flight
+    std::vector<std::byte> writing_;  // the write in flight
+    bool writing_now_ = false;
     bool closed_ = false;
-    std::size_t in_flight_ = 0;
-    std::array<boost::asio::const_buffer, net::kMaxBatch> out_;
 };
 
 }  // namespace porthop::relay

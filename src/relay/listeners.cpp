@@ -326,6 +326,8 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
         changes += "; max_sessions " + std::to_string(next.max_sessions);
     if (next.max_tcp_connections != opt_.max_tcp_connections)
         changes += "; max_tcp_connections " + std::to_string(next.max_tcp_connections);
+    if (next.tcp_per_source != opt_.tcp_per_source)
+        changes += "; tcp_connections_per_source " + std::to_string(next.tcp_per_source);
     if (next.idle_timeout != opt_.idle_timeout)
         changes += "; idle_timeout " + std::to_string(next.idle_timeout.count()) + " ms";
     if (next.protocol != opt_.protocol)

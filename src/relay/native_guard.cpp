@@ -173,6 +173,7 @@ Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot,
                       std::to_string(listener.bound.port()) + " (roaming; the backend still sees the same socket)");
         // A new address has proved nothing yet: the reply cap applies again until it does.
         s->validated = false;
+        s->roamed = true;
         s->from_client_bytes_at_move = s->from_client_bytes;
         s->to_client_bytes_at_move = s->to_client_bytes;
     }
@@ -200,6 +201,10 @@ Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::Receiv
             return nullptr;
         }
     }
+    // From here on the datagram names an index or id to look up, or opens a session: either
+    // costs its source a token, so neither index guesses nor session opens outrun the
+    // handshake rate. (A datagram another worker handed here paid there.)
+    if (!handed && !allow_handshake(slot.peer, now)) return nullptr;
     if (Session* moved = roam(listener, slot, native, datagram, now)) return moved;
     if (!handed && multi_worker()) {
         std::optional<std::uint32_t> to;
@@ -212,21 +217,93 @@ Session* Server::Impl::admit_native_udp(UdpListener& listener, const net::Receiv
             return nullptr;
         }
     }
-    // A new client. Opening a session costs a socket, so whatever the datagram is, it spends a
-    // handshake token of its source.
-    if (!allow_handshake(slot.peer, now)) return nullptr;
+    // A new client. A handshake opens a session; anything else (a WireGuard transport message
+    // from a client that was here before a restart, or a forgery: the relay cannot tell them
+    // apart) opens a provisional one, from a small budget, until the backend answers it.
+    const bool opened_by_data = !wire::is_handshake(native);
+    // With the per-source limits off (sessions_per_source = 0: benchmarks against a sink that
+    // never answers, tests) every session is ordinary, as before.
+    const bool provisional = opened_by_data && opt_.source_limits.sessions_per_source != 0;
+    const auto key = SourceLimiter::key_of(slot.peer);
+    if (provisional && !make_room_provisional(key, slot.peer)) return nullptr;
     const auto source = acquire_source(slot.peer, now);
     if (!source) return nullptr;
-    Session* opened = open_udp_session(listener, slot, now);
+    Session* opened = open_udp_session(listener, slot, now, provisional);
     if (!opened) {
         limiter_.release_session(*source, now);
         return nullptr;
     }
     opened->source = source;
     opened->validated = false;
+    opened->opened_by_data = opened_by_data;
     opened->amplification = native.is_openvpn() ? kAmplificationOpenVpn : kAmplificationWireGuard;
+    if (provisional) enter_provisional(*opened, key);
     observe_native(*opened, native, datagram, now);
     return opened;
+}
+
+std::size_t Server::Impl::max_provisional() const noexcept {
+    // Enough for every client of a busy relay to come back after a restart within a few round
+    // trips (each is answered, so promoted, within one), and small beside max_sessions, so
+    // forgeries can neither fill the table nor hold many backend sockets.
+    const std::size_t share = opt_.max_sessions / 2 / std::max<std::uint32_t>(1, shared_.workers);
+    return std::clamp<std::size_t>(share, 1, kMaxProvisional);
+}
+
+bool Server::Impl::make_room_provisional(const std::optional<SourceKey>& key, const net::Endpoint& peer) {
+    if (key) {
+        const auto it = provisional_sources_.find(*key);
+        const std::uint32_t cap = std::min(kProvisionalPerSource, opt_.source_limits.sessions_per_source);
+        if (it != provisional_sources_.end() && it->second >= cap) {
+            Counters::add(counters_.drop_provisional_source);
+            warn_limited(warn_provisional_, [&] {
+                return "source " + peer.to_string() + " has " + std::to_string(cap) +
+                       " sessions the backend has not answered: dropping its further non-handshake datagrams";
+            });
+            return false;
+        }
+    }
+    if (provisional_count_ >= max_provisional()) evict_provisional();
+    return true;
+}
+
+void Server::Impl::enter_provisional(Session& s, const std::optional<SourceKey>& key) {
+    s.provisional = true;
+    s.provisional_source = key;
+    ++provisional_count_;
+    if (key) ++provisional_sources_[*key];
+    if (provisional_.size() >= 2 * kMaxProvisional)  // entries of sessions promoted or closed since
+        std::erase_if(provisional_, [&](std::uint64_t id) {
+            const Session* p = sessions_.find(id);
+            return !p || !p->provisional;
+        });
+    provisional_.push_back(s.id);
+}
+
+void Server::Impl::leave_provisional(Session& s) noexcept {
+    if (!s.provisional) return;
+    s.provisional = false;
+    --provisional_count_;
+    if (s.provisional_source) {
+        const auto it = provisional_sources_.find(*s.provisional_source);
+        if (it != provisional_sources_.end() && --it->second == 0) provisional_sources_.erase(it);
+    }
+}
+
+bool Server::Impl::evict_provisional() {
+    while (!provisional_.empty()) {
+        const auto session = sessions_.get(provisional_.front());
+        provisional_.pop_front();
+        if (!session || !session->provisional || session->closed) continue;
+        Counters::add(counters_.drop_provisional_evicted);
+        warn_limited(warn_provisional_, [&] {
+            return "unanswered sessions from non-handshake datagrams at their limit: closing the oldest, " +
+                   session->client.to_string();
+        });
+        close_session(*session, CloseReason::evicted);
+        return true;
+    }
+    return false;
 }
 
 // Under tls-crypt the client's acks are encrypted, so nothing it sends shows the relay that it
@@ -249,10 +326,25 @@ void Server::Impl::validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet&
 }
 
 bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
-                                   Clock::time_point now) noexcept {
+                                   Clock::time_point now) {
     const auto native = wire::classify_native(datagram, opt_.protocol);
     if (native.is_wireguard()) {
         roaming_.learn_wg(s.id, native.wg, now);
+        // WireGuard sends transport data only to an address from which it authenticated a
+        // packet of the peer's current session. This socket is this session's own, and only
+        // this client's datagrams ever went through it (it has not roamed): so the client holds
+        // the peer's keys and its address is where that packet came from. That is how a client
+        // that kept its session across a relay restart (transport data first, no handshake, no
+        // index the relay learnt) is validated at the backend's first answer, not two minutes
+        // later at its next handshake. A forgery is never answered, so never validated.
+        // (Sessions opened by an initiation are left to the stronger index proof above: their
+        // client's first transport message names the index of a response sent to its address.)
+        // Caveat, README "Security notes": a fresh socket may get the local port of one the
+        // previous process used, and the backend may still be sending there.
+        if (native.wg.kind == wire::wg::Kind::transport) {
+            s.backend_sent_data = true;
+            if (!s.validated && !s.roamed && s.opened_by_data) validate(s);
+        }
         // The index the backend names itself by: the client's transport messages carry it.
         if (multi_worker() &&
             (native.wg.kind == wire::wg::Kind::initiation || native.wg.kind == wire::wg::Kind::response))
@@ -277,6 +369,11 @@ bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagr
     const std::uint64_t sent = s.to_client_bytes - s.to_client_bytes_at_move + pending;
     if (sent + datagram.size() > received * s.amplification) {
         Counters::add(counters_.drop_amplification);
+        warn_limited(warn_amplification_, [&] {
+            return "session " + std::to_string(s.id) + " (udp " + s.client.to_string() +
+                   "): holding back the backend's replies beyond " + std::to_string(s.amplification) +
+                   "x what the client sent, until it shows it receives at its address (anti-amplification)";
+        });
         return false;
     }
     pending += datagram.size();
@@ -291,6 +388,7 @@ bool Server::Impl::admit_native_frame(std::span<const std::byte> frame, const ne
 }
 
 void Server::Impl::release_native(Session& s, Clock::time_point now) noexcept {
+    leave_provisional(s);
     if (s.source) limiter_.release_session(*s.source, now);
     s.source.reset();
     roaming_.forget_session(s.id);

@@ -25,8 +25,9 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
     : io_(io),
       opt_(std::move(options)),
       sessions_(opt_.max_sessions),
-      // The receive batch holds 64 buffers; the rest back the TCP reply queues.
-      pool_(opt_.max_datagram, net::kMaxBatch + 8192),
+      // The receive batch and the buffer a datagram handed by another worker lands in: TCP
+      // queues copy what they send (frame_queue.hpp), so nothing else holds a pool buffer.
+      pool_(opt_.max_datagram, net::kMaxBatch + 1),
       batch_(*opt_.syscalls),
       shared_(shared),
       worker_(worker),
@@ -183,6 +184,22 @@ void Server::Impl::account_to_client(Session& session, std::uint64_t packets, st
     session.to_client_bytes += bytes;
 }
 
+void Server::Impl::count_tcp_push(const TcpConnection& connection, FrameQueue::Push pushed) noexcept {
+    switch (pushed) {
+        case FrameQueue::Push::queued: return;
+        case FrameQueue::Push::closed: Counters::add(counters_.drop_send_to_client); return;
+        case FrameQueue::Push::too_slow: Counters::add(counters_.drop_tcp_backlog); break;
+        case FrameQueue::Push::over_budget: Counters::add(counters_.drop_tcp_queue_memory); break;
+    }
+    warn_limited(warn_tcp_slow_, [&] {
+        return std::string("TCP client ") + connection.peer().to_string() + " reads too slowly: dropping replies (" +
+               (pushed == FrameQueue::Push::too_slow
+                    ? "its queue is full, " + std::to_string(FrameQueue::kMaxBytes / 1024) + " KiB"
+                    : "the worker's TCP queues hold " + std::to_string(tcp_budget_.limit >> 20) + " MiB") +
+               ")";
+    });
+}
+
 std::size_t Server::Impl::forward_to_backend(Session& session, std::span<const net::SendItem> items,
                                              bool hold_when_full) {
     const auto result = batch_.send(session.upstream.native_handle(), items);
@@ -221,9 +238,17 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
     return socket;
 }
 
+void Server::Impl::log_opened(const Session& s, const char* note) {
+    error_code ec;
+    app::log(s.provisional ? app::LogLevel::debug : app::LogLevel::info,
+             "session " + std::to_string(s.id) + " opened: udp " + s.client.to_string() + " -> port " +
+                 (s.listener ? std::to_string(s.listener->bound.port()) : std::string("?")) + ", backend sees " +
+                 net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
+}
+
 Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
-                                        Clock::time_point now) {
-    if (!reserve_session()) {
+                                        Clock::time_point now, bool provisional) {
+    if (!reserve_or_evict()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
             return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
@@ -248,10 +273,10 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     sessions_.insert(session, &key);
     note_flow(*session, listener, slot.peer);
     Counters::add(counters_.sessions_opened);
-    error_code ec;
-    app::log_info("session " + std::to_string(session->id) + " opened: udp " + slot.peer.to_string() +
-                  " -> port " + std::to_string(listener.bound.port()) + ", backend sees " +
-                  net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
+    // A provisional session is logged when the backend answers it (a flood of forgeries must
+    // not become a flood of log lines); until then only at debug level.
+    if (!provisional || app::log_level() == app::LogLevel::debug)
+        log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
     arm_upstream(session);
     return session.get();
 }
@@ -310,31 +335,13 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     continue;
                 }
                 if (n == items_.size()) flush();
+                if (s.provisional) {
+                    leave_provisional(s);  // the backend answers it: an ordinary session from now on
+                    if (s.listener) log_opened(s, " (answered by the backend: a client that sent no handshake here)");
+                }
                 if (!s.agent && !s.tcp && !admit_to_client(s, {slot.data, slot.length}, pending, now)) continue;
                 if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
-                    auto spare = pool_.get();
-                    if (!spare) {
-                        Counters::add(counters_.drop_no_buffer);
-                        continue;
-                    }
-                    if (slots_[i].segment_size != 0) {
-                        // The buffer holds other datagrams too: this one is copied out for the
-                        // TCP queue, which takes whole buffers (the only copy GRO brings).
-                        std::memcpy(spare->payload(), slot.data, slot.length);
-                        spare->length = slot.length;
-                        if (!s.tcp->enqueue(spare)) {
-                            pool_.put(std::move(spare));
-                            Counters::add(counters_.drop_tcp_backlog);
-                        }
-                        continue;
-                    }
-                    rx_[i]->length = slot.length;
-                    if (s.tcp->enqueue(rx_[i]))
-                        rx_[i] = std::move(spare);  // handed off, refill the batch
-                    else {
-                        pool_.put(std::move(spare));
-                        Counters::add(counters_.drop_tcp_backlog);
-                    }
+                    count_tcp_push(*s.tcp, s.tcp->enqueue({slot.data, slot.length}));
                     continue;
                 }
                 if (s.agent) {
@@ -400,21 +407,60 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     // A connection costs a socket and, once it names a VPN, a session: the source's handshake
     // rate applies before anything is read from it.
     if (!allow_handshake(peer, Clock::now())) return;  // counted; the socket closes
-    if (!Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) {
-        Counters::add(counters_.drop_tcp_limit);
-        warn_limited(warn_tcp_limit_, [&] {
-            return std::string(
-                "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
-                ") reached: closing " + peer.to_string());
-        });
-        return;  // the socket closes as it goes out of scope
-    }
+    const auto source = SourceLimiter::key_of(peer);
+    if (!admit_tcp(peer, source)) return;  // counted; the socket closes as it goes out of scope
     // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, listener.stats,
                                                       listener.bound.port());
     Counters::add(counters_.tcp_connections_opened);
-    connection->start();  // its first frame decides what it is (tcp_connection.hpp)
+    connection->start({}, false, source);  // its first frame decides what it is (tcp_connection.hpp)
+}
+
+bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source) {
+    if (opt_.tcp_per_source && source) {
+        const auto it = tcp_sources_.find(*source);
+        if (it != tcp_sources_.end() && it->second >= opt_.tcp_per_source) {
+            Counters::add(counters_.drop_tcp_source);
+            warn_limited(warn_tcp_limit_, [&] {
+                return "TCP connections per source (tcp_connections_per_source = " +
+                       std::to_string(opt_.tcp_per_source) + ") reached: closing " + peer.to_string();
+            });
+            return false;
+        }
+    }
+    if (Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) return true;
+    if (evict_pending_tcp() && Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) return true;
+    Counters::add(counters_.drop_tcp_limit);
+    warn_limited(warn_tcp_limit_, [&] {
+        return "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
+               ") reached: closing " + peer.to_string();
+    });
+    return false;
+}
+
+bool Server::Impl::evict_pending_tcp() {
+    while (!pending_tcp_.empty()) {
+        const auto oldest = pending_tcp_.front().lock();
+        pending_tcp_.pop_front();
+        if (!oldest || oldest->mode() != TcpConnection::Mode::pending || oldest->closed()) continue;
+        Counters::add(counters_.drop_tcp_evicted);
+        warn_limited(warn_tcp_limit_, [&] {
+            return "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
+                   ") reached: closing " + oldest->peer().to_string() +
+                   ", the connection that waited longest for its first frame";
+        });
+        oldest->close();
+        return true;
+    }
+    return false;
+}
+
+void Server::Impl::enter_tcp_source(SourceKey source) { ++tcp_sources_[source]; }
+
+void Server::Impl::leave_tcp_source(SourceKey source) noexcept {
+    const auto it = tcp_sources_.find(source);
+    if (it != tcp_sources_.end() && --it->second == 0) tcp_sources_.erase(it);
 }
 
 void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connection) {
@@ -429,7 +475,7 @@ void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connectio
 }
 
 SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
-    if (!reserve_session()) {
+    if (!reserve_or_evict()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
             return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
@@ -480,12 +526,14 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     }
     Counters::add(counters_.sessions_closed);
     if (session.stats) Counters::subtract(session.stats->sessions);
+    const bool was_provisional = session.provisional;
     release_native(session, Clock::now());
     unreserve_session();
     if (multi_worker()) shared_.directory.erase_session(owner(session));
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
-    app::log_info("session " + std::to_string(session.id) + " closed (" + to_string(reason) +
+    if (!was_provisional || app::log_level() == app::LogLevel::debug)
+        app::log(was_provisional ? app::LogLevel::debug : app::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
                   "): " + (session.agent ? "agent, last via " : "") + (was_tcp ? "tcp " : "udp ") +
                   session.client.to_string() + " after " + std::to_string(lived) + " s, from client " +
                   std::to_string(session.from_client_packets) + " pkts/" +

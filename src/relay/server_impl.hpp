@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <deque>
+#include <unordered_map>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -22,6 +24,7 @@
 #include "porthop/relay/source_limiter.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
+#include "frame_queue.hpp"
 #include "handoff.hpp"
 
 namespace porthop::relay {
@@ -83,6 +86,10 @@ public:
     // A TCP connection whose first frame has not decided what it is: no session holds it, so
     // stop() finds it here (else it would keep the event loop busy until its first-frame timeout).
     void track_pending(const std::shared_ptr<TcpConnection>& connection);
+    // The per-source TCP share (ServerOptions::tcp_per_source): a connection enters its source
+    // when it starts on this worker and leaves it when it closes or moves to another worker.
+    void enter_tcp_source(SourceKey source);
+    void leave_tcp_source(SourceKey source) noexcept;
 
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
@@ -150,7 +157,19 @@ public:
     // the anti-amplification cap holds it back (counted). `pending` is what this batch already
     // queued for the client.
     bool admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
-                         Clock::time_point now) noexcept;
+                         Clock::time_point now);
+    // Provisional sessions (Session::provisional): at most kProvisionalPerSource per source and
+    // max_provisional() per worker, the oldest evicted for a newer one or for a session that
+    // needs a slot of a full table; promoted (made ordinary) by the backend's first answer.
+    static constexpr std::uint32_t kProvisionalPerSource = 4;
+    static constexpr std::size_t kMaxProvisional = 1024;
+    std::size_t max_provisional() const noexcept;
+    // False (counted) when the source holds its share; may evict the oldest provisional session.
+    bool make_room_provisional(const std::optional<SourceKey>& key, const net::Endpoint& peer);
+    void enter_provisional(Session& s, const std::optional<SourceKey>& key);
+    void leave_provisional(Session& s) noexcept;
+    // Closes the oldest provisional session (counted); false if there is none.
+    bool evict_provisional();
     bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept;
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept;
@@ -163,6 +182,8 @@ public:
                    Clock::time_point now, bool handed);
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
+    // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
+    void count_tcp_push(const TcpConnection& connection, FrameQueue::Push pushed) noexcept;
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
     void account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes);
     // The message is built only when the line is actually logged: a flood of bad input must
@@ -181,14 +202,22 @@ public:
     Counters counters_;
     SessionTable sessions_;
     net::PacketPool pool_;
+    QueueBudget tcp_budget_{opt_.tcp_queue_budget};  // all TCP reply queues of this worker
     net::UdpBatch batch_;
     std::vector<std::shared_ptr<UdpListener>> udp_;
     std::vector<std::shared_ptr<TcpListener>> tcp_;
     std::uint32_t next_listener_id_ = 0;
     // Connections that were pending when tracked; entries of those decided or gone are pruned
     // whenever the list doubles, so a connect/close flood cannot grow it without bound.
-    std::vector<std::weak_ptr<TcpConnection>> pending_tcp_;
+    // Oldest first: when every TCP slot is taken, the connection that has waited longest for
+    // its first frame makes room for a new one (as a SYN cache does), so connections that send
+    // nothing cannot hold the slots against a client that sends its first frame at once.
+    std::deque<std::weak_ptr<TcpConnection>> pending_tcp_;
     std::size_t prune_pending_at_ = 64;
+    std::unordered_map<SourceKey, std::uint32_t> tcp_sources_;  // TCP connections per source
+    std::deque<std::uint64_t> provisional_;  // provisional session ids, oldest first (some stale)
+    std::size_t provisional_count_ = 0;
+    std::unordered_map<SourceKey, std::uint32_t> provisional_sources_;
     Shared& shared_;
     const std::uint32_t worker_;
     bool stopped_ = false;
@@ -201,6 +230,9 @@ public:
     app::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
     app::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
     app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
 
 private:
     void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
@@ -233,7 +265,16 @@ private:
     void on_upstream_readable(const SessionPtr& session);
     void arm_accept(const std::shared_ptr<TcpListener>& listener);
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
-    Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now);
+    // Takes a TCP slot for a connection from `source` (nullopt: an endpoint with no source).
+    bool admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source);
+    // Closes the oldest connection still waiting for its first frame; false if there is none.
+    bool evict_pending_tcp();
+    Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now,
+                              bool provisional = false);
+    // "session N opened: ..." (info; debug while provisional), `note` appended.
+    void log_opened(const Session& s, const char* note);
+    // Takes a session slot, making room by evicting a provisional session if the table is full.
+    bool reserve_or_evict();
     std::optional<boost::asio::ip::udp::socket> open_upstream();
     void set_sweep_interval();
     void arm_sweep();

@@ -16,6 +16,8 @@ const char* to_string(CloseReason reason) noexcept {
             return "no frame in time";
         case CloseReason::listener_removed:
             return "its port was removed by a reload";
+        case CloseReason::evicted:
+            return "unanswered by the backend, evicted for a newer client";
         case CloseReason::superseded:
             return "its address now belongs to a porthop client";
         case CloseReason::shutdown:

@@ -20,22 +20,20 @@ TcpConnection::TcpConnection(Server::Impl& server, asio::ip::tcp::socket socket,
       peer_(peer),
       stats_(std::move(stats)),
       port_(port),
-      first_frame_timer_(server.io_),
+      frame_timer_(server.io_),
       in_capacity_(wire::kFrameHeaderSize + server.opt_.max_datagram + kReadSlack),
-      out_(socket_, server.pool_, [this](const boost::system::error_code&) { end(CloseReason::tcp_error); }) {
+      out_(socket_, server.tcp_budget_, [this](const boost::system::error_code&) { end(CloseReason::tcp_error); }) {
 }
 
-void TcpConnection::start(std::span<const std::byte> already, bool adopted) {
+void TcpConnection::start(std::span<const std::byte> already, bool adopted, std::optional<SourceKey> source) {
     adopted_ = adopted;
+    source_ = source;
+    if (source_) server_.enter_tcp_source(*source_);
     server_.track_pending(shared_from_this());
     in_ = std::make_unique_for_overwrite<std::byte[]>(in_capacity_);  // untouched pages stay free
     // Slowloris guard: a connection that never completes a frame must not hold a slot forever.
-    first_frame_timer_.expires_after(server_.opt_.first_frame_timeout);
-    first_frame_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->closed_ || self->mode_ != Mode::pending) return;
-        Counters::add(self->server_.counters_.tcp_timeouts);
-        self->close();
-    });
+    frame_started_ = Session::Clock::now();
+    arm_deadline();
     if (!already.empty() && already.size() <= in_capacity_) {
         std::memcpy(in_.get(), already.data(), already.size());
         in_length_ = already.size();
@@ -45,8 +43,44 @@ void TcpConnection::start(std::span<const std::byte> already, bool adopted) {
     read();
 }
 
+void TcpConnection::arm_deadline() {
+    if (deadline_armed_) return;
+    // One timer wait per frame_timeout at most, however many frames pass: the handler re-arms
+    // for the frame incomplete then, instead of every read moving the timer.
+    deadline_armed_ = true;
+    frame_timer_.expires_at(frame_started_ + server_.opt_.first_frame_timeout);
+    frame_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        self->deadline_armed_ = false;
+        if (!ec && !self->closed_) self->on_deadline();
+    });
+}
+
+void TcpConnection::on_deadline() {
+    if (!awaiting_frame_) return;  // re-armed when the next frame starts
+    if (Session::Clock::now() < frame_started_ + server_.opt_.first_frame_timeout) {
+        arm_deadline();  // a later frame than the one the timer was set for
+        return;
+    }
+    Counters::add(server_.counters_.tcp_timeouts);
+    server_.warn_limited(server_.warn_input_, [&] {
+        return "closing TCP connection from " + peer_.to_string() + ": no complete frame within " +
+               std::to_string(server_.opt_.first_frame_timeout.count()) + " ms";
+    });
+    if (mode_ == Mode::pending)
+        close();
+    else
+        end(CloseReason::tcp_timeout);
+}
+
 void TcpConnection::read() {
-    socket_.async_read_some(asio::buffer(in_.get() + in_length_, in_capacity_ - in_length_),
+    // At most kReadChunk at a time, or what the frame being assembled at the front still needs.
+    std::size_t want = kReadChunk;
+    if (in_length_ >= wire::kFrameHeaderSize) {
+        const auto announced = (std::to_integer<std::size_t>(in_[0]) << 8) | std::to_integer<std::size_t>(in_[1]);
+        want = std::max(want, wire::kFrameHeaderSize + announced);
+    }
+    want = std::min(want, in_capacity_);
+    socket_.async_read_some(asio::buffer(in_.get() + in_length_, want - in_length_),
                             [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                                 self->on_read(ec, n);
                             });
@@ -109,7 +143,6 @@ bool TcpConnection::decide(std::span<const std::byte> first_frame) {
         }
         mode_ = Mode::native;
     }
-    first_frame_timer_.cancel();
     return true;
 }
 
@@ -122,7 +155,8 @@ void TcpConnection::hand_over(std::uint32_t to) {
     }
     // Done here without close(): the connection lives on (and stays counted) at worker `to`.
     closed_ = true;
-    first_frame_timer_.cancel();
+    frame_timer_.cancel();
+    leave_source();
     out_.close();
     server_.hand_over_tcp(to, fd, peer_, port_, std::vector<std::byte>(in_.get(), in_.get() + in_length_));
 }
@@ -164,6 +198,10 @@ void TcpConnection::forward_frames() {
             scan += split.consumed;
             auto frame = split.payload;
             if (mode_ == Mode::pending) {
+                if (frame.empty()) {  // not a VPN's first datagram, whatever the protocol
+                    reject("empty first frame");
+                    return;
+                }
                 if (!decide(frame)) return;
                 if (mode_ == Mode::agent) continue;  // the attach itself goes nowhere
             } else if (mode_ == Mode::native) {
@@ -193,6 +231,7 @@ void TcpConnection::forward_frames() {
             batch ? server_.forward_to_backend(*session_, {items_.data(), batch}, true) : 0;
         if (done < batch) {  // the backend socket is full: resume at the first frame not sent
             consume(starts_[done]);
+            awaiting_frame_ = false;  // complete frames wait: the client is not late
             session_->upstream.async_wait(
                 asio::socket_base::wait_write,
                 [self = shared_from_this()](const boost::system::error_code& wait_ec) {
@@ -204,6 +243,12 @@ void TcpConnection::forward_frames() {
         if (batch < items_.size()) break;  // no complete frame left
     }
     consume(offset);
+    // What is left is the start of a frame (or nothing). A frame that began in this read, or
+    // after a wait, gets its own deadline; one that only grew keeps the one it had.
+    const bool was_awaiting = awaiting_frame_;
+    awaiting_frame_ = in_length_ > 0 || mode_ == Mode::pending;
+    if (in_length_ > 0 && (offset > 0 || !was_awaiting)) frame_started_ = Session::Clock::now();
+    if (awaiting_frame_) arm_deadline();
     read();
 }
 
@@ -216,27 +261,29 @@ void TcpConnection::consume(std::size_t bytes) {
     in_length_ -= bytes;
 }
 
-bool TcpConnection::enqueue(std::unique_ptr<net::PacketBuffer>& buffer) {
-    const std::size_t length = buffer->length;
-    std::size_t header = wire::kFrameHeaderSize;
-    if (mode_ == Mode::agent) {
-        buffer->with_header(hopw::kDataOverhead)[0] = static_cast<std::byte>(hopw::Type::data);
-        header += hopw::kDataOverhead;
-    }
-    if (closed_ || !out_.push(buffer, header, shared_from_this())) return false;
+FrameQueue::Push TcpConnection::enqueue(std::span<const std::byte> datagram) {
+    static constexpr std::array<std::byte, hopw::kDataOverhead> kDataType{static_cast<std::byte>(hopw::Type::data)};
+    const std::span<const std::byte> head =
+        mode_ == Mode::agent ? std::span<const std::byte>(kDataType) : std::span<const std::byte>();
+    const auto pushed = out_.push(head, datagram, shared_from_this());
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
-    server_.account_to_client(*session_, 1, length);
-    return true;
+    if (pushed == FrameQueue::Push::queued) server_.account_to_client(*session_, 1, datagram.size());
+    return pushed;
 }
 
-bool TcpConnection::enqueue_control(std::span<const std::byte> frame) {
-    return !closed_ && out_.push_copy(frame, shared_from_this());
+FrameQueue::Push TcpConnection::enqueue_control(std::span<const std::byte> frame) {
+    return out_.push({}, frame, shared_from_this());
+}
+
+void TcpConnection::leave_source() noexcept {
+    if (source_) server_.leave_tcp_source(*std::exchange(source_, std::nullopt));
 }
 
 void TcpConnection::close() {
     if (closed_) return;
     closed_ = true;
-    first_frame_timer_.cancel();
+    frame_timer_.cancel();
+    leave_source();
     boost::system::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);

@@ -8,10 +8,13 @@
 // a key every connection is a native client. A native connection owns its session; an agent
 // connection is one path of a session that outlives it.
 //
-// In: reads land in a fixed per-connection buffer (room for the largest frame plus slack, so
-// several frames arrive per read); complete frames are sent to the backend straight from that
-// buffer, a partial tail is moved to the front. Out: datagrams from the backend go out through
-// a FrameQueue (gathered writes, bounded).
+// In: reads land in a fixed per-connection buffer (room for the largest frame plus slack), at
+// most kReadChunk bytes at a time unless a longer frame is being assembled, so the pages a
+// connection touches follow its frames, not the largest possible one; complete frames are sent
+// to the backend straight from that buffer, a partial tail is moved to the front. Every frame
+// has a deadline (frame_timeout, from its first byte; for the first frame, from the accept):
+// a connection that starts a frame and stalls is closed, not kept until the idle timeout.
+// Out: datagrams from the backend go out through a FrameQueue (copied, bounded).
 #pragma once
 
 #include <array>
@@ -27,6 +30,7 @@ namespace porthop::relay {
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 public:
     static constexpr std::size_t kReadSlack = 16384;
+    static constexpr std::size_t kReadChunk = 16384;
 
     enum class Mode : std::uint8_t { pending, native, agent };
 
@@ -34,18 +38,21 @@ public:
                   std::shared_ptr<ListenerCounters> stats, std::uint16_t port);
 
     // `already`: bytes another worker read from this connection before handing it over
-    // (`adopted`: it is not handed on again).
-    void start(std::span<const std::byte> already = {}, bool adopted = false);
-    // Takes `buffer` (a datagram from the backend) when there is room; false means the caller
-    // keeps it and counts the drop. In agent mode the datagram goes out as a hop-link data frame.
-    bool enqueue(std::unique_ptr<net::PacketBuffer>& buffer);
-    // Queues a hop-link control frame (an ack) as it is; false if there is no room or buffer.
-    bool enqueue_control(std::span<const std::byte> frame);
+    // (`adopted`: it is not handed on again). `source`: the source it counts against in the
+    // server's per-source TCP share (released when the connection closes or moves).
+    void start(std::span<const std::byte> already = {}, bool adopted = false,
+               std::optional<SourceKey> source = std::nullopt);
+    // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
+    // is a drop the caller counts. In agent mode it goes out as a hop-link data frame.
+    FrameQueue::Push enqueue(std::span<const std::byte> datagram);
+    // Queues a hop-link control frame (an ack) as it is.
+    FrameQueue::Push enqueue_control(std::span<const std::byte> frame);
     // Closes the socket, frees the queue and leaves the server's connection count (once). The
     // session, if any, is the caller's business.
     void close();
 
     Mode mode() const noexcept { return mode_; }
+    bool closed() const noexcept { return closed_; }
     const net::Endpoint& peer() const noexcept { return peer_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::shared_ptr<ListenerCounters>& stats() const noexcept { return stats_; }
@@ -61,13 +68,21 @@ private:
     void forward_frames();
     void consume(std::size_t bytes);
     void end(CloseReason reason);  // the client went away or broke the framing
+    // The frame deadline: armed while a frame is incomplete (or none has come yet).
+    void arm_deadline();
+    void on_deadline();
+    void leave_source() noexcept;
 
     Server::Impl& server_;
     boost::asio::ip::tcp::socket socket_;
     net::Endpoint peer_;
     std::shared_ptr<ListenerCounters> stats_;
     std::uint16_t port_;
-    boost::asio::steady_timer first_frame_timer_;
+    boost::asio::steady_timer frame_timer_;
+    Session::Clock::time_point frame_started_{};  // when the incomplete frame's first byte came
+    bool awaiting_frame_ = true;                  // a frame is incomplete (or none has come yet)
+    bool deadline_armed_ = false;
+    std::optional<SourceKey> source_;
     SessionPtr session_;  // null while pending
     Mode mode_ = Mode::pending;
     std::unique_ptr<std::byte[]> in_;

@@ -57,6 +57,10 @@ const std::shared_ptr<UdpListener>* Server::Impl::udp_listener_at(const net::End
 
 bool Server::Impl::reserve_session() noexcept { return Shared::take(shared_.sessions, opt_.max_sessions); }
 
+bool Server::Impl::reserve_or_evict() {
+    return reserve_session() || (evict_provisional() && reserve_session());
+}
+
 void Server::Impl::unreserve_session() noexcept { shared_.sessions.fetch_sub(1, std::memory_order_relaxed); }
 
 std::uint64_t Server::Impl::new_session_id() noexcept {
@@ -142,7 +146,7 @@ void Server::Impl::adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t po
         if (l->bound.port() == port && l->bound.is_v6() == peer.is_v6()) stats = l->stats;
     if (!stats) stats = std::make_shared<ListenerCounters>();  // its port closed meanwhile
     auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, stats, port);
-    connection->start(bytes, true);
+    connection->start(bytes, true, SourceLimiter::key_of(peer));
 }
 
 // ---- the group ---------------------------------------------------------------------------

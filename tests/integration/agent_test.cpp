@@ -232,10 +232,15 @@ TEST_CASE("agent: datagrams of every size round-trip exactly through agent and s
     FakeWallClock::reset();
     EchoBackend backend;
     const auto key = new_key();
-    const auto options = keyed_server(backend, v6, key, 3);
+    // Buffers for the largest u16 frame, so the sizes below are bounded by the kernel's UDP
+    // limits only (the configuration refuses more than 65507, which IPv4 can carry).
+    auto options = keyed_server(backend, v6, key, 3);
+    options.max_datagram = 65535;
     RunningRelay relay(options);
     REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
+    auto agent_options = agent_for(options, key);
+    agent_options.max_datagram = 65535;
+    RunningAgent agent(agent_options);
     REQUIRE_FALSE(agent.error());
     REQUIRE(on_udp(agent));
 

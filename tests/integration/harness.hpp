@@ -148,6 +148,7 @@ public:
         ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     bool connected() const { return connected_; }
+    void close() { fd_.reset(); }
     void write_raw(const Bytes& data) { ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL); }
     static Bytes frame(const Bytes& payload) {
         Bytes out{static_cast<std::byte>(payload.size() >> 8), static_cast<std::byte>(payload.size() & 0xFF)};

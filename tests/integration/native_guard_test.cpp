@@ -328,6 +328,143 @@ TEST_CASE("anti-amplification: a plain backend's flight stays capped for a sende
     CHECK(relay.counter(&relay::Counters::native_validated) == 0);
 }
 
+TEST_CASE("restart: a client's transport data is validated by the backend's first answer", "[native][restart]") {
+    // After a relay restart a WireGuard client sends transport data (no handshake, an index the
+    // relay never saw). The backend answers it with more than it got (a download resumes).
+    const Bytes bulk = wg_transport(7, 100, 1200);
+    EchoBackend backend(true, [&](const Bytes& d) {
+        return is_type(d, 4, d.size()) ? std::vector<Bytes>(3, bulk) : std::vector<Bytes>{};
+    });
+    auto options = guarded(backend, wire::Protocol::wireguard);
+    options.source_limits.sessions_per_source = 64;  // the per-source bounds on, as by default
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(false);
+    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 500));  // a 32-byte keepalive
+    for (int i = 0; i < 3; ++i) {
+        auto reply = client.receive();
+        REQUIRE(reply);
+        CHECK(reply->first == bulk);
+    }
+    CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_amplification) == 0);
+}
+
+TEST_CASE("restart: backend data does not validate a session that roamed or began with a handshake",
+          "[native][restart][amplification]") {
+    const Bytes bulk = wg_transport(7, 100, 1200);
+    SECTION("a session opened by an initiation waits for the index proof") {
+        // wg_server's initiation answer is followed by bulk transport data: from a real
+        // backend impossible before the client's first transport message, and not proof here.
+        EchoBackend backend(true, wg_server({bulk}));
+        auto options = guarded(backend, wire::Protocol::wireguard);
+        options.source_limits.sessions_per_source = 64;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        UdpClient client(false);
+        client.send_to(relay.udp_port(0), wg_initiation(7));
+        REQUIRE(client.receive());  // the response (92 <= 148)
+        CHECK(drain(client) == 0);
+        CHECK(relay.counter(&relay::Counters::native_validated) == 0);
+        CHECK(relay.counter(&relay::Counters::drop_amplification) == 1);
+    }
+    SECTION("a session that moved is capped again, backend data or not") {
+        // Initiations get a response; transport data is answered with three times 1232 bytes.
+        EchoBackend backend(true, [&](const Bytes& d) {
+            if (is_type(d, 1, 148)) return std::vector<Bytes>{wg_response(kBackendIndex, le32(d, 4))};
+            return std::vector<Bytes>(3, bulk);
+        });
+        auto options = guarded(backend, wire::Protocol::wireguard);
+        options.source_limits.sessions_per_source = 64;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        UdpClient old_address(false), new_address(false);
+        // Opened by transport data (as after a restart), validated by the backend's answer.
+        old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+        CHECK(drain(old_address) == 3);
+        CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+        // The relay learns no index from transport data: a move needs a handshake first.
+        old_address.send_to(relay.udp_port(0), wg_initiation(9));
+        REQUIRE(old_address.receive());
+        // The client moves; the backend's answer to the moved packet is more than it sent.
+        new_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1, 16));
+        CHECK(drain(new_address) == 0);
+        CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
+        CHECK(relay.counter(&relay::Counters::drop_amplification) == 3);
+        CHECK(relay.counter(&relay::Counters::native_validated) == 1);
+    }
+}
+
+TEST_CASE("forged transport messages: a few provisional sessions per source, evicted first", "[native][limits]") {
+    EchoBackend backend(false);  // a WireGuard backend answers no forgery
+    SECTION("one source holds at most four unanswered sessions") {
+        auto options = guarded(backend, wire::Protocol::wireguard);
+        options.source_limits.sessions_per_source = 64;
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        std::vector<UdpClient> forgers;
+        for (int i = 0; i < 10; ++i) forgers.emplace_back(false);
+        for (std::uint32_t i = 0; i < forgers.size(); ++i)
+            forgers[i].send_to(relay.udp_port(0), wg_transport(0x1000 + i, 0));
+        CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_provisional_source) == 6; }));
+        CHECK(relay.sessions() == 4);
+        CHECK(backend.sources().size() == 4);  // four backend sockets, no more
+        // A handshake from the same source is not provisional: it opens a session.
+        UdpClient client(false);
+        client.send_to(relay.udp_port(0), wg_initiation(1));
+        CHECK(eventually([&] { return relay.sessions() == 5; }));
+    }
+    SECTION("when the table is full, the oldest provisional session makes room") {
+        auto options = guarded(backend, wire::Protocol::wireguard);
+        options.source_limits.sessions_per_source = 64;
+        options.max_sessions = 4;  // two provisional sessions at most (half)
+        RunningRelay relay(options);
+        REQUIRE_FALSE(relay.error());
+        UdpClient f1(0x7f000002u), f2(0x7f000003u), f3(0x7f000004u);
+        f1.send_to(relay.udp_port(0), wg_transport(0x1, 0));
+        CHECK(eventually([&] { return relay.sessions() == 1; }));
+        f2.send_to(relay.udp_port(0), wg_transport(0x2, 0));
+        CHECK(eventually([&] { return relay.sessions() == 2; }));
+        f3.send_to(relay.udp_port(0), wg_transport(0x3, 0));  // the third evicts the first
+        CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_provisional_evicted) == 1; }));
+        CHECK(relay.sessions() == 2);
+        // Real clients fill the rest, and one more still gets in: a provisional one makes room.
+        UdpClient c1(0x7f000005u), c2(0x7f000006u), c3(0x7f000007u);
+        for (auto* c : {&c1, &c2, &c3}) c->send_to(relay.udp_port(0), wg_initiation(1));
+        CHECK(eventually([&] { return backend.sources().size() == 6; }));
+        CHECK(relay.sessions() == 4);
+        CHECK(relay.counter(&relay::Counters::drop_provisional_evicted) == 2);
+        CHECK(relay.counter(&relay::Counters::drop_session_limit) == 0);
+    }
+}
+
+TEST_CASE("index guesses from a new address spend the source's handshake tokens", "[native][limits][roaming]") {
+    EchoBackend backend(true, wg_server());
+    auto options = guarded(backend, wire::Protocol::wireguard);
+    options.source_limits.handshakes_per_second = 1;  // slow refill: the test sees the burst only
+    options.source_limits.burst = 3;
+    options.source_limits.sessions_per_source = 64;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    UdpClient client(0x7f000002u);
+    client.send_to(relay.udp_port(0), wg_initiation(7));  // token 1
+    REQUIRE(client.receive());
+    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));  // its own session: free
+    REQUIRE(client.receive());
+    // An attacker at another source guesses indices, one new port per guess: the live index
+    // is among them, yet after the burst nothing gets through to the roaming check.
+    std::vector<UdpClient> guesses;
+    for (int i = 0; i < 8; ++i) guesses.emplace_back(0x7f000003u);
+    for (std::uint32_t i = 0; i < guesses.size(); ++i)
+        guesses[i].send_to(relay.udp_port(0), wg_transport(i == 7 ? kBackendIndex : 0x100 + i, 1u << 30));
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_handshake_rate) == 5; }));
+    CHECK(relay.counter(&relay::Counters::move_accepted) == 0);
+    CHECK(relay.counter(&relay::Counters::move_too_far) == 0);  // the live guess never got looked up
+    // The real client is untouched.
+    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1, 16));
+    CHECK(client.receive());
+}
+
 TEST_CASE("per-source limits: handshake rate and sessions per source", "[native][limits]") {
     EchoBackend backend(false);
     SECTION("handshakes beyond the burst are dropped") {
@@ -351,10 +488,11 @@ TEST_CASE("per-source limits: handshake rate and sessions per source", "[native]
         RunningRelay relay(options);
         REQUIRE_FALSE(relay.error());
         UdpClient a(false), b(false), c(false);
-        a.send_to(relay.udp_port(0), bytes("a"));
-        b.send_to(relay.udp_port(0), bytes("b"));
+        // Handshakes: other datagrams open provisional sessions, which have a smaller share.
+        a.send_to(relay.udp_port(0), wg_initiation(1));
+        b.send_to(relay.udp_port(0), wg_initiation(2));
         CHECK(eventually([&] { return relay.sessions() == 2; }));
-        c.send_to(relay.udp_port(0), bytes("c"));
+        c.send_to(relay.udp_port(0), wg_initiation(3));
         CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_source_sessions) == 1; }));
         CHECK(relay.sessions() == 2);
         CHECK(eventually([&] { return relay.sessions() == 0; }));  // idle: both close

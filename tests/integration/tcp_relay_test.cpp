@@ -88,7 +88,9 @@ TEST_CASE("a 65535-byte frame is carried when max_datagram allows it", "[tcp]") 
     // would be needed; check instead the largest that IPv4 carries and that 65535 is refused
     // by the kernel and counted rather than crashing anything.
     EchoBackend backend;
-    RunningRelay relay(options_for(backend, false, 0, 1));
+    auto options = options_for(backend, false, 0, 1);
+    options.max_datagram = 65535;  // the relay's own bound allows it (the configuration does not)
+    RunningRelay relay(options);
     REQUIRE_FALSE(relay.error());
     TcpClient client(false, relay.tcp_port(0));
     REQUIRE(client.connected());
@@ -107,6 +109,8 @@ TEST_CASE("zero-length frames are dropped, the connection stays up", "[tcp]") {
     REQUIRE_FALSE(relay.error());
     TcpClient client(false, relay.tcp_port(0));
     REQUIRE(client.connected());
+    client.write_raw(TcpClient::frame(bytes("first")));
+    REQUIRE(client.read_frame());
     auto wire = TcpClient::frame(Bytes{});
     const auto next = TcpClient::frame(bytes("after"));
     wire.insert(wire.end(), next.begin(), next.end());
@@ -115,6 +119,74 @@ TEST_CASE("zero-length frames are dropped, the connection stays up", "[tcp]") {
     REQUIRE(reply);
     CHECK(*reply == bytes("after"));
     CHECK(relay.counter(&relay::Counters::drop_empty) == 1);
+}
+
+TEST_CASE("an empty first frame opens nothing, whatever the protocol", "[tcp][limits]") {
+    EchoBackend backend;
+    RunningRelay relay(options_for(backend, false, 0, 1));  // protocol "any"
+    REQUIRE_FALSE(relay.error());
+    TcpClient client(false, relay.tcp_port(0));
+    REQUIRE(client.connected());
+    client.write_raw(TcpClient::frame(Bytes{}));
+    CHECK(client.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
+    CHECK(relay.counter(&relay::Counters::sessions_opened) == 0);
+    CHECK(backend.datagrams() == 0);
+}
+
+TEST_CASE("one source holds at most tcp_per_source TCP connections", "[tcp][limits]") {
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.tcp_per_source = 2;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient a(false, relay.tcp_port(0)), b(false, relay.tcp_port(0));
+    a.write_raw(TcpClient::frame(bytes("a")));
+    REQUIRE(a.read_frame());  // a is a session; b waits for its first frame: both count
+    TcpClient c(false, relay.tcp_port(0));
+    CHECK(c.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_source) == 1);
+    // Another source is not affected, and a closed connection gives its share back.
+    TcpClient other(false, relay.tcp_port(0), 0, 0x7f000002);
+    other.write_raw(TcpClient::frame(bytes("o")));
+    CHECK(other.read_frame());
+    b.close();
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_closed) >= 1; }));
+    TcpClient d(false, relay.tcp_port(0));
+    d.write_raw(TcpClient::frame(bytes("d")));
+    CHECK(d.read_frame());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_source) == 1);
+}
+
+TEST_CASE("with every TCP slot taken, the connection that waited longest for a first frame makes room",
+          "[tcp][limits]") {
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.max_tcp_connections = 2;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient silent_old(false, relay.tcp_port(0));
+    REQUIRE(silent_old.connected());
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 1; }));
+    TcpClient silent_new(false, relay.tcp_port(0));
+    CHECK(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 2; }));
+    TcpClient client(false, relay.tcp_port(0));
+    client.write_raw(TcpClient::frame(bytes("served")));
+    auto reply = client.read_frame();
+    REQUIRE(reply);
+    CHECK(*reply == bytes("served"));
+    CHECK(silent_old.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_evicted) == 1);
+    // A connection that sent its first frame is never evicted: with both slots held by
+    // sessions, a new connection is refused.
+    silent_new.write_raw(TcpClient::frame(bytes("late")));
+    REQUIRE(silent_new.read_frame());
+    TcpClient refused(false, relay.tcp_port(0));
+    CHECK(refused.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_limit) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_tcp_evicted) == 1);
+    client.write_raw(TcpClient::frame(bytes("again")));
+    CHECK(client.read_frame());
 }
 
 TEST_CASE("the TCP connection limit closes connections beyond it", "[tcp][limits]") {
@@ -163,6 +235,32 @@ TEST_CASE("a TCP connection that sends no frame in time is closed", "[tcp][expir
     CHECK(relay.counter(&relay::Counters::tcp_timeouts) == 1);
 }
 
+TEST_CASE("a later frame that stalls halfway has a deadline too", "[tcp][expiry]") {
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.first_frame_timeout = 400ms;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient client(false, relay.tcp_port(0));
+    REQUIRE(client.connected());
+    // Frames that complete keep the connection, however long it lives: six frames, each sent
+    // in two halves 150 ms apart, over more than twice the deadline.
+    for (int i = 0; i < 6; ++i) {
+        const auto frame = TcpClient::frame(pattern(100, static_cast<unsigned>(i)));
+        client.write_raw(Bytes(frame.begin(), frame.begin() + 50));
+        std::this_thread::sleep_for(150ms);
+        client.write_raw(Bytes(frame.begin() + 50, frame.end()));
+        REQUIRE(client.read_frame());
+    }
+    CHECK(relay.counter(&relay::Counters::tcp_timeouts) == 0);
+    // A frame that starts and never completes closes the connection and its session.
+    const auto frame = TcpClient::frame(pattern(100, 9));
+    client.write_raw(Bytes(frame.begin(), frame.begin() + 10));
+    CHECK(client.closed_by_peer(3000ms));
+    CHECK(relay.counter(&relay::Counters::tcp_timeouts) == 1);
+    CHECK(eventually([&] { return relay.sessions() == 0; }));
+}
+
 TEST_CASE("stopping the relay closes TCP connections still waiting for their first frame", "[tcp][expiry]") {
     // No session holds such a connection; left open, it would keep a worker's event loop (and
     // so the shutdown) waiting for its first-frame timeout.
@@ -203,7 +301,7 @@ TEST_CASE("replies to a TCP client that does not read are bounded, not buffered 
     REQUIRE_FALSE(relay.error());
     TcpClient client(false, relay.tcp_port(0), 4096);
     REQUIRE(client.connected());
-    // The client never reads: once the socket buffers are full, the relay's queue (1 MiB)
+    // The client never reads: once the socket buffers are full, the relay's queue (128 KiB)
     // fills and further replies must be dropped and counted. Send until that happens, bounded.
     const auto frame = TcpClient::frame(pattern(1400, 5));
     Bytes burst;
@@ -238,6 +336,36 @@ int pressured_sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
 const net::Syscalls pressured{net::system_syscalls().recvmmsg, &pressured_sendmmsg};
 
 }  // namespace
+
+TEST_CASE("peers that never read spend the worker's queue budget, not a reading client's replies",
+          "[tcp][limits]") {
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.tcp_queue_budget = 96 * 1024;  // a few connections' worth, so the test stays small
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    std::vector<TcpClient> stalled;
+    for (int i = 0; i < 6; ++i) stalled.emplace_back(false, relay.tcp_port(0), 4096);
+    const auto frame = TcpClient::frame(pattern(1400, 3));
+    Bytes burst;
+    for (int i = 0; i < 50; ++i) burst.insert(burst.end(), frame.begin(), frame.end());
+    bool spent = false;
+    for (int round = 0; round < 1000 && !spent; ++round) {  // bounded: at most 420 MB sent
+        for (auto& c : stalled) c.write_raw(burst);
+        std::this_thread::sleep_for(2ms);
+        spent = relay.counter(&relay::Counters::drop_tcp_queue_memory) > 0;
+    }
+    REQUIRE(spent);
+    // The budget is spent, yet a client that reads what it is sent loses nothing.
+    TcpClient reader(false, relay.tcp_port(0));
+    REQUIRE(reader.connected());
+    for (unsigned i = 0; i < 200; ++i) {
+        reader.write_raw(TcpClient::frame(pattern(1000, i)));
+        auto reply = reader.read_frame();
+        REQUIRE(reply);
+        CHECK(*reply == pattern(1000, i));
+    }
+}
 
 TEST_CASE("a full backend socket slows the TCP client down instead of dropping its datagrams", "[tcp][limits]") {
     EchoBackend backend(false);

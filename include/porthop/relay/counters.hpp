@@ -33,7 +33,7 @@ namespace porthop::relay {
     X(drop_send_to_backend, "porthop_drops_total", "reason=\"send_to_backend_failed\"", "")              \
     X(drop_send_to_client, "porthop_drops_total", "reason=\"send_to_client_failed\"", "")                \
     X(drop_tcp_backlog, "porthop_drops_total", "reason=\"tcp_client_too_slow\"", "")                     \
-    X(drop_no_buffer, "porthop_drops_total", "reason=\"no_buffer\"", "")                                 \
+    X(drop_tcp_queue_memory, "porthop_drops_total", "reason=\"tcp_queue_memory\"", "")                   \
     X(drop_socket_error, "porthop_drops_total", "reason=\"backend_socket_unavailable\"", "")             \
     X(tcp_timeouts, "porthop_drops_total", "reason=\"tcp_no_frame_in_time\"", "")                        \
     X(drop_agent_frame, "porthop_drops_total", "reason=\"bad_hop_frame\"", "")                           \
@@ -46,6 +46,10 @@ namespace porthop::relay {
     X(drop_source_table, "porthop_drops_total", "reason=\"source_table_full\"", "")                      \
     X(drop_amplification, "porthop_drops_total", "reason=\"amplification\"", "")                         \
     X(drop_handoff, "porthop_drops_total", "reason=\"handoff_failed\"", "")                            \
+    X(drop_provisional_source, "porthop_drops_total", "reason=\"provisional_per_source\"", "")           \
+    X(drop_provisional_evicted, "porthop_drops_total", "reason=\"provisional_evicted\"", "")             \
+    X(drop_tcp_source, "porthop_drops_total", "reason=\"tcp_connections_per_source\"", "")               \
+    X(drop_tcp_evicted, "porthop_drops_total", "reason=\"tcp_pending_evicted\"", "")                     \
     X(native_validated, "porthop_native_sessions_validated_total", "",                                     \
       "Native UDP sessions whose client proved it receives at its address (no reply cap from then on).") \
     X(move_accepted, "porthop_native_moves_total", "verdict=\"accepted\"",                               \

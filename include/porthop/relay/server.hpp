@@ -37,6 +37,9 @@ struct ServerOptions {
     // TCP connections one source (IPv4 address, IPv6 /64) may hold at once, pending or not
     // (0: no cap), so a few sources cannot take every slot of max_tcp_connections.
     std::uint32_t tcp_per_source = 32;
+    // Bytes of buffer all TCP reply queues of one worker may hold together; beyond it, replies
+    // to connections queueing more than a small floor are dropped (relay/frame_queue.hpp).
+    std::size_t tcp_queue_budget = std::size_t{16} << 20;
     // The largest datagram UDP over IPv4 can carry (65535 - 20 - 8); config refuses more.
     std::uint32_t max_datagram = 65507;
     // Skip an IPv6 wildcard listener when the host has no IPv6 (common in containers) instead

@@ -29,7 +29,8 @@ enum class CloseReason : std::uint8_t {
     tcp_timeout,
     listener_removed,
     superseded,
-    shutdown
+    shutdown,
+    evicted  // a provisional session that made room for a newer one (native_guard.cpp)
 };
 const char* to_string(CloseReason reason) noexcept;
 
@@ -76,7 +77,18 @@ struct Session {
     // attach already proved the address; a native UDP session starts unvalidated.
     bool validated = true;
     std::uint8_t amplification = 1;
-    bool backend_sent_data = false;      // OpenVPN: the backend sent a P_DATA packet
+    // Opened by a datagram that is not a handshake (a WireGuard transport message after a relay
+    // restart, or a forgery) and not yet answered by the backend: it counts against a small
+    // budget per source and in total, and is the first to make room (native_guard.cpp).
+    bool provisional = false;
+    std::optional<SourceKey> provisional_source;  // the source whose provisional share it takes
+    // Opened by a datagram that is not a handshake (see `provisional`), whatever the limits.
+    bool opened_by_data = false;
+    // Moved to another address since it opened (roaming): its socket's history no longer says
+    // anything about the client's current address.
+    bool roamed = false;
+    // The backend sent a data packet (WireGuard transport, OpenVPN P_DATA) on this session.
+    bool backend_sent_data = false;
     std::uint64_t ovpn_backend_sid = 0;  // OpenVPN: the backend's session id (0: none seen)
     std::uint64_t ovpn_client_sid = 0;   // OpenVPN: the client's session id (0: none seen)
     // OpenVPN: the backend's answer to the client's hard reset did not echo the client's session

@@ -198,6 +198,7 @@ private:
         };
         auto loaded = app::load_config_file(path_);
         for (const auto& w : loaded.warnings) app::log_warn("reload: " + w.to_string());
+        if (loaded.ok()) loaded.errors = app::check_server_ready(loaded.config);
         if (!loaded.ok()) {
             for (const auto& e : loaded.errors) app::log_error("reload: " + e.to_string());
             reject(std::to_string(loaded.errors.size()) + " error(s) in the file");
@@ -237,6 +238,8 @@ private:
 
 int run_server(const std::string& config_path) {
     auto loaded = load(config_path);
+    // A file must set something in [server]; without --config the defaults are meant.
+    if (loaded.ok() && !config_path.empty()) loaded.errors = app::check_server_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
     app::set_log_level(loaded.config.log_level);

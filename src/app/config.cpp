@@ -165,6 +165,18 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string& why)
     return HostPort{std::string(host), range->first};
 }
 
+// Every datagram the relay or the agent carries is sent on over UDP, where IPv4 holds at most
+// kMaxUdpPayload bytes: a larger limit would accept datagrams that are then dropped on sending.
+void read_max_datagram(Reader& r, const toml::node& node, const std::string& key, std::uint32_t& out) {
+    if (node.is_integer() && *node.value<std::int64_t>() > std::int64_t{kMaxUdpPayload}) {
+        r.error(node, key,
+                std::to_string(*node.value<std::int64_t>()) + " is more than UDP over IPv4 can carry: at most " +
+                    std::to_string(kMaxUdpPayload) + " bytes (65535 - 20 IP header - 8 UDP header)");
+        return;
+    }
+    if (auto v = r.integer(node, key, 576, kMaxUdpPayload)) out = static_cast<std::uint32_t>(*v);
+}
+
 enum class Empty { allowed, refused };
 
 void read_ports(Reader& r, const toml::node& node, const std::string& key, std::vector<PortRange>& out,
@@ -351,7 +363,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else if (k == "workers") {
             if (auto v = r.integer(node, key, 0, 256)) s.workers = static_cast<std::uint32_t>(*v);
         } else if (k == "max_datagram") {
-            if (auto v = r.integer(node, key, 576, 65535)) s.max_datagram = static_cast<std::uint32_t>(*v);
+            read_max_datagram(r, node, key, s.max_datagram);
         } else if (k == "key") {
             read_key(r, node, key, s.key);
         } else if (k == "hop_interval") {
@@ -381,11 +393,15 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else if (k == "sessions_per_source") {
             if (auto v = r.integer(node, key, 0, 1'000'000))
                 s.sessions_per_source = static_cast<std::uint32_t>(*v);
+        } else if (k == "tcp_connections_per_source") {
+            if (auto v = r.integer(node, key, 0, 100'000))
+                s.tcp_connections_per_source = static_cast<std::uint32_t>(*v);
         } else {
             r.error(node, key,
                     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
                     "max_tcp_connections, max_datagram, workers, key, hop_interval, moving_target, protocol, "
-                    "wireguard_public_key, handshake_rate, handshake_burst, sessions_per_source)");
+                    "wireguard_public_key, handshake_rate, handshake_burst, sessions_per_source, "
+                    "tcp_connections_per_source)");
         }
     }
     // mac1 exists only in WireGuard: a key on an OpenVPN relay is a mistake worth naming.
@@ -439,7 +455,7 @@ void read_client(Reader& r, const toml::table& table, ClientConfig& c) {
         } else if (k == "hop_interval") {
             read_hop_interval(r, node, key, c.hop_interval);
         } else if (k == "max_datagram") {
-            if (auto v = r.integer(node, key, 576, 65535)) c.max_datagram = static_cast<std::uint32_t>(*v);
+            read_max_datagram(r, node, key, c.max_datagram);
         } else {
             r.error(node, key,
                     "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram)");
@@ -476,7 +492,19 @@ std::string ConfigError::to_string() const {
     return out + message;
 }
 
-ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
+namespace {
+
+// True when the table holds no value at any depth: nothing, or only tables holding nothing.
+bool sets_nothing(const toml::table& table) {
+    for (const auto& [k, node] : table) {
+        const auto* t = node.as_table();
+        if (!t || !sets_nothing(*t)) return false;
+    }
+    return true;
+}
+
+// parse_config, telling also whether the text set nothing at all (`empty`, if given).
+ConfigResult parse_text(std::string_view toml_text, std::string source_name, bool* empty) {
     ConfigResult result;
     result.config.source = source_name;
     toml::table root;
@@ -488,13 +516,15 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
                                             "TOML syntax: " + std::string(e.description())});
         return result;
     }
+    if (empty) *empty = sets_nothing(root);
     Reader r(result, source_name);
     for (const auto& [k, node] : root) {
         const std::string key(k.str());
         if (key == "server") {
-            if (const auto* t = node.as_table())
+            if (const auto* t = node.as_table()) {
                 read_server(r, *t, result.config.server);
-            else
+                result.config.server_keys = t->size();
+            } else
                 r.error(node, key, "expected a [server] table");
         } else if (key == "log") {
             const auto* t = node.as_table();
@@ -538,6 +568,12 @@ ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
     return result;
 }
 
+}  // namespace
+
+ConfigResult parse_config(std::string_view toml_text, std::string source_name) {
+    return parse_text(toml_text, std::move(source_name), nullptr);
+}
+
 ConfigResult load_config_file(const std::string& path) {
     const auto file_error = [&](std::string message) {
         ConfigResult result;
@@ -550,10 +586,30 @@ ConfigResult load_config_file(const std::string& path) {
     // look like an empty file (which would mean "all defaults").
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) return file_error("is a directory, not a file");
-    std::ostringstream text;
-    text << in.rdbuf();
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
     if (in.bad()) return file_error("read failed: " + std::string(std::strerror(errno)));
-    return parse_config(text.str(), path);
+    const auto text = buffer.str();
+    bool empty = false;
+    auto result = parse_text(text, path, &empty);
+    if (result.ok() && empty)
+        return file_error("the file is empty (no settings); porthop runs on built-in defaults only without --config");
+    // Cheap evidence of a write cut short: a text file ends with a newline (editors, heredocs
+    // and `porthop check-config` write one), a truncated one usually mid-line. Only a warning,
+    // since a cut at a line's end leaves a valid file with the newline and cannot be told apart.
+    if (!text.empty() && text.back() != '\n')
+        result.warnings.push_back(ConfigError{path, 0, 0, "",
+                                              "does not end with a newline: if it was written while being read, "
+                                              "its last line may be cut short"});
+    return result;
+}
+
+std::vector<ConfigError> check_server_ready(const Config& config) {
+    if (config.server_keys != 0) return {};
+    return {ConfigError{config.source, 0, 0, "server",
+                        "no [server] settings: porthop server --config needs at least one (a file cut short "
+                        "before them looks like this, and would run the default ports and backend); run "
+                        "without --config for the built-in defaults"}};
 }
 
 std::vector<ConfigError> check_client_ready(const Config& config) {
@@ -608,6 +664,7 @@ std::string to_toml(const Config& c) {
     out << "handshake_rate = " << s.handshake_rate << "\n"
         << "handshake_burst = " << s.handshake_burst << "\n"
         << "sessions_per_source = " << s.sessions_per_source << "\n"
+        << "tcp_connections_per_source = " << s.tcp_connections_per_source << "\n"
         << "\n[metrics]\n"
         << metrics(c.metrics) << "\n[client]\n"
         << "listen = \"" << net_string(cl.listen) << "\"\n";

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "porthop/app/backend_lookup.hpp"
 #include "porthop/app/cli.hpp"
 #include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
@@ -179,6 +180,10 @@ private:
             }
             app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
                           ", stopping: " + std::to_string(server_.session_count()) + " sessions open");
+            if (lookup_.busy())
+                app::log_info("the reload waiting for the backend's address is abandoned");
+            lookup_.abandon();
+            reload_again_ = false;
             metrics_.stop();
             server_.stop();
             watchdog_.arm(io_);
@@ -186,40 +191,70 @@ private:
     }
 
     // SIGHUP: read the file again; apply it only if it is entirely valid and every new port
-    // opens. Otherwise say why and keep running on the old configuration.
+    // opens. Otherwise say why and keep running on the old configuration. Reading and checking
+    // the file is quick and done here, on worker 0's loop; a backend host name is resolved on
+    // a thread of its own (BackendLookup), so a slow DNS server does not stall this loop's
+    // traffic, and the result is applied back here.
     void reload() {
         if (path_.empty()) {
             app::log_warn("SIGHUP: running on built-in defaults (no --config file): nothing to reload");
             return;
         }
-        const auto reject = [&](const std::string& why) {
-            ++process_.reloads_rejected;
-            app::log_error("reload of " + path_ + " rejected, the previous configuration stays: " + why);
-        };
+        if (lookup_.busy()) {
+            // One lookup at a time; the file is read again once it is done, so the newest
+            // version is what ends up applied.
+            reload_again_ = true;
+            app::log_info("SIGHUP: the previous reload is still resolving the backend's address; " + path_ +
+                          " is read again once it is done");
+            return;
+        }
         auto loaded = app::load_config_file(path_);
         for (const auto& w : loaded.warnings) app::log_warn("reload: " + w.to_string());
+        if (loaded.ok()) loaded.errors = app::check_server_ready(loaded.config);
         if (!loaded.ok()) {
             for (const auto& e : loaded.errors) app::log_error("reload: " + e.to_string());
             reject(std::to_string(loaded.errors.size()) + " error(s) in the file");
             return;
         }
-        std::string error;
-        auto options = app::make_server_options(loaded.config.server, error);
-        if (!options) {
+        auto options = app::server_options(loaded.config.server);
+        const auto backend = loaded.config.server.backend;
+        if (!app::backend_needs_lookup(backend)) {
+            std::string error;
+            const auto address = app::resolve_backend(backend, error);  // an IP literal: no DNS
+            finish_reload(std::move(loaded.config), std::move(options), address, error);
+            return;
+        }
+        app::log_info("reload: resolving backend '" + backend.host +
+                      "' off the event loop; the previous configuration serves meanwhile");
+        lookup_.start(backend, [this, config = std::move(loaded.config), options = std::move(options)](
+                                   std::optional<net::Endpoint> address, const std::string& error) mutable {
+            finish_reload(std::move(config), std::move(options), address, error);
+            if (std::exchange(reload_again_, false)) reload();
+        });
+    }
+
+    void reject(const std::string& why) {
+        ++process_.reloads_rejected;
+        app::log_error("reload of " + path_ + " rejected, the previous configuration stays: " + why);
+    }
+
+    void finish_reload(app::Config loaded, relay::ServerOptions options, const std::optional<net::Endpoint>& backend,
+                       const std::string& error) {
+        if (!backend) {
             reject(error);
             return;
         }
+        options.backend = *backend;
         std::string changes;
-        if (auto problem = server_.reconfigure(*options, changes)) {
+        if (auto problem = server_.reconfigure(options, changes)) {
             reject(*problem);
             return;
         }
-        if (loaded.config.metrics.enabled != config_.metrics.enabled ||
-            !(loaded.config.metrics.listen == config_.metrics.listen))
+        if (loaded.metrics.enabled != config_.metrics.enabled || !(loaded.metrics.listen == config_.metrics.listen))
             changes += "; [metrics] listen changes only after a restart";
-        app::set_log_level(loaded.config.log_level);
+        app::set_log_level(loaded.log_level);
         auto metrics = config_.metrics;
-        config_ = std::move(loaded.config);
+        config_ = std::move(loaded);
         config_.metrics = metrics;  // what is actually served
         ++process_.reloads_applied;
         app::log_info("reloaded " + path_ + ":" + changes);
@@ -233,10 +268,16 @@ private:
     asio::signal_set signals_;
     app::ProcessInfo process_;
     ShutdownWatchdog watchdog_;
+    // After io_ and server_: destroyed first, so a lookup still in flight is abandoned before
+    // the loop it would post to goes away.
+    app::BackendLookup lookup_{io_};
+    bool reload_again_ = false;  // a SIGHUP came while lookup_ was busy
 };
 
 int run_server(const std::string& config_path) {
     auto loaded = load(config_path);
+    // A file must set something in [server]; without --config the defaults are meant.
+    if (loaded.ok() && !config_path.empty()) loaded.errors = app::check_server_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
     app::set_log_level(loaded.config.log_level);

@@ -13,7 +13,7 @@ namespace porthop::app {
 
 namespace asio = boost::asio;
 
-std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error) {
+relay::ServerOptions server_options(const ServerConfig& config) {
     relay::ServerOptions options;
     for (const auto& text : config.listen) options.listen.push_back(asio::ip::make_address(text));
     options.udp_ports = expand_ports(config.udp);
@@ -31,19 +31,36 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
     options.source_limits.handshakes_per_second = config.handshake_rate;
     options.source_limits.burst = config.handshake_burst;
     options.source_limits.sessions_per_source = config.sessions_per_source;
+    options.tcp_per_source = config.tcp_connections_per_source;
+    return options;
+}
 
-    // A name (e.g. a compose service) is resolved once at start-up; the relay never forwards
-    // anywhere else, whatever a packet says.
+bool backend_needs_lookup(const HostPort& backend) {
+    boost::system::error_code ec;
+    asio::ip::make_address(backend.host, ec);
+    return static_cast<bool>(ec);
+}
+
+std::optional<net::Endpoint> resolve_backend(const HostPort& backend, std::string& error) {
+    // A name (e.g. a compose service) is resolved once, at start-up or on reload; the relay
+    // never forwards anywhere else, whatever a packet says.
     asio::io_context io;
     asio::ip::udp::resolver resolver(io);
     boost::system::error_code ec;
-    const auto results = resolver.resolve(config.backend.host, std::to_string(config.backend.port),
+    const auto results = resolver.resolve(backend.host, std::to_string(backend.port),
                                           asio::ip::resolver_base::numeric_service, ec);
     if (ec || results.empty()) {
-        error = "cannot resolve backend '" + config.backend.host + "': " + (ec ? ec.message() : "no address");
+        error = "cannot resolve backend '" + backend.host + "': " + (ec ? ec.message() : "no address");
         return std::nullopt;
     }
-    options.backend = net::Endpoint::from_asio(results.begin()->endpoint());
+    return net::Endpoint::from_asio(results.begin()->endpoint());
+}
+
+std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error) {
+    auto options = server_options(config);
+    auto backend = resolve_backend(config.backend, error);
+    if (!backend) return std::nullopt;
+    options.backend = *backend;
     return options;
 }
 
@@ -87,7 +104,10 @@ std::string describe(const ServerConfig& config, const relay::ServerOptions& opt
                                   : std::string("no handshake limit")) +
            " and " +
            (config.sessions_per_source ? std::to_string(config.sessions_per_source) : std::string("unlimited")) +
-           " sessions per source)";
+           " sessions and " +
+           (config.tcp_connections_per_source ? std::to_string(config.tcp_connections_per_source)
+                                              : std::string("unlimited")) +
+           " TCP connections per source)";
 }
 
 }  // namespace porthop::app

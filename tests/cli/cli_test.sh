@@ -162,11 +162,39 @@ check "the effective TOML passes check-config and prints the same values" \
     all 'status_is 0' 'out_has "max_sessions = 7"' \
     'diff <(tail -n +2 "$WORK/effective.toml") <(tail -n +2 "$WORK/out") >/dev/null'
 
+# A file that sets nothing is refused: it is likelier a write cut short than a wish for the
+# defaults (which porthop runs on without --config).
 EMPTY=$WORK/empty.toml
-: >"$EMPTY"
-run check-config "$EMPTY"
-check "check-config on an empty file prints the defaults" \
-    all 'status_is 0' 'out_has "udp = [\"443\", \"1194\", \"40000-40099\"]"' 'out_has "backend = \"127.0.0.1:51820\""'
+for text in "" "  \n\n" "# porthop server configuration\n\n# more comments\n"; do
+    printf "$text" >"$EMPTY"
+    run check-config "$EMPTY"
+    check "check-config on an empty file ('$text'): exit 1, says why" \
+        all 'status_is 1' 'out_empty' \
+        "err_has \"error: $EMPTY: the file is empty (no settings); porthop runs on built-in defaults only without --config\""
+done
+
+# One default value set: the effective configuration is the defaults.
+DEFAULTS=$WORK/defaults.toml
+printf '[log]\nlevel = "info"\n' >"$DEFAULTS"
+run check-config "$DEFAULTS"
+check "check-config on a file of one default prints the defaults" \
+    all 'status_is 0' 'out_has "udp = [\"443\", \"1194\", \"40000-40099\"]"' 'out_has "backend = \"127.0.0.1:51820\""' \
+    'out_has "max_datagram = 65507"' 'out_has "tcp_connections_per_source = 32"'
+
+# max_datagram: what UDP over IPv4 carries, and not a byte more.
+printf '[server]\nmax_datagram = 65507\ntcp_connections_per_source = 0\n' >"$WORK/dgram.toml"
+run check-config "$WORK/dgram.toml"
+check "check-config: max_datagram = 65507 and tcp_connections_per_source = 0 pass" \
+    all 'status_is 0' 'out_has "max_datagram = 65507"' 'out_has "tcp_connections_per_source = 0"'
+printf '[server]\nmax_datagram = 65508\n' >"$WORK/dgram.toml"
+run check-config "$WORK/dgram.toml"
+check "check-config: max_datagram = 65508 is refused, naming why" \
+    all 'status_is 1' 'out_empty' \
+    "err_has \"$WORK/dgram.toml:2:16: server.max_datagram: 65508 is more than UDP over IPv4 can carry: at most 65507 bytes\""
+printf '[server]\ntcp_connections_per_source = 100001\n' >"$WORK/dgram.toml"
+run check-config "$WORK/dgram.toml"
+check "check-config: tcp_connections_per_source above 100000 is refused" \
+    all 'status_is 1' "err_has \"server.tcp_connections_per_source: 100001 is out of range (0-100000)\""
 
 SHORT=$WORK/short.toml
 printf '[server]\nidle_timeout = "10s"\n' >"$SHORT"
@@ -205,9 +233,9 @@ if [[ -f $CONF_DIR/server.toml ]]; then
     run check-config "$CONF_DIR/server.toml"
     check "the shipped conf/server.toml passes check-config without warnings" \
         all 'status_is 0' 'err_empty' "out_has \"# effective configuration, from $CONF_DIR/server.toml\""
-    # It documents the defaults: its effective values are those of an empty file.
+    # It documents the defaults: its effective values are those of a file setting one default.
     cp "$WORK/out" "$WORK/shipped.out"
-    run check-config "$EMPTY"
+    run check-config "$DEFAULTS"
     check "conf/server.toml holds exactly the built-in defaults" \
         all 'status_is 0' 'out_has "[server]"' \
         'diff <(tail -n +2 "$WORK/shipped.out") <(tail -n +2 "$WORK/out") >/dev/null'
@@ -258,7 +286,7 @@ if [[ -f $CONF_DIR/client.toml ]]; then
         'out_has "[client_metrics]"' '! out_has "key = "'
     # Apart from the server (which has no default), it documents the defaults.
     grep -v '^server = ' "$WORK/out" | tail -n +2 >"$WORK/client.out"
-    run check-config "$EMPTY"
+    run check-config "$DEFAULTS"
     check "conf/client.toml holds the built-in defaults apart from server" \
         all 'status_is 0' 'diff "$WORK/client.out" <(tail -n +2 "$WORK/out") >/dev/null'
 else
@@ -275,6 +303,15 @@ check "server with a missing config file: exit 1 at once" \
 run server -c "$BAD"
 check "server with a bad config file: exit 1 with the errors" \
     all 'status_is 1' "err_has \"error: $BAD:3:16: server.max_sessions:\""
+
+: >"$EMPTY"
+run server -c "$EMPTY"
+check "server with an empty config file: exit 1, nothing opened" \
+    all 'status_is 1' "err_has \"error: $EMPTY: the file is empty (no settings)\"" '! err_has " server ("'
+run server -c "$DEFAULTS"
+check "server with a file without [server] settings: exit 1, says why" \
+    all 'status_is 1' "err_has \"error: $DEFAULTS: server: no [server] settings: porthop server --config needs at least one\"" \
+    '! err_has " server ("'
 
 UNRESOLVABLE=$WORK/unresolvable.toml
 printf '[server]\nlisten = ["127.0.0.1"]\nudp = []\ntcp = ["1"]\nbackend = "no-such-host.invalid:51820"\n' \

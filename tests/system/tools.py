@@ -5,13 +5,18 @@
   tools.py echo PORT               UDP echo backend on 127.0.0.1:PORT (runs until killed)
   tools.py udp N PORT [SIZE]       send N datagrams from one socket, print how many echoes came back
   tools.py tcp N PORT [SIZE]       send N u16-framed datagrams on one connection, print echoes
-  tools.py stream PORT SECONDS PPS print "port=P sent=S received=R" after a paced UDP stream
+  tools.py stream PORT SECONDS PPS print "port=P sent=S received=R max_rtt_ms=M" after a paced
+                                   UDP stream (M: the slowest echo's round trip)
   tools.py http METHOD URL         print the status code, then the body
   tools.py hold-udp PORT SECONDS   keep a UDP port bound (to make a bind fail)
+  tools.py slow-dns ADDRESS DELAY  DNS server on ADDRESS:53 (UDP): slow.porthop.test answers
+                                   127.0.0.1 after DELAY seconds, hang.porthop.test never,
+                                   every other name NXDOMAIN at once (runs until killed)
 """
 import socket
 import struct
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -88,22 +93,63 @@ def stream(port, seconds, pps):
     s.bind(("127.0.0.1", 0))
     s.setblocking(False)
     sent = received = 0
+    max_rtt = 0.0
     end = time.monotonic() + seconds
     next_send = time.monotonic()
     while time.monotonic() < end + 0.5:  # half a second to collect the last echoes
         now = time.monotonic()
         if now < end and now >= next_send:
-            s.sendto(struct.pack(">I", sent), ("127.0.0.1", port))
+            s.sendto(struct.pack(">Id", sent, now), ("127.0.0.1", port))
             sent += 1
             next_send += 1.0 / pps
         try:
             while True:
-                s.recvfrom(100)
+                data, _ = s.recvfrom(100)
                 received += 1
+                if len(data) == 12:
+                    max_rtt = max(max_rtt, time.monotonic() - struct.unpack(">Id", data)[1])
         except BlockingIOError:
             pass
         time.sleep(0.002)
-    print(f"port={s.getsockname()[1]} sent={sent} received={received}")
+    print(f"port={s.getsockname()[1]} sent={sent} received={received} max_rtt_ms={int(max_rtt * 1000)}")
+
+
+def dns_answer(query, delay):
+    """The reply to one DNS query (or None for no reply), after the name's delay."""
+    if len(query) < 17:
+        return None
+    labels, at = [], 12
+    while at < len(query) and query[at] != 0:
+        labels.append(query[at + 1:at + 1 + query[at]].decode(errors="replace").lower())
+        at += 1 + query[at]
+    question = query[12:at + 5]
+    qtype = struct.unpack(">H", query[at + 1:at + 3])[0] if at + 3 <= len(query) else 0
+    name = ".".join(labels)
+    if name == "hang.porthop.test":
+        return None
+    rcode, answers = 3, b""  # NXDOMAIN
+    if name == "slow.porthop.test":
+        time.sleep(delay)
+        rcode = 0
+        if qtype == 1:  # A: 127.0.0.1; AAAA and the rest: no record
+            answers = struct.pack(">HHHIH4s", 0xC00C, 1, 1, 0, 4, socket.inet_aton("127.0.0.1"))
+    header = struct.pack(">HHHHHH", struct.unpack(">H", query[:2])[0], 0x8180 | rcode, 1,
+                         1 if answers else 0, 0, 0)
+    return header + question + answers
+
+
+def slow_dns(address, delay):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((address, 53))
+
+    def answer(query, peer):
+        reply = dns_answer(query, delay)
+        if reply:
+            s.sendto(reply, peer)
+
+    while True:
+        query, peer = s.recvfrom(4096)
+        threading.Thread(target=answer, args=(query, peer), daemon=True).start()
 
 
 def http(method, url):
@@ -137,6 +183,8 @@ if __name__ == "__main__":
         stream(int(args[0]), float(args[1]), float(args[2]))
     elif cmd == "http":
         http(args[0], args[1])
+    elif cmd == "slow-dns":
+        slow_dns(args[0], float(args[1]))
     elif cmd == "hold-udp":
         hold_udp(int(args[0]), float(args[1]))
     else:

@@ -1,8 +1,13 @@
 // The configuration: TOML read into immutable structs. Every value has a built-in default, so
-// an empty file (or none) is a working relay in front of a local WireGuard on 127.0.0.1:51820.
+// `porthop server` without --config is a working relay in front of a local WireGuard on
+// 127.0.0.1:51820. A file given with --config must say something, though: an empty file (no
+// bytes, only blanks or comments), or one for `porthop server` without a [server] setting, is
+// refused at start and on reload, because that is what a file cut short by a write in progress
+// looks like, and running it would open the default ports towards the default backend.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +27,10 @@ struct HostPort {
     friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
+// The most payload one UDP datagram over IPv4 can carry: 65535 - 20 (IP header) - 8 (UDP
+// header). max_datagram may not exceed it: a larger datagram could not be sent on.
+inline constexpr std::uint32_t kMaxUdpPayload = 65507;
+
 struct ServerConfig {
     std::vector<std::string> listen{"0.0.0.0", "::"};
     std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};
@@ -35,9 +44,9 @@ struct ServerConfig {
     // Event loops, each on its own thread with its own socket on every port (SO_REUSEPORT);
     // 0 (the default): one per CPU. Fixed until a restart.
     std::uint32_t workers = 0;
-    // Largest datagram (and TCP frame payload) the relay carries. 65535 is the most a u16
-    // frame length can say; UDP over IPv4 carries at most 65507 of it.
-    std::uint32_t max_datagram = 65535;
+    // Largest datagram (and TCP frame payload) the relay carries: at most kMaxUdpPayload, since
+    // every datagram is sent on over UDP (a u16 frame length could say 65535).
+    std::uint32_t max_datagram = kMaxUdpPayload;
     // Hop link (porthop client). Without a key the server serves native clients only.
     std::optional<crypto::HopKey> key;
     // Must equal the clients' hop_interval: both ends derive the port of each epoch from it.
@@ -53,6 +62,9 @@ struct ServerConfig {
     std::uint32_t handshake_rate = 20;
     std::uint32_t handshake_burst = 5;
     std::uint32_t sessions_per_source = 64;
+    // TCP connections one source may hold at once, pending or established (0: no cap), so a
+    // few addresses cannot take every slot of max_tcp_connections.
+    std::uint32_t tcp_connections_per_source = 32;
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
@@ -63,7 +75,7 @@ struct ClientConfig {
     std::vector<PortRange> tcp{{443, 443}};                                // the first is the fallback port
     std::optional<crypto::HopKey> key;                                     // required for `porthop client`
     std::chrono::seconds hop_interval{60};
-    std::uint32_t max_datagram = 65535;
+    std::uint32_t max_datagram = kMaxUdpPayload;
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };
 
@@ -84,6 +96,9 @@ struct Config {
     // on one host (tests, a relay chain) without clashing.
     MetricsConfig client_metrics{true, {"127.0.0.1", 9817}};
     LogLevel log_level = LogLevel::info;
+    // How many keys the text set in [server]. `porthop server --config` refuses a file that
+    // sets none (check_server_ready): a file cut short before its [server] keys looks so.
+    std::size_t server_keys = 0;
 };
 
 struct ConfigError {
@@ -102,10 +117,19 @@ struct ConfigResult {
     bool ok() const { return errors.empty(); }
 };
 
-// Parses TOML text; `source_name` is used in error messages.
+// Parses TOML text; `source_name` is used in error messages. Empty text gives the built-in
+// defaults (what porthop runs on without --config).
 ConfigResult parse_config(std::string_view toml_text, std::string source_name);
-// Reads and parses a file; an unreadable file is an error that names it.
+// Reads and parses a file; an unreadable file is an error that names it, and so is an empty
+// one (no bytes, only blanks or comments, or empty tables): a file named on the command line
+// that sets nothing is far likelier a truncated write than a wish for the defaults.
 ConfigResult load_config_file(const std::string& path);
+
+// What `porthop server --config` needs beyond a valid file: at least one [server] key. A file
+// without one (only [log], only [metrics], an empty [server] table) would run the default ports
+// and backend, which is what a file cut short before its [server] keys does. Errors name
+// config.source and the key "server", without a line.
+std::vector<ConfigError> check_server_ready(const Config& config);
 
 // What `porthop client` needs beyond a valid file: client.server and client.key, which have
 // no default. parse_config cannot demand them, since one file format serves both roles. Errors

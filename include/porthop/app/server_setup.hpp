@@ -11,7 +11,19 @@
 
 namespace porthop::app {
 
-// nullopt with `error` set when the backend cannot be resolved.
+// Everything but the backend address: no system call, so cheap enough for an event loop.
+relay::ServerOptions server_options(const ServerConfig& config);
+
+// True when the backend is a host name, not an IP literal: resolve_backend may then wait on
+// DNS (seconds, with a slow server), so a running relay calls it off its event loops.
+bool backend_needs_lookup(const HostPort& backend);
+
+// The backend's address (the first the resolver gives for a name); nullopt with `error` set
+// when it does not resolve. Blocks for as long as the lookup takes.
+std::optional<net::Endpoint> resolve_backend(const HostPort& backend, std::string& error);
+
+// server_options with the backend resolved (start-up); nullopt with `error` set when the
+// backend cannot be resolved.
 std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error);
 
 // Raises the soft open-file limit to the hard one and returns a warning when the limit is

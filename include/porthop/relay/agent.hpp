@@ -28,7 +28,8 @@ struct AgentOptions {
     std::uint16_t tcp_port = 443;
     crypto::HopKey key{};
     std::chrono::seconds hop_interval{60};
-    std::uint32_t max_datagram = 65535;
+    // Largest datagram from the VPN client: UDP over IPv4 carries at most 65507 (65535 - 20 - 8).
+    std::uint32_t max_datagram = 65507;
     hop::PathTimers timers;
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     const net::Syscalls* syscalls = &net::system_syscalls();

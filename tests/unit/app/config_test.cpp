@@ -78,11 +78,13 @@ const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
     "max_datagram, workers, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
-    "handshake_burst, sessions_per_source)";
+    "handshake_burst, sessions_per_source, tcp_connections_per_source)";
 
 }  // namespace
 
 TEST_CASE("config: empty text gives the built-in defaults", "[app][config]") {
+    // parse_config is also how porthop gets its defaults without --config; a *file* that sets
+    // nothing is refused by load_config_file (below).
     for (const std::string text : {"", "\n\n", "# only a comment\n", "[server]\n", "[server]\n[log]\n"}) {
         INFO("'" << text << "'");
         const auto result = parse(text);
@@ -90,6 +92,7 @@ TEST_CASE("config: empty text gives the built-in defaults", "[app][config]") {
         CHECK(result.warnings.empty());
         CHECK(result.config.source == kFile);
         check_same_values(result.config, Config{});
+        CHECK(result.config.server_keys == 0);
     }
 }
 
@@ -103,7 +106,8 @@ TEST_CASE("config: the documented defaults", "[app][config]") {
     CHECK(c.server.idle_timeout == 3min);
     CHECK(c.server.max_sessions == 16384);
     CHECK(c.server.max_tcp_connections == 1024);
-    CHECK(c.server.max_datagram == 65535);
+    CHECK(c.server.max_datagram == 65507);
+    CHECK(c.server.tcp_connections_per_source == 32);
     CHECK_FALSE(c.server.key);
     CHECK(c.server.hop_interval == 60s);
     CHECK_FALSE(c.server.moving_target);
@@ -113,7 +117,7 @@ TEST_CASE("config: the documented defaults", "[app][config]") {
     CHECK(c.client.tcp == c.server.tcp);
     CHECK_FALSE(c.client.key);
     CHECK(c.client.hop_interval == c.server.hop_interval);
-    CHECK(c.client.max_datagram == 65535);
+    CHECK(c.client.max_datagram == 65507);
     CHECK(c.metrics == MetricsConfig{true, {"127.0.0.1", 9816}});
     // Its own port, so that a server and a client on one host do not collide.
     CHECK(c.client_metrics == MetricsConfig{true, {"127.0.0.1", 9817}});
@@ -451,8 +455,8 @@ TEST_CASE("config: integer limits at their bounds", "[app][config]") {
     const Row rows[] = {
         {"max_sessions", 1, 1'000'000, &ServerConfig::max_sessions},
         {"max_tcp_connections", 1, 100'000, &ServerConfig::max_tcp_connections},
-        {"max_datagram", 576, 65535, &ServerConfig::max_datagram},
         {"workers", 0, 256, &ServerConfig::workers},
+        {"tcp_connections_per_source", 0, 100'000, &ServerConfig::tcp_connections_per_source},
     };
     for (const auto& row : rows) {
         const std::string range =
@@ -473,6 +477,29 @@ TEST_CASE("config: integer limits at their bounds", "[app][config]") {
                         std::to_string(bad) + range);
         }
     }
+}
+
+TEST_CASE("config: server.max_datagram stops at what UDP over IPv4 carries", "[app][config]") {
+    const auto text = [](std::int64_t v) { return "[server]\nmax_datagram = " + std::to_string(v) + "\n"; };
+    for (std::int64_t good : {576, 1500, 65507}) {
+        INFO(good);
+        const auto result = parse(text(good));
+        REQUIRE(result.ok());
+        CHECK(result.config.server.max_datagram == good);
+    }
+    // 65508-65535 fit a TCP frame's u16 length but no IPv4 UDP datagram: refused, with why.
+    for (std::int64_t bad : {std::int64_t{65508}, std::int64_t{65535}, std::int64_t{65536}, std::int64_t{5'000'000'000}}) {
+        INFO(bad);
+        check_error(only_error(text(bad)), 2, 16, "server.max_datagram",
+                    std::to_string(bad) +
+                        " is more than UDP over IPv4 can carry: at most 65507 bytes (65535 - 20 IP header - 8 UDP "
+                        "header)");
+    }
+    for (std::int64_t bad : {575, 0, -1})
+        check_error(only_error(text(bad)), 2, 16, "server.max_datagram",
+                    std::to_string(bad) + " is out of range (576-65507)");
+    check_error(only_error("[server]\nmax_datagram = \"65507\"\n"), 2, 16, "server.max_datagram",
+                "expected an integer, got a string");
 }
 
 TEST_CASE("config: log level", "[app][config]") {
@@ -551,7 +578,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "idle_timeout = \"3m\"\n"
           "max_sessions = 16384\n"
           "max_tcp_connections = 1024\n"
-          "max_datagram = 65535\n"
+          "max_datagram = 65507\n"
           "workers = 0\n"
           "hop_interval = \"1m\"\n"
           "moving_target = false\n"
@@ -559,6 +586,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "handshake_rate = 20\n"
           "handshake_burst = 5\n"
           "sessions_per_source = 64\n"
+          "tcp_connections_per_source = 32\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
           "\n[client]\n"
@@ -566,7 +594,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "udp = [\"443\", \"1194\", \"40000-40099\"]\n"
           "tcp = [\"443\"]\n"
           "hop_interval = \"1m\"\n"
-          "max_datagram = 65535\n"
+          "max_datagram = 65507\n"
           "\n[client_metrics]\n"
           "listen = \"127.0.0.1:9817\"\n"
           "\n[log]\n"
@@ -593,6 +621,7 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         original.server.max_sessions = 1;
         original.server.max_tcp_connections = 100'000;
         original.server.max_datagram = 576;
+        original.server.tcp_connections_per_source = 0;
         original.log_level = LogLevel::error;
         const auto text = to_toml(original);
         CHECK(text.find("backend = \"[2001:db8::1]:51821\"\n") != std::string::npos);
@@ -715,6 +744,91 @@ TEST_CASE("load_config_file: reads a file and names it in errors", "[app][config
     CHECK(result.errors[0].to_string() == path + ":3:8: server.udp[0]: port 0 is out of range (1-65535)");
     CHECK(result.config.source == path);
     CHECK(result.config.server.max_sessions == 7);
+}
+
+namespace {
+
+ConfigResult load_text(const TempDir& dir, const std::string& text) {
+    const std::string path = dir.path + "/server.toml";
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << text;
+    }
+    return load_config_file(path);
+}
+
+}  // namespace
+
+TEST_CASE("load_config_file: an empty file is refused, not taken for the defaults", "[app][config]") {
+    // A write cut short before its first key leaves this; running it would open the default
+    // ports towards the default backend (issue 12, item 5).
+    const TempDir dir;
+    const std::string path = dir.path + "/server.toml";
+    for (const std::string text : {"", " ", "\n\n\t\n", "# porthop server configuration\n#\n\n",
+                                   "# cut in a comment", "[server]\n", "[server]\n# listen = []\n[log]\n",
+                                   "[server]\n[metrics]\n"}) {
+        INFO("'" << text << "'");
+        const auto result = load_text(dir, text);
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].to_string() ==
+              path + ": the file is empty (no settings); porthop runs on built-in defaults only without --config");
+    }
+    // One setting anywhere is not empty (check_server_ready judges what `porthop server` needs).
+    for (const std::string text : {"[log]\nlevel = \"info\"\n", "[server]\nmax_sessions = 7\n"}) {
+        INFO("'" << text << "'");
+        const auto result = load_text(dir, text);
+        CHECK(result.ok());
+    }
+}
+
+TEST_CASE("load_config_file: a file cut in a key, a value or a table header is a syntax error", "[app][config]") {
+    const TempDir dir;
+    const std::string full =
+        "[server]\nudp = [\"40000-40099\"]\nbackend = \"10.0.0.2:51820\"\n[metrics]\nlisten = \"\"\n";
+    REQUIRE(load_text(dir, full).ok());
+    for (const std::string cut : {"[ser", "[server]\nud", "[server]\nudp =", "[server]\nudp = [\"400",
+                                  "[server]\nudp = [\"40000-40099\"", "[server]\nudp = [\"40000-40099\"]\nbackend = \"10.",
+                                  "[server]\nudp = [\"40000-40099\"]\nbackend = \"10.0.0.2:51820\"\n[metr"}) {
+        INFO("'" << cut << "'");
+        REQUIRE(full.rfind(cut, 0) == 0);  // a prefix of the file
+        const auto result = load_text(dir, cut);
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.errors[0].message.rfind("TOML syntax: ", 0) == 0);
+    }
+}
+
+TEST_CASE("load_config_file: a file not ending with a newline gets a warning", "[app][config]") {
+    // A cut inside a value can still parse ("max_sessions = 163" of 16384); the missing final
+    // newline is the trace it usually leaves.
+    const TempDir dir;
+    const std::string path = dir.path + "/server.toml";
+    const auto cut = load_text(dir, "[server]\nmax_sessions = 163");
+    REQUIRE(cut.ok());
+    REQUIRE(cut.warnings.size() == 1);
+    CHECK(cut.warnings[0].to_string() ==
+          path + ": does not end with a newline: if it was written while being read, its last line may be cut short");
+    CHECK(load_text(dir, "[server]\nmax_sessions = 16384\n").warnings.empty());
+}
+
+TEST_CASE("check_server_ready: porthop server --config needs [server] settings", "[app][config]") {
+    const auto ready = [](const std::string& text) {
+        const auto result = parse(text);
+        REQUIRE(result.ok());
+        return check_server_ready(result.config);
+    };
+    CHECK(ready("[server]\nbackend = \"10.0.0.2:51820\"\n").empty());
+    CHECK(ready("[server]\nlisten = [\"0.0.0.0\"]\n[log]\nlevel = \"debug\"\n").empty());
+    // A file cut before its [server] keys, or one written for the client role, or [server] empty.
+    for (const std::string text : {"[log]\nlevel = \"debug\"\n", "[metrics]\nlisten = \"\"\n",
+                                   "[client]\nserver = \"vpn.example.net\"\n", "[server]\n[log]\nlevel = \"warn\"\n"}) {
+        INFO(text);
+        const auto errors = ready(text);
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].to_string() ==
+              "test.toml: server: no [server] settings: porthop server --config needs at least one (a file cut "
+              "short before them looks like this, and would run the default ports and backend); run without "
+              "--config for the built-in defaults");
+    }
 }
 
 TEST_CASE("load_config_file: a directory is not a configuration", "[app][config]") {
@@ -1040,14 +1154,20 @@ TEST_CASE("config: client.udp and client.tcp", "[app][config][client]") {
 
 TEST_CASE("config: client.max_datagram and unknown client keys", "[app][config][client]") {
     const auto text = [](std::int64_t v) { return "[client]\nmax_datagram = " + std::to_string(v) + "\n"; };
-    for (std::int64_t good : {576, 65535}) {
+    for (std::int64_t good : {576, 65507}) {
         const auto result = parse(text(good));
         REQUIRE(result.ok());
         CHECK(result.config.client.max_datagram == good);
     }
-    for (std::int64_t bad : {575, 65536, -1}) {
+    for (std::int64_t bad : {575, -1}) {
         check_error(only_error(text(bad)), 2, 16, "client.max_datagram",
-                    std::to_string(bad) + " is out of range (576-65535)");
+                    std::to_string(bad) + " is out of range (576-65507)");
+    }
+    for (std::int64_t bad : {65508, 65535, 65536}) {
+        check_error(only_error(text(bad)), 2, 16, "client.max_datagram",
+                    std::to_string(bad) +
+                        " is more than UDP over IPv4 can carry: at most 65507 bytes (65535 - 20 IP header - 8 UDP "
+                        "header)");
     }
     const std::string known =
         "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram)";
@@ -1133,7 +1253,7 @@ TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", 
     c.client.server = "vpn.example.net";
     text = to_toml(c);
     // The user's own file, echoed to their terminal (as `wg showconf` does); never logged.
-    CHECK(text.find("\nmax_datagram = 65535\nworkers = 0\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
+    CHECK(text.find("\nmax_datagram = 65507\nworkers = 0\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
           std::string::npos);
     CHECK(text.find("\n[client]\nlisten = \"127.0.0.1:51820\"\nserver = \"vpn.example.net\"\nudp = ") !=
           std::string::npos);

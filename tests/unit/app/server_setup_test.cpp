@@ -1,0 +1,61 @@
+// server_options (the pure part of turning a [server] table into relay options), the backend
+// lookup split off it, and the start-up summary.
+#include "porthop/app/server_setup.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace porthop::app;
+
+TEST_CASE("server_options: per-source limits reach the relay, reload included", "[app][setup]") {
+    // reload() builds its options the same way, so what is checked here is what reconfigure() gets.
+    ServerConfig config;
+    CHECK(server_options(config).tcp_per_source == 32);
+    config.tcp_connections_per_source = 0;
+    config.sessions_per_source = 7;
+    config.handshake_rate = 3;
+    config.handshake_burst = 2;
+    const auto options = server_options(config);
+    CHECK(options.tcp_per_source == 0);
+    CHECK(options.source_limits.sessions_per_source == 7);
+    CHECK(options.source_limits.handshakes_per_second == 3);
+    CHECK(options.source_limits.burst == 2);
+    config.tcp_connections_per_source = 100'000;
+    CHECK(server_options(config).tcp_per_source == 100'000);
+}
+
+TEST_CASE("server_options: max_datagram defaults to the IPv4 UDP maximum in both layers", "[app][setup]") {
+    CHECK(ServerConfig{}.max_datagram == kMaxUdpPayload);
+    CHECK(server_options(ServerConfig{}).max_datagram == 65507);
+    CHECK(porthop::relay::ServerOptions{}.max_datagram == 65507);
+    CHECK(ClientConfig{}.max_datagram == kMaxUdpPayload);
+}
+
+TEST_CASE("backend_needs_lookup: names only, never IP literals", "[app][setup]") {
+    CHECK_FALSE(backend_needs_lookup({"127.0.0.1", 51820}));
+    CHECK_FALSE(backend_needs_lookup({"2001:db8::1", 51820}));
+    CHECK(backend_needs_lookup({"wireguard", 51820}));
+    CHECK(backend_needs_lookup({"vpn.example.net", 1194}));
+}
+
+TEST_CASE("resolve_backend: IP literals need no lookup", "[app][setup]") {
+    // (Names, and a name that fails, would ask the machine's DNS server: tests/system does that
+    // against a server of its own.)
+    std::string error;
+    const auto v4 = resolve_backend({"10.1.2.3", 51820}, error);
+    REQUIRE(v4);
+    CHECK(v4->to_string() == "10.1.2.3:51820");
+    const auto v6 = resolve_backend({"2001:db8::1", 443}, error);
+    REQUIRE(v6);
+    CHECK(v6->to_string() == "[2001:db8::1]:443");
+}
+
+TEST_CASE("describe: names the TCP connections per source", "[app][setup]") {
+    ServerConfig config;
+    config.backend = {"10.1.2.3", 51820};
+    std::string error;
+    auto options = make_server_options(config, error);
+    REQUIRE(options);
+    CHECK_THAT(describe(config, *options), Catch::Contains(" and 64 sessions and 32 TCP connections per source)"));
+    config.tcp_connections_per_source = 0;
+    CHECK_THAT(describe(config, *options), Catch::Contains("64 sessions and unlimited TCP connections per source)"));
+}

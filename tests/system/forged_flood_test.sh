@@ -21,6 +21,7 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 ph_init forged_flood
 ulimit -n 20000 2>/dev/null || true
+echo "  ulimit -n: $(ulimit -n) (the flood needs about 16,500 descriptors in the relay)"
 
 passed=0
 failed=0

@@ -107,9 +107,10 @@ print(json.dumps({"captured": len(got), "forged": 50, "sent_bytes": sent, "back_
 EOT
 
 # spoof_check NAME: the spoofed source, while the client downloads (as far as the relay lets it)
-# and pings. Prints send.py's JSON.
+# and pings. Sets SPOOF to send.py's JSON. (Not run in a $(...) subshell: the processes it
+# starts must stay registered with lib.sh's cleanup, and the iperf3 port count must advance.)
 spoof_check() {
-    local port=$((5201 + ++iperf_runs)) out
+    local port=$((5201 + ++iperf_runs))
     ph_spawn "$PH_NS_SRV" "$PH_TMP/iperf3-server-spoof-$1.log" iperf3 -s -1 -B "$SRV_TUN" -p "$port"
     ph_wait_ready "$PH_PID" 5 "iperf3 server on $SRV_TUN:$port" _ph_listening "$PH_NS_SRV" t "$SRV_TUN:$port"
     ph_spawn "$PH_NS_CLI" "$PH_TMP/iperf-spoof-$1.json" iperf3 -c "$SRV_TUN" -p "$port" -R -t 6 -J \
@@ -127,12 +128,11 @@ table inet phspoof {
 EON
     ph_ns "$PH_NS_RTR" timeout 10 python3 "$PH_TMP/capture.py" to-cli "$PH_CLI_ADDR" "$CLI_WG_PORT" 20 \
         >"$PH_TMP/captured-$1" || true
-    out=$(ph_ns "$PH_NS_CLI" timeout 10 python3 "$PH_TMP/send.py" "$SPOOF_ADDR" "$PH_SRV_ADDR" 443 \
-        "$PH_TMP/captured-$1") || out='{"captured": 0, "sent_bytes": 0, "back_bytes": -1}'
+    SPOOF=$(ph_ns "$PH_NS_CLI" timeout 10 python3 "$PH_TMP/send.py" "$SPOOF_ADDR" "$PH_SRV_ADDR" 443 \
+        "$PH_TMP/captured-$1") || SPOOF='{"captured": 0, "sent_bytes": 0, "back_bytes": -1}'
     ph_ns "$PH_NS_RTR" nft delete table inet phspoof
     ph_wait_exit "$iperf" 20 "iperf3 client (spoof phase)" || true
     ph_wait_exit "$ping" 15 "ping (spoof phase)" || true
-    echo "$out"
 }
 
 # run_case NAME EXTRA_TOML: one restart under traffic and the spoof check, with a fresh client.
@@ -186,7 +186,8 @@ run_case() {
         bad "$name: back to >= half the rate within 5 s of the restart ($best of $before Mbit/s)"
     fi
 
-    spoof=$(spoof_check "$name")
+    spoof_check "$name"
+    spoof=$SPOOF
     echo "  $name: spoofed source $SPOOF_ADDR: $spoof"
     if jq -e '.captured == 20 and .back_bytes >= 0 and .back_bytes <= .sent_bytes' <<<"$spoof" >/dev/null; then
         ok "$name: the spoofed source got no more bytes back than it sent"

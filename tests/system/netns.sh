@@ -23,7 +23,12 @@ if [[ -z ${PORTHOP_NETNS:-} ]]; then
         local rc=$?
         trap - EXIT INT TERM
         ip netns pids "$_PH_SYS_NS" 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true
-        sleep 0.3
+        # Up to 3 s for the inner run's own cleanup (lib.sh's trap), then SIGKILL for the rest.
+        local _i
+        for _i in $(seq 30); do
+            [[ -z $(ip netns pids "$_PH_SYS_NS" 2>/dev/null) ]] && break
+            sleep 0.1
+        done
         ip netns pids "$_PH_SYS_NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
         ip netns del "$_PH_SYS_NS" 2>/dev/null || echo "could not delete namespace $_PH_SYS_NS"
         exit "$rc"

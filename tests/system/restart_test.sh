@@ -19,7 +19,13 @@
 #      and another address in the client namespace delivers them (fresh to the backend, which
 #      accepts them and moves its endpoint to that source's session), with 50 forged transport
 #      messages (type 4, random receiver index); that address must receive at most the bytes
-#      it sent (the reply cap must still hold for a session a restart re-created).
+#      it sent (the reply cap must still hold for a session a restart re-created). Note: on
+#      today's relay the same attack on a session that never saw a restart got 127-134 KB back
+#      for about 5.2 KB sent in 3 of 5 tries (the session moves to the spoofed address and the
+#      held-back messages, which carry the index the backend gave it, validate it again); after
+#      a restart today's relay passes only because the download is stalled. Whether a try
+#      reflects depends on which worker the spoofed source port reaches, so once downloads
+#      recover after a restart, this check fails on that weakness in some runs, not all.
 # About 50 s.
 # shellcheck source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"

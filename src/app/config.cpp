@@ -393,6 +393,15 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         } else if (k == "sessions_per_source") {
             if (auto v = r.integer(node, key, 0, 1'000'000))
                 s.sessions_per_source = static_cast<std::uint32_t>(*v);
+        } else if (k == "state_file") {
+            if (auto text = r.string(node, key)) {
+                // A path, written by the relay itself: no newline (it would not read back as one
+                // TOML string here), and absolute, so a service's working directory does not matter.
+                if (!text->empty() && (text->front() != '/' || text->find_first_of("\n\"\\") != std::string::npos))
+                    r.error(node, key, "must be an absolute path (or \"\" for none)");
+                else
+                    s.state_file = *text;
+            }
         } else if (k == "tcp_connections_per_source") {
             if (auto v = r.integer(node, key, 0, 100'000))
                 s.tcp_connections_per_source = static_cast<std::uint32_t>(*v);
@@ -401,7 +410,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
                     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, "
                     "max_tcp_connections, max_datagram, workers, key, hop_interval, moving_target, protocol, "
                     "wireguard_public_key, handshake_rate, handshake_burst, sessions_per_source, "
-                    "tcp_connections_per_source)");
+                    "tcp_connections_per_source, state_file)");
         }
     }
     // mac1 exists only in WireGuard: a key on an OpenVPN relay is a mistake worth naming.
@@ -665,6 +674,7 @@ std::string to_toml(const Config& c) {
         << "handshake_burst = " << s.handshake_burst << "\n"
         << "sessions_per_source = " << s.sessions_per_source << "\n"
         << "tcp_connections_per_source = " << s.tcp_connections_per_source << "\n"
+        << "state_file = \"" << s.state_file << "\"\n"
         << "\n[metrics]\n"
         << metrics(c.metrics) << "\n[client]\n"
         << "listen = \"" << net_string(cl.listen) << "\"\n";

@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -154,6 +155,7 @@ public:
                       (options.workers > 1 ? " per worker" : "") + "; metrics " +
                       (config_.metrics.enabled ? "on http://" + metrics_.endpoint().to_string() + "/metrics"
                                                : std::string("off")));
+        restore_sessions();
         wait_for_signal();
         io_.run();
         watchdog_.loop_done();
@@ -185,8 +187,46 @@ private:
             lookup_.abandon();
             reload_again_ = false;
             metrics_.stop();
+            save_sessions();
+            state_timer_.cancel();
             server_.stop();
             watchdog_.arm(io_);
+        });
+    }
+
+    // Restarts: the native sessions are kept in [server] state_file (relay/session_state.hpp),
+    // written at stop and every kStateInterval (so a crash loses at most that much), restored at
+    // start on their old backend-side ports.
+    static constexpr std::chrono::seconds kStateInterval{10};
+
+    void restore_sessions() {
+        if (config_.server.state_file.empty()) return;
+        const auto restored = server_.restore_state(config_.server.state_file);
+        if (restored.restored + restored.skipped > 0)
+            app::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
+                          config_.server.state_file +
+                          (restored.skipped ? " (" + std::to_string(restored.skipped) +
+                                                  " skipped: their port is not open or their backend-side port is taken)"
+                                            : std::string()));
+        else if (!restored.why_none.empty())
+            app::log_warn("not restoring sessions from " + config_.server.state_file + ": " + restored.why_none);
+        arm_state_timer();
+    }
+
+    void save_sessions() {
+        if (config_.server.state_file.empty()) return;
+        auto problem = server_.save_state(config_.server.state_file);
+        // Said once, not every kStateInterval: the same problem tends to stay.
+        if (problem && *problem != state_warning_) app::log_warn("cannot keep sessions across a restart: " + *problem);
+        state_warning_ = problem.value_or("");
+    }
+
+    void arm_state_timer() {
+        state_timer_.expires_after(kStateInterval);
+        state_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            save_sessions();
+            arm_state_timer();
         });
     }
 
@@ -272,6 +312,8 @@ private:
     // the loop it would post to goes away.
     app::BackendLookup lookup_{io_};
     bool reload_again_ = false;  // a SIGHUP came while lookup_ was busy
+    asio::steady_timer state_timer_{io_};
+    std::string state_warning_;
 };
 
 int run_server(const std::string& config_path) {

@@ -80,20 +80,30 @@ bool Server::Impl::passes_filters(const wire::Native& native, std::span<const st
     return true;
 }
 
-bool Server::Impl::allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept {
+bool Server::Impl::allow_handshake(const net::Endpoint& peer, Clock::time_point now) {
     if (limiter_.allow_handshake(peer, now)) return true;
     Counters::add(counters_.drop_handshake_rate);
+    warn_limited(warn_source_, [&] {
+        return "source " + peer.to_string() + " is over its handshake rate (handshake_rate = " +
+               std::to_string(opt_.source_limits.handshakes_per_second) + "/s, burst " +
+               std::to_string(opt_.source_limits.burst) +
+               "): dropping its datagrams from new addresses and its new TCP connections";
+    });
     return false;
 }
 
-std::optional<SourceKey> Server::Impl::acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept {
+std::optional<SourceKey> Server::Impl::acquire_source(const net::Endpoint& peer, Clock::time_point now) {
     const auto before = limiter_.stats();
     if (auto source = limiter_.acquire_session(peer, now)) return source;
     const auto& after = limiter_.stats();
-    if (after.refused_sessions != before.refused_sessions)
-        Counters::add(counters_.drop_source_sessions);
-    else
-        Counters::add(counters_.drop_source_table);  // table full (or an endpoint it cannot key)
+    const bool at_cap = after.refused_sessions != before.refused_sessions;
+    Counters::add(at_cap ? counters_.drop_source_sessions
+                         : counters_.drop_source_table);  // table full (or an endpoint it cannot key)
+    warn_limited(warn_source_, [&] {
+        return at_cap ? "source " + peer.to_string() + " holds sessions_per_source = " +
+                            std::to_string(opt_.source_limits.sessions_per_source) + " sessions: refusing another"
+                      : "the per-source table is full of active sources: refusing a session for " + peer.to_string();
+    });
     return std::nullopt;
 }
 
@@ -381,7 +391,7 @@ bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagr
 }
 
 bool Server::Impl::admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
-                                      Clock::time_point now) noexcept {
+                                      Clock::time_point now) {
     const auto native = wire::classify_native(frame, opt_.protocol);
     if (!passes_filters(native, frame)) return false;
     return !wire::is_handshake(native) || allow_handshake(peer, now);

@@ -217,10 +217,11 @@ std::size_t Server::Impl::forward_to_backend(Session& session, std::span<const n
     return items.size() - held;
 }
 
-std::optional<asio::ip::udp::socket> Server::Impl::open_upstream() {
+std::optional<asio::ip::udp::socket> Server::Impl::open_upstream(const net::Endpoint* bind_to) {
     asio::ip::udp::socket socket(io_);
     error_code ec;
     socket.open(backend_.protocol(), ec);
+    if (!ec && bind_to) socket.bind(bind_to->to_udp(), ec);  // a restored session's old port
     // connect() fixes the peer (only the backend's datagrams are accepted) and the local port,
     // which is this client's stable identity at the backend.
     if (!ec) socket.connect(backend_, ec);
@@ -247,7 +248,7 @@ void Server::Impl::log_opened(const Session& s, const char* note) {
 }
 
 Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
-                                        Clock::time_point now, bool provisional) {
+                                        Clock::time_point now, bool provisional, const net::Endpoint* bind_to) {
     if (!reserve_or_evict()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
@@ -257,7 +258,7 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
         });
         return nullptr;
     }
-    auto upstream = open_upstream();
+    auto upstream = open_upstream(bind_to);
     if (!upstream) {
         unreserve_session();
         return nullptr;
@@ -275,10 +276,43 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     Counters::add(counters_.sessions_opened);
     // A provisional session is logged when the backend answers it (a flood of forgeries must
     // not become a flood of log lines); until then only at debug level.
-    if (!provisional || app::log_level() == app::LogLevel::debug)
+    if (bind_to)
+        log_opened(*session, " (restored: the session the previous process had)");
+    else if (!provisional || app::log_level() == app::LogLevel::debug)
         log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
     arm_upstream(session);
     return session.get();
+}
+
+std::vector<SavedSession> Server::Impl::saved_sessions() const {
+    std::vector<SavedSession> out;
+    sessions_.for_each([&](const Session& s) {
+        // Native UDP sessions: an agent re-attaches by itself, a TCP connection is gone anyway.
+        if (s.closed || s.agent || s.tcp || !s.listener || s.provisional) return;
+        error_code ec;
+        const auto upstream = s.upstream.local_endpoint(ec);
+        if (ec) return;
+        out.push_back(SavedSession{s.listener->bound, s.client, s.local, net::Endpoint::from_asio(upstream),
+                                   s.validated, s.amplification, s.opened_by_data, s.roamed});
+    });
+    return out;
+}
+
+bool Server::Impl::restore(const SavedSession& saved) {
+    const auto* listener = udp_listener_at(saved.listener);
+    if (!listener || sessions_.find_udp(UdpKey{(*listener)->id, saved.client})) return false;
+    net::ReceiveSlot slot;
+    slot.peer = saved.client;
+    slot.local = saved.local;
+    const auto now = Clock::now();
+    Session* s = open_udp_session(**listener, slot, now, false, &saved.upstream);
+    if (!s) return false;
+    s->source = limiter_.acquire_session(saved.client, now);  // best effort: it was admitted before
+    s->validated = saved.validated;
+    s->amplification = saved.amplification;
+    s->opened_by_data = saved.opened_by_data;
+    s->roamed = saved.roamed;
+    return true;
 }
 
 // ---- backend -> client -------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
 #include "porthop/relay/native_roaming.hpp"
+#include "porthop/relay/session_state.hpp"
 #include "porthop/relay/session_table.hpp"
 #include "porthop/relay/source_limiter.hpp"
 #include "porthop/wire/protocol.hpp"
@@ -72,6 +73,11 @@ public:
     void stop();
     std::optional<std::string> reconfigure(ServerOptions next, std::string& changes);
     ServerSnapshot snapshot() const;
+    // Restarts (relay/session_state.hpp): this worker's native UDP sessions as a state file
+    // keeps them, and one such session re-created on its old backend-side port (false: its
+    // listener is not open here, it exists already, or the port is taken).
+    std::vector<SavedSession> saved_sessions() const;
+    bool restore(const SavedSession& saved);
 
     // Sends `items` (all for this session) to the backend and counts the outcome. Returns how
     // many items are done with (sent, or dropped for a reason other than a full socket). With
@@ -152,7 +158,7 @@ public:
                               bool handed = false);
     // A native TCP client's frame: false when dropped (counted).
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
-                            Clock::time_point now) noexcept;
+                            Clock::time_point now);
     // The backend's datagram to native UDP session `s`: learns its indices and ids; false when
     // the anti-amplification cap holds it back (counted). `pending` is what this batch already
     // queued for the client.
@@ -171,8 +177,8 @@ public:
     // Closes the oldest provisional session (counted); false if there is none.
     bool evict_provisional();
     bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
-    bool allow_handshake(const net::Endpoint& peer, Clock::time_point now) noexcept;
-    std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now) noexcept;
+    bool allow_handshake(const net::Endpoint& peer, Clock::time_point now);
+    std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now);
     void release_native(Session& s, Clock::time_point now) noexcept;
     // One datagram from a client on `listener` that is not a hop-link control frame: the
     // session to forward `datagram` through (a hop-link data header stripped from it), or null
@@ -233,6 +239,7 @@ public:
     app::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
     app::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
     app::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
+    app::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
 private:
     void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
@@ -269,13 +276,14 @@ private:
     bool admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source);
     // Closes the oldest connection still waiting for its first frame; false if there is none.
     bool evict_pending_tcp();
+    // `bind_to`: the backend-side address a restored session had (session_state.hpp).
     Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now,
-                              bool provisional = false);
+                              bool provisional = false, const net::Endpoint* bind_to = nullptr);
     // "session N opened: ..." (info; debug while provisional), `note` appended.
     void log_opened(const Session& s, const char* note);
     // Takes a session slot, making room by evicting a provisional session if the table is full.
     bool reserve_or_evict();
-    std::optional<boost::asio::ip::udp::socket> open_upstream();
+    std::optional<boost::asio::ip::udp::socket> open_upstream(const net::Endpoint* bind_to = nullptr);
     void set_sweep_interval();
     void arm_sweep();
     void sweep();

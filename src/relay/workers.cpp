@@ -14,6 +14,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "porthop/net/steering.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
 
@@ -270,6 +271,47 @@ struct Server::Group {
         for (std::size_t k = 1; k < workers.size(); ++k) on(k, [](Impl& w) { w.stop(); });
     }
 
+    std::optional<std::string> save_state(const std::string& path) {
+        SavedState state;
+        state.written = std::chrono::system_clock::now();
+        state.backend = workers[0]->impl->opt_.backend;
+        for (std::size_t k = 0; k < workers.size(); ++k) {
+            auto part = on(k, [](Impl& w) { return w.saved_sessions(); });
+            state.sessions.insert(state.sessions.end(), part.begin(), part.end());
+        }
+        std::string why;
+        if (!write_state_file(path, format_state(state), why)) return why;
+        return std::nullopt;
+    }
+
+    Server::Restored restore_state(const std::string& path) {
+        Server::Restored out;
+        const auto text = read_state_file(path, out.why_none);
+        if (!text) return out;
+        auto state = parse_state(*text, out.why_none);
+        if (!state) return out;
+        const ServerOptions& opt = workers[0]->impl->opt_;
+        if (!(state->backend == opt.backend)) {
+            out.why_none = "it was written for backend " + state->backend.to_string();
+            return out;
+        }
+        const auto age = std::chrono::system_clock::now() - state->written;
+        if (age > opt.idle_timeout || age < -std::chrono::minutes{1}) {
+            out.why_none = "it is older than idle_timeout (its sessions would have expired)";
+            return out;
+        }
+        for (const auto& saved : state->sessions) {
+            // The worker the kernel steers this client to (net/steering.hpp), so its datagrams
+            // find the session without a handoff.
+            const std::size_t k = workers.size() > 1 ? net::steering_worker(saved.client, shared.workers) : 0;
+            if (on(k, [&](Impl& w) { return w.restore(saved); }))
+                ++out.restored;
+            else
+                ++out.skipped;
+        }
+        return out;
+    }
+
     ServerSnapshot snapshot() {
         ServerSnapshot out = workers[0]->impl->snapshot();
         for (std::size_t k = 1; k < workers.size(); ++k) {
@@ -318,6 +360,8 @@ std::optional<std::string> Server::reconfigure(ServerOptions next, std::string& 
     return group_->reconfigure(std::move(next), changes);
 }
 ServerSnapshot Server::snapshot() const { return group_->snapshot(); }
+std::optional<std::string> Server::save_state(const std::string& path) { return group_->save_state(path); }
+Server::Restored Server::restore_state(const std::string& path) { return group_->restore_state(path); }
 const Counters& Server::counters() const noexcept { return group_->counters(); }
 std::size_t Server::session_count() const noexcept {
     return group_->shared.sessions.load(std::memory_order_relaxed);

@@ -223,6 +223,10 @@ public:
     void pause(bool paused) { paused_ = paused; }
 
     std::vector<Bytes> received() { std::lock_guard lock(mutex_); return received_; }
+    // Sends from the backend's socket, unasked (as a VPN server pushing data does).
+    void send_to(const net::Endpoint& to, const Bytes& data) {
+        ::sendto(fd_.get(), data.data(), data.size(), 0, to.sockaddr_ptr(), to.sockaddr_len());
+    }
 private:
     void run() {
         Bytes buf(70000);
@@ -299,6 +303,13 @@ public:
             if (changes) *changes = summary;
             p.set_value(result);
         });
+        return p.get_future().get();
+    }
+    // Runs f(server) on the loop thread and returns its result.
+    template <typename F>
+    auto on_loop(F&& f) {
+        std::promise<std::invoke_result_t<F&, relay::Server&>> p;
+        boost::asio::post(io_, [&] { p.set_value(f(server_)); });
         return p.get_future().get();
     }
     relay::ServerSnapshot snapshot() {

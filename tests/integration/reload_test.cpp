@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "native_messages.hpp"
+#include "porthop/relay/session_state.hpp"
 
 using namespace porthop;
 using namespace porthop::test;
@@ -187,4 +189,72 @@ TEST_CASE("the snapshot counts sessions, datagrams and bytes per listener", "[me
             CHECK(l.from_client_packets == 0);
         }
     }
+}
+
+TEST_CASE("restart: sessions saved at stop come back on their old backend-side ports", "[restart]") {
+    // A WireGuard backend in outline (initiation -> response, the rest echoed), so the session
+    // is validated before the restart and its replies are not capped after it.
+    EchoBackend backend(true, [](const Bytes& d) {
+        if (d.size() == 148 && d[0] == std::byte{1}) return std::vector<Bytes>{wg_response(0xabcd, le32(d, 4))};
+        return std::vector<Bytes>{d};
+    });
+    const auto ports = free_ports(false, SOCK_DGRAM, 1);
+    REQUIRE(ports.size() == 1);
+    auto options = options_for(backend, false, 0, 0);
+    options.udp_ports = ports;
+    options.source_limits.sessions_per_source = 64;  // restore must not depend on limits being off
+    const std::string path = "/tmp/porthop-state-" + std::to_string(::getpid());
+    UdpClient client(false);
+    net::Endpoint upstream;
+    {
+        RunningRelay before(options);
+        REQUIRE_FALSE(before.error());
+        client.send_to(ports[0], wg_initiation(7));
+        REQUIRE(client.receive());
+        client.send_to(ports[0], wg_transport(0xabcd, 0, 16));  // the index proof: validated
+        REQUIRE(client.receive());
+        REQUIRE(before.counter(&relay::Counters::native_validated) == 1);
+        REQUIRE(backend.sources().size() == 1);
+        upstream = backend.sources()[0];
+        CHECK_FALSE(before.on_loop([&](relay::Server& s) { return s.save_state(path); }));
+    }
+    RunningRelay after(options);
+    REQUIRE_FALSE(after.error());
+    const auto restored = after.on_loop([&](relay::Server& s) { return s.restore_state(path); });
+    CHECK(restored.restored == 1);
+    CHECK(restored.skipped == 0);
+    // The backend, which never heard of the restart, sends to the port it knows: it reaches the
+    // client before the client said anything to the new process.
+    const auto pushed = wg_transport(7, 1, 1000);
+    backend.send_to(upstream, pushed);
+    auto reply = client.receive();
+    REQUIRE(reply);
+    CHECK(reply->first == pushed);
+    CHECK(reply->second == ports[0]);
+    client.send_to(ports[0], bytes("again"));
+    REQUIRE(client.receive());
+    CHECK(backend.sources().size() == 1);  // the same session, the same socket
+    // A second restore finds the session there already.
+    CHECK(after.on_loop([&](relay::Server& s) { return s.restore_state(path); }).skipped == 1);
+    // A file for another backend, or an old one, restores nothing; no file is no error.
+    auto text = relay::read_state_file(path, *std::make_unique<std::string>());
+    REQUIRE(text);
+    std::string why;
+    auto state = relay::parse_state(*text, why);
+    REQUIRE(state);
+    auto moved = *state;
+    moved.backend = net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 9));
+    REQUIRE(relay::write_state_file(path, relay::format_state(moved), why));
+    auto refused = after.on_loop([&](relay::Server& s) { return s.restore_state(path); });
+    CHECK(refused.restored + refused.skipped == 0);
+    CHECK_THAT(refused.why_none, Catch::Contains("written for backend 127.0.0.1:9"));
+    auto old = *state;
+    old.written -= options.idle_timeout + std::chrono::seconds{1};
+    REQUIRE(relay::write_state_file(path, relay::format_state(old), why));
+    CHECK_THAT(after.on_loop([&](relay::Server& s) { return s.restore_state(path); }).why_none,
+               Catch::Contains("older than idle_timeout"));
+    ::unlink(path.c_str());
+    const auto none = after.on_loop([&](relay::Server& s) { return s.restore_state(path); });
+    CHECK(none.restored + none.skipped == 0);
+    CHECK(none.why_none.empty());
 }

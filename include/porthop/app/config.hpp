@@ -65,6 +65,8 @@ struct ServerConfig {
     // TCP connections one source may hold at once, pending or established (0: no cap), so a
     // few addresses cannot take every slot of max_tcp_connections.
     std::uint32_t tcp_connections_per_source = 32;
+    // Where the native sessions are kept across a restart (relay/session_state.hpp); "" = not.
+    std::string state_file;
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 

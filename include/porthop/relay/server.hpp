@@ -120,6 +120,16 @@ public:
 
     ServerSnapshot snapshot() const;  // loop thread only
 
+    // Restarts (relay/session_state.hpp), loop thread only. save_state writes the native UDP
+    // sessions to `path` (nullopt, or why not); restore_state re-creates those of a file written
+    // for the same backend less than idle_timeout ago, each on its old backend-side port.
+    std::optional<std::string> save_state(const std::string& path);
+    struct Restored {
+        std::size_t restored = 0, skipped = 0;
+        std::string why_none;  // set when the file as a whole was not used (empty: no file)
+    };
+    Restored restore_state(const std::string& path);
+
     const Counters& counters() const noexcept;
     std::size_t session_count() const noexcept;        // safe from the loop thread only
     std::vector<net::Endpoint> udp_endpoints() const;  // as bound (ephemeral ports resolved)

@@ -78,7 +78,7 @@ const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
     "max_datagram, workers, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
-    "handshake_burst, sessions_per_source, tcp_connections_per_source)";
+    "handshake_burst, sessions_per_source, tcp_connections_per_source, state_file)";
 
 }  // namespace
 
@@ -587,6 +587,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "handshake_burst = 5\n"
           "sessions_per_source = 64\n"
           "tcp_connections_per_source = 32\n"
+          "state_file = \"\"\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
           "\n[client]\n"
@@ -1331,4 +1332,15 @@ TEST_CASE("config: per-source limits", "[app][config][native]") {
                 "1000001 is out of range (0-1000000)");
     check_error(only_error("[server]\nhandshake_rate = \"20\"\n"), 2, 18, "server.handshake_rate",
                 "expected an integer, got a string");
+}
+
+TEST_CASE("config: state_file", "[app][config]") {
+    CHECK(parse("").config.server.state_file.empty());
+    const auto set = parse("[server]\nstate_file = \"/var/lib/porthop/sessions\"\n");
+    REQUIRE(set.ok());
+    CHECK(set.config.server.state_file == "/var/lib/porthop/sessions");
+    CHECK(parse(to_toml(set.config)).config.server.state_file == "/var/lib/porthop/sessions");
+    check_error(only_error("[server]\nstate_file = \"sessions\"\n"), 2, 14, "server.state_file",
+                "must be an absolute path (or \"\" for none)");
+    check_error(only_error("[server]\nstate_file = 1\n"), 2, 14, "server.state_file", "expected a string, got an integer");
 }

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "porthop/app/bench.hpp"
 #include "porthop/app/cli.hpp"
 #include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
@@ -355,6 +356,26 @@ int genkey() {
     return std::cout.flush() ? 0 : 1;
 }
 
+// `porthop bench`: progress on stderr, the results on stdout (a table, or JSON only).
+int bench(const app::CommandLine& cl) {
+    // The relay's session lines would bury the table; warnings still show.
+    app::set_log_level(app::LogLevel::warn);
+    app::BenchOptions options;
+    options.per_case = std::chrono::seconds{cl.bench_seconds};
+    std::cerr << "porthop bench: 6 cases of " << cl.bench_seconds
+                  << " s on loopback (generator -> relay -> sink, one worker, built-in defaults)\n";
+    std::vector<app::BenchResult> results;
+    const auto problem = app::run_bench(options, results, [&](const std::string& step) {
+        std::cerr << "  " << step << "\n";
+    });
+    if (problem) {
+        std::cerr << "porthop bench: " << *problem << "\n";
+        return 1;
+    }
+    std::cout << (cl.bench_json ? app::bench_json(results) : app::bench_table(results));
+    return std::cout.flush() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -375,6 +396,13 @@ int main(int argc, char** argv) {
             return check_config(cl.config_path);
         case app::CommandLine::Action::genkey:
             return genkey();
+        case app::CommandLine::Action::bench:
+            try {
+                return bench(cl);
+            } catch (const std::exception& e) {
+                std::cerr << "porthop bench: " << e.what() << "\n";
+                return 1;
+            }
         case app::CommandLine::Action::server:
         case app::CommandLine::Action::client:
             break;

@@ -8,6 +8,8 @@
   tools.py stream PORT SECONDS PPS print "port=P sent=S received=R" after a paced UDP stream
   tools.py http METHOD URL         print the status code, then the body
   tools.py hold-udp PORT SECONDS   keep a UDP port bound (to make a bind fail)
+  tools.py sessions N PORT         one datagram from each of N loopback addresses (127.1.x.y):
+                                   N sessions at a relay on PORT; prints N
 """
 import socket
 import struct
@@ -123,6 +125,19 @@ def hold_udp(port, seconds):
     time.sleep(seconds)
 
 
+def sessions(n, port):
+    # A new source address per datagram, so each opens its own session whatever the relay's
+    # per-source session cap; 127.1.0.1 on are all loopback addresses on Linux.
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((f"127.1.{i // 250}.{i % 250 + 1}", 0))
+        s.sendto(bytes([4, 0, 0, 0]) + bytes(60), ("127.0.0.1", port))
+        s.close()
+        if i % 25 == 24:
+            time.sleep(0.01)  # a new session costs the relay a socket: do not overrun its queue
+    print(n)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "free-ports":
@@ -137,6 +152,8 @@ if __name__ == "__main__":
         stream(int(args[0]), float(args[1]), float(args[2]))
     elif cmd == "http":
         http(args[0], args[1])
+    elif cmd == "sessions":
+        sessions(int(args[0]), int(args[1]))
     elif cmd == "hold-udp":
         hold_udp(int(args[0]), float(args[1]))
     else:

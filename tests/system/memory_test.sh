@@ -43,7 +43,8 @@ if ((idle <= LIMIT)); then ok "idle VmRSS $idle kB <= $LIMIT kB"; else bad "idle
 
 $TOOLS sessions "$SESSIONS" "${P[0]}" >/dev/null
 open=0
-for _ in $(seq 50); do
+deadline=$((SECONDS + 15))  # by time, not by tries: a scrape is slow on a busy machine
+while ((SECONDS < deadline)); do
     scrape "$METRICS"
     open=$(metric porthop_sessions)
     ((open >= SESSIONS)) && break

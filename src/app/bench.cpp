@@ -174,6 +174,13 @@ std::optional<std::string> run_bench(const BenchOptions& options, std::vector<Be
         const auto load = path == "native-tcp" ? send_tcp(tcp, spec, sink)
                                                : send_udp(hop ? agent.local_endpoint() : udp, spec, sink);
         drain(sink);
+        // The figures are the hop link's over UDP only if the agent stayed there throughout
+        // (its path manager may fall back to TCP if the device is too busy to answer probes).
+        if (hop && progress) {
+            const auto path_now = agent_loop.call([&] { return agent.status().path; });
+            if (path_now.rfind("udp/", 0) != 0)
+                progress("warning: the agent left the UDP path during this case (now " + path_now + ")");
+        }
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         const double cpu = relay_cpu() - cpu0, process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process0;
         const auto delivered = sink.datagrams() - delivered0 - load.preamble;

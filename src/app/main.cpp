@@ -363,7 +363,8 @@ int bench(const app::CommandLine& cl) {
     app::BenchOptions options;
     options.per_case = std::chrono::seconds{cl.bench_seconds};
     std::cerr << "porthop bench: 6 cases of " << cl.bench_seconds
-                  << " s on loopback (generator -> relay -> sink, one worker, built-in defaults)\n";
+                  << " s on loopback (generator -> relay -> sink, one worker, built-in defaults, "
+              << kEventBackend << ")\n";
     std::vector<app::BenchResult> results;
     const auto problem = app::run_bench(options, results, [&](const std::string& step) {
         std::cerr << "  " << step << "\n";
@@ -397,12 +398,6 @@ int main(int argc, char** argv) {
         case app::CommandLine::Action::genkey:
             return genkey();
         case app::CommandLine::Action::bench:
-            try {
-                return bench(cl);
-            } catch (const std::exception& e) {
-                std::cerr << "porthop bench: " << e.what() << "\n";
-                return 1;
-            }
         case app::CommandLine::Action::server:
         case app::CommandLine::Action::client:
             break;
@@ -410,6 +405,16 @@ int main(int argc, char** argv) {
 #if defined(PORTHOP_IO_URING)
     use_io_uring_or_exec_epoll(argv);
 #endif
+    // bench measures the event backend the server and client would use here, so it comes
+    // after the io_uring check above.
+    if (cl.action == app::CommandLine::Action::bench) {
+        try {
+            return bench(cl);
+        } catch (const std::exception& e) {
+            std::cerr << "porthop bench: " << e.what() << "\n";
+            return 1;
+        }
+    }
     try {
         if (cl.action == app::CommandLine::Action::client) return run_client(cl.config_path);
         return run_server(cl.config_path);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "porthop/app/backend_lookup.hpp"
+#include "porthop/app/bench.hpp"
 #include "porthop/app/cli.hpp"
 #include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
@@ -438,6 +439,27 @@ int genkey() {
     return std::cout.flush() ? 0 : 1;
 }
 
+// `porthop bench`: progress on stderr, the results on stdout (a table, or JSON only).
+int bench(const app::CommandLine& cl) {
+    // The relay's session lines would bury the table; warnings still show.
+    app::set_log_level(app::LogLevel::warn);
+    app::BenchOptions options;
+    options.per_case = std::chrono::seconds{cl.bench_seconds};
+    std::cerr << "porthop bench: 6 cases of " << cl.bench_seconds
+                  << " s on loopback (generator -> relay -> sink, one worker, built-in defaults, "
+              << kEventBackend << ")\n";
+    std::vector<app::BenchResult> results;
+    const auto problem = app::run_bench(options, results, [&](const std::string& step) {
+        std::cerr << "  " << step << "\n";
+    });
+    if (problem) {
+        std::cerr << "porthop bench: " << *problem << "\n";
+        return 1;
+    }
+    std::cout << (cl.bench_json ? app::bench_json(results) : app::bench_table(results));
+    return std::cout.flush() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -458,6 +480,7 @@ int main(int argc, char** argv) {
             return check_config(cl.config_path);
         case app::CommandLine::Action::genkey:
             return genkey();
+        case app::CommandLine::Action::bench:
         case app::CommandLine::Action::server:
         case app::CommandLine::Action::client:
             break;
@@ -465,6 +488,16 @@ int main(int argc, char** argv) {
 #if defined(PORTHOP_IO_URING)
     use_io_uring_or_exec_epoll(argv);
 #endif
+    // bench measures the event backend the server and client would use here, so it comes
+    // after the io_uring check above.
+    if (cl.action == app::CommandLine::Action::bench) {
+        try {
+            return bench(cl);
+        } catch (const std::exception& e) {
+            std::cerr << "porthop bench: " << e.what() << "\n";
+            return 1;
+        }
+    }
     try {
         if (cl.action == app::CommandLine::Action::client) return run_client(cl.config_path);
         return run_server(cl.config_path);

@@ -14,7 +14,8 @@ constexpr std::size_t kAlign = 8;
 constexpr std::size_t aligned(std::size_t n) noexcept { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
-Inbox::Inbox(std::size_t capacity_bytes) : ring_(aligned(capacity_bytes)) {
+Inbox::Inbox(std::size_t capacity_bytes)
+    : ring_(std::make_unique_for_overwrite<std::byte[]>(aligned(capacity_bytes))), capacity_(aligned(capacity_bytes)) {
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
@@ -30,7 +31,7 @@ void Inbox::clear_wake() noexcept {
 
 bool Inbox::push(const Header& header, std::span<const std::byte> payload) noexcept {
     const std::size_t need = aligned(sizeof(Header) + payload.size());
-    const std::size_t capacity = ring_.size();
+    const std::size_t capacity = capacity_;
     bool was_empty;
     {
         std::lock_guard lock(mutex_);
@@ -43,13 +44,13 @@ bool Inbox::push(const Header& header, std::span<const std::byte> payload) noexc
             if (to_end >= sizeof(Header)) {
                 Header skip{};
                 skip.length = kSkip;
-                std::memcpy(ring_.data() + pos, &skip, sizeof skip);
+                std::memcpy(ring_.get() + pos, &skip, sizeof skip);
             }
             tail_ += waste;
         }
         Header h = header;
         h.length = static_cast<std::uint32_t>(payload.size());
-        std::byte* at = ring_.data() + tail_ % capacity;
+        std::byte* at = ring_.get() + tail_ % capacity;
         std::memcpy(at, &h, sizeof h);
         if (!payload.empty()) std::memcpy(at + sizeof h, payload.data(), payload.size());
         was_empty = tail_ == head_ + waste;
@@ -64,7 +65,7 @@ bool Inbox::push(const Header& header, std::span<const std::byte> payload) noexc
 
 bool Inbox::pop(Header& header, std::span<std::byte> out) noexcept {
     std::lock_guard lock(mutex_);
-    const std::size_t capacity = ring_.size();
+    const std::size_t capacity = capacity_;
     while (head_ != tail_) {
         const std::size_t pos = head_ % capacity;
         const std::size_t to_end = capacity - pos;
@@ -72,14 +73,14 @@ bool Inbox::pop(Header& header, std::span<std::byte> out) noexcept {
             head_ += to_end;
             continue;
         }
-        std::memcpy(&header, ring_.data() + pos, sizeof header);
+        std::memcpy(&header, ring_.get() + pos, sizeof header);
         if (header.length == kSkip) {
             head_ += to_end;
             continue;
         }
         head_ += aligned(sizeof(Header) + header.length);
         if (header.length <= out.size())
-            std::memcpy(out.data(), ring_.data() + pos + sizeof header, header.length);
+            std::memcpy(out.data(), ring_.get() + pos + sizeof header, header.length);
         else
             header.length = 0;
         return true;

@@ -48,7 +48,10 @@ public:
 private:
     static constexpr std::uint32_t kSkip = 0xFFFFFFFFu;  // a header saying "wrap to the start"
     std::mutex mutex_;
-    std::vector<std::byte> ring_;
+    // Not zero-filled: a page of the ring becomes resident only once a datagram passes through
+    // it, so an idle worker's inbox costs no memory (4 MiB each otherwise).
+    std::unique_ptr<std::byte[]> ring_;
+    std::size_t capacity_;
     std::uint64_t head_ = 0, tail_ = 0;  // byte offsets, only ever growing
     int wake_ = -1;
 };

@@ -12,6 +12,8 @@
   tools.py slow-dns ADDRESS DELAY  DNS server on ADDRESS:53 (UDP): slow.porthop.test answers
                                    127.0.0.1 after DELAY seconds, hang.porthop.test never,
                                    every other name NXDOMAIN at once (runs until killed)
+  tools.py sessions N PORT         one datagram from each of N loopback addresses (127.1.x.y):
+                                   N sessions at a relay on PORT; prints N
 """
 import socket
 import struct
@@ -169,6 +171,19 @@ def hold_udp(port, seconds):
     time.sleep(seconds)
 
 
+def sessions(n, port):
+    # A new source address per datagram, so each opens its own session whatever the relay's
+    # per-source session cap; 127.1.0.1 on are all loopback addresses on Linux.
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((f"127.1.{i // 250}.{i % 250 + 1}", 0))
+        s.sendto(bytes([4, 0, 0, 0]) + bytes(60), ("127.0.0.1", port))
+        s.close()
+        if i % 25 == 24:
+            time.sleep(0.01)  # a new session costs the relay a socket: do not overrun its queue
+    print(n)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "free-ports":
@@ -185,6 +200,8 @@ if __name__ == "__main__":
         http(args[0], args[1])
     elif cmd == "slow-dns":
         slow_dns(args[0], float(args[1]))
+    elif cmd == "sessions":
+        sessions(int(args[0]), int(args[1]))
     elif cmd == "hold-udp":
         hold_udp(int(args[0]), float(args[1]))
     else:

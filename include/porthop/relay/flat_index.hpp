@@ -3,7 +3,10 @@
 // things remote parties choose -- source addresses, WireGuard indices, OpenVPN ids -- and are
 // written to on the packet path, so this index:
 //  - allocates once, in the constructor, and never again (std::unordered_map allocates a node
-//    per insert even after reserve(), so it would allocate per new source under a flood);
+//    per insert even after reserve(), so it would allocate per new source under a flood). The
+//    slots come from calloc and an empty slot is all zero bits, so a page of the table becomes
+//    resident only when a key lands in it: a server sized for 16384 sessions does not hold
+//    megabytes of empty tables per worker while it has few clients (small routers);
 //  - is open addressing with linear probing at a load factor of at most 1/2, and deletes by
 //    backward shift (no tombstones, so a table that churns forever never degrades);
 //  - hashes with a per-table random seed, so nobody can aim keys at one probe run without
@@ -20,7 +23,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 namespace porthop::relay {
 
@@ -32,14 +37,15 @@ public:
     // Room for `max_entries` keys. `seed` keys the hash (a random one in production, fixed in
     // tests that want a reproducible layout).
     FlatIndex(std::size_t max_entries, std::uint64_t seed)
-        : slots_(std::bit_ceil(std::max<std::size_t>(2, 2 * max_entries))),
-          mask_(slots_.size() - 1),
+        : count_(std::bit_ceil(std::max<std::size_t>(2, 2 * max_entries))),
+          slots_(allocate(count_)),
+          mask_(count_ - 1),
           seed_(seed),
           max_entries_(max_entries) {}
 
     std::size_t size() const noexcept { return size_; }
     std::size_t max_entries() const noexcept { return max_entries_; }
-    std::size_t slots() const noexcept { return slots_.size(); }
+    std::size_t slots() const noexcept { return count_; }
     // Where `key` starts probing (its slot in an empty table); for tests.
     std::size_t slot_of(std::uint64_t key) const noexcept { return home(key); }
 
@@ -47,8 +53,8 @@ public:
         std::size_t i = home(key);
         for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & mask_) {
             const Slot& s = slots_[i];
-            if (s.value == kAbsent) return kAbsent;
-            if (s.key == key) return s.value;
+            if (s.empty()) return kAbsent;
+            if (s.key == key) return s.value();
         }
         return kAbsent;  // inserts never place a key further than kMaxProbe from home
     }
@@ -60,8 +66,8 @@ public:
         std::size_t i = home(key);
         for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & mask_) {
             Slot& s = slots_[i];
-            if (s.value == kAbsent) {
-                s = Slot{key, value};
+            if (s.empty()) {
+                s = Slot{key, ~value};
                 ++size_;
                 return true;
             }
@@ -76,9 +82,9 @@ public:
         std::size_t i = home(key);
         for (std::size_t probe = 0; probe < kMaxProbe; ++probe, i = (i + 1) & mask_) {
             Slot& s = slots_[i];
-            if (s.value == kAbsent) return false;
+            if (s.empty()) return false;
             if (s.key == key) {
-                s.value = value;
+                s.inverted = ~value;
                 return true;
             }
         }
@@ -88,7 +94,7 @@ public:
     bool erase(std::uint64_t key) noexcept {
         std::size_t i = home(key);
         for (std::size_t probe = 0;; ++probe, i = (i + 1) & mask_) {
-            if (probe == kMaxProbe || slots_[i].value == kAbsent) return false;
+            if (probe == kMaxProbe || slots_[i].empty()) return false;
             if (slots_[i].key == key) break;
         }
         // Backward shift (Knuth 6.4, Algorithm R): pull every later entry of the run that may
@@ -97,7 +103,7 @@ public:
         // so the kMaxProbe bound keeps holding.
         std::size_t hole = i;
         for (std::size_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
-            if (slots_[j].value == kAbsent) break;
+            if (slots_[j].empty()) break;
             const std::size_t h = home(slots_[j].key);
             const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
             if (stays) continue;
@@ -110,10 +116,22 @@ public:
     }
 
 private:
+    // The value is kept inverted so that an empty slot (value kAbsent) is all zero bits.
     struct Slot {
         std::uint64_t key = 0;
-        std::uint32_t value = kAbsent;
+        std::uint32_t inverted = 0;
+        bool empty() const noexcept { return inverted == 0; }
+        std::uint32_t value() const noexcept { return ~inverted; }
     };
+    struct Free {
+        void operator()(Slot* p) const noexcept { std::free(p); }
+    };
+    static std::unique_ptr<Slot[], Free> allocate(std::size_t count) {
+        // calloc, not new Slot[]: fresh zero pages stay untouched (not resident) until used.
+        auto* p = static_cast<Slot*>(std::calloc(count, sizeof(Slot)));
+        if (!p) throw std::bad_alloc();
+        return std::unique_ptr<Slot[], Free>(p);
+    }
 
     std::size_t home(std::uint64_t key) const noexcept {
         // The seed goes in before and between two rounds of a 64-bit finalizer (murmur3's
@@ -128,7 +146,8 @@ private:
         return static_cast<std::size_t>(x) & mask_;
     }
 
-    std::vector<Slot> slots_;
+    std::size_t count_;
+    std::unique_ptr<Slot[], Free> slots_;
     std::size_t mask_;
     std::uint64_t seed_;
     std::size_t max_entries_;

@@ -119,3 +119,77 @@ TEST_CASE("usage_text names every command and option", "[app][cli]") {
         CHECK(usage.find(word) != std::string::npos);
     }
 }
+
+TEST_CASE("parse_command_line: bench and its options", "[app][cli][bench]") {
+    struct Row {
+        std::vector<std::string> args;
+        Action action;
+        unsigned seconds;
+        bool json;
+    };
+    const Row rows[] = {
+        {{"bench"}, Action::bench, 5, false},  // the default: 6 x 5 s, under a minute
+        {{"bench", "--json"}, Action::bench, 5, true},
+        {{"bench", "--seconds", "1"}, Action::bench, 1, false},
+        {{"bench", "--seconds=60"}, Action::bench, 60, false},
+        {{"bench", "--seconds", "2", "--json"}, Action::bench, 2, true},
+        {{"bench", "--json", "--seconds", "007"}, Action::bench, 7, true},
+        {{"bench", "--seconds", "3", "--seconds", "4"}, Action::bench, 4, false},  // the last one wins
+        {{"bench", "--help"}, Action::help, 5, false},
+        {{"bench", "--json", "-h"}, Action::help, 5, true},
+    };
+    for (const auto& row : rows) {
+        std::string joined;
+        for (const auto& a : row.args) joined += "'" + a + "' ";
+        INFO(joined);
+        const auto cl = parse_command_line(row.args);
+        CHECK(cl.action == row.action);
+        CHECK(cl.bench_seconds == row.seconds);
+        CHECK(cl.bench_json == row.json);
+        CHECK(cl.error.empty());
+    }
+}
+
+TEST_CASE("parse_command_line: bench usage errors", "[app][cli][bench]") {
+    const std::string range = "--seconds takes a whole number of seconds per case from 1 to 60, not ";
+    struct Row {
+        std::vector<std::string> args;
+        std::string error;
+    };
+    const Row rows[] = {
+        {{"bench", "--seconds"}, "--seconds needs a number of seconds"},
+        {{"bench", "--json", "--seconds"}, "--seconds needs a number of seconds"},
+        {{"bench", "--seconds", "0"}, range + "'0'"},
+        {{"bench", "--seconds", "61"}, range + "'61'"},
+        {{"bench", "--seconds", "-1"}, range + "'-1'"},
+        {{"bench", "--seconds", "1.5"}, range + "'1.5'"},
+        {{"bench", "--seconds", "5s"}, range + "'5s'"},
+        {{"bench", "--seconds", "abc"}, range + "'abc'"},
+        {{"bench", "--seconds", ""}, range + "''"},
+        {{"bench", "--seconds="}, range + "''"},
+        {{"bench", "--seconds", "99999999999999999999"}, range + "'99999999999999999999'"},
+        {{"bench", "--seconds", " 5"}, range + "' 5'"},
+        {{"bench", "--verbose"}, "unknown argument '--verbose' for bench"},
+        {{"bench", "5"}, "unknown argument '5' for bench"},
+        {{"bench", "--json=yes"}, "unknown argument '--json=yes' for bench"},
+        {{"bench", "--config", "a.toml"}, "unknown argument '--config' for bench"},
+        {{"benchmark"}, "unknown command 'benchmark'"},
+    };
+    for (const auto& row : rows) {
+        std::string joined;
+        for (const auto& a : row.args) joined += "'" + a + "' ";
+        INFO(joined);
+        const auto cl = parse_command_line(row.args);
+        CHECK(cl.action == Action::error);
+        CHECK(cl.error == row.error);
+    }
+}
+
+TEST_CASE("usage_text describes bench", "[app][cli][bench]") {
+    const std::string usage = porthop::app::usage_text();
+    for (const char* word : {"porthop bench [--seconds N] [--json]", "each of the six cases runs N seconds",
+                             "default 5", "64 and 1400 bytes", "no root"}) {
+        INFO(word);
+        CHECK(usage.find(word) != std::string::npos);
+    }
+}

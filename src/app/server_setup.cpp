@@ -3,11 +3,11 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
-#include <thread>
 #include <boost/asio/ip/udp.hpp>
+#include <thread>
 
 #include "porthop/app/duration.hpp"
+#include "porthop/net/resolve.hpp"
 
 namespace porthop::app {
 
@@ -34,16 +34,14 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
 
     // A name (e.g. a compose service) is resolved once at start-up; the relay never forwards
     // anywhere else, whatever a packet says.
-    asio::io_context io;
-    asio::ip::udp::resolver resolver(io);
-    boost::system::error_code ec;
-    const auto results = resolver.resolve(config.backend.host, std::to_string(config.backend.port),
-                                          asio::ip::resolver_base::numeric_service, ec);
-    if (ec || results.empty()) {
-        error = "cannot resolve backend '" + config.backend.host + "': " + (ec ? ec.message() : "no address");
+    // net::resolve_host, not getaddrinfo: the static router builds have no NSS to load.
+    const auto resolved = net::resolve_host(config.backend.host);
+    if (!resolved.ok()) {
+        error = "cannot resolve backend '" + config.backend.host + "': " + resolved.error;
         return std::nullopt;
     }
-    options.backend = net::Endpoint::from_asio(results.begin()->endpoint());
+    options.backend =
+        net::Endpoint::from_asio(asio::ip::udp::endpoint(resolved.addresses.front(), config.backend.port));
     return options;
 }
 

@@ -3,11 +3,14 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 #include <boost/asio/ip/udp.hpp>
 #include <thread>
 
 #include "porthop/app/duration.hpp"
+#include "porthop/app/log.hpp"
 #include "porthop/net/resolve.hpp"
+#include "porthop/net/steering.hpp"
 
 namespace porthop::app {
 
@@ -22,6 +25,17 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
     options.max_sessions = config.max_sessions;
     options.max_tcp_connections = config.max_tcp_connections;
     options.workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    if (options.workers > 1) {
+        // Several workers share each port through the kernel's steering program; a kernel
+        // without it (before 4.5, old router firmware, qemu-user) would make every listener
+        // fail to bind. One worker relays correctly everywhere.
+        if (const int err = net::steering_available(); err != 0) {
+            log_warn("this kernel cannot steer clients between workers (SO_ATTACH_REUSEPORT_CBPF: " +
+                     std::string(std::strerror(err)) + "): running 1 worker instead of " +
+                     std::to_string(options.workers));
+            options.workers = 1;
+        }
+    }
     options.max_datagram = config.max_datagram;
     if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
     options.hop_interval = config.hop_interval;

@@ -12,7 +12,8 @@
 #   usr/share/doc/porthop/README.router.md    README's "Running on a router"
 #   usr/share/doc/porthop/client.toml.example, server.toml.example   every key (conf/)
 # Examples, never the live files: extracting a newer tarball keeps the router's configuration.
-# The last line printed is the tarball's path (in PORTHOP_TARBALL_DIR, default the checkout).
+# The last line printed is the tarball's path (in PORTHOP_TARBALL_DIR, default the binary's
+# directory, e.g. build-ARCH/).
 set -euo pipefail
 arch=${1:-}
 case "$arch" in
@@ -50,7 +51,7 @@ awk '/^## Running on a router/ { on = 1; print; next } on && /^## / { exit } on'
 install -D -m 0644 "$stage/README.router.md" "$stage/usr/share/doc/porthop/README.router.md"
 rm "$stage/README.router.md"
 
-out_dir=${PORTHOP_TARBALL_DIR:-$src}
+out_dir=${PORTHOP_TARBALL_DIR:-$(dirname "$bin")}
 mkdir -p "$out_dir"
 out=$(cd "$out_dir" && pwd)/porthop-$version-$arch.tar.gz
 # Reproducible: fixed owner, order and time (the last commit's, or SOURCE_DATE_EPOCH).

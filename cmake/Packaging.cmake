@@ -65,10 +65,20 @@ set(CPACK_DEBIAN_PACKAGE_NAME porthop)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${PORTHOP_DEB_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3, libsodium23) come from
-# dpkg-shlibdeps and are appended to these.
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3, libsodium23, libc-ares2) come from
+# dpkg-shlibdeps and are appended to these. A static router build (PORTHOP_STATIC, e.g.
+# scripts/cross-build.sh arm64) has none, and dpkg-shlibdeps cannot read a foreign binary's
+# dependencies anyway: adduser (the postinst) is all it needs.
+if(PORTHOP_STATIC)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
+else()
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# A cross build's package is for the target (the Debian name: arm64, armhf, mipsel), not the host.
+if(CMAKE_CROSSCOMPILING AND PORTHOP_CROSS_ARCH)
+  set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${PORTHOP_CROSS_ARCH})
+endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "wireguard-tools | openvpn")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PORTHOP_PACKAGING_DIR}/debian/conffiles

@@ -33,7 +33,7 @@ void BackendLookup::start(HostPort backend, Done done) {
         });
     };
     try {
-        // Detached, not joined: getaddrinfo cannot be cancelled, and a DNS server that never
+        // Detached, not joined: a lookup in progress cannot be cancelled, and a DNS server that never
         // answers must not hold up a stop. What the thread uses it owns (flight, copies); it
         // reaches the loop only through `report`, under the lock that abandon() takes, so
         // either abandon() comes first and nothing is posted, or the handler finds itself

@@ -1,9 +1,9 @@
 #include "porthop/app/client_setup.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include "porthop/app/duration.hpp"
+#include "porthop/net/resolve.hpp"
 
 namespace porthop::app {
 
@@ -24,14 +24,12 @@ std::optional<relay::AgentOptions> make_agent_options(const ClientConfig& config
         return std::nullopt;
     }
     options.listen = net::Endpoint::from_asio(asio::ip::udp::endpoint(local, config.listen.port));
-    asio::io_context io;
-    asio::ip::udp::resolver resolver(io);
-    const auto results = resolver.resolve(config.server, "0", asio::ip::resolver_base::numeric_service, ec);
-    if (ec || results.empty()) {
-        error = "cannot resolve server '" + config.server + "': " + (ec ? ec.message() : "no address");
+    const auto resolved = net::resolve_host(config.server);
+    if (!resolved.ok()) {
+        error = "cannot resolve server '" + config.server + "': " + resolved.error;
         return std::nullopt;
     }
-    options.server = results.begin()->endpoint().address();
+    options.server = resolved.addresses.front();
     options.udp_ports = expand_ports(config.udp);
     const auto tcp = expand_ports(config.tcp);
     if (options.udp_ports.empty() || tcp.empty()) {

@@ -3,11 +3,14 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
-#include <thread>
+#include <cstring>
 #include <boost/asio/ip/udp.hpp>
+#include <thread>
 
 #include "porthop/app/duration.hpp"
+#include "porthop/app/log.hpp"
+#include "porthop/net/resolve.hpp"
+#include "porthop/net/steering.hpp"
 
 namespace porthop::app {
 
@@ -22,6 +25,17 @@ relay::ServerOptions server_options(const ServerConfig& config) {
     options.max_sessions = config.max_sessions;
     options.max_tcp_connections = config.max_tcp_connections;
     options.workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    if (options.workers > 1) {
+        // Several workers share each port through the kernel's steering program; a kernel
+        // without it (before 4.5, old router firmware, qemu-user) would make every listener
+        // fail to bind. One worker relays correctly everywhere.
+        if (const int err = net::steering_available(); err != 0) {
+            log_warn("this kernel cannot steer clients between workers (SO_ATTACH_REUSEPORT_CBPF: " +
+                     std::string(std::strerror(err)) + "): running 1 worker instead of " +
+                     std::to_string(options.workers));
+            options.workers = 1;
+        }
+    }
     options.max_datagram = config.max_datagram;
     if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
     options.hop_interval = config.hop_interval;
@@ -43,17 +57,14 @@ bool backend_needs_lookup(const HostPort& backend) {
 
 std::optional<net::Endpoint> resolve_backend(const HostPort& backend, std::string& error) {
     // A name (e.g. a compose service) is resolved once, at start-up or on reload; the relay
-    // never forwards anywhere else, whatever a packet says.
-    asio::io_context io;
-    asio::ip::udp::resolver resolver(io);
-    boost::system::error_code ec;
-    const auto results = resolver.resolve(backend.host, std::to_string(backend.port),
-                                          asio::ip::resolver_base::numeric_service, ec);
-    if (ec || results.empty()) {
-        error = "cannot resolve backend '" + backend.host + "': " + (ec ? ec.message() : "no address");
+    // never forwards anywhere else, whatever a packet says. net::resolve_host, not
+    // getaddrinfo: the static router builds have no NSS to load.
+    const auto resolved = net::resolve_host(backend.host);
+    if (!resolved.ok()) {
+        error = "cannot resolve backend '" + backend.host + "': " + resolved.error;
         return std::nullopt;
     }
-    return net::Endpoint::from_asio(results.begin()->endpoint());
+    return net::Endpoint::from_asio(asio::ip::udp::endpoint(resolved.addresses.front(), backend.port));
 }
 
 std::optional<relay::ServerOptions> make_server_options(const ServerConfig& config, std::string& error) {

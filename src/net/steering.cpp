@@ -1,6 +1,7 @@
 #include "porthop/net/steering.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -68,6 +69,19 @@ int attach_steering(int fd, bool v6, std::uint32_t workers) noexcept {
     sock_fprog prog{program.length, program.code.data()};
     if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0) return errno;
     return 0;
+}
+
+int steering_available() noexcept {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return errno;
+    const int one = 1;
+    int err = 0;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        err = errno;
+    else
+        err = attach_steering(fd, false, 2);
+    ::close(fd);
+    return err;
 }
 
 }  // namespace porthop::net

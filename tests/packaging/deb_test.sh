@@ -7,7 +7,10 @@
 #   BUILD_DIR   a configured and built porthop build directory (it holds CPackConfig.cmake)
 #   SOURCE_DIR  the checkout (default: two levels above this script)
 # Environment: CPACK (default: cpack from PATH), PORTHOP_VERSION (default: read from
-# CPackConfig.cmake).
+# CPackConfig.cmake). For a router build's package (scripts/cross-build.sh ARCH; a static binary):
+# PORTHOP_DEB_ARCH (the expected Architecture, default the host's), PORTHOP_DEB_EMULATOR (runs
+# the packaged binary, e.g. "qemu-aarch64-static -L /empty/dir") and PORTHOP_DEB_STATIC=1
+# (Depends is then exactly adduser: there are no shared libraries to depend on).
 # Needs dpkg-deb (dpkg) and dpkg-shlibdeps (dpkg-dev); systemd-analyze (systemd) is optional:
 # without it the unit file checks are skipped.
 # Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
@@ -51,7 +54,12 @@ finish() {
     exit
 }
 
-for tool in "$CPACK" dpkg-deb dpkg-shlibdeps; do
+DEB_ARCH=${PORTHOP_DEB_ARCH:-$(dpkg --print-architecture 2>/dev/null)}
+read -r -a EMULATOR <<<"${PORTHOP_DEB_EMULATOR:-}"
+STATIC=${PORTHOP_DEB_STATIC:-0}
+tools=("$CPACK" dpkg-deb)
+[[ $STATIC == 1 ]] || tools+=(dpkg-shlibdeps)
+for tool in "${tools[@]}"; do
     if ! command -v "$tool" >/dev/null; then
         bad "tool present: $tool" "install it (dpkg-shlibdeps: package dpkg-dev; cpack: cmake)"
     fi
@@ -123,9 +131,8 @@ field() { dpkg-deb -f "$DEB" "$1"; }
 depends=$(field Depends)
 check "Package: porthop" test "$(field Package)" = porthop
 check "Version: $VERSION (the project's)" test -n "$VERSION" -a "$(field Version)" = "$VERSION"
-if command -v dpkg >/dev/null; then
-    arch=$(dpkg --print-architecture)
-    check "Architecture: $arch" test "$(field Architecture)" = "$arch"
+if [[ -n $DEB_ARCH ]]; then
+    check "Architecture: $DEB_ARCH" test "$(field Architecture)" = "$DEB_ARCH"
 fi
 check "Section: net" test "$(field Section)" = net
 check "Maintainer is set" test -n "$(field Maintainer)"
@@ -135,9 +142,15 @@ echo "  Depends: $depends"
 check "Depends is not empty" test -n "$depends"
 # depends_has NAME: NAME is one comma-separated item of Depends ("name", "name (>= x)", "name | y")
 depends_has() { tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/[ |(].*//' | grep -qxF "$1"; }
-for dep in libtomlplusplus3 libsodium23 libc6 libstdc++6 adduser; do
-    check "Depends names $dep" depends_has "$dep"
-done
+if [[ $STATIC == 1 ]]; then
+    check "Depends is exactly adduser (a static binary)" test "$depends" = adduser
+    # Static: no program interpreter, hence no shared library at all.
+    static_binary() { ! readelf -l "$WORK/root/usr/bin/porthop" | grep -q INTERP; }
+else
+    for dep in libtomlplusplus3 libsodium23 libc-ares2 libc6 libstdc++6 adduser; do
+        check "Depends names $dep" depends_has "$dep"
+    done
+fi
 
 # ---------------------------------------------------------------- control area
 mkdir -p "$WORK/control"
@@ -157,6 +170,7 @@ check "postinst creates the porthop system user" \
 # ---------------------------------------------------------------- extracted files
 X=$WORK/root
 dpkg-deb -x "$DEB" "$X" || bad "dpkg-deb -x"
+[[ $STATIC == 1 ]] && check "packaged binary is static" static_binary
 for unit in "${UNITS[@]}"; do
     same "unit file identical to packaging/$unit" "$X/lib/systemd/system/$unit" "$SOURCE_DIR/packaging/$unit"
 done
@@ -167,16 +181,16 @@ same "server.toml.example identical to conf/server.toml" \
     "$X/usr/share/doc/porthop/server.toml.example" "$SOURCE_DIR/conf/server.toml"
 same "README.md identical to the checkout's" "$X/usr/share/doc/porthop/README.md" "$SOURCE_DIR/README.md"
 
-out=$("$X/usr/bin/porthop" --version 2>&1)
+out=$("${EMULATOR[@]}" "$X/usr/bin/porthop" --version 2>&1)
 check "packaged binary: --version prints 'porthop $VERSION'" test "$out" = "porthop $VERSION"
-out=$("$X/usr/bin/porthop" check-config "$X/etc/porthop/server.toml" 2>&1)
+out=$("${EMULATOR[@]}" "$X/usr/bin/porthop" check-config "$X/etc/porthop/server.toml" 2>&1)
 status=$?
 expect "packaged binary accepts the packaged server.toml" "$status" "$out"
-out=$("$X/usr/bin/porthop" check-config "$X/etc/porthop/client.toml" 2>&1)
+out=$("${EMULATOR[@]}" "$X/usr/bin/porthop" check-config "$X/etc/porthop/client.toml" 2>&1)
 status=$?
 expect "packaged binary accepts the packaged client.toml" "$status" "$out"
 # Not yet runnable: the client needs the hop-link key, which no package can ship.
-out=$(timeout 10 "$X/usr/bin/porthop" client --config "$X/etc/porthop/client.toml" 2>&1)
+out=$(timeout 10 "${EMULATOR[@]}" "$X/usr/bin/porthop" client --config "$X/etc/porthop/client.toml" 2>&1)
 status=$?
 refuses_keyless() { [[ $status -ne 0 && $out == *"client.key: missing"* ]]; }
 check "packaged binary will not run the client on the packaged client.toml (no key)" refuses_keyless

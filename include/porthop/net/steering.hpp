@@ -33,4 +33,9 @@ SteeringProgram steering_program(bool v6, std::uint32_t workers) noexcept;
 // Attaches the program to `fd`'s reuseport group (any member will do). Returns 0 or an errno.
 int attach_steering(int fd, bool v6, std::uint32_t workers) noexcept;
 
+// 0 when this kernel accepts the program on a reuseport UDP socket, else the errno (a
+// throwaway socket, never bound). Linux before 4.5 has no SO_ATTACH_REUSEPORT_CBPF, and
+// qemu-user does not emulate it (ENOPROTOOPT): several workers cannot run there.
+int steering_available() noexcept;
+
 }  // namespace porthop::net

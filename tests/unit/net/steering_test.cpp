@@ -2,6 +2,11 @@
 // says is checked with real sockets in tests/integration/workers_test.cpp.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <map>
 
 #include "porthop/net/steering.hpp"
@@ -55,4 +60,20 @@ TEST_CASE("steering: the program ends in a return and loads the source address",
 
 TEST_CASE("steering: attaching needs a reuseport socket", "[net][steering]") {
     CHECK(attach_steering(-1, false, 2) != 0);  // EBADF, reported
+}
+
+TEST_CASE("steering: the probe agrees with attaching to a bound reuseport group", "[net][steering]") {
+    // 0 on Linux 4.5 and later; ENOPROTOOPT under qemu-user (the cross tests) or an old kernel.
+    // Either way the probe must predict what the relay's worker 0 will get.
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    const int one = 1;
+    REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    const int attached = attach_steering(fd, false, 2);
+    ::close(fd);
+    CHECK(porthop::net::steering_available() == attached);
 }

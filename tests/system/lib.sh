@@ -74,3 +74,18 @@ scrape() {  # scrape PORT: GET /metrics into $WORK/metrics (status line removed)
     head -1 "$WORK/scrape" >"$WORK/status"
     tail -n +2 "$WORK/scrape" >"$WORK/metrics"
 }
+
+# loopback_relay_config: free ports U (udp), T (tcp), M (metrics), BE (backend) and a relay
+# configuration on 127.0.0.1 using them in $WORK/server.toml.
+loopback_relay_config() {
+    read -r U T M BE < <($TOOLS free-ports 4)
+    cat >"$WORK/server.toml" <<CONF
+[server]
+listen = ["127.0.0.1"]
+udp = ["$U"]
+tcp = ["$T"]
+backend = "127.0.0.1:$BE"
+[metrics]
+listen = "127.0.0.1:$M"
+CONF
+}

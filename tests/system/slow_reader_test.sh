@@ -12,16 +12,7 @@ source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/lib.sh"
 ATTACK="python3 $HERE/attack_tools.py"
 
-read -r U T M BE < <($TOOLS free-ports 4)
-cat >"$WORK/server.toml" <<CONF
-[server]
-listen = ["127.0.0.1"]
-udp = ["$U"]
-tcp = ["$T"]
-backend = "127.0.0.1:$BE"
-[metrics]
-listen = "127.0.0.1:$M"
-CONF
+loopback_relay_config
 # The test's own backend must not be the bottleneck: big socket buffers (see attack_tools.py).
 $ATTACK echo "$BE" & PIDS+=($!)
 for _ in $(seq 50); do [[ $($TOOLS udp 1 "$BE" 2>/dev/null) == 1 ]] && break; sleep 0.1; done

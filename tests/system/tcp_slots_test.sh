@@ -15,16 +15,7 @@ source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/lib.sh"
 ATTACK="python3 $HERE/attack_tools.py"
 
-read -r U T M BE < <($TOOLS free-ports 4)
-cat >"$WORK/server.toml" <<CONF
-[server]
-listen = ["127.0.0.1"]
-udp = ["$U"]
-tcp = ["$T"]
-backend = "127.0.0.1:$BE"
-[metrics]
-listen = "127.0.0.1:$M"
-CONF
+loopback_relay_config
 start_echo "$BE"
 start_porthop "$WORK/server.toml"
 expect "a TCP client is served before the attack" "$($TOOLS tcp 3 "$T")" 3

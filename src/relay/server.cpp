@@ -474,8 +474,12 @@ bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<Sour
 }
 
 bool Server::Impl::evict_pending_tcp() {
+    const auto now = Clock::now();
     while (!pending_tcp_.empty()) {
         const auto oldest = pending_tcp_.front().lock();
+        if (oldest && oldest->mode() == TcpConnection::Mode::pending && !oldest->closed() &&
+            now - oldest->waiting_since() < kEvictionGrace)
+            return false;  // the oldest (so every one) is too new: refuse the newcomer instead
         pending_tcp_.pop_front();
         if (!oldest || oldest->mode() != TcpConnection::Mode::pending || oldest->closed()) continue;
         Counters::add(counters_.drop_tcp_evicted);

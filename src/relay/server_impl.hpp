@@ -274,8 +274,11 @@ private:
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
     // Takes a TCP slot for a connection from `source` (nullopt: an endpoint with no source).
     bool admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source);
-    // Closes the oldest connection still waiting for its first frame; false if there is none.
+    // Closes the oldest connection still waiting for its first frame; false if there is none
+    // that has waited kEvictionGrace: a connection just accepted has not had its chance to send
+    // (under a burst of accepts its first read may not even have run yet).
     bool evict_pending_tcp();
+    static constexpr std::chrono::milliseconds kEvictionGrace{250};
     // `bind_to`: the backend-side address a restored session had (session_state.hpp).
     Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now,
                               bool provisional = false, const net::Endpoint* bind_to = nullptr);

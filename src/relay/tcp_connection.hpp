@@ -53,6 +53,8 @@ public:
 
     Mode mode() const noexcept { return mode_; }
     bool closed() const noexcept { return closed_; }
+    // While pending: when it was accepted (the first frame's deadline counts from there).
+    Session::Clock::time_point waiting_since() const noexcept { return frame_started_; }
     const net::Endpoint& peer() const noexcept { return peer_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::shared_ptr<ListenerCounters>& stats() const noexcept { return stats_; }

@@ -170,6 +170,12 @@ TEST_CASE("with every TCP slot taken, the connection that waited longest for a f
     CHECK(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 1; }));
     TcpClient silent_new(false, relay.tcp_port(0));
     CHECK(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 2; }));
+    // Both just arrived: neither has had its chance to send, so a newcomer is refused.
+    TcpClient too_soon(false, relay.tcp_port(0));
+    CHECK(too_soon.closed_by_peer());
+    CHECK(relay.counter(&relay::Counters::drop_tcp_limit) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_tcp_evicted) == 0);
+    std::this_thread::sleep_for(300ms);  // past the grace (250 ms): now the oldest makes room
     TcpClient client(false, relay.tcp_port(0));
     client.write_raw(TcpClient::frame(bytes("served")));
     auto reply = client.read_frame();
@@ -183,7 +189,7 @@ TEST_CASE("with every TCP slot taken, the connection that waited longest for a f
     REQUIRE(silent_new.read_frame());
     TcpClient refused(false, relay.tcp_port(0));
     CHECK(refused.closed_by_peer());
-    CHECK(relay.counter(&relay::Counters::drop_tcp_limit) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_tcp_limit) == 2);
     CHECK(relay.counter(&relay::Counters::drop_tcp_evicted) == 1);
     client.write_raw(TcpClient::frame(bytes("again")));
     CHECK(client.read_frame());

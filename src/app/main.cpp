@@ -201,22 +201,27 @@ private:
     static constexpr std::chrono::seconds kStateInterval{10};
 
     void restore_sessions() {
-        if (config_.server.state_file.empty()) return;
-        const auto restored = server_.restore_state(config_.server.state_file);
+        state_file_ = config_.server.state_file;
+        // systemd's StateDirectory= (the packaged unit) names a directory that is the service's
+        // own: without a state_file of its own the relay keeps its sessions there.
+        if (const char* dir = std::getenv("STATE_DIRECTORY"); state_file_.empty() && dir && *dir == '/')
+            state_file_ = std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
+        if (state_file_.empty()) return;
+        const auto restored = server_.restore_state(state_file_);
         if (restored.restored + restored.skipped > 0)
             app::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
-                          config_.server.state_file +
+                          state_file_ +
                           (restored.skipped ? " (" + std::to_string(restored.skipped) +
                                                   " skipped: their port is not open or their backend-side port is taken)"
                                             : std::string()));
         else if (!restored.why_none.empty())
-            app::log_warn("not restoring sessions from " + config_.server.state_file + ": " + restored.why_none);
+            app::log_warn("not restoring sessions from " + state_file_ + ": " + restored.why_none);
         arm_state_timer();
     }
 
     void save_sessions() {
-        if (config_.server.state_file.empty()) return;
-        auto problem = server_.save_state(config_.server.state_file);
+        if (state_file_.empty()) return;
+        auto problem = server_.save_state(state_file_);
         // Said once, not every kStateInterval: the same problem tends to stay.
         if (problem && *problem != state_warning_) app::log_warn("cannot keep sessions across a restart: " + *problem);
         state_warning_ = problem.value_or("");
@@ -314,6 +319,7 @@ private:
     app::BackendLookup lookup_{io_};
     bool reload_again_ = false;  // a SIGHUP came while lookup_ was busy
     asio::steady_timer state_timer_{io_};
+    std::string state_file_;  // [server] state_file, or one in systemd's StateDirectory
     std::string state_warning_;
 };
 

@@ -35,6 +35,8 @@ import struct
 import sys
 import time
 
+from tools import recv_exact  # tests/system/tools.py, beside this file
+
 
 def sources(first, n):
     out, a = [], int(ipaddress.IPv4Address(first))
@@ -156,16 +158,6 @@ def tcp_hold(port, first, nsrc, per_src, seconds, mode):
         s.close()
     print(json.dumps({"opened": opened, "closed_by_relay": closed, "bind_or_connect_failed": failed,
                       "peak_open": peak}))
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 def tcp_probe(port, count):

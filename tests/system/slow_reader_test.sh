@@ -32,7 +32,10 @@ sleep 3 # the 480 connections are open after about 2 s (20 new ones a second per
 timeout 30 $ATTACK tcp-steady "$T" 2000 200 >"$WORK/steady"
 wait "$NOREAD" || true
 wait "$RSS" || true
-scrape "$M"
+# The relay is still closing the 480 connections' sessions: on a loaded machine the first scrape
+# has been seen to time out (the endpoint drops a request after 5 s). The counters are what is
+# wanted here, not the endpoint's latency: up to three tries.
+for try in 1 2 3; do scrape "$M" 2>/dev/null && break; ((try < 3)) || scrape "$M"; sleep 1; done
 echo "  never-read peers: $(cat "$WORK/noread")"
 echo "  well-behaved client: $(cat "$WORK/steady")"
 echo "  kernel UDP counters (namespace): $(awk '$1 == "Udp:" { if (!n++) split($0, k); else for (i = 2; i <= NF; i++) if (k[i] ~ /InErrors|RcvbufErrors/) printf "%s=%s ", k[i], $i }' /proc/net/snmp)"

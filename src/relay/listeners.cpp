@@ -342,6 +342,9 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
                    std::to_string(next.source_limits.sessions_per_source) + " sessions";
     sessions_.set_limit(next.max_sessions);  // sessions above a lowered limit stay; new ones wait
     opt_ = std::move(next);
+    // A new key seals from now on. A key removed keeps its codec for the replies to agent
+    // sessions that are still open (they end when idle); ingress no longer opens hop link.
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     set_sweep_interval();
     if (changes.empty()) changes = " nothing changed";
     return std::nullopt;

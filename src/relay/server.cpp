@@ -16,10 +16,7 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-namespace {
-// Sent in front of each datagram to an agent over UDP (SendItem::head).
-constexpr std::byte kHopDataType = static_cast<std::byte>(wire::hop::Type::data);
-}  // namespace
+static_assert(hop::FrameCodec::kMaxHead <= net::SendItem::kMaxHead, "a data frame's header fits a SendItem");
 
 Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, std::uint32_t worker)
     : io_(io),
@@ -37,6 +34,7 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       limiter_(limiter_limits(opt_)),
       roaming_(roaming_limits(opt_)) {
     for (auto& buffer : rx_) buffer = pool_.get();
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
                                  &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});
@@ -95,28 +93,24 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 });
                 continue;
             }
-            if (slot.length == 0) {
-                Counters::add(counters_.drop_empty);
-                continue;
-            }
-            std::span<const std::byte> datagram{slot.data, slot.length};
-            if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
+            const Admitted admitted = admit_udp(listener, slot, now, false);
+            if (admitted.attach) {
                 // Never forwarded: hop-link control frames are checked, answered or dropped. An
                 // attach may close a session, so the run goes out first.
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = nullptr;
                 run_length = 0;
-                on_udp_attach(shared, slot, now);
+                on_udp_attach(listener, slot, admitted.payload, now);
                 continue;
             }
-            Session* session = route(listener, slot, datagram, now, false);
+            Session* session = admitted.session;
             if (!session) continue;
             if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
                 run_length = 0;
             }
-            items_[run_length++] = net::SendItem{datagram.data(), datagram.size(), nullptr, nullptr};
+            items_[run_length++] = net::SendItem{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
         }
         if (run) forward_to_backend(*run, {items_.data(), run_length});
         if (received.count < rx_.size()) {
@@ -130,38 +124,50 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
     });
 }
 
-Session* Server::Impl::route(UdpListener& listener, const net::ReceiveSlot& slot,
-                             std::span<const std::byte>& datagram, Clock::time_point now, bool handed) {
+Server::Impl::Admitted Server::Impl::admit_udp(UdpListener& listener, const net::ReceiveSlot& slot,
+                                               Clock::time_point now, bool handed) {
     Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
-    // An agent's data frame from an address this worker has no session for: its session may be
-    // another worker's (the agent's address changed). Native datagrams are asked about after
-    // the protocol checks (admit_native_udp), so that a flood of junk costs no lookups.
-    if (!session && !handed && multi_worker() && opt_.hop_keys &&
-        wire::hop::classify(datagram) == wire::hop::Kind::data)
-        if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
-            hand_off(*to, listener, slot, datagram);
-            return nullptr;
-        }
-    if (opt_.hop_keys && session && session->agent) {
-        if (wire::hop::classify(datagram) != wire::hop::Kind::data) {
-            Counters::add(counters_.drop_agent_frame);
-            return nullptr;
-        }
-        datagram = wire::hop::data_payload(datagram);
-        if (datagram.empty()) {
-            Counters::add(counters_.drop_empty);
-            return nullptr;
-        }
-        note_udp_data(*session, listener, slot);
+    const auto flow = !session ? hop::Flow::unknown : session->agent ? hop::Flow::agent : hop::Flow::native;
+    const hop::Ingress in = hop::decide(ingress_codec(), flow, {slot.data, slot.length});
+    switch (in.route) {
+        case hop::Route::drop:
+            count_ingress_drop(in.drop);
+            return {};
+        case hop::Route::attach:
+            return {nullptr, in.bytes, true};
+        case hop::Route::stray_data:
+            // An agent's data frame from an address this worker has no session for: its session
+            // may be another worker's (the agent's address changed). Native datagrams are asked
+            // about after the protocol checks (admit_native_udp), so that a flood of junk costs
+            // no lookups. Owned by nobody: it is judged as what it claims not to be, native.
+            if (!handed && multi_worker())
+                if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
+                    hand_off(*to, listener, slot, {slot.data, slot.length});
+                    return {};
+                }
+            [[fallthrough]];
+        case hop::Route::native:
+            session = admit_native_udp(listener, slot, in.bytes, session, now, handed);
+            if (!session) return {};
+            break;
+        case hop::Route::agent_data:
+            note_udp_data(*session, listener, slot);
+            break;
     }
-    if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now, handed);
-    if (!session) return nullptr;
     session->last_from_client = now;
     // A native datagram that reached its session by roaming without moving it (a straggler
     // from the old address) must not change where replies leave from.
     if (session->agent || (session->listener == &listener && session->client == slot.peer))
         session->local = slot.local;
-    return session;
+    return {session, in.bytes, false};
+}
+
+void Server::Impl::count_ingress_drop(hop::Drop drop) noexcept {
+    switch (drop) {
+        case hop::Drop::none: return;
+        case hop::Drop::empty: Counters::add(counters_.drop_empty); return;
+        case hop::Drop::not_data: Counters::add(counters_.drop_agent_frame); return;
+    }
 }
 
 // Every datagram forwarded is counted three times over: for the whole server, for its
@@ -352,8 +358,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
         const auto flush = [&] {
             if (n > 0 && s.listener) {
                 const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-                // Payload bytes, as on every other path: the hop-link byte is not the client's data.
-                account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
+                // Payload bytes, as on every other path: a hop-link header is not the client's data.
+                account_to_client(s, result.sent, result.sent_bytes - result.head_bytes);
                 if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
             } else if (n > 0) {
                 Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
@@ -379,18 +385,16 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     continue;
                 }
                 if (s.agent) {
-                    // A hop-link data frame: the type byte goes out in front of the datagram, which
+                    // A hop-link data frame: its header goes out in front of the datagram, which
                     // stays where it is (GRO packs datagrams back to back: no room in front).
-                    if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
+                    if (slot.length + codec()->data_overhead() > opt_.max_datagram) {
                         Counters::add(counters_.drop_truncated);
                         continue;
                     }
-                    items_[n++] = net::SendItem{.data = slot.data,
-                                                .length = slot.length,
-                                                .peer = &s.client,
-                                                .local = &s.local,
-                                                .head = &kHopDataType,
-                                                .head_length = wire::hop::kDataOverhead};
+                    net::SendItem& item = items_[n++];
+                    item = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+                    item.head_length = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
+                                                          {slot.data, slot.length});
                     continue;
                 }
                 items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};

@@ -16,6 +16,7 @@
 
 #include "porthop/app/log.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/ingress.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
@@ -99,7 +100,9 @@ public:
 
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
-    void on_udp_attach(const std::shared_ptr<UdpListener>& listener, const net::ReceiveSlot& slot,
+    // `frame`: the control frame as the codec opened it (the datagram in `slot` is what is
+    // handed to another worker).
+    void on_udp_attach(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte> frame,
                        Clock::time_point now, bool handed = false);
     // An attach on a TCP connection: the session it names (new or known) or null if refused
     // (counted, never answered). On success the connection becomes the session's TCP path and
@@ -180,12 +183,19 @@ public:
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now);
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now);
     void release_native(Session& s, Clock::time_point now) noexcept;
-    // One datagram from a client on `listener` that is not a hop-link control frame: the
-    // session to forward `datagram` through (a hop-link data header stripped from it), or null
-    // when it was dropped (counted) or handed to the worker that owns its session. `handed`:
-    // it came from another worker's inbox, so it is not handed on again.
-    Session* route(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte>& datagram,
-                   Clock::time_point now, bool handed);
+    // One datagram from a client on `listener`, judged by the one ingress decision
+    // (hop/ingress.hpp). `handed`: it came from another worker's inbox, so it is not handed on.
+    struct Admitted {
+        Session* session = nullptr;          // where `payload` goes; null: dropped (counted) or handed over
+        std::span<const std::byte> payload;  // the VPN datagram; with `attach`, the control frame
+        bool attach = false;                 // a hop-link control frame: the caller runs on_udp_attach
+    };
+    Admitted admit_udp(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now, bool handed);
+    void count_ingress_drop(hop::Drop drop) noexcept;
+    // The hop-link codec: every hop-link frame is opened and sealed by it. Ingress opens hop
+    // link only while a key is configured (null: none); agent sessions always have a codec.
+    const hop::FrameCodec* codec() const noexcept { return codec_ ? &*codec_ : nullptr; }
+    const hop::FrameCodec* ingress_codec() const noexcept { return opt_.hop_keys ? codec() : nullptr; }
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
@@ -301,7 +311,9 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
-    std::array<std::byte, wire::hop::kControlSize> ack_{};
+    std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
+    std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
+    std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
     boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
     std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
     SourceLimiter limiter_;

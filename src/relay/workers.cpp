@@ -100,14 +100,12 @@ void Server::Impl::drain_inbox() {
         slot.length = header.length;
         slot.peer = header.peer;
         slot.local = header.local;
-        std::span<const std::byte> datagram{slot.data, slot.length};
-        if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
-            on_udp_attach(*listener, slot, now, true);
-            continue;
-        }
-        if (Session* session = route(**listener, slot, datagram, now, true)) {
-            const net::SendItem item{datagram.data(), datagram.size(), nullptr, nullptr};
-            forward_to_backend(*session, {&item, 1});
+        const Admitted admitted = admit_udp(**listener, slot, now, true);
+        if (admitted.attach) {
+            on_udp_attach(**listener, slot, admitted.payload, now, true);
+        } else if (admitted.session) {
+            const net::SendItem item{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
+            forward_to_backend(*admitted.session, {&item, 1});
         }
     }
     asio::post(io_, [this] {

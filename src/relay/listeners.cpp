@@ -198,7 +198,7 @@ std::optional<std::string> Server::Impl::open_missing(const ServerOptions& optio
 }
 
 std::optional<std::string> Server::Impl::start() {
-    if (auto failure = configure_guard(opt_)) return failure;
+    if (auto failure = guard_.configure(guard_config(opt_))) return failure;
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     if (auto failure = open_missing(opt_, fresh_udp, fresh_tcp)) {
         stop();
@@ -269,9 +269,9 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     // Fails (leaving everything as it was) only where start-up would have failed too.
     if (next.wg_public_key != opt_.wg_public_key)
-        if (auto failure = configure_guard(next)) return failure;
+        if (auto failure = guard_.configure(guard_config(next))) return failure;
     if (auto failure = open_missing(next, fresh_udp, fresh_tcp)) return failure;
-    configure_guard(next);  // the limits; the mac1 key is set by now and cannot fail again
+    guard_.configure(guard_config(next));  // the mac1 key was made above: this cannot fail now
 
     // Everything needed is open: now close what the new configuration no longer lists.
     const auto udp_keys = wanted_keys(next, udp_ports_now(next), next.binds ? &next.binds->udp : nullptr);

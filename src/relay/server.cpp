@@ -31,8 +31,7 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
       epoch_timer_(io),
-      limiter_(limiter_limits(opt_)),
-      roaming_(roaming_limits(opt_)) {
+      guard_(guard_config(opt_), counters_) {
     for (auto& buffer : rx_) buffer = pool_.get();
     if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
@@ -299,7 +298,8 @@ std::vector<SavedSession> Server::Impl::saved_sessions() const {
         const auto upstream = s.upstream.local_endpoint(ec);
         if (ec) return;
         out.push_back(SavedSession{s.listener->bound, s.client, s.local, net::Endpoint::from_asio(upstream),
-                                   s.validated, s.amplification, s.opened_by_data, s.roamed});
+                                   s.native.validated, s.native.amplification, s.native.opened_by_data,
+                                   s.native.roamed});
     });
     return out;
 }
@@ -313,11 +313,11 @@ bool Server::Impl::restore(const SavedSession& saved) {
     const auto now = Clock::now();
     Session* s = open_udp_session(**listener, slot, now, false, &saved.upstream);
     if (!s) return false;
-    s->source = limiter_.acquire_session(saved.client, now);  // best effort: it was admitted before
-    s->validated = saved.validated;
-    s->amplification = saved.amplification;
-    s->opened_by_data = saved.opened_by_data;
-    s->roamed = saved.roamed;
+    s->source = guard_.restore_source(saved.client, now);  // best effort: it was admitted before
+    s->native.validated = saved.validated;
+    s->native.amplification = saved.amplification;
+    s->native.opened_by_data = saved.opened_by_data;
+    s->native.roamed = saved.roamed;
     return true;
 }
 
@@ -533,7 +533,7 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     }
     auto upstream = open_upstream();
     if (!upstream) {
-        limiter_.release_session(*source, now);
+        guard_.release_source(*source, now);
         unreserve_session();
         return nullptr;
     }

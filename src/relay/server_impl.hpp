@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "porthop/app/log.hpp"
-#include "porthop/crypto/mac1.hpp"
+#include "porthop/relay/native_guard.hpp"
 #include "porthop/hop/ingress.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
@@ -146,13 +146,8 @@ public:
     void unreserve_session() noexcept;
     std::uint64_t new_session_id() noexcept;
 
-    // ---- native clients (native_guard.cpp) ----
-    // Sessions the roaming table tracks at most (it is allocated when the server starts).
-    static constexpr std::size_t kMaxRoamingSessions = 65536;
-    static SourceLimiter::Limits limiter_limits(const ServerOptions& options);
-    static NativeRoaming::Limits roaming_limits(const ServerOptions& options);
-    // Applies the mac1 key and source limits of `next`; fails only if OpenSSL lacks BLAKE2s.
-    std::optional<std::string> configure_guard(const ServerOptions& next);
+    // ---- native clients (native_clients.cpp; the checks are NativeGuard's) ----
+    static NativeGuard::Config guard_config(const ServerOptions& options);
     // A native client's datagram on UDP, with the session of its (listener, address) if any:
     // the session to forward it through (found by roaming, or newly opened), or null when it
     // is dropped (counted).
@@ -162,9 +157,8 @@ public:
     // A native TCP client's frame: false when dropped (counted).
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
                             Clock::time_point now);
-    // The backend's datagram to native UDP session `s`: learns its indices and ids; false when
-    // the anti-amplification cap holds it back (counted). `pending` is what this batch already
-    // queued for the client.
+    // The backend's datagram to native UDP session `s` (NativeGuard::admit_to_client, plus the
+    // directory and the warning); false when the anti-amplification cap holds it back.
     bool admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
                          Clock::time_point now);
     // Provisional sessions (Session::provisional): at most kProvisionalPerSource per source and
@@ -179,7 +173,10 @@ public:
     void leave_provisional(Session& s) noexcept;
     // Closes the oldest provisional session (counted); false if there is none.
     bool evict_provisional();
-    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
+    // The guard's answers, with the warnings its refusals deserve (rate-limited).
+    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept {
+        return guard_.passes_filters(native, datagram);
+    }
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now);
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now);
     void release_native(Session& s, Clock::time_point now) noexcept;
@@ -252,12 +249,6 @@ public:
     app::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
 private:
-    void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
-                        Clock::time_point now) noexcept;
-    void validate(Session& s) noexcept;
-    void validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet& from_backend,
-                                 std::span<const std::byte> datagram) noexcept;
-    void count_move(Move move) noexcept;
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);
 
@@ -315,9 +306,7 @@ private:
     std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
     std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
     boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
-    std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
-    SourceLimiter limiter_;
-    NativeRoaming roaming_;
+    NativeGuard guard_;
     // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.
     std::optional<boost::asio::posix::stream_descriptor> inbox_wake_;
     std::unique_ptr<net::PacketBuffer> handoff_buffer_;

@@ -1,11 +1,8 @@
 // The server's listening sockets: opening them at start-up, closing them at shutdown, and
 // changing the set on a live reload without disturbing the sessions on ports that stay.
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <boost/asio/ip/v6_only.hpp>
 
-#include "porthop/net/steering.hpp"
+#include "porthop/net/listen.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
 
@@ -46,41 +43,15 @@ bool has_key(const std::vector<std::shared_ptr<Listener>>& listeners, const List
     return false;
 }
 
-// Several workers share each port: every worker's socket joins the port's reuseport group, and
-// worker 0, which binds first, gives the group the program that steers clients by address.
+error_code errno_code(int err) { return err ? error_code(err, boost::system::system_category()) : error_code{}; }
+
 error_code join_group(int fd, bool v6, std::uint32_t worker, std::uint32_t workers, bool before_bind) {
-    if (workers < 2) return {};
-    if (before_bind) {
-        const int one = 1;
-        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-            return error_code(errno, boost::system::system_category());
-        return {};
-    }
-    if (worker != 0) return {};
-    if (int err = net::attach_steering(fd, v6, workers); err != 0)
-        return error_code(err, boost::system::system_category());
-    return {};
+    return errno_code(net::join_reuseport_group(fd, v6, worker, workers, before_bind));
 }
 
-// SO_REUSEPORT lets any socket of the same user join a port, so a second porthop started by
-// mistake would silently share the ports of a running one. Before worker 0 binds a port, a
-// plain socket (no SO_REUSEPORT) must be able to bind it: if anything holds the port, that
-// fails with EADDRINUSE, as a single-worker relay's own bind would. (TCP sets SO_REUSEADDR like
-// the acceptor, so connections of an earlier run in TIME_WAIT do not count.)
 error_code probe_free(const ListenerKey& key, bool tcp) {
-    if (key.port == 0) return {};  // ephemeral: whatever the kernel picks is free
-    const int family = key.address.is_v6() ? AF_INET6 : AF_INET;
-    const int fd = ::socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
-    if (fd < 0) return error_code(errno, boost::system::system_category());
-    const int one = 1;
-    if (key.address.is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (tcp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     const auto endpoint = asio::ip::udp::endpoint(key.address, key.port);
-    error_code ec;
-    if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0)
-        ec = error_code(errno, boost::system::system_category());
-    ::close(fd);
-    return ec;
+    return errno_code(net::probe_port_free(endpoint.data(), static_cast<socklen_t>(endpoint.size()), tcp));
 }
 
 // What a set of options asks to have open: listen x ports, or the exact addresses worker 0

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "agent_tcp.hpp"
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/hop/attach_check.hpp"
 #include "porthop/hop/frame_codec.hpp"
@@ -112,7 +112,7 @@ public:
         drive();
     }
     void on_tcp_down(const std::string& why) override {
-        app::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+        base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -146,7 +146,7 @@ private:
         for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
             const auto received = batch_.receive(local_.native_handle(), receive_slots());
             if (received.error) {
-                app::log_debug(std::string("local receive: ") + std::strerror(received.error));
+                base::log_debug(std::string("local receive: ") + std::strerror(received.error));
                 break;
             }
             drained = received.count < rx_.size();
@@ -206,7 +206,7 @@ private:
         for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
             const auto received = batch_.receive(remote_.native_handle(), receive_slots());
             if (received.error) {  // ICMP unreachable from a filtered port, typically
-                app::log_debug(std::string("server receive: ") + std::strerror(received.error));
+                base::log_debug(std::string("server receive: ") + std::strerror(received.error));
                 continue;
             }
             drained = received.count < rx_.size();
@@ -316,7 +316,7 @@ private:
                 tcp_.reset();
                 break;
             case Kind::switch_path:  // active() already says so; data follows it (on_local_readable)
-                app::log_info("path: " + action.reason);
+                base::log_info("path: " + action.reason);
                 break;
         }
     }

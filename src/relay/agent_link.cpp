@@ -79,7 +79,7 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
         error_code ec;
         char hop_id[17];
         std::snprintf(hop_id, sizeof hop_id, "%016llx", static_cast<unsigned long long>(c.session_id));
-        app::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
+        base::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
                       " via " + describe() + ", backend sees " +
                       net::Endpoint::from_asio(created->upstream.local_endpoint(ec)).to_string());
         arm_upstream(created);
@@ -223,9 +223,9 @@ void Server::Impl::arm_moving_target() {
         if (ec || stopped_) return;
         std::string changes;
         if (auto failure = reconfigure(opt_, changes))
-            app::log_warn("moving target: " + *failure + "; keeping the ports that are open");
+            base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
         else
-            app::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+            base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
         if (after_listener_change_) after_listener_change_();
         arm_moving_target();
     });

@@ -162,7 +162,7 @@ std::optional<std::string> Server::Impl::open_missing(const ServerOptions& optio
         tcp_.resize(tcp_before);
         return failure;
     }
-    if (skipped_ipv6) app::log_warn("IPv6 is not available on this host: no IPv6 listeners");
+    if (skipped_ipv6) base::log_warn("IPv6 is not available on this host: no IPv6 listeners");
     fresh_udp = udp_.size() - udp_before;
     fresh_tcp = tcp_.size() - tcp_before;
     return std::nullopt;

@@ -56,7 +56,7 @@ Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot,
         s->client = slot.peer;
         note_flow(*s, listener, slot.peer);
         // One line per move (not per packet): a roaming client is worth seeing in the log.
-        app::log_info("session " + std::to_string(s->id) + " moved: udp " + slot.peer.to_string() + " -> port " +
+        base::log_info("session " + std::to_string(s->id) + " moved: udp " + slot.peer.to_string() + " -> port " +
                       std::to_string(listener.bound.port()) + " (roaming; the backend still sees the same socket)");
         NativeGuard::moved(s->native, s->from_client_bytes, s->to_client_bytes);
     }

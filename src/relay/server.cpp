@@ -246,7 +246,7 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream(const net::Endp
 
 void Server::Impl::log_opened(const Session& s, const char* note) {
     error_code ec;
-    app::log(s.provisional ? app::LogLevel::debug : app::LogLevel::info,
+    base::log(s.provisional ? base::LogLevel::debug : base::LogLevel::info,
              "session " + std::to_string(s.id) + " opened: udp " + s.client.to_string() + " -> port " +
                  (s.listener ? std::to_string(s.listener->bound.port()) : std::string("?")) + ", backend sees " +
                  net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
@@ -283,7 +283,7 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     // not become a flood of log lines); until then only at debug level.
     if (bind_to)
         log_opened(*session, " (restored: the session the previous process had)");
-    else if (!provisional || app::log_level() == app::LogLevel::debug)
+    else if (!provisional || base::log_level() == base::LogLevel::debug)
         log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
     arm_upstream(session);
     return session.get();
@@ -547,7 +547,7 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     sessions_.insert(session, nullptr);
     Counters::add(counters_.sessions_opened);
     error_code ec;
-    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
+    base::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
                   " -> port " + std::to_string(connection.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
     arm_upstream(session);
@@ -574,8 +574,8 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     if (multi_worker()) shared_.directory.erase_session(owner(session));
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
-    if (!was_provisional || app::log_level() == app::LogLevel::debug)
-        app::log(was_provisional ? app::LogLevel::debug : app::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
+    if (!was_provisional || base::log_level() == base::LogLevel::debug)
+        base::log(was_provisional ? base::LogLevel::debug : base::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
                   "): " + (session.agent ? "agent, last via " : "") + (was_tcp ? "tcp " : "udp ") +
                   session.client.to_string() + " after " + std::to_string(lived) + " s, from client " +
                   std::to_string(session.from_client_packets) + " pkts/" +

@@ -14,9 +14,9 @@
 #include <memory>
 #include <vector>
 
-#include "porthop/app/log.hpp"
-#include "porthop/relay/native_guard.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/hop/ingress.hpp"
+#include "porthop/relay/native_guard.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
@@ -202,12 +202,12 @@ public:
     // The message is built only when the line is actually logged: a flood of bad input must
     // cost a counter increment per packet, not a string.
     template <typename MakeMessage>
-    void warn_limited(app::RateLimitedWarning& limiter, MakeMessage&& make_message) {
+    void warn_limited(base::RateLimitedWarning& limiter, MakeMessage&& make_message) {
         std::uint64_t suppressed = 0;
         if (!limiter.allow(Clock::now(), suppressed)) return;
         std::string message = make_message();
         if (suppressed) message += " (" + std::to_string(suppressed) + " similar suppressed)";
-        app::log_warn(message);
+        base::log_warn(message);
     }
 
     boost::asio::io_context& io_;
@@ -238,15 +238,15 @@ public:
     // the other workers open and close the same ones (after it, in worker order).
     std::function<void()> after_listener_change_;
 
-    app::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
 private:
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,

@@ -252,7 +252,7 @@ struct Server::Group {
             on(k, [&](Impl& w) {
                 std::string ignored;
                 if (auto failure = w.reconfigure(m, ignored))
-                    app::log_warn("worker " + std::to_string(k) + " keeps its old ports: " + *failure);
+                    base::log_warn("worker " + std::to_string(k) + " keeps its old ports: " + *failure);
             });
     }
 

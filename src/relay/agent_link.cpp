@@ -52,29 +52,17 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     const auto& c = checked.control;
     Session* session = sessions_.find_agent(c.session_id);
     if (!session) {
-        if (c.session_id == 0 || !reserve_or_evict()) {  // 0 is reserved: "no agent" in the table
-            Counters::add(c.session_id == 0 ? counters_.agent_reject_other : counters_.drop_session_limit);
-            if (c.session_id != 0)
-                warn_limited(warn_session_limit_, [&] {
-                    return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                                       ") reached: refusing a porthop client on " + describe());
-                });
+        if (c.session_id == 0) {  // 0 is reserved: "no agent" in the table
+            Counters::add(counters_.agent_reject_other);
             return nullptr;
         }
-        auto upstream = open_upstream();
-        if (!upstream) {
-            unreserve_session();
-            return nullptr;
-        }
-        auto created = std::make_shared<Session>(new_session_id(), std::move(*upstream));
+        auto created = open_session(nullptr, now, [&] { return "refusing a porthop client on " + describe(); });
+        if (!created) return nullptr;
         created->agent = std::make_unique<AgentLink>();
         created->agent->hop_id = c.session_id;
         created->agent->attaches.accept(c.counter);
-        created->opened = now;
-        sessions_.insert(created, nullptr);
         sessions_.set_hop_id(created->id, c.session_id);
         if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, c.session_id, owner(*created));
-        Counters::add(counters_.sessions_opened);
         Counters::add(counters_.agent_sessions_opened);
         error_code ec;
         char hop_id[17];
@@ -82,7 +70,6 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
         base::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
                       " via " + describe() + ", backend sees " +
                       net::Endpoint::from_asio(created->upstream.local_endpoint(ec)).to_string());
-        arm_upstream(created);
         session = created.get();
     }
     Counters::add(counters_.agent_attaches);

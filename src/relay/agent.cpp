@@ -383,41 +383,4 @@ void Agent::stop() { impl_->stop(); }
 AgentStatus Agent::status() const { return impl_->status(); }
 net::Endpoint Agent::local_endpoint() const { return impl_->local_endpoint(); }
 
-std::string describe(const AgentStatus& s) {
-    char rtt[32];
-    if (s.rtt_ms < 0)
-        std::snprintf(rtt, sizeof rtt, "not measured");
-    else
-        std::snprintf(rtt, sizeof rtt, "%.1f ms", s.rtt_ms);
-    std::string dark;
-    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
-    return "path " + s.path + ", " + std::to_string(s.hops) + " hops, " + std::to_string(s.fallbacks) +
-           " fallbacks to tcp, " + std::to_string(s.climbs) + " back to udp, rtt " + rtt + ", to server " +
-           std::to_string(s.to_server_packets) + " pkts/" + std::to_string(s.to_server_bytes) +
-           " B, from server " + std::to_string(s.from_server_packets) + " pkts/" +
-           std::to_string(s.from_server_bytes) + " B, dark ports " + (dark.empty() ? "none" : dark);
-}
-
-std::string to_json(const AgentStatus& s) {
-    char rtt[32];
-    std::snprintf(rtt, sizeof rtt, "%.3f", s.rtt_ms);
-    std::string dark;
-    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
-    char id[17];
-    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(s.session_id));
-    const auto u = [](std::uint64_t v) { return std::to_string(v); };
-    // Every string here is ours (paths, addresses, hex): nothing needs escaping.
-    return std::string("{\"path\":\"") + s.path + "\",\"hops\":" + u(s.hops) +
-           ",\"fallbacks\":" + u(s.fallbacks) + ",\"climbs\":" + u(s.climbs) +
-           ",\"rtt_ms\":" + (s.rtt_ms < 0 ? "null" : rtt) +
-           ",\"to_server_packets\":" + u(s.to_server_packets) +
-           ",\"to_server_bytes\":" + u(s.to_server_bytes) +
-           ",\"from_server_packets\":" + u(s.from_server_packets) +
-           ",\"from_server_bytes\":" + u(s.from_server_bytes) +
-           ",\"dropped_no_path\":" + u(s.dropped_no_path) + ",\"dropped_no_local\":" + u(s.dropped_no_local) +
-           ",\"dropped_send\":" + u(s.dropped_send) + ",\"rejected_frames\":" + u(s.rejected_frames) +
-           ",\"dark_ports\":[" + dark + "],\"local_client\":\"" + s.local_client + "\",\"session\":\"" + id +
-           "\"}\n";
-}
-
 }  // namespace porthop::relay

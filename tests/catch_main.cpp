@@ -5,11 +5,11 @@
 
 #include <cstdlib>
 
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 
 int main(int argc, char* argv[]) {
     const char* level = std::getenv("PORTHOP_TEST_LOG");
-    auto parsed = porthop::app::parse_log_level(level ? level : "warn");
-    porthop::app::set_log_level(parsed ? *parsed : porthop::app::LogLevel::warn);
+    auto parsed = porthop::base::parse_log_level(level ? level : "warn");
+    porthop::base::set_log_level(parsed ? *parsed : porthop::base::LogLevel::warn);
     return Catch::Session().run(argc, argv);
 }

@@ -548,7 +548,7 @@ ConfigResult parse_text(std::string_view toml_text, std::string source_name, boo
                     continue;
                 }
                 if (auto text = r.string(lnode, lkey)) {
-                    if (auto level = parse_log_level(*text))
+                    if (auto level = base::parse_log_level(*text))
                         result.config.log_level = *level;
                     else
                         r.error(lnode, lkey, "'" + *text + "' is not one of debug, info, warn, error");

@@ -18,7 +18,7 @@
 #include "porthop/app/cli.hpp"
 #include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
@@ -73,9 +73,9 @@ void use_io_uring_or_exec_epoll(char** argv) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     const auto fallback = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "porthop-epoll";
-    app::log_warn(why + "; running " + fallback.string());
+    base::log_warn(why + "; running " + fallback.string());
     ::execv(fallback.c_str(), argv);
-    app::log_error("cannot run " + fallback.string() + ": " + std::strerror(errno));
+    base::log_error("cannot run " + fallback.string() + ": " + std::strerror(errno));
     std::exit(1);
 }
 #else
@@ -97,7 +97,7 @@ public:
         thread_ = std::thread([this, &io] {
             std::unique_lock lock(mutex_);
             if (wake_.wait_for(lock, kGrace, [this] { return done_; })) return;
-            app::log_warn("shutdown took longer than 3 s: stopping the event loop now");
+            base::log_warn("shutdown took longer than 3 s: stopping the event loop now");
             io.stop();
         });
     }
@@ -139,17 +139,17 @@ public:
 
     int run(const relay::ServerOptions& options) {
         if (auto problem = server_.start()) {
-            app::log_error(*problem);
+            base::log_error(*problem);
             return 1;
         }
         if (config_.metrics.enabled) {
             if (auto problem = metrics_.start(metrics_endpoint(config_.metrics))) {
-                app::log_error(*problem + " (set [metrics] listen = \"\" to run without metrics)");
+                base::log_error(*problem + " (set [metrics] listen = \"\" to run without metrics)");
                 server_.stop();
                 return 1;
             }
         }
-        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " +
+        base::log_info(std::string("porthop ") + PORTHOP_VERSION + " server (" + kEventBackend + ", " +
                       config_.source + "): " + app::describe(config_.server, options) + "; " +
                       std::to_string(server_.udp_endpoints().size()) + " udp and " +
                       std::to_string(server_.tcp_endpoints().size()) + " tcp sockets" +
@@ -166,7 +166,7 @@ public:
         server_.counters().for_each([&](const relay::Counters::Entry& c) {
             if (c.value != 0) summary += " " + std::string(c.name) + "=" + std::to_string(c.value);
         });
-        app::log_info(summary);
+        base::log_info(summary);
         return 0;
     }
 
@@ -181,10 +181,10 @@ private:
                 wait_for_signal();
                 return;
             }
-            app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+            base::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
                           ", stopping: " + std::to_string(server_.session_count()) + " sessions open");
             if (lookup_.busy())
-                app::log_info("the reload waiting for the backend's address is abandoned");
+                base::log_info("the reload waiting for the backend's address is abandoned");
             lookup_.abandon();
             reload_again_ = false;
             metrics_.stop();
@@ -209,13 +209,13 @@ private:
         if (state_file_.empty()) return;
         const auto restored = server_.restore_state(state_file_);
         if (restored.restored + restored.skipped > 0)
-            app::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
+            base::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
                           state_file_ +
                           (restored.skipped ? " (" + std::to_string(restored.skipped) +
                                                   " skipped: their port is not open or their backend-side port is taken)"
                                             : std::string()));
         else if (!restored.why_none.empty())
-            app::log_warn("not restoring sessions from " + state_file_ + ": " + restored.why_none);
+            base::log_warn("not restoring sessions from " + state_file_ + ": " + restored.why_none);
         arm_state_timer();
     }
 
@@ -223,7 +223,7 @@ private:
         if (state_file_.empty()) return;
         auto problem = server_.save_state(state_file_);
         // Said once, not every kStateInterval: the same problem tends to stay.
-        if (problem && *problem != state_warning_) app::log_warn("cannot keep sessions across a restart: " + *problem);
+        if (problem && *problem != state_warning_) base::log_warn("cannot keep sessions across a restart: " + *problem);
         state_warning_ = problem.value_or("");
     }
 
@@ -243,22 +243,22 @@ private:
     // traffic, and the result is applied back here.
     void reload() {
         if (path_.empty()) {
-            app::log_warn("SIGHUP: running on built-in defaults (no --config file): nothing to reload");
+            base::log_warn("SIGHUP: running on built-in defaults (no --config file): nothing to reload");
             return;
         }
         if (lookup_.busy()) {
             // One lookup at a time; the file is read again once it is done, so the newest
             // version is what ends up applied.
             reload_again_ = true;
-            app::log_info("SIGHUP: the previous reload is still resolving the backend's address; " + path_ +
+            base::log_info("SIGHUP: the previous reload is still resolving the backend's address; " + path_ +
                           " is read again once it is done");
             return;
         }
         auto loaded = app::load_config_file(path_);
-        for (const auto& w : loaded.warnings) app::log_warn("reload: " + w.to_string());
+        for (const auto& w : loaded.warnings) base::log_warn("reload: " + w.to_string());
         if (loaded.ok()) loaded.errors = app::check_server_ready(loaded.config);
         if (!loaded.ok()) {
-            for (const auto& e : loaded.errors) app::log_error("reload: " + e.to_string());
+            for (const auto& e : loaded.errors) base::log_error("reload: " + e.to_string());
             reject(std::to_string(loaded.errors.size()) + " error(s) in the file");
             return;
         }
@@ -270,7 +270,7 @@ private:
             finish_reload(std::move(loaded.config), std::move(options), address, error);
             return;
         }
-        app::log_info("reload: resolving backend '" + backend.host +
+        base::log_info("reload: resolving backend '" + backend.host +
                       "' off the event loop; the previous configuration serves meanwhile");
         lookup_.start(backend, [this, config = std::move(loaded.config), options = std::move(options)](
                                    std::optional<net::Endpoint> address, const std::string& error) mutable {
@@ -281,7 +281,7 @@ private:
 
     void reject(const std::string& why) {
         ++process_.reloads_rejected;
-        app::log_error("reload of " + path_ + " rejected, the previous configuration stays: " + why);
+        base::log_error("reload of " + path_ + " rejected, the previous configuration stays: " + why);
     }
 
     void finish_reload(app::Config loaded, relay::ServerOptions options, const std::optional<net::Endpoint>& backend,
@@ -298,12 +298,12 @@ private:
         }
         if (loaded.metrics.enabled != config_.metrics.enabled || !(loaded.metrics.listen == config_.metrics.listen))
             changes += "; [metrics] listen changes only after a restart";
-        app::set_log_level(loaded.log_level);
+        base::set_log_level(loaded.log_level);
         auto metrics = config_.metrics;
         config_ = std::move(loaded);
         config_.metrics = metrics;  // what is actually served
         ++process_.reloads_applied;
-        app::log_info("reloaded " + path_ + ":" + changes);
+        base::log_info("reloaded " + path_ + ":" + changes);
     }
 
     std::string path_;
@@ -329,15 +329,15 @@ int run_server(const std::string& config_path) {
     if (loaded.ok() && !config_path.empty()) loaded.errors = app::check_server_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
-    app::set_log_level(loaded.config.log_level);
+    base::set_log_level(loaded.config.log_level);
 
     std::string error;
     auto options = app::make_server_options(loaded.config.server, error);
     if (!options) {
-        app::log_error(error);
+        base::log_error(error);
         return 1;
     }
-    if (auto warning = app::ensure_file_limit(*options); !warning.empty()) app::log_warn(warning);
+    if (auto warning = app::ensure_file_limit(*options); !warning.empty()) base::log_warn(warning);
     ServerProcess process(config_path, std::move(loaded.config), *options);
     return process.run(*options);
 }
@@ -358,25 +358,25 @@ public:
 
     int run(const relay::AgentOptions& options) {
         if (auto problem = agent_.start()) {
-            app::log_error(*problem);
+            base::log_error(*problem);
             return 1;
         }
         const auto& m = config_.client_metrics;
         if (m.enabled) {
             if (auto problem = metrics_.start(metrics_endpoint(m))) {
-                app::log_error(*problem + " (set [client_metrics] listen = \"\" to run without it)");
+                base::log_error(*problem + " (set [client_metrics] listen = \"\" to run without it)");
                 agent_.stop();
                 return 1;
             }
         }
-        app::log_info(std::string("porthop ") + PORTHOP_VERSION + " client (" + kEventBackend + ", " +
+        base::log_info(std::string("porthop ") + PORTHOP_VERSION + " client (" + kEventBackend + ", " +
                       config_.source + "): " + app::describe(config_.client, options) + "; status " +
                       (m.enabled ? "on http://" + metrics_.endpoint().to_string() + "/status and /metrics"
                                  : std::string("with SIGUSR1")));
         wait_for_signal();
         io_.run();
         watchdog_.loop_done();
-        app::log_info("stopped: " + relay::describe(agent_.status()));
+        base::log_info("stopped: " + relay::describe(agent_.status()));
         return 0;
     }
 
@@ -386,13 +386,13 @@ private:
             if (ec) return;
             if (signal_number == SIGUSR1 || signal_number == SIGHUP) {
                 if (signal_number == SIGHUP)
-                    app::log_warn(
+                    base::log_warn(
                         "SIGHUP: the client does not reload its configuration; restart it to apply changes");
-                app::log_info("status: " + relay::describe(agent_.status()));
+                base::log_info("status: " + relay::describe(agent_.status()));
                 wait_for_signal();
                 return;
             }
-            app::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+            base::log_info(std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
                           ", stopping");
             metrics_.stop();
             agent_.stop();
@@ -415,11 +415,11 @@ int run_client(const std::string& config_path) {
     if (loaded.ok()) loaded.errors = app::check_client_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
-    app::set_log_level(loaded.config.log_level);
+    base::set_log_level(loaded.config.log_level);
     std::string error;
     auto options = app::make_agent_options(loaded.config.client, error);
     if (!options) {
-        app::log_error(error);
+        base::log_error(error);
         return 1;
     }
     ClientProcess process(std::move(loaded.config), *options);
@@ -448,7 +448,7 @@ int genkey() {
 // `porthop bench`: progress on stderr, the results on stdout (a table, or JSON only).
 int bench(const app::CommandLine& cl) {
     // The relay's session lines would bury the table; warnings still show.
-    app::set_log_level(app::LogLevel::warn);
+    base::set_log_level(base::LogLevel::warn);
     app::BenchOptions options;
     options.per_case = std::chrono::seconds{cl.bench_seconds};
     std::cerr << "porthop bench: 6 cases of " << cl.bench_seconds
@@ -509,7 +509,7 @@ int main(int argc, char** argv) {
         return run_server(cl.config_path);
     } catch (const std::exception& e) {
         // Only start-up can throw (allocation, asio setup); the packet path reports values.
-        app::log_error(std::string("fatal: ") + e.what());
+        base::log_error(std::string("fatal: ") + e.what());
         return 1;
     }
 }

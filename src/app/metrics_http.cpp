@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 
 namespace porthop::app {
 

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "porthop/app/duration.hpp"
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/net/resolve.hpp"
 #include "porthop/net/steering.hpp"
 
@@ -30,7 +30,7 @@ relay::ServerOptions server_options(const ServerConfig& config) {
         // without it (before 4.5, old router firmware, qemu-user) would make every listener
         // fail to bind. One worker relays correctly everywhere.
         if (const int err = net::steering_available(); err != 0) {
-            log_warn("this kernel cannot steer clients between workers (SO_ATTACH_REUSEPORT_CBPF: " +
+            base::log_warn("this kernel cannot steer clients between workers (SO_ATTACH_REUSEPORT_CBPF: " +
                      std::string(std::strerror(err)) + "): running 1 worker instead of " +
                      std::to_string(options.workers));
             options.workers = 1;

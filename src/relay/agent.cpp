@@ -10,9 +10,10 @@
 #include <cstring>
 
 #include "agent_tcp.hpp"
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/offload.hpp"
 #include "porthop/net/packet_pool.hpp"
 
@@ -21,11 +22,6 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 namespace hopw = wire::hop;
-
-namespace {
-// Sent in front of each datagram to the server over UDP (SendItem::head).
-constexpr std::byte kHopDataType = static_cast<std::byte>(hopw::Type::data);
-}  // namespace
 
 class Agent::Impl final : public AgentTcpPath::Handler {
 public:
@@ -37,6 +33,7 @@ public:
         : io_(io),
           opt_(std::move(options)),
           keys_(crypto::derive_hop_keys(opt_.key)),
+          codec_(keys_),
           schedule_(keys_.schedule, opt_.udp_ports),
           paths_(schedule_, opt_.tcp_port, opt_.timers),
           pool_(opt_.max_datagram, net::kMaxBatch),  // the receive batch; the TCP path copies
@@ -106,14 +103,16 @@ public:
     }
     void on_tcp_frame(std::span<const std::byte> frame) override {
         const hop::Path path{hop::Path::Kind::tcp, opt_.tcp_port};
-        from_server(frame, path, Clock::now());
+        // The frame lies in the path's own read buffer, which is ours until this returns.
+        // TODO(stream seam): hand frames out as mutable spans and drop this cast.
+        from_server({const_cast<std::byte*>(frame.data()), frame.size()}, path, Clock::now());
     }
     void on_tcp_frames_done() override {
         flush_to_local();
         drive();
     }
     void on_tcp_down(const std::string& why) override {
-        app::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+        base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -147,7 +146,7 @@ private:
         for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
             const auto received = batch_.receive(local_.native_handle(), receive_slots());
             if (received.error) {
-                app::log_debug(std::string("local receive: ") + std::strerror(received.error));
+                base::log_debug(std::string("local receive: ") + std::strerror(received.error));
                 break;
             }
             drained = received.count < rx_.size();
@@ -155,7 +154,7 @@ private:
             const auto flush = [&] {
                 if (n == 0) return;
                 const auto result = batch_.send(remote_.native_handle(), {items_.data(), n});
-                count_to_server(result.sent, result.sent_bytes - result.sent);
+                count_to_server(result.sent, result.sent_bytes - result.head_bytes);
                 counters_.dropped_send += result.failed;
                 sent += result.sent;
                 n = 0;
@@ -169,13 +168,12 @@ private:
                     have_local_peer_ = true;
                     if (active.kind == hop::Path::Kind::udp) {
                         if (n == items_.size()) flush();
-                        // The type byte goes out in front of the datagram, which stays in place
+                        // The frame header goes out in front of the datagram, which stays in place
                         // (GRO packs datagrams back to back: no room in front of them).
-                        items_[n++] = net::SendItem{.data = slot.data,
-                                                    .length = slot.length,
-                                                    .peer = &active_endpoint_,
-                                                    .head = &kHopDataType,
-                                                    .head_length = hopw::kDataOverhead};
+                        net::SendItem& item = items_[n++];
+                        item = net::SendItem{slot.data, slot.length, &active_endpoint_, nullptr};
+                        item.head_length = codec_.seal_data(
+                            std::span(item.head).first<hop::FrameCodec::kMaxHead>(), {slot.data, slot.length});
                     } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
                         if (tcp_->send_data({slot.data, slot.length})) {
                             count_to_server(1, slot.length);
@@ -208,7 +206,7 @@ private:
         for (int round = 0; round < kBatchesPerWakeup && !drained; ++round) {
             const auto received = batch_.receive(remote_.native_handle(), receive_slots());
             if (received.error) {  // ICMP unreachable from a filtered port, typically
-                app::log_debug(std::string("server receive: ") + std::strerror(received.error));
+                base::log_debug(std::string("server receive: ") + std::strerror(received.error));
                 continue;
             }
             drained = received.count < rx_.size();
@@ -237,10 +235,10 @@ private:
 
     // One frame from the server on `path`: an ack goes to the path manager, a data frame's
     // datagram is queued for the local client (flush_to_local sends the batch).
-    void from_server(std::span<const std::byte> frame, hop::Path path, Clock::time_point now) {
-        const auto kind = hopw::classify(frame);
-        if (kind == hopw::Kind::control) {
-            const auto checked = hop::check_ack(keys_, frame, epoch(), session_id_, acks_);
+    void from_server(std::span<std::byte> frame, hop::Path path, Clock::time_point now) {
+        const auto opened = codec_.open(frame);
+        if (opened.kind == hopw::Kind::control) {
+            const auto checked = hop::check_ack(keys_, opened.body, epoch(), session_id_, acks_);
             if (checked.verdict != hop::Verdict::accept) {
                 ++counters_.rejected_frames;
                 return;
@@ -252,7 +250,7 @@ private:
             paths_.on_ack(now, path, rtt);
             return;
         }
-        if (kind != hopw::Kind::data || frame.size() == hopw::kDataOverhead) {
+        if (opened.kind != hopw::Kind::data || opened.body.empty()) {
             ++counters_.rejected_frames;
             return;
         }
@@ -262,8 +260,7 @@ private:
             return;
         }
         if (out_count_ == out_.size()) flush_to_local();
-        const auto payload = hopw::data_payload(frame);
-        out_[out_count_++] = net::SendItem{payload.data(), payload.size(), &local_peer_, nullptr};
+        out_[out_count_++] = net::SendItem{opened.body.data(), opened.body.size(), &local_peer_, nullptr};
     }
 
     void flush_to_local() {
@@ -319,21 +316,21 @@ private:
                 tcp_.reset();
                 break;
             case Kind::switch_path:  // active() already says so; data follows it (on_local_readable)
-                app::log_info("path: " + action.reason);
+                base::log_info("path: " + action.reason);
                 break;
         }
     }
 
     void send_attach(hop::Path path, Clock::time_point now) {
         const hopw::Control attach{hopw::Type::attach, session_id_, ++counter_, epoch(), 0};
-        crypto::seal_control(keys_, attach, std::span<std::byte, hopw::kControlSize>(frame_));
+        const auto frame = codec_.seal_control(attach, frame_);
         sent_[counter_ % kSentRing] = Sent{counter_, now};
         if (path.kind == hop::Path::Kind::tcp) {
-            if (!tcp_ || !tcp_->send_control(frame_)) ++counters_.dropped_send;
+            if (!tcp_ || !tcp_->send_control(frame)) ++counters_.dropped_send;
             return;
         }
         const auto to = net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, path.port));
-        const net::SendItem item{frame_.data(), frame_.size(), &to, nullptr};
+        const net::SendItem item{frame.data(), frame.size(), &to, nullptr};
         // A refused send (e.g. ICMP unreachable reported on the socket) is just an unanswered
         // attach: the path manager's timers handle it.
         batch_.send(remote_.native_handle(), {&item, 1});
@@ -347,6 +344,7 @@ private:
     asio::io_context& io_;
     AgentOptions opt_;
     crypto::HopKeys keys_;
+    hop::FrameCodec codec_;
     hop::PortSchedule schedule_;
     hop::PathManager paths_;
     net::PacketPool pool_;
@@ -362,7 +360,7 @@ private:
     std::uint64_t counter_ = 0;
     hop::ReplayWindow acks_;
     std::array<Sent, kSentRing> sent_{};
-    std::array<std::byte, hopw::kControlSize> frame_{};
+    std::array<std::byte, hop::FrameCodec::kMaxControl> frame_{};
 
     net::Endpoint local_peer_;
     bool have_local_peer_ = false;

@@ -79,7 +79,7 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
         error_code ec;
         char hop_id[17];
         std::snprintf(hop_id, sizeof hop_id, "%016llx", static_cast<unsigned long long>(c.session_id));
-        app::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
+        base::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
                       " via " + describe() + ", backend sees " +
                       net::Endpoint::from_asio(created->upstream.local_endpoint(ec)).to_string());
         arm_upstream(created);
@@ -90,19 +90,18 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     // The ack is as long as the attach: never more bytes to a sender than it sent.
     const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
                                  epoch_now(), c.counter};
-    crypto::seal_control(*opt_.hop_keys, ack, std::span<std::byte, wire::hop::kControlSize>(ack_));
+    ack_ = codec()->seal_control(ack, ack_buffer_);
     return session;
 }
 
-void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, const net::ReceiveSlot& slot,
-                                 Clock::time_point now, bool handed) {
-    UdpListener& listener = *shared;
+void Server::Impl::on_udp_attach(UdpListener& listener, const net::ReceiveSlot& slot,
+                                 std::span<const std::byte> frame, Clock::time_point now, bool handed) {
     if (!handed && multi_worker()) {
         // An agent that changed address may land on another worker than its session's: that
         // worker checks the attach (against its replay window) and binds the path. Unchecked
         // here on purpose: the owner's check is the one that counts, and a forged frame costs
         // one copy, bounded by the inbox.
-        const auto fields = wire::hop::decode_control({slot.data, slot.length});
+        const auto fields = wire::hop::decode_control(frame);
         if (fields && !sessions_.find_agent(fields->session_id))
             if (auto to = other_owner(IdKind::hop_session, fields->session_id)) {
                 hand_off(*to, listener, slot, {slot.data, slot.length});
@@ -110,7 +109,7 @@ void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, con
             }
     }
     const UdpKey key{listener.id, slot.peer};
-    Session* session = accept_attach({slot.data, slot.length}, now, [&] {
+    Session* session = accept_attach(frame, now, [&] {
         return "udp " + slot.peer.to_string() + " -> port " + std::to_string(listener.bound.port());
     });
     if (!session) return;
@@ -232,9 +231,9 @@ void Server::Impl::arm_moving_target() {
         if (ec || stopped_) return;
         std::string changes;
         if (auto failure = reconfigure(opt_, changes))
-            app::log_warn("moving target: " + *failure + "; keeping the ports that are open");
+            base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
         else
-            app::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+            base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
         if (after_listener_change_) after_listener_change_();
         arm_moving_target();
     });

@@ -16,10 +16,7 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-namespace {
-// Sent in front of each datagram to an agent over UDP (SendItem::head).
-constexpr std::byte kHopDataType = static_cast<std::byte>(wire::hop::Type::data);
-}  // namespace
+static_assert(hop::FrameCodec::kMaxHead <= net::SendItem::kMaxHead, "a data frame's header fits a SendItem");
 
 Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, std::uint32_t worker)
     : io_(io),
@@ -34,9 +31,9 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
       epoch_timer_(io),
-      limiter_(limiter_limits(opt_)),
-      roaming_(roaming_limits(opt_)) {
+      guard_(guard_config(opt_), counters_) {
     for (auto& buffer : rx_) buffer = pool_.get();
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
                                  &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});
@@ -95,28 +92,24 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 });
                 continue;
             }
-            if (slot.length == 0) {
-                Counters::add(counters_.drop_empty);
-                continue;
-            }
-            std::span<const std::byte> datagram{slot.data, slot.length};
-            if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
+            const Admitted admitted = admit_udp(listener, slot, now, false);
+            if (admitted.attach) {
                 // Never forwarded: hop-link control frames are checked, answered or dropped. An
                 // attach may close a session, so the run goes out first.
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = nullptr;
                 run_length = 0;
-                on_udp_attach(shared, slot, now);
+                on_udp_attach(listener, slot, admitted.payload, now);
                 continue;
             }
-            Session* session = route(listener, slot, datagram, now, false);
+            Session* session = admitted.session;
             if (!session) continue;
             if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
                 run_length = 0;
             }
-            items_[run_length++] = net::SendItem{datagram.data(), datagram.size(), nullptr, nullptr};
+            items_[run_length++] = net::SendItem{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
         }
         if (run) forward_to_backend(*run, {items_.data(), run_length});
         if (received.count < rx_.size()) {
@@ -130,38 +123,50 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
     });
 }
 
-Session* Server::Impl::route(UdpListener& listener, const net::ReceiveSlot& slot,
-                             std::span<const std::byte>& datagram, Clock::time_point now, bool handed) {
+Server::Impl::Admitted Server::Impl::admit_udp(UdpListener& listener, const net::ReceiveSlot& slot,
+                                               Clock::time_point now, bool handed) {
     Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
-    // An agent's data frame from an address this worker has no session for: its session may be
-    // another worker's (the agent's address changed). Native datagrams are asked about after
-    // the protocol checks (admit_native_udp), so that a flood of junk costs no lookups.
-    if (!session && !handed && multi_worker() && opt_.hop_keys &&
-        wire::hop::classify(datagram) == wire::hop::Kind::data)
-        if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
-            hand_off(*to, listener, slot, datagram);
-            return nullptr;
-        }
-    if (opt_.hop_keys && session && session->agent) {
-        if (wire::hop::classify(datagram) != wire::hop::Kind::data) {
-            Counters::add(counters_.drop_agent_frame);
-            return nullptr;
-        }
-        datagram = wire::hop::data_payload(datagram);
-        if (datagram.empty()) {
-            Counters::add(counters_.drop_empty);
-            return nullptr;
-        }
-        note_udp_data(*session, listener, slot);
+    const auto flow = !session ? hop::Flow::unknown : session->agent ? hop::Flow::agent : hop::Flow::native;
+    const hop::Ingress in = hop::decide(ingress_codec(), flow, {slot.data, slot.length});
+    switch (in.route) {
+        case hop::Route::drop:
+            count_ingress_drop(in.drop);
+            return {};
+        case hop::Route::attach:
+            return {nullptr, in.bytes, true};
+        case hop::Route::stray_data:
+            // An agent's data frame from an address this worker has no session for: its session
+            // may be another worker's (the agent's address changed). Native datagrams are asked
+            // about after the protocol checks (admit_native_udp), so that a flood of junk costs
+            // no lookups. Owned by nobody: it is judged as what it claims not to be, native.
+            if (!handed && multi_worker())
+                if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
+                    hand_off(*to, listener, slot, {slot.data, slot.length});
+                    return {};
+                }
+            [[fallthrough]];
+        case hop::Route::native:
+            session = admit_native_udp(listener, slot, in.bytes, session, now, handed);
+            if (!session) return {};
+            break;
+        case hop::Route::agent_data:
+            note_udp_data(*session, listener, slot);
+            break;
     }
-    if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now, handed);
-    if (!session) return nullptr;
     session->last_from_client = now;
     // A native datagram that reached its session by roaming without moving it (a straggler
     // from the old address) must not change where replies leave from.
     if (session->agent || (session->listener == &listener && session->client == slot.peer))
         session->local = slot.local;
-    return session;
+    return {session, in.bytes, false};
+}
+
+void Server::Impl::count_ingress_drop(hop::Drop drop) noexcept {
+    switch (drop) {
+        case hop::Drop::none: return;
+        case hop::Drop::empty: Counters::add(counters_.drop_empty); return;
+        case hop::Drop::not_data: Counters::add(counters_.drop_agent_frame); return;
+    }
 }
 
 // Every datagram forwarded is counted three times over: for the whole server, for its
@@ -241,7 +246,7 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream(const net::Endp
 
 void Server::Impl::log_opened(const Session& s, const char* note) {
     error_code ec;
-    app::log(s.provisional ? app::LogLevel::debug : app::LogLevel::info,
+    base::log(s.provisional ? base::LogLevel::debug : base::LogLevel::info,
              "session " + std::to_string(s.id) + " opened: udp " + s.client.to_string() + " -> port " +
                  (s.listener ? std::to_string(s.listener->bound.port()) : std::string("?")) + ", backend sees " +
                  net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
@@ -278,7 +283,7 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     // not become a flood of log lines); until then only at debug level.
     if (bind_to)
         log_opened(*session, " (restored: the session the previous process had)");
-    else if (!provisional || app::log_level() == app::LogLevel::debug)
+    else if (!provisional || base::log_level() == base::LogLevel::debug)
         log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
     arm_upstream(session);
     return session.get();
@@ -293,7 +298,8 @@ std::vector<SavedSession> Server::Impl::saved_sessions() const {
         const auto upstream = s.upstream.local_endpoint(ec);
         if (ec) return;
         out.push_back(SavedSession{s.listener->bound, s.client, s.local, net::Endpoint::from_asio(upstream),
-                                   s.validated, s.amplification, s.opened_by_data, s.roamed});
+                                   s.native.validated, s.native.amplification, s.native.opened_by_data,
+                                   s.native.roamed});
     });
     return out;
 }
@@ -307,11 +313,11 @@ bool Server::Impl::restore(const SavedSession& saved) {
     const auto now = Clock::now();
     Session* s = open_udp_session(**listener, slot, now, false, &saved.upstream);
     if (!s) return false;
-    s->source = limiter_.acquire_session(saved.client, now);  // best effort: it was admitted before
-    s->validated = saved.validated;
-    s->amplification = saved.amplification;
-    s->opened_by_data = saved.opened_by_data;
-    s->roamed = saved.roamed;
+    s->source = guard_.restore_source(saved.client, now);  // best effort: it was admitted before
+    s->native.validated = saved.validated;
+    s->native.amplification = saved.amplification;
+    s->native.opened_by_data = saved.opened_by_data;
+    s->native.roamed = saved.roamed;
     return true;
 }
 
@@ -352,8 +358,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
         const auto flush = [&] {
             if (n > 0 && s.listener) {
                 const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-                // Payload bytes, as on every other path: the hop-link byte is not the client's data.
-                account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
+                // Payload bytes, as on every other path: a hop-link header is not the client's data.
+                account_to_client(s, result.sent, result.sent_bytes - result.head_bytes);
                 if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
             } else if (n > 0) {
                 Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
@@ -379,18 +385,16 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     continue;
                 }
                 if (s.agent) {
-                    // A hop-link data frame: the type byte goes out in front of the datagram, which
+                    // A hop-link data frame: its header goes out in front of the datagram, which
                     // stays where it is (GRO packs datagrams back to back: no room in front).
-                    if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
+                    if (slot.length + codec()->data_overhead() > opt_.max_datagram) {
                         Counters::add(counters_.drop_truncated);
                         continue;
                     }
-                    items_[n++] = net::SendItem{.data = slot.data,
-                                                .length = slot.length,
-                                                .peer = &s.client,
-                                                .local = &s.local,
-                                                .head = &kHopDataType,
-                                                .head_length = wire::hop::kDataOverhead};
+                    net::SendItem& item = items_[n++];
+                    item = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+                    item.head_length = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
+                                                          {slot.data, slot.length});
                     continue;
                 }
                 items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
@@ -529,7 +533,7 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     }
     auto upstream = open_upstream();
     if (!upstream) {
-        limiter_.release_session(*source, now);
+        guard_.release_source(*source, now);
         unreserve_session();
         return nullptr;
     }
@@ -543,7 +547,7 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
     sessions_.insert(session, nullptr);
     Counters::add(counters_.sessions_opened);
     error_code ec;
-    app::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
+    base::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
                   " -> port " + std::to_string(connection.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
     arm_upstream(session);
@@ -570,8 +574,8 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     if (multi_worker()) shared_.directory.erase_session(owner(session));
     const auto lived =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - session.opened).count();
-    if (!was_provisional || app::log_level() == app::LogLevel::debug)
-        app::log(was_provisional ? app::LogLevel::debug : app::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
+    if (!was_provisional || base::log_level() == base::LogLevel::debug)
+        base::log(was_provisional ? base::LogLevel::debug : base::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
                   "): " + (session.agent ? "agent, last via " : "") + (was_tcp ? "tcp " : "udp ") +
                   session.client.to_string() + " after " + std::to_string(lived) + " s, from client " +
                   std::to_string(session.from_client_packets) + " pkts/" +

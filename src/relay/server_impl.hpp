@@ -14,9 +14,10 @@
 #include <memory>
 #include <vector>
 
-#include "porthop/app/log.hpp"
-#include "porthop/crypto/mac1.hpp"
+#include "porthop/base/log.hpp"
+#include "porthop/hop/ingress.hpp"
 #include "porthop/net/frame_queue.hpp"
+#include "porthop/relay/native_guard.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
@@ -103,7 +104,9 @@ public:
 
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
-    void on_udp_attach(const std::shared_ptr<UdpListener>& listener, const net::ReceiveSlot& slot,
+    // `frame`: the control frame as the codec opened it (the datagram in `slot` is what is
+    // handed to another worker).
+    void on_udp_attach(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte> frame,
                        Clock::time_point now, bool handed = false);
     // An attach on a TCP connection: the session it names (new or known) or null if refused
     // (counted, never answered). On success the connection becomes the session's TCP path and
@@ -153,13 +156,8 @@ public:
     void unreserve_session() noexcept;
     std::uint64_t new_session_id() noexcept;
 
-    // ---- native clients (native_guard.cpp) ----
-    // Sessions the roaming table tracks at most (it is allocated when the server starts).
-    static constexpr std::size_t kMaxRoamingSessions = 65536;
-    static SourceLimiter::Limits limiter_limits(const ServerOptions& options);
-    static NativeRoaming::Limits roaming_limits(const ServerOptions& options);
-    // Applies the mac1 key and source limits of `next`; fails only if OpenSSL lacks BLAKE2s.
-    std::optional<std::string> configure_guard(const ServerOptions& next);
+    // ---- native clients (native_clients.cpp; the checks are NativeGuard's) ----
+    static NativeGuard::Config guard_config(const ServerOptions& options);
     // A native client's datagram on UDP, with the session of its (listener, address) if any:
     // the session to forward it through (found by roaming, or newly opened), or null when it
     // is dropped (counted).
@@ -169,9 +167,8 @@ public:
     // A native TCP client's frame: false when dropped (counted).
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
                             Clock::time_point now);
-    // The backend's datagram to native UDP session `s`: learns its indices and ids; false when
-    // the anti-amplification cap holds it back (counted). `pending` is what this batch already
-    // queued for the client.
+    // The backend's datagram to native UDP session `s` (NativeGuard::admit_to_client, plus the
+    // directory and the warning); false when the anti-amplification cap holds it back.
     bool admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
                          Clock::time_point now);
     // Provisional sessions (Session::provisional): at most kProvisionalPerSource per source and
@@ -186,16 +183,26 @@ public:
     void leave_provisional(Session& s) noexcept;
     // Closes the oldest provisional session (counted); false if there is none.
     bool evict_provisional();
-    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
+    // The guard's answers, with the warnings its refusals deserve (rate-limited).
+    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept {
+        return guard_.passes_filters(native, datagram);
+    }
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now);
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now);
     void release_native(Session& s, Clock::time_point now) noexcept;
-    // One datagram from a client on `listener` that is not a hop-link control frame: the
-    // session to forward `datagram` through (a hop-link data header stripped from it), or null
-    // when it was dropped (counted) or handed to the worker that owns its session. `handed`:
-    // it came from another worker's inbox, so it is not handed on again.
-    Session* route(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte>& datagram,
-                   Clock::time_point now, bool handed);
+    // One datagram from a client on `listener`, judged by the one ingress decision
+    // (hop/ingress.hpp). `handed`: it came from another worker's inbox, so it is not handed on.
+    struct Admitted {
+        Session* session = nullptr;          // where `payload` goes; null: dropped (counted) or handed over
+        std::span<const std::byte> payload;  // the VPN datagram; with `attach`, the control frame
+        bool attach = false;                 // a hop-link control frame: the caller runs on_udp_attach
+    };
+    Admitted admit_udp(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now, bool handed);
+    void count_ingress_drop(hop::Drop drop) noexcept;
+    // The hop-link codec: every hop-link frame is opened and sealed by it. Ingress opens hop
+    // link only while a key is configured (null: none); agent sessions always have a codec.
+    const hop::FrameCodec* codec() const noexcept { return codec_ ? &*codec_ : nullptr; }
+    const hop::FrameCodec* ingress_codec() const noexcept { return opt_.hop_keys ? codec() : nullptr; }
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
@@ -205,12 +212,12 @@ public:
     // The message is built only when the line is actually logged: a flood of bad input must
     // cost a counter increment per packet, not a string.
     template <typename MakeMessage>
-    void warn_limited(app::RateLimitedWarning& limiter, MakeMessage&& make_message) {
+    void warn_limited(base::RateLimitedWarning& limiter, MakeMessage&& make_message) {
         std::uint64_t suppressed = 0;
         if (!limiter.allow(Clock::now(), suppressed)) return;
         std::string message = make_message();
         if (suppressed) message += " (" + std::to_string(suppressed) + " similar suppressed)";
-        app::log_warn(message);
+        base::log_warn(message);
     }
 
     boost::asio::io_context& io_;
@@ -245,23 +252,17 @@ public:
     // the other workers open and close the same ones (after it, in worker order).
     std::function<void()> after_listener_change_;
 
-    app::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
-    app::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_input_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_backend_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_socket_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_tcp_slow_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_amplification_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
+    base::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
 private:
-    void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
-                        Clock::time_point now) noexcept;
-    void validate(Session& s) noexcept;
-    void validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet& from_backend,
-                                 std::span<const std::byte> datagram) noexcept;
-    void count_move(Move move) noexcept;
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);
 
@@ -319,11 +320,11 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
-    std::array<std::byte, wire::hop::kControlSize> ack_{};
+    std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
+    std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
+    std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
     boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
-    std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
-    SourceLimiter limiter_;
-    NativeRoaming roaming_;
+    NativeGuard guard_;
     // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.
     std::optional<boost::asio::posix::stream_descriptor> inbox_wake_;
     std::unique_ptr<net::PacketBuffer> handoff_buffer_;

@@ -101,14 +101,12 @@ void Server::Impl::drain_inbox() {
         slot.length = header.length;
         slot.peer = header.peer;
         slot.local = header.local;
-        std::span<const std::byte> datagram{slot.data, slot.length};
-        if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
-            on_udp_attach(*listener, slot, now, true);
-            continue;
-        }
-        if (Session* session = route(**listener, slot, datagram, now, true)) {
-            const net::SendItem item{datagram.data(), datagram.size(), nullptr, nullptr};
-            forward_to_backend(*session, {&item, 1});
+        const Admitted admitted = admit_udp(**listener, slot, now, true);
+        if (admitted.attach) {
+            on_udp_attach(**listener, slot, admitted.payload, now, true);
+        } else if (admitted.session) {
+            const net::SendItem item{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
+            forward_to_backend(*admitted.session, {&item, 1});
         }
     }
     asio::post(io_, [this] {
@@ -146,7 +144,7 @@ std::optional<std::uint32_t> Server::Impl::attach_owner(std::span<const std::byt
 struct SessionHandover {
     std::uint32_t asker = 0;  // the worker holding the connection
     std::uint64_t request = 0;
-    std::array<std::byte, wire::hop::kControlSize> attach{};
+    std::vector<std::byte> attach;  // as it came, for the owner's check
     net::Endpoint peer;  // the connection's, for the owner's log line
     std::uint16_t port = 0;
     TcpConnection::Handover verdict = TcpConnection::Handover::gone;
@@ -156,7 +154,7 @@ struct SessionHandover {
     int upstream = -1;
     std::optional<net::Endpoint> reply_listener;       // the bound address of its UDP reply path
     std::vector<std::pair<net::Endpoint, net::Endpoint>> udp_paths;  // (listener bound, client)
-    std::array<std::byte, wire::hop::kControlSize> ack{};
+    std::vector<std::byte> ack;  // the owner's answer to the attach, to queue on the connection
 
     SessionHandover() = default;
     SessionHandover(const SessionHandover&) = delete;
@@ -167,14 +165,14 @@ struct SessionHandover {
 };
 
 bool Server::Impl::request_session(TcpConnection& connection, std::span<const std::byte> attach) {
-    if (!multi_worker() || attach.size() != wire::hop::kControlSize) return false;
+    if (!multi_worker()) return false;
     const auto to = attach_owner(attach);
     if (!to) return false;
     Counters::add(counters_.tcp_handovers);
     auto handover = std::make_unique<SessionHandover>();
     handover->asker = worker_;
     handover->request = ++next_handover_;
-    std::copy(attach.begin(), attach.end(), handover->attach.begin());
+    handover->attach.assign(attach.begin(), attach.end());
     handover->peer = connection.peer();
     handover->port = connection.port();
     awaiting_session_.emplace(handover->request, connection.shared_from_this());
@@ -193,7 +191,7 @@ void Server::Impl::give_session(std::unique_ptr<SessionHandover> h) {
     } else if (!accept_tcp_attach(h->attach, h->peer, h->port)) {
         h->verdict = TcpConnection::Handover::refused;  // counted
     } else {
-        h->ack = ack_;
+        h->ack.assign(ack_.begin(), ack_.end());
         h->verdict = release_session(*s, *asker, *h) ? TcpConnection::Handover::moved
                                                       : TcpConnection::Handover::refused;
     }
@@ -216,19 +214,9 @@ bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
     moved->opened = s.opened;
     moved->last_from_client = s.last_from_client;
     moved->source = s.source;
-    moved->validated = s.validated;
-    moved->amplification = s.amplification;
+    moved->native = s.native;
     moved->provisional = s.provisional;
     moved->provisional_source = s.provisional_source;
-    moved->opened_by_data = s.opened_by_data;
-    moved->roamed = s.roamed;
-    moved->backend_sent_data = s.backend_sent_data;
-    moved->ovpn_backend_sid = s.ovpn_backend_sid;
-    moved->ovpn_client_sid = s.ovpn_client_sid;
-    moved->ovpn_control_encrypted = s.ovpn_control_encrypted;
-    moved->directory_peer_id = s.directory_peer_id;
-    moved->from_client_bytes_at_move = s.from_client_bytes_at_move;
-    moved->to_client_bytes_at_move = s.to_client_bytes_at_move;
     moved->from_client_packets = s.from_client_packets;
     moved->from_client_bytes = s.from_client_bytes;
     moved->to_client_packets = s.to_client_packets;
@@ -279,7 +267,7 @@ SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection
         if (Session* holder = sessions_.find_udp(key); holder && holder != s.get()) continue;  // taken here
         sessions_.add_udp_path(s->id, key);
     }
-    app::log_debug("session " + std::to_string(s->id) + " moved to worker " + std::to_string(worker_) +
+    base::log_debug("session " + std::to_string(s->id) + " moved to worker " + std::to_string(worker_) +
                    ", where its porthop client's TCP connection is");
     arm_upstream(s);
     return s;
@@ -301,7 +289,9 @@ void Server::Impl::adopt_session(std::unique_ptr<SessionHandover> h) {
     }
     if (!connection || connection->closed()) return;
     if (session) {
-        ack_ = h->ack;
+        const std::size_t n = std::min(h->ack.size(), ack_buffer_.size());
+        std::copy_n(h->ack.begin(), n, ack_buffer_.begin());
+        ack_ = std::span<const std::byte>(ack_buffer_.data(), n);
         bind_tcp_path(*session, *connection);
     }
     connection->handed_over(verdict, std::move(session));
@@ -411,7 +401,7 @@ struct Server::Group {
             on(k, [&](Impl& w) {
                 std::string ignored;
                 if (auto failure = w.reconfigure(m, ignored))
-                    app::log_warn("worker " + std::to_string(k) + " keeps its old ports: " + *failure);
+                    base::log_warn("worker " + std::to_string(k) + " keeps its old ports: " + *failure);
             });
     }
 

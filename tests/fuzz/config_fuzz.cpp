@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "porthop/app/config.hpp"
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 
 namespace app = porthop::app;
 
@@ -22,7 +22,7 @@ void check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    app::set_log_level(app::LogLevel::error);  // parse_config may warn; keep the output readable
+    base::set_log_level(base::LogLevel::error);  // parse_config may warn; keep the output readable
     return 0;
 }
 

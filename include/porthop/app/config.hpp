@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 #include "porthop/app/port_spec.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/mac1.hpp"
@@ -97,7 +97,7 @@ struct Config {
     // The client's endpoint ([client_metrics]): its own port, so a client and a server can run
     // on one host (tests, a relay chain) without clashing.
     MetricsConfig client_metrics{true, {"127.0.0.1", 9817}};
-    LogLevel log_level = LogLevel::info;
+    base::LogLevel log_level = base::LogLevel::info;
     // How many keys the text set in [server]. `porthop server --config` refuses a file that
     // sets none (check_server_ready): a file cut short before its [server] keys looks so.
     std::size_t server_keys = 0;

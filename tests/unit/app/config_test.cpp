@@ -12,6 +12,7 @@
 #include <vector>
 
 using namespace porthop::app;
+using porthop::base::LogLevel;
 using namespace std::chrono_literals;
 
 namespace {

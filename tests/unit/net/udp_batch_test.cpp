@@ -921,18 +921,19 @@ TEST_CASE_METHOD(OffloadFixture, "GSO: a head goes out as its own iovec, in ever
     burst.add(3, 100);
     burst.build({&burst.a}, {3});
     for (auto& item : burst.items) {
-        item.head = head;
+        item.head[0] = head[0];
         item.head_length = 1;
     }
     const auto r = batch.send(5, burst.items);
     CHECK(r.sent == 3);
     CHECK(r.sent_bytes == 303);  // the head counts
+    CHECK(r.head_bytes == 3);
     REQUIRE(g.send_counts == std::vector<unsigned>{1});
     const auto& m = g.send_calls[0][0];
     CHECK(m.gso_size == 101);
     REQUIRE(m.pieces.size() == 6);
     for (std::size_t i = 0; i < 3; ++i) {
-        CHECK(m.pieces[2 * i] == head);
+        CHECK(m.pieces[2 * i] == burst.items[i].head.data());  // each item's own head
         CHECK(m.pieces[2 * i + 1] == burst.payloads[i].data());
         CHECK(m.bytes[101 * i] == std::byte{4});
         CHECK(m.bytes[101 * i + 1] == static_cast<std::byte>(i));

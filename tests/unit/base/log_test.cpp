@@ -5,13 +5,13 @@
 #include <cstdint>
 #include <string>
 
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 
-using namespace porthop::app;
+using namespace porthop::base;
 using namespace std::chrono_literals;
 using TimePoint = std::chrono::steady_clock::time_point;
 
-TEST_CASE("RateLimitedWarning: one line per interval, with the suppressed count", "[app][log]") {
+TEST_CASE("RateLimitedWarning: one line per interval, with the suppressed count", "[base][log]") {
     RateLimitedWarning limiter(10s);
     const TimePoint t0 = TimePoint{} + 1000s;
     std::uint64_t suppressed = 999;
@@ -41,7 +41,7 @@ TEST_CASE("RateLimitedWarning: one line per interval, with the suppressed count"
     CHECK(suppressed == 0);
 }
 
-TEST_CASE("RateLimitedWarning: a late event opens a new interval from its own time", "[app][log]") {
+TEST_CASE("RateLimitedWarning: a late event opens a new interval from its own time", "[base][log]") {
     RateLimitedWarning limiter(5s);
     const TimePoint t0 = TimePoint{} + 100s;
     std::uint64_t suppressed = 0;
@@ -53,7 +53,7 @@ TEST_CASE("RateLimitedWarning: a late event opens a new interval from its own ti
     CHECK(suppressed == 1);
 }
 
-TEST_CASE("RateLimitedWarning: a zero interval lets everything through", "[app][log]") {
+TEST_CASE("RateLimitedWarning: a zero interval lets everything through", "[base][log]") {
     RateLimitedWarning limiter(std::chrono::steady_clock::duration::zero());
     const TimePoint t0 = TimePoint{} + 1s;
     std::uint64_t suppressed = 5;
@@ -63,7 +63,7 @@ TEST_CASE("RateLimitedWarning: a zero interval lets everything through", "[app][
     }
 }
 
-TEST_CASE("parse_log_level and to_string(LogLevel)", "[app][log]") {
+TEST_CASE("parse_log_level and to_string(LogLevel)", "[base][log]") {
     struct Row {
         const char* text;
         LogLevel level;
@@ -87,7 +87,7 @@ TEST_CASE("parse_log_level and to_string(LogLevel)", "[app][log]") {
     CHECK(LogLevel::warn < LogLevel::error);
 }
 
-TEST_CASE("set_log_level / log_level", "[app][log]") {
+TEST_CASE("set_log_level / log_level", "[base][log]") {
     const LogLevel saved = log_level();
     for (LogLevel level : {LogLevel::debug, LogLevel::error, LogLevel::warn, LogLevel::info}) {
         set_log_level(level);

@@ -1,10 +1,10 @@
-#include "porthop/app/log.hpp"
+#include "porthop/base/log.hpp"
 
 #include <atomic>
 #include <cstdio>
 #include <ctime>
 
-namespace porthop::app {
+namespace porthop::base {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
 }
@@ -61,4 +61,4 @@ bool RateLimitedWarning::allow(std::chrono::steady_clock::time_point now, std::u
     return true;
 }
 
-}  // namespace porthop::app
+}  // namespace porthop::base

@@ -1,6 +1,11 @@
 // Logging: one line per event that matters (start-up, sessions opened and closed, path changes),
 // never one per packet. Warnings about dropped input go through RateLimitedWarning so an attacker
 // or a broken peer cannot flood the log.
+//
+// The bottom layer `base`, below wire: every layer may log, so logging cannot live in app (the
+// relay logs its session lines; app only sets the level from the configuration). Nothing here
+// opens a socket. log() stamps its line with the wall clock (a log line
+// is output, not a decision); the rate limiter, which decides, takes its clock reading as a parameter.
 #pragma once
 
 #include <chrono>
@@ -9,10 +14,12 @@
 #include <string>
 #include <string_view>
 
-namespace porthop::app {
+namespace porthop::base {
 
 enum class LogLevel : std::uint8_t { debug, info, warn, error };
 
+// The level names ("debug", "info", "warn", "error"): one table for the configuration's
+// [log] level, the test runner's environment and the log line itself.
 std::optional<LogLevel> parse_log_level(std::string_view text);
 std::string_view to_string(LogLevel level);
 
@@ -39,4 +46,4 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
-}  // namespace porthop::app
+}  // namespace porthop::base

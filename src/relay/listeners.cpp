@@ -2,6 +2,7 @@
 // changing the set on a live reload without disturbing the sessions on ports that stay.
 #include <boost/asio/ip/v6_only.hpp>
 
+#include "porthop/hop/schedule.hpp"
 #include "porthop/net/listen.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
@@ -338,6 +339,34 @@ ServerSnapshot Server::Impl::snapshot() const {
     out.max_sessions = opt_.max_sessions;
     out.max_tcp_connections = opt_.max_tcp_connections;
     return out;
+}
+
+// ---- moving target: the UDP ports of this epoch (needs the hop key's schedule) ----------
+
+std::vector<std::uint16_t> Server::Impl::udp_ports_now(const ServerOptions& options) const {
+    if (!options.moving_target || !options.hop_keys || options.udp_ports.empty()) return options.udp_ports;
+    const hop::PortSchedule schedule(options.hop_keys->schedule, options.udp_ports);
+    return schedule.moving_target_ports(hop::epoch_at(options.wall_clock(), options.hop_interval));
+}
+
+void Server::Impl::arm_moving_target() {
+    if (!opt_.moving_target || !opt_.hop_keys) return;
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(opt_.hop_interval);
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::milliseconds>(opt_.wall_clock().time_since_epoch());
+    const auto into = since_epoch % interval;
+    // Just after the boundary, so the new epoch's ports are computed in the new epoch.
+    epoch_timer_.expires_after(interval - into + std::chrono::milliseconds{5});
+    epoch_timer_.async_wait([this](const error_code& ec) {
+        if (ec || stopped_) return;
+        std::string changes;
+        if (auto failure = reconfigure(opt_, changes))
+            base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
+        else
+            base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+        if (after_listener_change_) after_listener_change_();
+        arm_moving_target();
+    });
 }
 
 }  // namespace porthop::relay

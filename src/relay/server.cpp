@@ -252,15 +252,17 @@ void Server::Impl::log_opened(const Session& s, const char* note) {
                  net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
 }
 
-Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
-                                        Clock::time_point now, bool provisional, const net::Endpoint* bind_to) {
+SessionPtr Server::Impl::open_session(const UdpKey* key, Clock::time_point now, const std::function<std::string()>& refused,
+                                      const net::Endpoint* bind_to, const std::function<bool()>& admit) {
     if (!reserve_or_evict()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
-            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                               ") reached: dropping datagrams from new clients such as " +
-                               slot.peer.to_string());
+            return "session limit (max_sessions = " + std::to_string(opt_.max_sessions) + ") reached: " + refused();
         });
+        return nullptr;
+    }
+    if (admit && !admit()) {
+        unreserve_session();
         return nullptr;
     }
     auto upstream = open_upstream(bind_to);
@@ -269,23 +271,37 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
         return nullptr;
     }
     auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
+    session->opened = session->last_from_client = now;
+    // The table's own limit follows max_sessions, which the reservation above already holds;
+    // a refusal here would be a bug, but it must not leak the slot or the socket.
+    if (!sessions_.insert(session, key)) {
+        unreserve_session();
+        Counters::add(counters_.drop_session_limit);
+        return nullptr;
+    }
+    Counters::add(counters_.sessions_opened);
+    arm_upstream(session);
+    return session;
+}
+
+Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
+                                        Clock::time_point now, bool provisional, const net::Endpoint* bind_to) {
+    const UdpKey key{listener.id, slot.peer};
+    auto session = open_session(&key, now, [&] { return "dropping datagrams from new clients such as " + slot.peer.to_string(); },
+                                bind_to);
+    if (!session) return nullptr;
     session->listener = &listener;
     session->stats = listener.stats;
     Counters::add(session->stats->sessions);
     session->client = slot.peer;
     session->local = slot.local;
-    session->opened = session->last_from_client = now;
-    const UdpKey key{listener.id, slot.peer};
-    sessions_.insert(session, &key);
     note_flow(*session, listener, slot.peer);
-    Counters::add(counters_.sessions_opened);
     // A provisional session is logged when the backend answers it (a flood of forgeries must
     // not become a flood of log lines); until then only at debug level.
     if (bind_to)
         log_opened(*session, " (restored: the session the previous process had)");
     else if (!provisional || base::log_level() == base::LogLevel::debug)
         log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
-    arm_upstream(session);
     return session.get();
 }
 
@@ -517,40 +533,24 @@ void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connectio
 }
 
 SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
-    if (!reserve_or_evict()) {
-        Counters::add(counters_.drop_session_limit);
-        warn_limited(warn_session_limit_, [&] {
-            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                               ") reached: closing TCP connection from " + connection.peer().to_string());
-        });
-        return nullptr;
-    }
     const auto now = Clock::now();
-    const auto source = acquire_source(connection.peer(), now);
-    if (!source) {
-        unreserve_session();
+    std::optional<SourceKey> source;
+    auto session = open_session(
+        nullptr, now, [&] { return "closing TCP connection from " + connection.peer().to_string(); }, nullptr,
+        [&] { return (source = acquire_source(connection.peer(), now)).has_value(); });
+    if (!session) {
+        if (source) guard_.release_source(*source, now);
         return nullptr;
     }
-    auto upstream = open_upstream();
-    if (!upstream) {
-        guard_.release_source(*source, now);
-        unreserve_session();
-        return nullptr;
-    }
-    auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
     session->source = source;
     session->client = connection.peer();
     session->stats = connection.stats();
     Counters::add(session->stats->sessions);
-    session->opened = session->last_from_client = Clock::now();
     session->tcp = &connection;
-    sessions_.insert(session, nullptr);
-    Counters::add(counters_.sessions_opened);
     error_code ec;
     base::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
                   " -> port " + std::to_string(connection.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
-    arm_upstream(session);
     return session;
 }
 

@@ -298,6 +298,13 @@ private:
     // (under a burst of accepts its first read may not even have run yet).
     bool evict_pending_tcp();
     static constexpr std::chrono::milliseconds kEvictionGrace{250};
+    // The one way a session opens: a slot of max_sessions (a provisional session evicted if the
+    // table is full), a socket to the backend (bound to `bind_to` for a restored session), the
+    // table entry under `key` (UDP) and the count; its upstream armed. `admit` runs once the
+    // slot is taken, before the socket opens (TCP: the source's share); false gives the slot
+    // back. Null when refused (counted; a full table is warned about, `refused` saying whom).
+    SessionPtr open_session(const UdpKey* key, Clock::time_point now, const std::function<std::string()>& refused,
+                            const net::Endpoint* bind_to = nullptr, const std::function<bool()>& admit = {});
     // `bind_to`: the backend-side address a restored session had (session_state.hpp).
     Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now,
                               bool provisional = false, const net::Endpoint* bind_to = nullptr);

@@ -125,25 +125,33 @@ SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const s
             return nullptr;
         }
     }
-    Session* session = accept_attach(frame, Clock::now(), [&] {
-        return "tcp " + connection.peer().to_string() + " -> port " + std::to_string(connection.port());
-    });
+    Session* session = accept_tcp_attach(frame, connection.peer(), connection.port());
     if (!session) return nullptr;
-    if (session->tcp != &connection) {
+    bind_tcp_path(*session, connection);
+    return sessions_.get(session->id);
+}
+
+Session* Server::Impl::accept_tcp_attach(std::span<const std::byte> frame, const net::Endpoint& peer,
+                                         std::uint16_t port) {
+    return accept_attach(frame, Clock::now(),
+                         [&] { return "tcp " + peer.to_string() + " -> port " + std::to_string(port); });
+}
+
+void Server::Impl::bind_tcp_path(Session& session, TcpConnection& connection) {
+    if (session.tcp != &connection) {
         // One TCP path per agent: a new connection supersedes the last one (the agent opens a
         // new one only after giving up on the old).
-        if (TcpConnection* old = session->tcp) {
-            session->tcp = nullptr;
+        if (TcpConnection* old = session.tcp) {
+            session.tcp = nullptr;
             old->close();
         }
-        session->tcp = &connection;
-        if (!session->listener) {
-            session->client = connection.peer();
-            set_reply_path(*session, true, nullptr, connection.stats());
+        session.tcp = &connection;
+        if (!session.listener) {
+            session.client = connection.peer();
+            set_reply_path(session, true, nullptr, connection.stats());
         }
     }
     count_tcp_push(connection, connection.enqueue_control(ack_));
-    return sessions_.get(session->id);
 }
 
 void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listener,

@@ -465,10 +465,10 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     if (!admit_tcp(peer, source)) return;  // counted; the socket closes as it goes out of scope
     // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, listener.stats,
-                                                      listener.bound.port());
+    auto connection = std::make_shared<TcpConnection>(tcp_host_, std::move(socket), tcp_budget_, peer,
+                                                      listener.stats, listener.bound.port());
     Counters::add(counters_.tcp_connections_opened);
-    connection->start({}, false, source);  // its first frame decides what it is (tcp_connection.hpp)
+    connection->start(source);  // its first frame decides what it is (tcp_connection.hpp)
 }
 
 bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source) {

@@ -16,6 +16,7 @@
 
 #include "porthop/base/log.hpp"
 #include "porthop/hop/ingress.hpp"
+#include "porthop/net/frame_queue.hpp"
 #include "porthop/relay/native_guard.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
@@ -26,8 +27,8 @@
 #include "porthop/relay/source_limiter.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
-#include "frame_queue.hpp"
 #include "handoff.hpp"
+#include "tcp_host.hpp"
 
 namespace porthop::relay {
 
@@ -59,6 +60,9 @@ struct TcpListener {
 };
 
 class TcpConnection;
+struct SessionHandover;  // workers.cpp
+using net::FrameQueue;
+using net::QueueBudget;
 
 class Server::Impl {
 public:
@@ -111,6 +115,11 @@ public:
     // another session is refused there (one connection, one session).
     SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
                           const Session* current = nullptr);
+    // The checks of attach_tcp, without binding: the session, with the ack sealed into ack_.
+    Session* accept_tcp_attach(std::span<const std::byte> frame, const net::Endpoint& peer,
+                               std::uint16_t port);
+    // Makes `connection` the session's TCP path (superseding another) and queues ack_ on it.
+    void bind_tcp_path(Session& session, TcpConnection& connection);
     // A data frame from an agent on a bound path: replies follow the path the data came on.
     void note_udp_data(Session& session, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
     void note_tcp_data(Session& session, TcpConnection& connection) noexcept;
@@ -131,12 +140,13 @@ public:
     void note_flow(const Session& s, const UdpListener& listener, const net::Endpoint& peer);
     void arm_inbox();
     void drain_inbox();
-    // A porthop client's TCP connection whose first frame (an attach) names a session of worker
-    // `to`: the socket and the bytes read so far move there (tcp_connection.cpp hands it over).
-    // The other worker continues as if it had accepted the connection itself.
-    void hand_over_tcp(std::uint32_t to, int fd, const net::Endpoint& peer, std::uint16_t port,
-                       std::vector<std::byte> bytes);
-    void adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t port, std::vector<std::byte> bytes);
+    // A porthop client's TCP connection on this worker whose attach names a session of another
+    // worker: that worker judges the attach and, if it accepts, hands the session to this one
+    // (give_session, then adopt_session here), where the connection is. False (nothing asked)
+    // when no other worker holds the session. workers.cpp says why the session moves.
+    bool request_session(TcpConnection& connection, std::span<const std::byte> attach);
+    void give_session(std::unique_ptr<SessionHandover> handover);   // on the session's worker
+    void adopt_session(std::unique_ptr<SessionHandover> handover);  // on the connection's worker
     // The worker other than this one holding the agent session an attach frame names.
     std::optional<std::uint32_t> attach_owner(std::span<const std::byte> frame) const;
     // The listener bound to `bound` on this worker (the same address on every worker).
@@ -227,6 +237,10 @@ public:
     // nothing cannot hold the slots against a client that sends its first frame at once.
     std::deque<std::weak_ptr<TcpConnection>> pending_tcp_;
     std::size_t prune_pending_at_ = 64;
+    TcpHost tcp_host_{*this};  // what its TCP connections see of this worker
+    // Connections whose attach another worker is judging (request_session), by request number.
+    std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> awaiting_session_;
+    std::uint64_t next_handover_ = 0;
     std::unordered_map<SourceKey, std::uint32_t> tcp_sources_;  // TCP connections per source
     std::deque<std::uint64_t> provisional_;  // provisional session ids, oldest first (some stale)
     std::size_t provisional_count_ = 0;
@@ -270,6 +284,10 @@ private:
     void arm_udp(const std::shared_ptr<UdpListener>& listener);
     void on_udp_readable(const std::shared_ptr<UdpListener>& listener);
     void arm_upstream(const SessionPtr& session);
+    // workers.cpp: a session leaving this worker for worker `to` (what it is goes into
+    // `handover`; false: it stays), and one arriving (null: it could not stay, closed).
+    bool release_session(Session& session, Impl& to, SessionHandover& handover);
+    SessionPtr install_session(SessionHandover& handover, const TcpConnection* connection);
     void on_upstream_readable(const SessionPtr& session);
     void arm_accept(const std::shared_ptr<TcpListener>& listener);
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);

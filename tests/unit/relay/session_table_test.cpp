@@ -276,6 +276,10 @@ TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refus
     CHECK(table.find_udp(p2) == agent.get());
     CHECK(table.find_agent(0xAAAA) == agent.get());
     CHECK(table.size() == 1);
+    // udp_paths lists them oldest first (what a session handed to another worker takes along).
+    const auto paths = table.udp_paths(1);
+    CHECK(std::vector<UdpKey>(paths.begin(), paths.end()) == std::vector<UdpKey>{p0, p1, p2});
+    CHECK(table.udp_paths(99).empty());
 
     SECTION("a refresh keeps one key and makes it the newest") {
         REQUIRE(table.add_udp_path(1, p0));

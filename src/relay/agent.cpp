@@ -101,11 +101,9 @@ public:
         paths_.on_tcp_up(Clock::now());
         drive();
     }
-    void on_tcp_frame(std::span<const std::byte> frame) override {
+    void on_tcp_frame(std::span<std::byte> frame) override {
         const hop::Path path{hop::Path::Kind::tcp, opt_.tcp_port};
-        // The frame lies in the path's own read buffer, which is ours until this returns.
-        // TODO(stream seam): hand frames out as mutable spans and drop this cast.
-        from_server({const_cast<std::byte*>(frame.data()), frame.size()}, path, Clock::now());
+        from_server(frame, path, Clock::now());
     }
     void on_tcp_frames_done() override {
         flush_to_local();

@@ -19,7 +19,7 @@ public:
         virtual void on_tcp_up() = 0;
         // One complete frame (valid until the call returns; a data frame's payload stays
         // valid until on_tcp_frames_done).
-        virtual void on_tcp_frame(std::span<const std::byte> frame) = 0;
+        virtual void on_tcp_frame(std::span<std::byte> frame) = 0;  // opened in place by the codec
         virtual void on_tcp_frames_done() = 0;                 // after the frames of one read
         virtual void on_tcp_down(const std::string& why) = 0;  // once; not after close()
 

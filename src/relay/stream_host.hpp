@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
@@ -35,6 +36,11 @@ public:
     // ---- what a connection reads, counts and logs ----
     virtual const ServerOptions& options() const noexcept = 0;
     virtual Counters& counters() noexcept = 0;
+    // The hop-link codec frames are opened with: null while the server has no key (no hop link
+    // on this port). Replies to an agent are sealed with reply_codec(), which stays after a
+    // reload removed the key, for the agents still connected (non-null once a key was set).
+    virtual const hop::FrameCodec* codec() const noexcept = 0;
+    virtual const hop::FrameCodec* reply_codec() const noexcept = 0;
     // A warning about a client's input, rate-limited together with the server's other input
     // warnings; `message` runs only when the line is logged.
     virtual void warn_input(const std::function<std::string()>& message) = 0;

@@ -1,11 +1,10 @@
 #include "tcp_connection.hpp"
 
-#include "porthop/wire/hoplink.hpp"
+#include "porthop/hop/ingress.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {
 
-namespace hopw = wire::hop;
 using Push = net::FrameQueue::Push;
 
 void TcpConnection::start(std::optional<SourceKey> source) {
@@ -34,23 +33,30 @@ TcpConnection::Ingress TcpConnection::ingress(const net::Frame& frame, std::span
             if (!decide(frame)) return Ingress::stop;
             return mode_ == Mode::agent ? Ingress::done : Ingress::forward;  // the attach itself goes nowhere
         case Mode::native:
+            // A native client's stream carries only its VPN's frames: no codec is asked.
             return host_.admit_native_frame(frame.payload, peer_, Session::Clock::now()) ? Ingress::forward
                                                                                          : Ingress::done;
         case Mode::agent: {
             if (std::exchange(skip_attach_, false))
                 return Ingress::done;  // judged by the worker it came from
-            const auto kind = hopw::classify(frame.payload);
-            if (kind == hopw::Kind::control) {
-                host_.attach(*this, frame.payload, session_.get());  // a keepalive; refused: dropped
-                return Ingress::done;
+            const auto in = hop::decide(host_.codec(), hop::Flow::agent, frame.payload);
+            switch (in.route) {
+                case hop::Route::attach:
+                    host_.attach(*this, in.bytes, session_.get());  // a keepalive; refused: dropped
+                    return Ingress::done;
+                case hop::Route::agent_data:
+                    host_.note_agent_data(*session_, *this);
+                    datagram = in.bytes;
+                    return Ingress::forward;
+                case hop::Route::drop:
+                    Counters::add(in.drop == hop::Drop::empty ? host_.counters().drop_empty
+                                                              : host_.counters().drop_agent_frame);
+                    return Ingress::done;
+                case hop::Route::stray_data:
+                case hop::Route::native:
+                    break;  // never on an agent flow (hop/ingress.hpp)
             }
-            if (kind != hopw::Kind::data) {
-                Counters::add(host_.counters().drop_agent_frame);
-                return Ingress::done;
-            }
-            host_.note_agent_data(*session_, *this);
-            datagram = hopw::data_payload(frame.payload);
-            return Ingress::forward;
+            return Ingress::done;
         }
     }
     return Ingress::done;
@@ -60,7 +66,7 @@ TcpConnection::Ingress TcpConnection::ingress(const net::Frame& frame, std::span
 // waits for another worker to judge its attach.
 bool TcpConnection::decide(const net::Frame& first) {
     const auto& opt = host_.options();
-    if (opt.hop_keys && hopw::classify(first.payload) == hopw::Kind::control) {
+    if (hop::decide(host_.codec(), hop::Flow::unknown, first.payload).route == hop::Route::attach) {
         // A porthop client whose address changed may connect to another worker than the one
         // holding its session: that worker judges the attach and, if it accepts, hands the
         // session over. The frames stay held here until it answers (handed_over()). Asked
@@ -196,12 +202,15 @@ void TcpConnection::reject(const char* why) {
     close();
 }
 
-Push TcpConnection::enqueue(std::span<const std::byte> datagram) {
-    static constexpr std::array<std::byte, hopw::kDataOverhead> kDataType{
-        static_cast<std::byte>(hopw::Type::data)};
-    const std::span<const std::byte> head =
-        mode_ == Mode::agent ? std::span<const std::byte>(kDataType) : std::span<const std::byte>();
-    const auto pushed = stream_->push(head, datagram);
+Push TcpConnection::enqueue(std::span<std::byte> datagram) {
+    std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
+    std::size_t head_length = 0;
+    if (mode_ == Mode::agent) {
+        const hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
+        if (!codec) return Push::closed;
+        head_length = codec->seal_data(head, datagram);
+    }
+    const auto pushed = stream_->push({head.data(), head_length}, datagram);
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
     if (pushed == Push::queued) host_.account_to_client(*session_, 1, datagram.size());
     return pushed;

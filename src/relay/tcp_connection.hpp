@@ -61,7 +61,7 @@ public:
     void start(std::optional<SourceKey> source = std::nullopt);
     // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
     // is a drop the caller counts. In agent mode it goes out as a hop-link data frame.
-    net::FrameQueue::Push enqueue(std::span<const std::byte> datagram);
+    net::FrameQueue::Push enqueue(std::span<std::byte> datagram);
     // Queues a hop-link control frame (an ack) as it is.
     net::FrameQueue::Push enqueue_control(std::span<const std::byte> frame);
     // Closes the stream, frees the queue and leaves the server's connection count (once). The

@@ -9,6 +9,8 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 
 const ServerOptions& TcpHost::options() const noexcept { return impl_.opt_; }
+const hop::FrameCodec* TcpHost::codec() const noexcept { return impl_.ingress_codec(); }
+const hop::FrameCodec* TcpHost::reply_codec() const noexcept { return impl_.codec(); }
 
 Counters& TcpHost::counters() noexcept { return impl_.counters_; }
 

@@ -14,6 +14,8 @@ public:
 
     const ServerOptions& options() const noexcept override;
     Counters& counters() noexcept override;
+    const hop::FrameCodec* codec() const noexcept override;
+    const hop::FrameCodec* reply_codec() const noexcept override;
     void warn_input(const std::function<std::string()>& message) override;
     void connection_started(const std::shared_ptr<TcpConnection>& connection,
                             const std::optional<SourceKey>& source) override;

@@ -47,7 +47,8 @@ const char* to_string(StreamEnd why) noexcept;
 // One complete frame in the read buffer; `begin` and `end` (header included) are offsets that
 // name it for FrameChannel::hold() during the delivery that handed it out.
 struct Frame {
-    std::span<const std::byte> payload;
+    // In the stream's own read buffer, writable: a codec may open a frame in place.
+    std::span<std::byte> payload;
     std::size_t begin;
     std::size_t end;
 };
@@ -210,7 +211,9 @@ private:
                 end(StreamEnd::frame_too_large, {});
                 return;
             }
-            const Frame frame{split.payload, offset, offset + split.consumed};
+            // split_frame reads a const view of the reader's buffer; the bytes are ours to change.
+            const Frame frame{{const_cast<std::byte*>(split.payload.data()), split.payload.size()}, offset,
+                              offset + split.consumed};
             offset = frame.end;
             completed_any_ = true;
             handler_.on_frame(frame);

@@ -78,6 +78,13 @@ struct FakeHost final : relay::StreamHost {
     }
 
     const relay::ServerOptions& options() const noexcept override { return opt; }
+    const hop::FrameCodec* codec() const noexcept override {
+        if (!opt.hop_keys) return nullptr;
+        codec_.emplace(*opt.hop_keys);
+        return &*codec_;
+    }
+    const hop::FrameCodec* reply_codec() const noexcept override { return codec(); }
+    mutable std::optional<hop::FrameCodec> codec_;
     relay::Counters& counters() noexcept override { return counters_; }
     void warn_input(const std::function<std::string()>& message) override { warnings.push_back(message()); }
 
@@ -492,7 +499,8 @@ TEST_CASE_METHOD(Fixture,
         accept();
         client->put(frame(pattern(10)));
         run();
-        REQUIRE(connection->enqueue(pattern(500, 3)) == Push::queued);
+        auto reply = pattern(500, 3);
+        REQUIRE(connection->enqueue(reply) == Push::queued);
         run();
         CHECK(client->take() == frame(pattern(500, 3)));
         CHECK(host.to_client_packets == 1);
@@ -505,7 +513,8 @@ TEST_CASE_METHOD(Fixture,
         client->put(frame(attach_frame()));
         run();
         client->take();
-        REQUIRE(connection->enqueue(pattern(500, 3)) == Push::queued);
+        auto reply = pattern(500, 3);
+        REQUIRE(connection->enqueue(reply) == Push::queued);
         run();
         CHECK(client->take() == frame(data_frame(pattern(500, 3))));
         CHECK(host.to_client_bytes == 500);  // the payload, not the header
@@ -516,7 +525,8 @@ TEST_CASE_METHOD(Fixture,
         client->put(frame(pattern(10)));
         run();
         connection->close();
-        CHECK(connection->enqueue(pattern(500, 3)) == Push::closed);
+        auto late = pattern(500, 3);
+        CHECK(connection->enqueue(late) == Push::closed);
         CHECK(host.to_client_packets == 0);
         CHECK(host.closed == 1);
         connection->close();  // twice: counted once

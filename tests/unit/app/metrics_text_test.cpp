@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/app/config.hpp"
 
 using namespace porthop;
@@ -16,18 +17,8 @@ namespace {
 
 relay::ServerSnapshot sample_snapshot() {
     relay::ServerSnapshot snap;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(443);
-    a.sin_addr.s_addr = htonl(0x7F000001);
-    sockaddr_in6 b{};
-    b.sin6_family = AF_INET6;
-    b.sin6_port = htons(40001);
-    b.sin6_addr = in6addr_loopback;
-    snap.listeners.push_back({"udp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a),
-                              2, 10, 1000, 9, 900});
-    snap.listeners.push_back(
-        {"tcp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&b), sizeof b), 1, 3, 30, 4, 40});
+    snap.listeners.push_back({"udp", test::endpoint("127.0.0.1", 443), 2, 10, 1000, 9, 900});
+    snap.listeners.push_back({"tcp", test::endpoint("::1", 40001), 1, 3, 30, 4, 40});
     snap.sessions = 3;
     snap.tcp_connections = 1;
     snap.max_sessions = 100;

@@ -64,7 +64,7 @@ std::set<std::string> check_families(const std::string& text) {
     return announced;
 }
 
-TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[metrics]") {
+TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[app][metrics]") {
     relay::Counters counters;
     const auto announced =
         check_families(app::render_metrics(sample_snapshot(), counters, {"1.2.3", 1000.5, 2, 1}));
@@ -72,7 +72,7 @@ TEST_CASE("metrics: each family has HELP and TYPE once, before all of its sample
     CHECK(announced.count("porthop_listener_datagrams_total") == 1);
 }
 
-TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
+TEST_CASE("metrics: values and labels are rendered as given", "[app][metrics]") {
     relay::Counters counters;
     relay::Counters::add(counters.drop_session_limit, 7);
     relay::Counters::add(counters.to_backend_packets, 13);
@@ -103,7 +103,7 @@ TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
     has("porthop_reloads_total{result=\"rejected\"} 1");
 }
 
-TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[metrics]") {
+TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[app][metrics]") {
     relay::AgentStatus st;
     st.path = "udp/40017";
     st.hops = 3;
@@ -141,7 +141,7 @@ TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "
           std::string::npos);
 }
 
-TEST_CASE("client status: one JSON object and one log line", "[metrics]") {
+TEST_CASE("client status: one JSON object and one log line", "[app][metrics]") {
     relay::AgentStatus st;
     st.path = "tcp/443";
     st.fallbacks = 1;
@@ -161,7 +161,7 @@ TEST_CASE("client status: one JSON object and one log line", "[metrics]") {
     CHECK(line.find("dark ports 40017") != std::string::npos);
 }
 
-TEST_CASE("metrics: label values are escaped", "[metrics]") {
+TEST_CASE("metrics: label values are escaped", "[app][metrics]") {
     CHECK(app::escape_label_value("plain") == "plain");
     CHECK(app::escape_label_value("a\"b") == "a\\\"b");
     CHECK(app::escape_label_value("a\\b") == "a\\\\b");

@@ -9,7 +9,7 @@
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/steering.hpp"
-#include "harness.hpp"
+#include "../support/harness.hpp"
 #include "native_messages.hpp"
 
 using namespace porthop;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/app/agent_status_text.hpp"
 #include "porthop/app/config.hpp"
 
@@ -18,18 +19,8 @@ namespace {
 
 relay::ServerSnapshot sample_snapshot() {
     relay::ServerSnapshot snap;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(443);
-    a.sin_addr.s_addr = htonl(0x7F000001);
-    sockaddr_in6 b{};
-    b.sin6_family = AF_INET6;
-    b.sin6_port = htons(40001);
-    b.sin6_addr = in6addr_loopback;
-    snap.listeners.push_back({"udp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a),
-                              2, 10, 1000, 9, 900});
-    snap.listeners.push_back(
-        {"tcp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&b), sizeof b), 1, 3, 30, 4, 40});
+    snap.listeners.push_back({"udp", test::endpoint("127.0.0.1", 443), 2, 10, 1000, 9, 900});
+    snap.listeners.push_back({"tcp", test::endpoint("::1", 40001), 1, 3, 30, 4, 40});
     snap.sessions = 3;
     snap.tcp_connections = 1;
     snap.max_sessions = 100;
@@ -105,7 +96,7 @@ std::set<std::string> check_families(const std::string& text) {
     return announced;
 }
 
-TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[metrics]") {
+TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[app][metrics]") {
     relay::Counters counters;
     const auto announced =
         check_families(app::render_metrics(sample_snapshot(), counters, {"1.2.3", 1000.5, 2, 1}));
@@ -113,7 +104,7 @@ TEST_CASE("metrics: each family has HELP and TYPE once, before all of its sample
     CHECK(announced.count("porthop_listener_datagrams_total") == 1);
 }
 
-TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
+TEST_CASE("metrics: values and labels are rendered as given", "[app][metrics]") {
     relay::Counters counters;
     relay::Counters::add(counters.drop_session_limit, 7);
     relay::Counters::add(counters.to_backend_packets, 13);
@@ -144,7 +135,7 @@ TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
     has("porthop_reloads_total{result=\"rejected\"} 1");
 }
 
-TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[metrics]") {
+TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[app][metrics]") {
     auto st = sample_agent_status();
     const auto text = app::render_client_metrics(st, {"1.2.3", 1000.5, 0, 0});
     const auto announced = check_families(text);
@@ -170,7 +161,7 @@ TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "
           std::string::npos);
 }
 
-TEST_CASE("client status: one JSON object and one log line", "[metrics]") {
+TEST_CASE("client status: one JSON object and one log line", "[app][metrics]") {
     relay::AgentStatus st;
     st.path = "tcp/443";
     st.fallbacks = 1;
@@ -192,7 +183,7 @@ TEST_CASE("client status: one JSON object and one log line", "[metrics]") {
 
 // The texts as they were written by hand before the counter list drove them: scripts and
 // dashboards read them, so the list must reproduce them byte for byte.
-TEST_CASE("client status: the line and the JSON, exactly", "[metrics]") {
+TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
     const auto st = distinct_agent_status();
     CHECK(app::describe(st) ==
           "path udp/40017, 3 hops, 1 fallbacks to tcp, 2 back to udp, rtt 12.5 ms, to server 10 pkts/1000 B, "
@@ -211,7 +202,7 @@ TEST_CASE("client status: the line and the JSON, exactly", "[metrics]") {
           "from server 0 pkts/0 B, dark ports none");
 }
 
-TEST_CASE("client metrics: the agent's families, exactly", "[metrics]") {
+TEST_CASE("client metrics: the agent's families, exactly", "[app][metrics]") {
     const auto text = app::render_client_metrics(distinct_agent_status(), {"1.2.3", 1000.5, 0, 0});
     const auto agent = text.substr(text.find("# HELP porthop_client_path_info"));
     CHECK(agent ==
@@ -248,7 +239,7 @@ TEST_CASE("client metrics: the agent's families, exactly", "[metrics]") {
           "porthop_client_drops_total{reason=\"rejected_frame\"} 4\n");
 }
 
-TEST_CASE("client status: every listed counter is in the JSON and in /metrics", "[metrics]") {
+TEST_CASE("client status: every listed counter is in the JSON and in /metrics", "[app][metrics]") {
     const auto st = distinct_agent_status();
     const auto json = app::to_json(st);
     const auto metrics = app::render_client_metrics(st, {});
@@ -265,7 +256,7 @@ TEST_CASE("client status: every listed counter is in the JSON and in /metrics", 
     CHECK(counters >= 11);  // the list as it stands; it may grow
 }
 
-TEST_CASE("metrics: label values are escaped", "[metrics]") {
+TEST_CASE("metrics: label values are escaped", "[app][metrics]") {
     CHECK(app::escape_label_value("plain") == "plain");
     CHECK(app::escape_label_value("a\"b") == "a\\\"b");
     CHECK(app::escape_label_value("a\\b") == "a\\\\b");

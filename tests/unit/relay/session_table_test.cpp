@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/relay/session_table.hpp"
 
 using namespace porthop::relay;
@@ -28,13 +29,7 @@ struct Fixture {
     }
 };
 
-Endpoint client(std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(0xC0000201);  // 192.0.2.1
-    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-}
+Endpoint client(std::uint16_t port) { return porthop::test::endpoint("192.0.2.1", port); }
 
 std::vector<std::uint64_t> sorted(std::vector<std::uint64_t> v) {
     std::sort(v.begin(), v.end());

@@ -17,7 +17,7 @@
 # A new layer is one word in the lists below and its folders include/porthop/<layer>/ and
 # src/<layer>/; a new file in a layer needs no edit here (the sources are globbed).
 
-set(PORTHOP_PURE_LAYERS base wire crypto hop)
+set(PORTHOP_PURE_LAYERS base wire crypto hop guard)
 set(PORTHOP_IO_LAYERS net relay app)
 set(PORTHOP_LAYERS ${PORTHOP_PURE_LAYERS} ${PORTHOP_IO_LAYERS})
 set(PORTHOP_LAYER_ROOTS ${PROJECT_BINARY_DIR}/layer-include)
@@ -51,11 +51,14 @@ porthop_add_layer(wire porthop_wire porthop_base)
 porthop_add_layer(crypto porthop_crypto porthop_wire)
 target_link_libraries(porthop_crypto PRIVATE OpenSSL::Crypto PkgConfig::SODIUM)  # its headers include neither
 porthop_add_layer(hop porthop_hop porthop_crypto)
+# The relay's bounded abuse tables (per-source limiter, native roaming): relay policy, but pure,
+# so they are built once, not per event backend, and fuzzed without the I/O layers.
+porthop_add_layer(guard porthop_guard porthop_hop)
 
 # porthop_add_io_layers(<suffix> <libraries of this event backend>...): net, relay and app on one
 # backend, and porthop_core<suffix> over them.
 function(porthop_add_io_layers suffix)
-  porthop_add_layer(net porthop_net${suffix} porthop_hop Boost::headers Threads::Threads ${ARGN})
+  porthop_add_layer(net porthop_net${suffix} porthop_guard Boost::headers Threads::Threads ${ARGN})
   target_link_libraries(porthop_net${suffix} PRIVATE PkgConfig::CARES)  # net/resolve.cpp only
   porthop_add_layer(relay porthop_relay${suffix} porthop_net${suffix})
   porthop_add_layer(app porthop_app${suffix} porthop_relay${suffix} porthop_tomlpp)

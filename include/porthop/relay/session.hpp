@@ -14,7 +14,7 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/relay/guard_tables.hpp"
 
 namespace porthop::relay {
 
@@ -68,7 +68,7 @@ struct Session {
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only
     bool closed = false;
-    // The source (relay/source_limiter.hpp) this session counts against; kept across roaming.
+    // The source (guard/source_limiter.hpp) this session counts against; kept across roaming.
     std::optional<SourceKey> source;
     // Anti-amplification for native UDP sessions: until the client shows that it receives what
     // is sent to its address (`validated`), at most `amplification` times the bytes it sent go

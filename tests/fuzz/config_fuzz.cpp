@@ -12,6 +12,7 @@
 #include "porthop/base/log.hpp"
 
 namespace app = porthop::app;
+namespace base = porthop::base;
 
 namespace {
 

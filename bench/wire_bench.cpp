@@ -19,6 +19,7 @@
 
 #include "../tests/fixtures/fixture.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/ingress.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/guard/native_roaming.hpp"
 #include "porthop/guard/source_limiter.hpp"
@@ -167,6 +168,26 @@ BENCHMARK_CAPTURE(BM_ClassifyNative, ovpn_data_v2_openvpn, Sample::ovpn_data_v2,
 BENCHMARK_CAPTURE(BM_ClassifyNative, junk_any, Sample::junk, wire::Protocol::any);
 BENCHMARK_CAPTURE(BM_ClassifyNative, junk_wireguard, Sample::junk, wire::Protocol::wireguard);
 BENCHMARK_CAPTURE(BM_ClassifyNative, junk_openvpn, Sample::junk, wire::Protocol::openvpn);
+
+// ---- hop::decide: the agent-or-native decision on a server that has a hop key ----------------
+// Every datagram on a shared port asks it first; this is what it costs a native client's
+// datagram (and an agent's, for comparison) before the native checks above.
+
+void BM_IngressDecide(benchmark::State& state, Sample which, porthop::hop::Flow flow) {
+    const Samples* s = samples_or_skip(state);
+    if (!s) return;
+    std::vector<std::byte> bytes = which == Sample::wg_transport ? s->wg_transport : s->ovpn_data_v2;
+    if (flow == porthop::hop::Flow::agent) bytes.insert(bytes.begin(), std::byte{0x03});  // a data frame
+    porthop::crypto::HopKey key{};
+    const porthop::hop::FrameCodec codec(porthop::crypto::derive_hop_keys(key));
+    for (auto _ : state) {
+        auto in = porthop::hop::decide(&codec, flow, bytes);
+        benchmark::DoNotOptimize(in);
+    }
+}
+BENCHMARK_CAPTURE(BM_IngressDecide, native_wg_transport, Sample::wg_transport, porthop::hop::Flow::native);
+BENCHMARK_CAPTURE(BM_IngressDecide, native_ovpn_data_v2, Sample::ovpn_data_v2, porthop::hop::Flow::native);
+BENCHMARK_CAPTURE(BM_IngressDecide, agent_wg_transport, Sample::wg_transport, porthop::hop::Flow::agent);
 
 // ---- Mac1Verifier::verify: every WireGuard handshake message (with wg_public_key set) -----------
 

@@ -2,7 +2,6 @@
 
 #include <boost/asio/ip/udp.hpp>
 
-#include "porthop/app/duration.hpp"
 #include "porthop/net/resolve.hpp"
 
 namespace porthop::app {
@@ -41,12 +40,6 @@ std::optional<relay::AgentOptions> make_agent_options(const ClientConfig& config
     options.hop_interval = config.hop_interval;
     options.max_datagram = config.max_datagram;
     return options;
-}
-
-std::string describe(const ClientConfig& config, const relay::AgentOptions& options) {
-    return options.listen.to_string() + " -> " + config.server + " (" + options.server.to_string() +
-           ") udp " + to_string(config.udp) + " tcp " + std::to_string(options.tcp_port) + ", hop every " +
-           format_duration(config.hop_interval);
 }
 
 }  // namespace porthop::app

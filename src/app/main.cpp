@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "porthop/app/agent_status_text.hpp"
 #include "porthop/app/backend_lookup.hpp"
 #include "porthop/app/bench.hpp"
 #include "porthop/app/cli.hpp"
@@ -350,7 +351,7 @@ public:
           agent_(io_, std::move(options)),
           metrics_(
               io_, [this] { return app::render_client_metrics(agent_.status(), process_); },
-              [this] { return relay::to_json(agent_.status()); }),
+              [this] { return app::to_json(agent_.status()); }),
           signals_(io_, SIGINT, SIGTERM, SIGHUP),
           process_(process_info()) {
         signals_.add(SIGUSR1);
@@ -376,7 +377,7 @@ public:
         wait_for_signal();
         io_.run();
         watchdog_.loop_done();
-        base::log_info("stopped: " + relay::describe(agent_.status()));
+        base::log_info("stopped: " + app::describe(agent_.status()));
         return 0;
     }
 
@@ -388,7 +389,7 @@ private:
                 if (signal_number == SIGHUP)
                     base::log_warn(
                         "SIGHUP: the client does not reload its configuration; restart it to apply changes");
-                base::log_info("status: " + relay::describe(agent_.status()));
+                base::log_info("status: " + app::describe(agent_.status()));
                 wait_for_signal();
                 return;
             }

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 namespace porthop::app {
 namespace {
@@ -133,6 +135,21 @@ std::string render_metrics(const relay::ServerSnapshot& snap, const relay::Count
     return w.take();
 }
 
+// The agent's counters of one group, each family as one block (HELP and TYPE, then its
+// samples in the list's order), the families in the order they first appear in the list.
+static void write_agent_counters(Writer& w, const relay::AgentStatus& st, relay::AgentCounterGroup group) {
+    std::vector<std::string_view> written;
+    st.for_each_counter([&](const relay::AgentStatus::Counter& first) {
+        if (first.group != group || std::find(written.begin(), written.end(), first.family) != written.end())
+            return;
+        written.push_back(first.family);
+        w.family(first.family, "counter", first.help);
+        st.for_each_counter([&](const relay::AgentStatus::Counter& c) {
+            if (c.group == group && c.family == first.family) w.sample(c.family, c.label, c.value);
+        });
+    });
+}
+
 std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInfo& process) {
     Writer w;
     write_process(w, process);
@@ -140,28 +157,13 @@ std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInf
     w.family("porthop_client_path_info", "gauge",
              "Always 1; the path label is the path in use (none, udp/PORT, tcp/PORT).");
     w.sample("porthop_client_path_info", "path=\"" + escape_label_value(st.path) + "\"", std::uint64_t{1});
-    w.family("porthop_client_path_changes_total", "counter",
-             "Path changes: hop = UDP port to UDP port, fallback = UDP to TCP, climb = TCP back to UDP.");
-    w.sample("porthop_client_path_changes_total", "kind=\"hop\"", st.hops);
-    w.sample("porthop_client_path_changes_total", "kind=\"fallback\"", st.fallbacks);
-    w.sample("porthop_client_path_changes_total", "kind=\"climb\"", st.climbs);
+    write_agent_counters(w, st, relay::AgentCounterGroup::path_changes);
     w.family("porthop_client_rtt_seconds", "gauge",
              "Round trip of the last answered probe on the path in use (-1: not measured yet).");
     w.sample("porthop_client_rtt_seconds", "", st.rtt_ms < 0 ? -1.0 : st.rtt_ms / 1000.0);
     w.family("porthop_client_dark_ports", "gauge", "UDP ports that went dark and are not retried yet.");
     w.sample("porthop_client_dark_ports", "", std::uint64_t{st.dark_ports.size()});
-    w.family("porthop_client_datagrams_total", "counter", "Datagrams carried, by direction.");
-    w.sample("porthop_client_datagrams_total", "direction=\"to_server\"", st.to_server_packets);
-    w.sample("porthop_client_datagrams_total", "direction=\"from_server\"", st.from_server_packets);
-    w.family("porthop_client_payload_bytes_total", "counter",
-             "Datagram payload bytes carried, by direction.");
-    w.sample("porthop_client_payload_bytes_total", "direction=\"to_server\"", st.to_server_bytes);
-    w.sample("porthop_client_payload_bytes_total", "direction=\"from_server\"", st.from_server_bytes);
-    w.family("porthop_client_drops_total", "counter", "Datagrams dropped or frames refused, by reason.");
-    w.sample("porthop_client_drops_total", "reason=\"no_path\"", st.dropped_no_path);
-    w.sample("porthop_client_drops_total", "reason=\"no_local_client\"", st.dropped_no_local);
-    w.sample("porthop_client_drops_total", "reason=\"send_failed\"", st.dropped_send);
-    w.sample("porthop_client_drops_total", "reason=\"rejected_frame\"", st.rejected_frames);
+    write_agent_counters(w, st, relay::AgentCounterGroup::traffic);
     return w.take();
 }
 

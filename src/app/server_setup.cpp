@@ -7,7 +7,6 @@
 #include <boost/asio/ip/udp.hpp>
 #include <thread>
 
-#include "porthop/app/duration.hpp"
 #include "porthop/base/log.hpp"
 #include "porthop/net/resolve.hpp"
 #include "porthop/net/steering.hpp"
@@ -94,31 +93,6 @@ std::string ensure_file_limit(const relay::ServerOptions& options) {
            " and max_tcp_connections = " + std::to_string(options.max_tcp_connections) + " may need " +
            std::to_string(need) +
            ": new sessions will be refused once it is reached (raise `ulimit -n` or lower the limits)";
-}
-
-std::string describe(const ServerConfig& config, const relay::ServerOptions& options) {
-    std::string addresses;
-    for (const auto& a : config.listen) addresses += (addresses.empty() ? "" : ", ") + a;
-    return "udp " + to_string(config.udp) + " and tcp " + to_string(config.tcp) + " on " + addresses +
-           " -> backend " + options.backend.to_string() + " (" +
-           (options.workers == 1 ? std::string("1 worker") : std::to_string(options.workers) + " workers") +
-           ", idle_timeout " +
-           format_duration(config.idle_timeout) + ", max_sessions " + std::to_string(config.max_sessions) +
-           ", max_tcp_connections " + std::to_string(config.max_tcp_connections) + "; porthop clients " +
-           (config.key ? "accepted, hop_interval " + format_duration(config.hop_interval) +
-                             (config.moving_target ? ", moving target" : "")
-                       : std::string("off (no key)")) +
-           "; native clients: protocol " + wire::to_string(config.protocol) +
-           (config.wireguard_public_key ? ", mac1 checked" : "") + ", " +
-           (config.handshake_rate ? std::to_string(config.handshake_rate) + " handshakes/s (burst " +
-                                        std::to_string(config.handshake_burst) + ")"
-                                  : std::string("no handshake limit")) +
-           " and " +
-           (config.sessions_per_source ? std::to_string(config.sessions_per_source) : std::string("unlimited")) +
-           " sessions and " +
-           (config.tcp_connections_per_source ? std::to_string(config.tcp_connections_per_source)
-                                              : std::string("unlimited")) +
-           " TCP connections per source)";
 }
 
 }  // namespace porthop::app

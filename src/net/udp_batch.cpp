@@ -222,7 +222,7 @@ SendResult UdpBatch::send(int fd, std::span<const SendItem> items) noexcept {
             m.msg_iov = &iovecs_[iov];
             for (std::size_t k = next; k < next + run; ++k) {
                 if (items[k].head_length != 0)
-                    iovecs_[iov++] = {const_cast<std::byte*>(items[k].head), items[k].head_length};
+                    iovecs_[iov++] = {const_cast<std::byte*>(items[k].head.data()), items[k].head_length};
                 iovecs_[iov++] = {const_cast<std::byte*>(items[k].data), items[k].length};
             }
             m.msg_iovlen = static_cast<std::size_t>(&iovecs_[iov] - m.msg_iov);
@@ -274,8 +274,10 @@ SendResult UdpBatch::send(int fd, std::span<const SendItem> items) noexcept {
         }
         std::size_t gso_messages = 0, gso_datagrams = 0;
         for (std::size_t m = 0; m < static_cast<std::size_t>(sent); ++m) {
-            for (std::size_t k = first_item_[m]; k < first_item_[m] + item_count_[m]; ++k)
+            for (std::size_t k = first_item_[m]; k < first_item_[m] + item_count_[m]; ++k) {
                 result.sent_bytes += items[k].head_length + items[k].length;
+                result.head_bytes += items[k].head_length;
+            }
             result.sent += item_count_[m];
             if (item_count_[m] > 1) {
                 ++gso_messages;

@@ -13,6 +13,7 @@
 #include "porthop/base/log.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/offload.hpp"
 #include "porthop/net/packet_pool.hpp"
 
@@ -21,11 +22,6 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 namespace hopw = wire::hop;
-
-namespace {
-// Sent in front of each datagram to the server over UDP (SendItem::head).
-constexpr std::byte kHopDataType = static_cast<std::byte>(hopw::Type::data);
-}  // namespace
 
 class Agent::Impl final : public AgentTcpPath::Handler {
 public:
@@ -37,6 +33,7 @@ public:
         : io_(io),
           opt_(std::move(options)),
           keys_(crypto::derive_hop_keys(opt_.key)),
+          codec_(keys_),
           schedule_(keys_.schedule, opt_.udp_ports),
           paths_(schedule_, opt_.tcp_port, opt_.timers),
           pool_(opt_.max_datagram, net::kMaxBatch),  // the receive batch; the TCP path copies
@@ -104,7 +101,7 @@ public:
         paths_.on_tcp_up(Clock::now());
         drive();
     }
-    void on_tcp_frame(std::span<const std::byte> frame) override {
+    void on_tcp_frame(std::span<std::byte> frame) override {
         const hop::Path path{hop::Path::Kind::tcp, opt_.tcp_port};
         from_server(frame, path, Clock::now());
     }
@@ -155,7 +152,7 @@ private:
             const auto flush = [&] {
                 if (n == 0) return;
                 const auto result = batch_.send(remote_.native_handle(), {items_.data(), n});
-                count_to_server(result.sent, result.sent_bytes - result.sent);
+                count_to_server(result.sent, result.sent_bytes - result.head_bytes);
                 counters_.dropped_send += result.failed;
                 sent += result.sent;
                 n = 0;
@@ -169,13 +166,12 @@ private:
                     have_local_peer_ = true;
                     if (active.kind == hop::Path::Kind::udp) {
                         if (n == items_.size()) flush();
-                        // The type byte goes out in front of the datagram, which stays in place
+                        // The frame header goes out in front of the datagram, which stays in place
                         // (GRO packs datagrams back to back: no room in front of them).
-                        items_[n++] = net::SendItem{.data = slot.data,
-                                                    .length = slot.length,
-                                                    .peer = &active_endpoint_,
-                                                    .head = &kHopDataType,
-                                                    .head_length = hopw::kDataOverhead};
+                        net::SendItem& item = items_[n++];
+                        item = net::SendItem{slot.data, slot.length, &active_endpoint_, nullptr};
+                        item.head_length = codec_.seal_data(
+                            std::span(item.head).first<hop::FrameCodec::kMaxHead>(), {slot.data, slot.length});
                     } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
                         if (tcp_->send_data({slot.data, slot.length})) {
                             count_to_server(1, slot.length);
@@ -237,10 +233,10 @@ private:
 
     // One frame from the server on `path`: an ack goes to the path manager, a data frame's
     // datagram is queued for the local client (flush_to_local sends the batch).
-    void from_server(std::span<const std::byte> frame, hop::Path path, Clock::time_point now) {
-        const auto kind = hopw::classify(frame);
-        if (kind == hopw::Kind::control) {
-            const auto checked = hop::check_ack(keys_, frame, epoch(), session_id_, acks_);
+    void from_server(std::span<std::byte> frame, hop::Path path, Clock::time_point now) {
+        const auto opened = codec_.open(frame);
+        if (opened.kind == hopw::Kind::control) {
+            const auto checked = hop::check_ack(keys_, opened.body, epoch(), session_id_, acks_);
             if (checked.verdict != hop::Verdict::accept) {
                 ++counters_.rejected_frames;
                 return;
@@ -252,7 +248,7 @@ private:
             paths_.on_ack(now, path, rtt);
             return;
         }
-        if (kind != hopw::Kind::data || frame.size() == hopw::kDataOverhead) {
+        if (opened.kind != hopw::Kind::data || opened.body.empty()) {
             ++counters_.rejected_frames;
             return;
         }
@@ -262,8 +258,7 @@ private:
             return;
         }
         if (out_count_ == out_.size()) flush_to_local();
-        const auto payload = hopw::data_payload(frame);
-        out_[out_count_++] = net::SendItem{payload.data(), payload.size(), &local_peer_, nullptr};
+        out_[out_count_++] = net::SendItem{opened.body.data(), opened.body.size(), &local_peer_, nullptr};
     }
 
     void flush_to_local() {
@@ -326,14 +321,14 @@ private:
 
     void send_attach(hop::Path path, Clock::time_point now) {
         const hopw::Control attach{hopw::Type::attach, session_id_, ++counter_, epoch(), 0};
-        crypto::seal_control(keys_, attach, std::span<std::byte, hopw::kControlSize>(frame_));
+        const auto frame = codec_.seal_control(attach, frame_);
         sent_[counter_ % kSentRing] = Sent{counter_, now};
         if (path.kind == hop::Path::Kind::tcp) {
-            if (!tcp_ || !tcp_->send_control(frame_)) ++counters_.dropped_send;
+            if (!tcp_ || !tcp_->send_control(frame)) ++counters_.dropped_send;
             return;
         }
         const auto to = net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, path.port));
-        const net::SendItem item{frame_.data(), frame_.size(), &to, nullptr};
+        const net::SendItem item{frame.data(), frame.size(), &to, nullptr};
         // A refused send (e.g. ICMP unreachable reported on the socket) is just an unanswered
         // attach: the path manager's timers handle it.
         batch_.send(remote_.native_handle(), {&item, 1});
@@ -347,6 +342,7 @@ private:
     asio::io_context& io_;
     AgentOptions opt_;
     crypto::HopKeys keys_;
+    hop::FrameCodec codec_;
     hop::PortSchedule schedule_;
     hop::PathManager paths_;
     net::PacketPool pool_;
@@ -362,7 +358,7 @@ private:
     std::uint64_t counter_ = 0;
     hop::ReplayWindow acks_;
     std::array<Sent, kSentRing> sent_{};
-    std::array<std::byte, hopw::kControlSize> frame_{};
+    std::array<std::byte, hop::FrameCodec::kMaxControl> frame_{};
 
     net::Endpoint local_peer_;
     bool have_local_peer_ = false;
@@ -384,42 +380,5 @@ std::optional<std::string> Agent::start() { return impl_->start(); }
 void Agent::stop() { impl_->stop(); }
 AgentStatus Agent::status() const { return impl_->status(); }
 net::Endpoint Agent::local_endpoint() const { return impl_->local_endpoint(); }
-
-std::string describe(const AgentStatus& s) {
-    char rtt[32];
-    if (s.rtt_ms < 0)
-        std::snprintf(rtt, sizeof rtt, "not measured");
-    else
-        std::snprintf(rtt, sizeof rtt, "%.1f ms", s.rtt_ms);
-    std::string dark;
-    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
-    return "path " + s.path + ", " + std::to_string(s.hops) + " hops, " + std::to_string(s.fallbacks) +
-           " fallbacks to tcp, " + std::to_string(s.climbs) + " back to udp, rtt " + rtt + ", to server " +
-           std::to_string(s.to_server_packets) + " pkts/" + std::to_string(s.to_server_bytes) +
-           " B, from server " + std::to_string(s.from_server_packets) + " pkts/" +
-           std::to_string(s.from_server_bytes) + " B, dark ports " + (dark.empty() ? "none" : dark);
-}
-
-std::string to_json(const AgentStatus& s) {
-    char rtt[32];
-    std::snprintf(rtt, sizeof rtt, "%.3f", s.rtt_ms);
-    std::string dark;
-    for (auto p : s.dark_ports) dark += (dark.empty() ? "" : ",") + std::to_string(p);
-    char id[17];
-    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(s.session_id));
-    const auto u = [](std::uint64_t v) { return std::to_string(v); };
-    // Every string here is ours (paths, addresses, hex): nothing needs escaping.
-    return std::string("{\"path\":\"") + s.path + "\",\"hops\":" + u(s.hops) +
-           ",\"fallbacks\":" + u(s.fallbacks) + ",\"climbs\":" + u(s.climbs) +
-           ",\"rtt_ms\":" + (s.rtt_ms < 0 ? "null" : rtt) +
-           ",\"to_server_packets\":" + u(s.to_server_packets) +
-           ",\"to_server_bytes\":" + u(s.to_server_bytes) +
-           ",\"from_server_packets\":" + u(s.from_server_packets) +
-           ",\"from_server_bytes\":" + u(s.from_server_bytes) +
-           ",\"dropped_no_path\":" + u(s.dropped_no_path) + ",\"dropped_no_local\":" + u(s.dropped_no_local) +
-           ",\"dropped_send\":" + u(s.dropped_send) + ",\"rejected_frames\":" + u(s.rejected_frames) +
-           ",\"dark_ports\":[" + dark + "],\"local_client\":\"" + s.local_client + "\",\"session\":\"" + id +
-           "\"}\n";
-}
 
 }  // namespace porthop::relay

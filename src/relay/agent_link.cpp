@@ -20,12 +20,6 @@ std::uint64_t Server::Impl::epoch_now() const noexcept {
     return hop::epoch_at(opt_.wall_clock(), opt_.hop_interval);
 }
 
-std::vector<std::uint16_t> Server::Impl::udp_ports_now(const ServerOptions& options) const {
-    if (!options.moving_target || !options.hop_keys || options.udp_ports.empty()) return options.udp_ports;
-    const hop::PortSchedule schedule(options.hop_keys->schedule, options.udp_ports);
-    return schedule.moving_target_ports(hop::epoch_at(options.wall_clock(), options.hop_interval));
-}
-
 template <typename Describe>
 Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::time_point now,
                                      Describe&& describe) {
@@ -52,29 +46,17 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     const auto& c = checked.control;
     Session* session = sessions_.find_agent(c.session_id);
     if (!session) {
-        if (c.session_id == 0 || !reserve_or_evict()) {  // 0 is reserved: "no agent" in the table
-            Counters::add(c.session_id == 0 ? counters_.agent_reject_other : counters_.drop_session_limit);
-            if (c.session_id != 0)
-                warn_limited(warn_session_limit_, [&] {
-                    return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                                       ") reached: refusing a porthop client on " + describe());
-                });
+        if (c.session_id == 0) {  // 0 is reserved: "no agent" in the table
+            Counters::add(counters_.agent_reject_other);
             return nullptr;
         }
-        auto upstream = open_upstream();
-        if (!upstream) {
-            unreserve_session();
-            return nullptr;
-        }
-        auto created = std::make_shared<Session>(new_session_id(), std::move(*upstream));
+        auto created = open_session(nullptr, now, [&] { return "refusing a porthop client on " + describe(); });
+        if (!created) return nullptr;
         created->agent = std::make_unique<AgentLink>();
         created->agent->hop_id = c.session_id;
         created->agent->attaches.accept(c.counter);
-        created->opened = now;
-        sessions_.insert(created, nullptr);
         sessions_.set_hop_id(created->id, c.session_id);
         if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, c.session_id, owner(*created));
-        Counters::add(counters_.sessions_opened);
         Counters::add(counters_.agent_sessions_opened);
         error_code ec;
         char hop_id[17];
@@ -82,7 +64,6 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
         base::log_info("session " + std::to_string(created->id) + " opened: porthop client " + hop_id +
                       " via " + describe() + ", backend sees " +
                       net::Endpoint::from_asio(created->upstream.local_endpoint(ec)).to_string());
-        arm_upstream(created);
         session = created.get();
     }
     Counters::add(counters_.agent_attaches);
@@ -90,19 +71,18 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
     // The ack is as long as the attach: never more bytes to a sender than it sent.
     const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
                                  epoch_now(), c.counter};
-    crypto::seal_control(*opt_.hop_keys, ack, std::span<std::byte, wire::hop::kControlSize>(ack_));
+    ack_ = codec()->seal_control(ack, ack_buffer_);
     return session;
 }
 
-void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, const net::ReceiveSlot& slot,
-                                 Clock::time_point now, bool handed) {
-    UdpListener& listener = *shared;
+void Server::Impl::on_udp_attach(UdpListener& listener, const net::ReceiveSlot& slot,
+                                 std::span<const std::byte> frame, Clock::time_point now, bool handed) {
     if (!handed && multi_worker()) {
         // An agent that changed address may land on another worker than its session's: that
         // worker checks the attach (against its replay window) and binds the path. Unchecked
         // here on purpose: the owner's check is the one that counts, and a forged frame costs
         // one copy, bounded by the inbox.
-        const auto fields = wire::hop::decode_control({slot.data, slot.length});
+        const auto fields = wire::hop::decode_control(frame);
         if (fields && !sessions_.find_agent(fields->session_id))
             if (auto to = other_owner(IdKind::hop_session, fields->session_id)) {
                 hand_off(*to, listener, slot, {slot.data, slot.length});
@@ -110,7 +90,7 @@ void Server::Impl::on_udp_attach(const std::shared_ptr<UdpListener>& shared, con
             }
     }
     const UdpKey key{listener.id, slot.peer};
-    Session* session = accept_attach({slot.data, slot.length}, now, [&] {
+    Session* session = accept_attach(frame, now, [&] {
         return "udp " + slot.peer.to_string() + " -> port " + std::to_string(listener.bound.port());
     });
     if (!session) return;
@@ -145,25 +125,33 @@ SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const s
             return nullptr;
         }
     }
-    Session* session = accept_attach(frame, Clock::now(), [&] {
-        return "tcp " + connection.peer().to_string() + " -> port " + std::to_string(connection.port());
-    });
+    Session* session = accept_tcp_attach(frame, connection.peer(), connection.port());
     if (!session) return nullptr;
-    if (session->tcp != &connection) {
+    bind_tcp_path(*session, connection);
+    return sessions_.get(session->id);
+}
+
+Session* Server::Impl::accept_tcp_attach(std::span<const std::byte> frame, const net::Endpoint& peer,
+                                         std::uint16_t port) {
+    return accept_attach(frame, Clock::now(),
+                         [&] { return "tcp " + peer.to_string() + " -> port " + std::to_string(port); });
+}
+
+void Server::Impl::bind_tcp_path(Session& session, TcpConnection& connection) {
+    if (session.tcp != &connection) {
         // One TCP path per agent: a new connection supersedes the last one (the agent opens a
         // new one only after giving up on the old).
-        if (TcpConnection* old = session->tcp) {
-            session->tcp = nullptr;
+        if (TcpConnection* old = session.tcp) {
+            session.tcp = nullptr;
             old->close();
         }
-        session->tcp = &connection;
-        if (!session->listener) {
-            session->client = connection.peer();
-            set_reply_path(*session, true, nullptr, connection.stats());
+        session.tcp = &connection;
+        if (!session.listener) {
+            session.client = connection.peer();
+            set_reply_path(session, true, nullptr, connection.stats());
         }
     }
     count_tcp_push(connection, connection.enqueue_control(ack_));
-    return sessions_.get(session->id);
 }
 
 void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listener,
@@ -210,26 +198,6 @@ void Server::Impl::detach_tcp(Session& s, TcpConnection& connection) noexcept {
     // Replies fall back to the last UDP path, if any (the upstream loop sends on TCP only while
     // there is a connection); reply_via_tcp stays, so the agent's next UDP data counts as a climb.
     s.tcp = nullptr;
-}
-
-void Server::Impl::arm_moving_target() {
-    if (!opt_.moving_target || !opt_.hop_keys) return;
-    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(opt_.hop_interval);
-    const auto since_epoch =
-        std::chrono::duration_cast<std::chrono::milliseconds>(opt_.wall_clock().time_since_epoch());
-    const auto into = since_epoch % interval;
-    // Just after the boundary, so the new epoch's ports are computed in the new epoch.
-    epoch_timer_.expires_after(interval - into + std::chrono::milliseconds{5});
-    epoch_timer_.async_wait([this](const error_code& ec) {
-        if (ec || stopped_) return;
-        std::string changes;
-        if (auto failure = reconfigure(opt_, changes))
-            base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
-        else
-            base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
-        if (after_listener_change_) after_listener_change_();
-        arm_moving_target();
-    });
 }
 
 }  // namespace porthop::relay

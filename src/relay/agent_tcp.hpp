@@ -1,23 +1,25 @@
 // The agent's TCP path to porthop server: one connection, u16-length-framed hop-link frames
-// both ways (docs/PROTOCOL.md), TCP_NODELAY. Reads land in a fixed buffer and are handed to the
-// owner frame by frame; sends go through a FrameQueue. After close() no callback runs.
+// both ways (docs/PROTOCOL.md), TCP_NODELAY. Once connected, a net::FramedStream carries it
+// (the stream seam, as on the server's side): frames are handed to the owner one by one, sends
+// are queued (bounded by the stream's own queue). After close() no callback runs.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <span>
+#include <string>
 
-#include "frame_queue.hpp"
+#include "porthop/net/framed_stream.hpp"
 
 namespace porthop::relay {
 
-class AgentTcpPath : public std::enable_shared_from_this<AgentTcpPath> {
+class AgentTcpPath : public std::enable_shared_from_this<AgentTcpPath>, private net::FrameHandler {
 public:
     struct Handler {
         virtual void on_tcp_up() = 0;
         // One complete frame (valid until the call returns; a data frame's payload stays
         // valid until on_tcp_frames_done).
-        virtual void on_tcp_frame(std::span<const std::byte> frame) = 0;
+        virtual void on_tcp_frame(std::span<std::byte> frame) = 0;  // opened in place by the codec
         virtual void on_tcp_frames_done() = 0;                 // after the frames of one read
         virtual void on_tcp_down(const std::string& why) = 0;  // once; not after close()
 
@@ -33,23 +35,22 @@ public:
     bool send_data(std::span<const std::byte> datagram);
     bool send_control(std::span<const std::byte> frame);
     void close();
-    bool up() const noexcept { return up_ && !closed_; }
+    bool up() const noexcept { return stream_ && !closed_; }
 
 private:
-    void read();
-    void on_read(const boost::system::error_code& ec, std::size_t n);
+    // net::FrameHandler
+    void on_frame(const net::Frame& frame) override;
+    void on_frames_done() override;
+    void on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) override;
+
     void fail(const std::string& why);
 
-    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ip::tcp::socket socket_;  // until connected; then the stream's
     Handler& handler_;
     std::size_t max_frame_;
-    std::unique_ptr<std::byte[]> in_;
-    std::size_t in_capacity_;
-    std::size_t in_length_ = 0;
-    bool up_ = false;
     bool closed_ = false;
-    QueueBudget budget_{FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
-    FrameQueue out_;
+    net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
+    std::unique_ptr<net::FrameChannel> stream_;            // set once connected
 };
 
 }  // namespace porthop::relay

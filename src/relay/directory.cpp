@@ -68,6 +68,25 @@ void Directory::erase_session(Owner owner) {
     by_owner_.erase(it);
 }
 
+void Directory::move_session(Owner from, Owner to) {
+    std::unique_lock lock(mutex_);
+    auto it = by_owner_.find(from);
+    if (it == by_owner_.end()) return;
+    const std::deque<Key> keys = std::move(it->second);
+    by_owner_.erase(it);
+    for (const auto& key : keys) {
+        Owner* value = nullptr;
+        if (key.is_flow) {
+            if (auto f = flows_.find(key.flow); f != flows_.end()) value = &f->second;
+        } else if (auto i = ids_.find(key.id); i != ids_.end()) {
+            value = &i->second;
+        }
+        if (!value || *value != from) continue;  // taken over by another session meanwhile
+        *value = to;
+        remember(to, key);
+    }
+}
+
 std::size_t Directory::size() const {
     std::shared_lock lock(mutex_);
     return flows_.size() + ids_.size();

@@ -1,11 +1,9 @@
 // The server's listening sockets: opening them at start-up, closing them at shutdown, and
 // changing the set on a live reload without disturbing the sessions on ports that stay.
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <boost/asio/ip/v6_only.hpp>
 
-#include "porthop/net/steering.hpp"
+#include "porthop/hop/schedule.hpp"
+#include "porthop/net/listen.hpp"
 #include "server_impl.hpp"
 #include "tcp_connection.hpp"
 
@@ -46,41 +44,15 @@ bool has_key(const std::vector<std::shared_ptr<Listener>>& listeners, const List
     return false;
 }
 
-// Several workers share each port: every worker's socket joins the port's reuseport group, and
-// worker 0, which binds first, gives the group the program that steers clients by address.
+error_code errno_code(int err) { return err ? error_code(err, boost::system::system_category()) : error_code{}; }
+
 error_code join_group(int fd, bool v6, std::uint32_t worker, std::uint32_t workers, bool before_bind) {
-    if (workers < 2) return {};
-    if (before_bind) {
-        const int one = 1;
-        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-            return error_code(errno, boost::system::system_category());
-        return {};
-    }
-    if (worker != 0) return {};
-    if (int err = net::attach_steering(fd, v6, workers); err != 0)
-        return error_code(err, boost::system::system_category());
-    return {};
+    return errno_code(net::join_reuseport_group(fd, v6, worker, workers, before_bind));
 }
 
-// SO_REUSEPORT lets any socket of the same user join a port, so a second porthop started by
-// mistake would silently share the ports of a running one. Before worker 0 binds a port, a
-// plain socket (no SO_REUSEPORT) must be able to bind it: if anything holds the port, that
-// fails with EADDRINUSE, as a single-worker relay's own bind would. (TCP sets SO_REUSEADDR like
-// the acceptor, so connections of an earlier run in TIME_WAIT do not count.)
 error_code probe_free(const ListenerKey& key, bool tcp) {
-    if (key.port == 0) return {};  // ephemeral: whatever the kernel picks is free
-    const int family = key.address.is_v6() ? AF_INET6 : AF_INET;
-    const int fd = ::socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
-    if (fd < 0) return error_code(errno, boost::system::system_category());
-    const int one = 1;
-    if (key.address.is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (tcp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     const auto endpoint = asio::ip::udp::endpoint(key.address, key.port);
-    error_code ec;
-    if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0)
-        ec = error_code(errno, boost::system::system_category());
-    ::close(fd);
-    return ec;
+    return errno_code(net::probe_port_free(endpoint.data(), static_cast<socklen_t>(endpoint.size()), tcp));
 }
 
 // What a set of options asks to have open: listen x ports, or the exact addresses worker 0
@@ -198,7 +170,7 @@ std::optional<std::string> Server::Impl::open_missing(const ServerOptions& optio
 }
 
 std::optional<std::string> Server::Impl::start() {
-    if (auto failure = configure_guard(opt_)) return failure;
+    if (auto failure = guard_.configure(guard_config(opt_))) return failure;
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     if (auto failure = open_missing(opt_, fresh_udp, fresh_tcp)) {
         stop();
@@ -269,9 +241,9 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     std::size_t fresh_udp = 0, fresh_tcp = 0;
     // Fails (leaving everything as it was) only where start-up would have failed too.
     if (next.wg_public_key != opt_.wg_public_key)
-        if (auto failure = configure_guard(next)) return failure;
+        if (auto failure = guard_.configure(guard_config(next))) return failure;
     if (auto failure = open_missing(next, fresh_udp, fresh_tcp)) return failure;
-    configure_guard(next);  // the limits; the mac1 key is set by now and cannot fail again
+    guard_.configure(guard_config(next));  // the mac1 key was made above: this cannot fail now
 
     // Everything needed is open: now close what the new configuration no longer lists.
     const auto udp_keys = wanted_keys(next, udp_ports_now(next), next.binds ? &next.binds->udp : nullptr);
@@ -342,6 +314,9 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
                    std::to_string(next.source_limits.sessions_per_source) + " sessions";
     sessions_.set_limit(next.max_sessions);  // sessions above a lowered limit stay; new ones wait
     opt_ = std::move(next);
+    // A new key seals from now on. A key removed keeps its codec for the replies to agent
+    // sessions that are still open (they end when idle); ingress no longer opens hop link.
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     set_sweep_interval();
     if (changes.empty()) changes = " nothing changed";
     return std::nullopt;
@@ -364,6 +339,34 @@ ServerSnapshot Server::Impl::snapshot() const {
     out.max_sessions = opt_.max_sessions;
     out.max_tcp_connections = opt_.max_tcp_connections;
     return out;
+}
+
+// ---- moving target: the UDP ports of this epoch (needs the hop key's schedule) ----------
+
+std::vector<std::uint16_t> Server::Impl::udp_ports_now(const ServerOptions& options) const {
+    if (!options.moving_target || !options.hop_keys || options.udp_ports.empty()) return options.udp_ports;
+    const hop::PortSchedule schedule(options.hop_keys->schedule, options.udp_ports);
+    return schedule.moving_target_ports(hop::epoch_at(options.wall_clock(), options.hop_interval));
+}
+
+void Server::Impl::arm_moving_target() {
+    if (!opt_.moving_target || !opt_.hop_keys) return;
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(opt_.hop_interval);
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::milliseconds>(opt_.wall_clock().time_since_epoch());
+    const auto into = since_epoch % interval;
+    // Just after the boundary, so the new epoch's ports are computed in the new epoch.
+    epoch_timer_.expires_after(interval - into + std::chrono::milliseconds{5});
+    epoch_timer_.async_wait([this](const error_code& ec) {
+        if (ec || stopped_) return;
+        std::string changes;
+        if (auto failure = reconfigure(opt_, changes))
+            base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
+        else
+            base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+        if (after_listener_change_) after_listener_change_();
+        arm_moving_target();
+    });
 }
 
 }  // namespace porthop::relay

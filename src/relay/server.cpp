@@ -16,10 +16,7 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-namespace {
-// Sent in front of each datagram to an agent over UDP (SendItem::head).
-constexpr std::byte kHopDataType = static_cast<std::byte>(wire::hop::Type::data);
-}  // namespace
+static_assert(hop::FrameCodec::kMaxHead <= net::SendItem::kMaxHead, "a data frame's header fits a SendItem");
 
 Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, std::uint32_t worker)
     : io_(io),
@@ -34,9 +31,9 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
       epoch_timer_(io),
-      limiter_(limiter_limits(opt_)),
-      roaming_(roaming_limits(opt_)) {
+      guard_(guard_config(opt_), counters_) {
     for (auto& buffer : rx_) buffer = pool_.get();
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
                                  &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});
@@ -95,28 +92,24 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
                 });
                 continue;
             }
-            if (slot.length == 0) {
-                Counters::add(counters_.drop_empty);
-                continue;
-            }
-            std::span<const std::byte> datagram{slot.data, slot.length};
-            if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
+            const Admitted admitted = admit_udp(listener, slot, now, false);
+            if (admitted.attach) {
                 // Never forwarded: hop-link control frames are checked, answered or dropped. An
                 // attach may close a session, so the run goes out first.
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = nullptr;
                 run_length = 0;
-                on_udp_attach(shared, slot, now);
+                on_udp_attach(listener, slot, admitted.payload, now);
                 continue;
             }
-            Session* session = route(listener, slot, datagram, now, false);
+            Session* session = admitted.session;
             if (!session) continue;
             if (session != run || run_length == items_.size()) {
                 if (run) forward_to_backend(*run, {items_.data(), run_length});
                 run = session;
                 run_length = 0;
             }
-            items_[run_length++] = net::SendItem{datagram.data(), datagram.size(), nullptr, nullptr};
+            items_[run_length++] = net::SendItem{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
         }
         if (run) forward_to_backend(*run, {items_.data(), run_length});
         if (received.count < rx_.size()) {
@@ -130,38 +123,50 @@ void Server::Impl::on_udp_readable(const std::shared_ptr<UdpListener>& shared) {
     });
 }
 
-Session* Server::Impl::route(UdpListener& listener, const net::ReceiveSlot& slot,
-                             std::span<const std::byte>& datagram, Clock::time_point now, bool handed) {
+Server::Impl::Admitted Server::Impl::admit_udp(UdpListener& listener, const net::ReceiveSlot& slot,
+                                               Clock::time_point now, bool handed) {
     Session* session = sessions_.find_udp(UdpKey{listener.id, slot.peer});
-    // An agent's data frame from an address this worker has no session for: its session may be
-    // another worker's (the agent's address changed). Native datagrams are asked about after
-    // the protocol checks (admit_native_udp), so that a flood of junk costs no lookups.
-    if (!session && !handed && multi_worker() && opt_.hop_keys &&
-        wire::hop::classify(datagram) == wire::hop::Kind::data)
-        if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
-            hand_off(*to, listener, slot, datagram);
-            return nullptr;
-        }
-    if (opt_.hop_keys && session && session->agent) {
-        if (wire::hop::classify(datagram) != wire::hop::Kind::data) {
-            Counters::add(counters_.drop_agent_frame);
-            return nullptr;
-        }
-        datagram = wire::hop::data_payload(datagram);
-        if (datagram.empty()) {
-            Counters::add(counters_.drop_empty);
-            return nullptr;
-        }
-        note_udp_data(*session, listener, slot);
+    const auto flow = !session ? hop::Flow::unknown : session->agent ? hop::Flow::agent : hop::Flow::native;
+    const hop::Ingress in = hop::decide(ingress_codec(), flow, {slot.data, slot.length});
+    switch (in.route) {
+        case hop::Route::drop:
+            count_ingress_drop(in.drop);
+            return {};
+        case hop::Route::attach:
+            return {nullptr, in.bytes, true};
+        case hop::Route::stray_data:
+            // An agent's data frame from an address this worker has no session for: its session
+            // may be another worker's (the agent's address changed). Native datagrams are asked
+            // about after the protocol checks (admit_native_udp), so that a flood of junk costs
+            // no lookups. Owned by nobody: it is judged as what it claims not to be, native.
+            if (!handed && multi_worker())
+                if (auto to = other_owner(FlowKey{listener.bound, slot.peer})) {
+                    hand_off(*to, listener, slot, {slot.data, slot.length});
+                    return {};
+                }
+            [[fallthrough]];
+        case hop::Route::native:
+            session = admit_native_udp(listener, slot, in.bytes, session, now, handed);
+            if (!session) return {};
+            break;
+        case hop::Route::agent_data:
+            note_udp_data(*session, listener, slot);
+            break;
     }
-    if (!session || !session->agent) session = admit_native_udp(listener, slot, datagram, session, now, handed);
-    if (!session) return nullptr;
     session->last_from_client = now;
     // A native datagram that reached its session by roaming without moving it (a straggler
     // from the old address) must not change where replies leave from.
     if (session->agent || (session->listener == &listener && session->client == slot.peer))
         session->local = slot.local;
-    return session;
+    return {session, in.bytes, false};
+}
+
+void Server::Impl::count_ingress_drop(hop::Drop drop) noexcept {
+    switch (drop) {
+        case hop::Drop::none: return;
+        case hop::Drop::empty: Counters::add(counters_.drop_empty); return;
+        case hop::Drop::not_data: Counters::add(counters_.drop_agent_frame); return;
+    }
 }
 
 // Every datagram forwarded is counted three times over: for the whole server, for its
@@ -247,15 +252,17 @@ void Server::Impl::log_opened(const Session& s, const char* note) {
                  net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
 }
 
-Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
-                                        Clock::time_point now, bool provisional, const net::Endpoint* bind_to) {
+SessionPtr Server::Impl::open_session(const UdpKey* key, Clock::time_point now, const std::function<std::string()>& refused,
+                                      const net::Endpoint* bind_to, const std::function<bool()>& admit) {
     if (!reserve_or_evict()) {
         Counters::add(counters_.drop_session_limit);
         warn_limited(warn_session_limit_, [&] {
-            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                               ") reached: dropping datagrams from new clients such as " +
-                               slot.peer.to_string());
+            return "session limit (max_sessions = " + std::to_string(opt_.max_sessions) + ") reached: " + refused();
         });
+        return nullptr;
+    }
+    if (admit && !admit()) {
+        unreserve_session();
         return nullptr;
     }
     auto upstream = open_upstream(bind_to);
@@ -264,23 +271,37 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
         return nullptr;
     }
     auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
+    session->opened = session->last_from_client = now;
+    // The table's own limit follows max_sessions, which the reservation above already holds;
+    // a refusal here would be a bug, but it must not leak the slot or the socket.
+    if (!sessions_.insert(session, key)) {
+        unreserve_session();
+        Counters::add(counters_.drop_session_limit);
+        return nullptr;
+    }
+    Counters::add(counters_.sessions_opened);
+    arm_upstream(session);
+    return session;
+}
+
+Session* Server::Impl::open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot,
+                                        Clock::time_point now, bool provisional, const net::Endpoint* bind_to) {
+    const UdpKey key{listener.id, slot.peer};
+    auto session = open_session(&key, now, [&] { return "dropping datagrams from new clients such as " + slot.peer.to_string(); },
+                                bind_to);
+    if (!session) return nullptr;
     session->listener = &listener;
     session->stats = listener.stats;
     Counters::add(session->stats->sessions);
     session->client = slot.peer;
     session->local = slot.local;
-    session->opened = session->last_from_client = now;
-    const UdpKey key{listener.id, slot.peer};
-    sessions_.insert(session, &key);
     note_flow(*session, listener, slot.peer);
-    Counters::add(counters_.sessions_opened);
     // A provisional session is logged when the backend answers it (a flood of forgeries must
     // not become a flood of log lines); until then only at debug level.
     if (bind_to)
         log_opened(*session, " (restored: the session the previous process had)");
     else if (!provisional || base::log_level() == base::LogLevel::debug)
         log_opened(*session, provisional ? " (provisional: not a handshake)" : "");
-    arm_upstream(session);
     return session.get();
 }
 
@@ -293,7 +314,8 @@ std::vector<SavedSession> Server::Impl::saved_sessions() const {
         const auto upstream = s.upstream.local_endpoint(ec);
         if (ec) return;
         out.push_back(SavedSession{s.listener->bound, s.client, s.local, net::Endpoint::from_asio(upstream),
-                                   s.validated, s.amplification, s.opened_by_data, s.roamed});
+                                   s.native.validated, s.native.amplification, s.native.opened_by_data,
+                                   s.native.roamed});
     });
     return out;
 }
@@ -307,11 +329,11 @@ bool Server::Impl::restore(const SavedSession& saved) {
     const auto now = Clock::now();
     Session* s = open_udp_session(**listener, slot, now, false, &saved.upstream);
     if (!s) return false;
-    s->source = limiter_.acquire_session(saved.client, now);  // best effort: it was admitted before
-    s->validated = saved.validated;
-    s->amplification = saved.amplification;
-    s->opened_by_data = saved.opened_by_data;
-    s->roamed = saved.roamed;
+    s->source = guard_.restore_source(saved.client, now);  // best effort: it was admitted before
+    s->native.validated = saved.validated;
+    s->native.amplification = saved.amplification;
+    s->native.opened_by_data = saved.opened_by_data;
+    s->native.roamed = saved.roamed;
     return true;
 }
 
@@ -352,8 +374,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
         const auto flush = [&] {
             if (n > 0 && s.listener) {
                 const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
-                // Payload bytes, as on every other path: the hop-link byte is not the client's data.
-                account_to_client(s, result.sent, result.sent_bytes - (s.agent ? result.sent : 0));
+                // Payload bytes, as on every other path: a hop-link header is not the client's data.
+                account_to_client(s, result.sent, result.sent_bytes - result.head_bytes);
                 if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
             } else if (n > 0) {
                 Counters::add(counters_.drop_send_to_client, n);  // an agent whose port was closed
@@ -379,18 +401,16 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     continue;
                 }
                 if (s.agent) {
-                    // A hop-link data frame: the type byte goes out in front of the datagram, which
+                    // A hop-link data frame: its header goes out in front of the datagram, which
                     // stays where it is (GRO packs datagrams back to back: no room in front).
-                    if (slot.length + wire::hop::kDataOverhead > opt_.max_datagram) {
+                    if (slot.length + codec()->data_overhead() > opt_.max_datagram) {
                         Counters::add(counters_.drop_truncated);
                         continue;
                     }
-                    items_[n++] = net::SendItem{.data = slot.data,
-                                                .length = slot.length,
-                                                .peer = &s.client,
-                                                .local = &s.local,
-                                                .head = &kHopDataType,
-                                                .head_length = wire::hop::kDataOverhead};
+                    net::SendItem& item = items_[n++];
+                    item = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+                    item.head_length = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
+                                                          {slot.data, slot.length});
                     continue;
                 }
                 items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
@@ -445,10 +465,10 @@ void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket
     if (!admit_tcp(peer, source)) return;  // counted; the socket closes as it goes out of scope
     // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, listener.stats,
-                                                      listener.bound.port());
+    auto connection = std::make_shared<TcpConnection>(tcp_host_, std::move(socket), tcp_budget_, peer,
+                                                      listener.stats, listener.bound.port());
     Counters::add(counters_.tcp_connections_opened);
-    connection->start({}, false, source);  // its first frame decides what it is (tcp_connection.hpp)
+    connection->start(source);  // its first frame decides what it is (tcp_connection.hpp)
 }
 
 bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source) {
@@ -513,40 +533,24 @@ void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connectio
 }
 
 SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
-    if (!reserve_or_evict()) {
-        Counters::add(counters_.drop_session_limit);
-        warn_limited(warn_session_limit_, [&] {
-            return std::string("session limit (max_sessions = " + std::to_string(opt_.max_sessions) +
-                               ") reached: closing TCP connection from " + connection.peer().to_string());
-        });
-        return nullptr;
-    }
     const auto now = Clock::now();
-    const auto source = acquire_source(connection.peer(), now);
-    if (!source) {
-        unreserve_session();
+    std::optional<SourceKey> source;
+    auto session = open_session(
+        nullptr, now, [&] { return "closing TCP connection from " + connection.peer().to_string(); }, nullptr,
+        [&] { return (source = acquire_source(connection.peer(), now)).has_value(); });
+    if (!session) {
+        if (source) guard_.release_source(*source, now);
         return nullptr;
     }
-    auto upstream = open_upstream();
-    if (!upstream) {
-        limiter_.release_session(*source, now);
-        unreserve_session();
-        return nullptr;
-    }
-    auto session = std::make_shared<Session>(new_session_id(), std::move(*upstream));
     session->source = source;
     session->client = connection.peer();
     session->stats = connection.stats();
     Counters::add(session->stats->sessions);
-    session->opened = session->last_from_client = Clock::now();
     session->tcp = &connection;
-    sessions_.insert(session, nullptr);
-    Counters::add(counters_.sessions_opened);
     error_code ec;
     base::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
                   " -> port " + std::to_string(connection.port()) + ", backend sees " +
                   net::Endpoint::from_asio(session->upstream.local_endpoint(ec)).to_string());
-    arm_upstream(session);
     return session;
 }
 

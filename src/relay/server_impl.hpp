@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "porthop/base/log.hpp"
-#include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/ingress.hpp"
+#include "porthop/net/frame_queue.hpp"
+#include "porthop/relay/native_guard.hpp"
 #include "porthop/net/packet_pool.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/server.hpp"
@@ -24,8 +26,8 @@
 #include "porthop/relay/session_table.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
-#include "frame_queue.hpp"
 #include "handoff.hpp"
+#include "tcp_host.hpp"
 
 namespace porthop::relay {
 
@@ -57,6 +59,9 @@ struct TcpListener {
 };
 
 class TcpConnection;
+struct SessionHandover;  // workers.cpp
+using net::FrameQueue;
+using net::QueueBudget;
 
 class Server::Impl {
 public:
@@ -98,7 +103,9 @@ public:
 
     // ---- hop link (agent_link.cpp) ----
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
-    void on_udp_attach(const std::shared_ptr<UdpListener>& listener, const net::ReceiveSlot& slot,
+    // `frame`: the control frame as the codec opened it (the datagram in `slot` is what is
+    // handed to another worker).
+    void on_udp_attach(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte> frame,
                        Clock::time_point now, bool handed = false);
     // An attach on a TCP connection: the session it names (new or known) or null if refused
     // (counted, never answered). On success the connection becomes the session's TCP path and
@@ -107,6 +114,11 @@ public:
     // another session is refused there (one connection, one session).
     SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
                           const Session* current = nullptr);
+    // The checks of attach_tcp, without binding: the session, with the ack sealed into ack_.
+    Session* accept_tcp_attach(std::span<const std::byte> frame, const net::Endpoint& peer,
+                               std::uint16_t port);
+    // Makes `connection` the session's TCP path (superseding another) and queues ack_ on it.
+    void bind_tcp_path(Session& session, TcpConnection& connection);
     // A data frame from an agent on a bound path: replies follow the path the data came on.
     void note_udp_data(Session& session, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
     void note_tcp_data(Session& session, TcpConnection& connection) noexcept;
@@ -127,12 +139,13 @@ public:
     void note_flow(const Session& s, const UdpListener& listener, const net::Endpoint& peer);
     void arm_inbox();
     void drain_inbox();
-    // A porthop client's TCP connection whose first frame (an attach) names a session of worker
-    // `to`: the socket and the bytes read so far move there (tcp_connection.cpp hands it over).
-    // The other worker continues as if it had accepted the connection itself.
-    void hand_over_tcp(std::uint32_t to, int fd, const net::Endpoint& peer, std::uint16_t port,
-                       std::vector<std::byte> bytes);
-    void adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t port, std::vector<std::byte> bytes);
+    // A porthop client's TCP connection on this worker whose attach names a session of another
+    // worker: that worker judges the attach and, if it accepts, hands the session to this one
+    // (give_session, then adopt_session here), where the connection is. False (nothing asked)
+    // when no other worker holds the session. workers.cpp says why the session moves.
+    bool request_session(TcpConnection& connection, std::span<const std::byte> attach);
+    void give_session(std::unique_ptr<SessionHandover> handover);   // on the session's worker
+    void adopt_session(std::unique_ptr<SessionHandover> handover);  // on the connection's worker
     // The worker other than this one holding the agent session an attach frame names.
     std::optional<std::uint32_t> attach_owner(std::span<const std::byte> frame) const;
     // The listener bound to `bound` on this worker (the same address on every worker).
@@ -142,13 +155,8 @@ public:
     void unreserve_session() noexcept;
     std::uint64_t new_session_id() noexcept;
 
-    // ---- native clients (native_guard.cpp) ----
-    // Sessions the roaming table tracks at most (it is allocated when the server starts).
-    static constexpr std::size_t kMaxRoamingSessions = 65536;
-    static SourceLimiter::Limits limiter_limits(const ServerOptions& options);
-    static NativeRoaming::Limits roaming_limits(const ServerOptions& options);
-    // Applies the mac1 key and source limits of `next`; fails only if OpenSSL lacks BLAKE2s.
-    std::optional<std::string> configure_guard(const ServerOptions& next);
+    // ---- native clients (native_clients.cpp; the checks are NativeGuard's) ----
+    static NativeGuard::Config guard_config(const ServerOptions& options);
     // A native client's datagram on UDP, with the session of its (listener, address) if any:
     // the session to forward it through (found by roaming, or newly opened), or null when it
     // is dropped (counted).
@@ -158,9 +166,8 @@ public:
     // A native TCP client's frame: false when dropped (counted).
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
                             Clock::time_point now);
-    // The backend's datagram to native UDP session `s`: learns its indices and ids; false when
-    // the anti-amplification cap holds it back (counted). `pending` is what this batch already
-    // queued for the client.
+    // The backend's datagram to native UDP session `s` (NativeGuard::admit_to_client, plus the
+    // directory and the warning); false when the anti-amplification cap holds it back.
     bool admit_to_client(Session& s, std::span<const std::byte> datagram, std::uint64_t& pending,
                          Clock::time_point now);
     // Provisional sessions (Session::provisional): at most kProvisionalPerSource per source and
@@ -175,16 +182,26 @@ public:
     void leave_provisional(Session& s) noexcept;
     // Closes the oldest provisional session (counted); false if there is none.
     bool evict_provisional();
-    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept;
+    // The guard's answers, with the warnings its refusals deserve (rate-limited).
+    bool passes_filters(const wire::Native& native, std::span<const std::byte> datagram) noexcept {
+        return guard_.passes_filters(native, datagram);
+    }
     bool allow_handshake(const net::Endpoint& peer, Clock::time_point now);
     std::optional<SourceKey> acquire_source(const net::Endpoint& peer, Clock::time_point now);
     void release_native(Session& s, Clock::time_point now) noexcept;
-    // One datagram from a client on `listener` that is not a hop-link control frame: the
-    // session to forward `datagram` through (a hop-link data header stripped from it), or null
-    // when it was dropped (counted) or handed to the worker that owns its session. `handed`:
-    // it came from another worker's inbox, so it is not handed on again.
-    Session* route(UdpListener& listener, const net::ReceiveSlot& slot, std::span<const std::byte>& datagram,
-                   Clock::time_point now, bool handed);
+    // One datagram from a client on `listener`, judged by the one ingress decision
+    // (hop/ingress.hpp). `handed`: it came from another worker's inbox, so it is not handed on.
+    struct Admitted {
+        Session* session = nullptr;          // where `payload` goes; null: dropped (counted) or handed over
+        std::span<const std::byte> payload;  // the VPN datagram; with `attach`, the control frame
+        bool attach = false;                 // a hop-link control frame: the caller runs on_udp_attach
+    };
+    Admitted admit_udp(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now, bool handed);
+    void count_ingress_drop(hop::Drop drop) noexcept;
+    // The hop-link codec: every hop-link frame is opened and sealed by it. Ingress opens hop
+    // link only while a key is configured (null: none); agent sessions always have a codec.
+    const hop::FrameCodec* codec() const noexcept { return codec_ ? &*codec_ : nullptr; }
+    const hop::FrameCodec* ingress_codec() const noexcept { return opt_.hop_keys ? codec() : nullptr; }
     // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
     std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
@@ -219,6 +236,10 @@ public:
     // nothing cannot hold the slots against a client that sends its first frame at once.
     std::deque<std::weak_ptr<TcpConnection>> pending_tcp_;
     std::size_t prune_pending_at_ = 64;
+    TcpHost tcp_host_{*this};  // what its TCP connections see of this worker
+    // Connections whose attach another worker is judging (request_session), by request number.
+    std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> awaiting_session_;
+    std::uint64_t next_handover_ = 0;
     std::unordered_map<SourceKey, std::uint32_t> tcp_sources_;  // TCP connections per source
     std::deque<std::uint64_t> provisional_;  // provisional session ids, oldest first (some stale)
     std::size_t provisional_count_ = 0;
@@ -241,12 +262,6 @@ public:
     base::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
 private:
-    void observe_native(Session& s, const wire::Native& native, std::span<const std::byte> datagram,
-                        Clock::time_point now) noexcept;
-    void validate(Session& s) noexcept;
-    void validate_encrypted_ovpn(Session& s, const wire::ovpn::Packet& from_backend,
-                                 std::span<const std::byte> datagram) noexcept;
-    void count_move(Move move) noexcept;
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);
 
@@ -268,6 +283,10 @@ private:
     void arm_udp(const std::shared_ptr<UdpListener>& listener);
     void on_udp_readable(const std::shared_ptr<UdpListener>& listener);
     void arm_upstream(const SessionPtr& session);
+    // workers.cpp: a session leaving this worker for worker `to` (what it is goes into
+    // `handover`; false: it stays), and one arriving (null: it could not stay, closed).
+    bool release_session(Session& session, Impl& to, SessionHandover& handover);
+    SessionPtr install_session(SessionHandover& handover, const TcpConnection* connection);
     void on_upstream_readable(const SessionPtr& session);
     void arm_accept(const std::shared_ptr<TcpListener>& listener);
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
@@ -278,6 +297,13 @@ private:
     // (under a burst of accepts its first read may not even have run yet).
     bool evict_pending_tcp();
     static constexpr std::chrono::milliseconds kEvictionGrace{250};
+    // The one way a session opens: a slot of max_sessions (a provisional session evicted if the
+    // table is full), a socket to the backend (bound to `bind_to` for a restored session), the
+    // table entry under `key` (UDP) and the count; its upstream armed. `admit` runs once the
+    // slot is taken, before the socket opens (TCP: the source's share); false gives the slot
+    // back. Null when refused (counted; a full table is warned about, `refused` saying whom).
+    SessionPtr open_session(const UdpKey* key, Clock::time_point now, const std::function<std::string()>& refused,
+                            const net::Endpoint* bind_to = nullptr, const std::function<bool()>& admit = {});
     // `bind_to`: the backend-side address a restored session had (session_state.hpp).
     Session* open_udp_session(UdpListener& listener, const net::ReceiveSlot& slot, Clock::time_point now,
                               bool provisional = false, const net::Endpoint* bind_to = nullptr);
@@ -300,11 +326,11 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
-    std::array<std::byte, wire::hop::kControlSize> ack_{};
+    std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
+    std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
+    std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
     boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
-    std::optional<crypto::Mac1Verifier> mac1_;  // with a backend WireGuard public key
-    SourceLimiter limiter_;
-    NativeRoaming roaming_;
+    NativeGuard guard_;
     // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.
     std::optional<boost::asio::posix::stream_descriptor> inbox_wake_;
     std::unique_ptr<net::PacketBuffer> handoff_buffer_;

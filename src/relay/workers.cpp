@@ -6,6 +6,7 @@
 // (handoff.hpp) make them reachable from the others. Configuration changes (reload, the moving
 // target's epochs) are applied by worker 0 first and then, in order, by each other worker on
 // its own thread, worker 0 waiting: they are rare, and no worker ever waits for worker 0.
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdio>
@@ -100,14 +101,12 @@ void Server::Impl::drain_inbox() {
         slot.length = header.length;
         slot.peer = header.peer;
         slot.local = header.local;
-        std::span<const std::byte> datagram{slot.data, slot.length};
-        if (opt_.hop_keys && wire::hop::classify(datagram) == wire::hop::Kind::control) {
-            on_udp_attach(*listener, slot, now, true);
-            continue;
-        }
-        if (Session* session = route(**listener, slot, datagram, now, true)) {
-            const net::SendItem item{datagram.data(), datagram.size(), nullptr, nullptr};
-            forward_to_backend(*session, {&item, 1});
+        const Admitted admitted = admit_udp(**listener, slot, now, true);
+        if (admitted.attach) {
+            on_udp_attach(**listener, slot, admitted.payload, now, true);
+        } else if (admitted.session) {
+            const net::SendItem item{admitted.payload.data(), admitted.payload.size(), nullptr, nullptr};
+            forward_to_backend(*admitted.session, {&item, 1});
         }
     }
     asio::post(io_, [this] {
@@ -121,33 +120,181 @@ std::optional<std::uint32_t> Server::Impl::attach_owner(std::span<const std::byt
     return other_owner(IdKind::hop_session, fields->session_id);
 }
 
-void Server::Impl::hand_over_tcp(std::uint32_t to, int fd, const net::Endpoint& peer, std::uint16_t port,
-                                 std::vector<std::byte> bytes) {
+// ---- a porthop client's TCP connection on another worker than its session ----------------
+//
+// The kernel steers a connection by the client's address, so an agent whose address changed
+// may connect to another worker than the one holding its session. The session moves to the
+// worker that holds the connection; the connection never moves. Why not the connection: a
+// stream's state may live in user space (a TLS session), so a file descriptor plus the bytes
+// read is not the whole connection (DESIGN.md, "Seams"). Why not relay its frames through the
+// inboxes: every datagram would be copied twice (both directions), the back-pressure that a
+// full backend socket puts on the TCP reader would be lost, and the connection's and the
+// session's ends would have to be kept in step across threads for as long as both live.
+// Moving the session is a one-time cost, after which everything is local again: its upstream
+// socket is connected UDP, stateless in the kernel, so its descriptor can change event loops;
+// its AgentLink and counters are plain data; the directory then leads its datagrams to the new
+// owner, and its UDP paths are found again by the listeners' bound addresses (every worker has
+// the same listeners). The owner judges the attach before anything moves (its replay window is
+// the one that counts), so a forged or replayed attach never moves a session.
+//
+// Datagrams that reach the old owner in the moment between its letting go and the new owner's
+// taking over find no session there and are dropped, as a lossy network would; the backend's
+// datagrams wait in the upstream socket meanwhile.
+
+struct SessionHandover {
+    std::uint32_t asker = 0;  // the worker holding the connection
+    std::uint64_t request = 0;
+    std::vector<std::byte> attach;  // as it came, for the owner's check
+    net::Endpoint peer;  // the connection's, for the owner's log line
+    std::uint16_t port = 0;
+    TcpConnection::Handover verdict = TcpConnection::Handover::gone;
+    // When moved: the session (its upstream socket not yet open: the descriptor travels
+    // separately and is adopted on the asker's thread), where its paths were, and the ack.
+    SessionPtr session;
+    int upstream = -1;
+    std::optional<net::Endpoint> reply_listener;       // the bound address of its UDP reply path
+    std::vector<std::pair<net::Endpoint, net::Endpoint>> udp_paths;  // (listener bound, client)
+    std::vector<std::byte> ack;  // the owner's answer to the attach, to queue on the connection
+
+    SessionHandover() = default;
+    SessionHandover(const SessionHandover&) = delete;
+    SessionHandover& operator=(const SessionHandover&) = delete;
+    ~SessionHandover() {
+        if (upstream >= 0) ::close(upstream);  // never adopted (its worker stopped first)
+    }
+};
+
+bool Server::Impl::request_session(TcpConnection& connection, std::span<const std::byte> attach) {
+    if (!multi_worker()) return false;
+    const auto to = attach_owner(attach);
+    if (!to) return false;
     Counters::add(counters_.tcp_handovers);
-    Impl* target = shared_.impls[to];
+    auto handover = std::make_unique<SessionHandover>();
+    handover->asker = worker_;
+    handover->request = ++next_handover_;
+    handover->attach.assign(attach.begin(), attach.end());
+    handover->peer = connection.peer();
+    handover->port = connection.port();
+    awaiting_session_.emplace(handover->request, connection.shared_from_this());
+    Impl* owner = shared_.impls[*to];
     // Once per connection: a posted function (its allocation) is fine here.
-    asio::post(target->io_, [target, fd, peer, port, bytes = std::move(bytes)]() mutable {
-        target->adopt_tcp(fd, peer, port, std::move(bytes));
-    });
+    asio::post(owner->io_, [owner, h = std::move(handover)]() mutable { owner->give_session(std::move(h)); });
+    return true;
 }
 
-void Server::Impl::adopt_tcp(int fd, const net::Endpoint& peer, std::uint16_t port, std::vector<std::byte> bytes) {
-    asio::ip::tcp::socket socket(io_);
-    error_code ec;
-    socket.assign(peer.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd, ec);
-    if (ec) ::close(fd);
-    if (ec || stopped_) {  // the connection ends here, counted as closed like any other
-        socket.close(ec);
-        shared_.tcp_connections.fetch_sub(1, std::memory_order_relaxed);
-        Counters::add(counters_.tcp_connections_closed);
-        return;
+void Server::Impl::give_session(std::unique_ptr<SessionHandover> h) {
+    Impl* asker = shared_.impls[h->asker];
+    const auto fields = wire::hop::decode_control(h->attach);
+    Session* s = (!stopped_ && fields) ? sessions_.find_agent(fields->session_id) : nullptr;
+    if (!s) {
+        h->verdict = TcpConnection::Handover::gone;  // closed, or moved on: the asker judges it
+    } else if (!accept_tcp_attach(h->attach, h->peer, h->port)) {
+        h->verdict = TcpConnection::Handover::refused;  // counted
+    } else {
+        h->ack.assign(ack_.begin(), ack_.end());
+        h->verdict = release_session(*s, *asker, *h) ? TcpConnection::Handover::moved
+                                                      : TcpConnection::Handover::refused;
     }
-    std::shared_ptr<ListenerCounters> stats;
-    for (const auto& l : tcp_)
-        if (l->bound.port() == port && l->bound.is_v6() == peer.is_v6()) stats = l->stats;
-    if (!stats) stats = std::make_shared<ListenerCounters>();  // its port closed meanwhile
-    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer, stats, port);
-    connection->start(bytes, true, SourceLimiter::key_of(peer));
+    asio::post(asker->io_, [asker, h = std::move(h)]() mutable { asker->adopt_session(std::move(h)); });
+}
+
+bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
+    error_code ec;
+    const int fd = s.upstream.release(ec);  // cancels its wait here, leaves the descriptor open
+    if (ec || fd < 0) return false;
+    h.upstream = fd;
+    // Its socket object is created for the new worker's loop; the descriptor joins it there.
+    auto moved = std::make_shared<Session>(s.id, asio::ip::udp::socket(to.io_));
+    // Everything but what points into this worker (listener, TCP connection, listener
+    // counters): the new worker finds those again. Only agent sessions move, so the native
+    // guard's state (source, provisional) is empty; it is carried all the same.
+    moved->client = s.client;
+    moved->local = s.local;
+    moved->agent = std::move(s.agent);
+    moved->opened = s.opened;
+    moved->last_from_client = s.last_from_client;
+    moved->source = s.source;
+    moved->native = s.native;
+    moved->provisional = s.provisional;
+    moved->provisional_source = s.provisional_source;
+    moved->from_client_packets = s.from_client_packets;
+    moved->from_client_bytes = s.from_client_bytes;
+    moved->to_client_packets = s.to_client_packets;
+    moved->to_client_bytes = s.to_client_bytes;
+    if (s.listener) h.reply_listener = s.listener->bound;
+    for (const auto& key : sessions_.udp_paths(s.id))
+        for (const auto& l : udp_)
+            if (l->id == key.listener) h.udp_paths.emplace_back(l->bound, key.client);
+    // Its TCP path here is superseded by the connection it moves to, as attach_tcp would.
+    if (TcpConnection* old = s.tcp) {
+        s.tcp = nullptr;
+        old->close();
+    }
+    if (s.stats) Counters::subtract(s.stats->sessions);
+    s.closed = true;  // what this worker still has of it (a wait, a posted read) does nothing
+    shared_.directory.move_session(owner(s), Owner{to.worker_, s.id});
+    h.session = std::move(moved);
+    sessions_.erase(s.id);  // may free `s`: nothing after this line
+    return true;
+}
+
+SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection* connection) {
+    SessionPtr s = std::move(h.session);
+    error_code ec;
+    s->upstream.assign(backend_.protocol(), std::exchange(h.upstream, -1), ec);
+    const auto* reply = h.reply_listener ? udp_listener_at(*h.reply_listener) : nullptr;
+    s->listener = reply ? reply->get() : nullptr;
+    // Counted on the listener its replies leave from (a TCP path's once it binds).
+    if (reply)
+        s->stats = (*reply)->stats;
+    else if (connection && !connection->closed())
+        s->stats = connection->stats();
+    else
+        s->stats = std::make_shared<ListenerCounters>();  // no path: counted on no listener yet
+    Counters::add(s->stats->sessions);
+    const bool installed =
+        !ec && !stopped_ && sessions_.insert(s, nullptr) && sessions_.set_hop_id(s->id, s->agent->hop_id);
+    if (!installed) {
+        // It cannot live here (this worker stops, or a session of the same porthop client was
+        // opened here meanwhile): closed like any session, its slot and directory entries freed.
+        close_session(*s, stopped_ ? CloseReason::shutdown : CloseReason::superseded);
+        return nullptr;
+    }
+    for (const auto& [bound, client] : h.udp_paths) {
+        const auto* listener = udp_listener_at(bound);
+        if (!listener) continue;  // its port closed meanwhile
+        const UdpKey key{(*listener)->id, client};
+        if (Session* holder = sessions_.find_udp(key); holder && holder != s.get()) continue;  // taken here
+        sessions_.add_udp_path(s->id, key);
+    }
+    base::log_debug("session " + std::to_string(s->id) + " moved to worker " + std::to_string(worker_) +
+                   ", where its porthop client's TCP connection is");
+    arm_upstream(s);
+    return s;
+}
+
+void Server::Impl::adopt_session(std::unique_ptr<SessionHandover> h) {
+    std::shared_ptr<TcpConnection> connection;
+    if (auto it = awaiting_session_.find(h->request); it != awaiting_session_.end()) {
+        connection = std::move(it->second);
+        awaiting_session_.erase(it);
+    }
+    auto verdict = h->verdict;
+    SessionPtr session;
+    if (verdict == TcpConnection::Handover::moved) {
+        // Installed even if the connection closed meanwhile: the session lives on without a
+        // path until its agent's next attach, as after any lost connection.
+        session = install_session(*h, connection.get());
+        if (!session) verdict = TcpConnection::Handover::refused;
+    }
+    if (!connection || connection->closed()) return;
+    if (session) {
+        const std::size_t n = std::min(h->ack.size(), ack_buffer_.size());
+        std::copy_n(h->ack.begin(), n, ack_buffer_.begin());
+        ack_ = std::span<const std::byte>(ack_buffer_.data(), n);
+        bind_tcp_path(*session, *connection);
+    }
+    connection->handed_over(verdict, std::move(session));
 }
 
 // ---- the group ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@
 #include <functional>
 
 #include "alloc_counter.hpp"
-#include "harness.hpp"
+#include "../support/harness.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/steering.hpp"

@@ -7,12 +7,21 @@
 # path: success, failure, `set -e` abort, Ctrl-C and SIGTERM.
 #
 # Topology (three network namespaces, no link to the host's own namespace, so
-# nothing can leak to the host uplink; the router only knows the two /24s):
+# nothing can leak to the host uplink; the router only knows the two /24s and the two
+# /64s, and no namespace has a default route):
 #
 #   client ns  to-rtr 10.77.1.1 --- 10.77.1.254 to-cli  router ns ("censor")
+#                     fd77:1::1 --- fd77:1::fe
 #   server ns  to-rtr 10.77.2.1 --- 10.77.2.254 to-srv  router ns
+#                     fd77:2::1 --- fd77:2::fe
 #
-# Exit codes: 0 pass, 1 fail, 77 skip (only: not root, or no /dev/net/tun).
+# Every run has both families on the veths (where the kernel has IPv6). The outer transport,
+# client -> relay, is IPv4 unless the test runs with PH_FAMILY=6 (ctest: the .ipv6 entries):
+# then the relay also listens on the server's IPv6 address, and ph_relay_host and
+# ph_relay_endpoint name that address for the client to use.
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (only: not root, no /dev/net/tun, or PH_FAMILY=6 on a
+# kernel without IPv6).
 
 set -euo pipefail
 
@@ -20,6 +29,11 @@ PH_CLI_ADDR=10.77.1.1
 PH_RTR_CLI_ADDR=10.77.1.254
 PH_RTR_SRV_ADDR=10.77.2.254
 PH_SRV_ADDR=10.77.2.1
+# Unique local addresses (RFC 4193), never routed beyond the router namespace.
+PH_CLI_ADDR6=fd77:1::1
+PH_RTR_CLI_ADDR6=fd77:1::fe
+PH_RTR_SRV_ADDR6=fd77:2::fe
+PH_SRV_ADDR6=fd77:2::1
 
 _PH_PIDS=()     # processes we started, stopped in reverse order
 _PH_NSS=()      # namespaces we created
@@ -51,8 +65,15 @@ ph_init() {
     PH_TEST=$1
     # ip, nft and sysctl live in sbin, which some non-login root shells leave out of PATH.
     PATH=$PATH:/usr/sbin:/sbin
+    PH_FAMILY=${PH_FAMILY:-4}
+    [[ $PH_FAMILY == [46] ]] || { echo "$PH_TEST: PH_FAMILY is '$PH_FAMILY', expected 4 or 6" >&2; exit 1; }
+    # Without IPv6 in the kernel the namespaces get IPv4 only; a test over IPv6 is skipped then.
+    PH_HAVE_IPV6=0
+    [[ -d /proc/sys/net/ipv6 ]] && PH_HAVE_IPV6=1
+    [[ $PH_FAMILY == 6 ]] && PH_TEST+=.ipv6
     if [[ $(id -u) -ne 0 ]]; then echo "$PH_TEST: SKIP: needs root (network namespaces)"; exit 77; fi
     if [[ ! -c /dev/net/tun ]]; then echo "$PH_TEST: SKIP: no /dev/net/tun"; exit 77; fi
+    if [[ $PH_FAMILY == 6 && $PH_HAVE_IPV6 == 0 ]]; then echo "$PH_TEST: SKIP: the kernel has no IPv6"; exit 77; fi
     # Missing tools are a failure, not a skip: CI installs them, and a silent skip would hide
     # a broken CI image.
     local tool
@@ -218,6 +239,10 @@ ph_topology() {
         ip netns add "$ns"
         _PH_NSS+=("$ns")
         ip -n "$ns" link set lo up
+        # (A new namespace takes the kernel's defaults, not the host's sysctls; say it anyway.)
+        if ((PH_HAVE_IPV6)); then
+            ph_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+        fi
     done
     # Each veth pair is created with its ends directly in the two namespaces, so no interface
     # ever appears in the host namespace.
@@ -237,7 +262,26 @@ ph_topology() {
     ip -n "$PH_NS_SRV" route add 10.77.1.0/24 via "$PH_RTR_SRV_ADDR"
     ph_wait_until 5 "client -> server through the router" \
         ph_ns "$PH_NS_CLI" ping -c1 -W1 "$PH_SRV_ADDR"
+    ((PH_HAVE_IPV6)) || return 0
+    # The same over IPv6: a /64 per link, no duplicate address detection (the addresses are
+    # usable at once, and nobody else is on these links), only the other /64 routed.
+    ip -n "$PH_NS_CLI" addr add "$PH_CLI_ADDR6/64" dev to-rtr nodad
+    ip -n "$PH_NS_RTR" addr add "$PH_RTR_CLI_ADDR6/64" dev to-cli nodad
+    ip -n "$PH_NS_RTR" addr add "$PH_RTR_SRV_ADDR6/64" dev to-srv nodad
+    ip -n "$PH_NS_SRV" addr add "$PH_SRV_ADDR6/64" dev to-rtr nodad
+    ph_ns "$PH_NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -n "$PH_NS_CLI" route add fd77:2::/64 via "$PH_RTR_CLI_ADDR6"
+    ip -n "$PH_NS_SRV" route add fd77:1::/64 via "$PH_RTR_SRV_ADDR6"
+    ph_wait_until 5 "client -> server through the router over IPv6" \
+        ph_ns "$PH_NS_CLI" ping -6 -c1 -W1 "$PH_SRV_ADDR6"
 }
+
+# ph_relay_host: the server's address as the client reaches the relay (PH_FAMILY), bracketed
+# for IPv6 as in HOST:PORT. ph_relay_endpoint PORT: HOST:PORT, as `wg show endpoints` prints it.
+# ph_client_host: the client's address as the relay sees it (its log's "opened: udp HOST:PORT").
+ph_relay_host() { if [[ $PH_FAMILY == 6 ]]; then echo "[$PH_SRV_ADDR6]"; else echo "$PH_SRV_ADDR"; fi; }
+ph_relay_endpoint() { echo "$(ph_relay_host):$1"; }
+ph_client_host() { if [[ $PH_FAMILY == 6 ]]; then echo "[$PH_CLI_ADDR6]"; else echo "$PH_CLI_ADDR"; fi; }
 
 # --- censor (router) helpers -------------------------------------------------------------
 # ph_censor_count_udp PORT...: counts client->server UDP packets per destination port as they
@@ -279,15 +323,18 @@ ph_censor_udp_packets() {
 
 # --- porthop ------------------------------------------------------------------------------
 # ph_porthop_start BACKEND UDP_SPECS TCP_SPECS [EXTRA]: runs the relay in the server namespace
-# on the server's veth address. Specs are space-separated ports or ranges ("443 40000-40009").
-# EXTRA (optional) is more TOML for the [server] table, e.g. the hop-link key. Waits until
-# every port is bound. Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
+# on the server's veth address (with PH_FAMILY=6 its IPv6 address too). Specs are
+# space-separated ports or ranges ("443 40000-40009"). EXTRA (optional) is more TOML for the
+# [server] table, e.g. the hop-link key. Waits until every port is bound on every address.
+# Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
 ph_porthop_start() {
-    local backend=$1 udp=$2 tcp=$3 extra=${4:-} conf=$PH_TMP/porthop.toml spec
+    local backend=$1 udp=$2 tcp=$3 extra=${4:-} conf=$PH_TMP/porthop.toml spec listen
     _ph_toml_list() { local s out=""; for s in $1; do out+="${out:+, }\"$s\""; done; echo "[$out]"; }
+    listen="\"$PH_SRV_ADDR\""
+    [[ $PH_FAMILY == 6 ]] && listen+=", \"$PH_SRV_ADDR6\""
     cat >"$conf" <<EOF
 [server]
-listen = ["$PH_SRV_ADDR"]
+listen = [$listen]
 udp = $(_ph_toml_list "$udp")
 tcp = $(_ph_toml_list "$tcp")
 backend = "$backend"
@@ -306,12 +353,16 @@ EOF
     ph_log "porthop (pid $PH_PORTHOP_PID) listening: udp [$udp] tcp [$tcp] -> $backend"
 }
 
-# _ph_listening NS u|t ADDR:PORT: a bound UDP socket / listening TCP socket at ADDR:PORT in NS.
-_ph_listening() { ph_ns "$1" ss -Hln"$2" | awk '{print $4}' | grep -qx "$3"; }
+# _ph_listening NS u|t ADDR:PORT: a bound UDP socket / listening TCP socket at ADDR:PORT in NS
+# (a fixed string: an IPv6 address is written in brackets).
+_ph_listening() { ph_ns "$1" ss -Hln"$2" | awk '{print $4}' | grep -Fqx "$3"; }
 
-_ph_wait_bound() { # u|t PORT: porthop has bound PORT on the server address
+_ph_wait_bound() { # u|t PORT: porthop has bound PORT on the server address(es)
     ph_wait_ready "$PH_PORTHOP_PID" 10 "porthop to bind $1 port $2" \
         _ph_listening "$PH_NS_SRV" "$1" "$PH_SRV_ADDR:$2"
+    [[ $PH_FAMILY == 6 ]] || return 0
+    ph_wait_ready "$PH_PORTHOP_PID" 10 "porthop to bind $1 port $2 on $PH_SRV_ADDR6" \
+        _ph_listening "$PH_NS_SRV" "$1" "[$PH_SRV_ADDR6]:$2"
 }
 
 # ph_porthop_stop: SIGTERM must make the relay exit cleanly (status 0) within 5 s.

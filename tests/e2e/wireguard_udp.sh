@@ -4,7 +4,8 @@
 # through the tunnel, then the client switches its endpoint to other relay ports while traffic
 # flows, as a user does when the censor starts blocking the port in use. The tunnel must carry
 # on through the relay without a new handshake, and the backend must never see the client
-# directly.
+# directly. With PH_FAMILY=6 (ctest e2e.wireguard_udp.ipv6) the client reaches the relay over
+# IPv6 throughout (the relay forwards to the backend over IPv4 loopback as always).
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 ph_init wireguard_udp
@@ -26,7 +27,7 @@ ph_wg_up "$PH_NS_SRV" "$SRV_IF" "$SRV_TUN/24" private-key "$PH_TMP/server.key" \
 # whichever port it uses (the endpoint switch below must not open a second session).
 ph_porthop_start "127.0.0.1:$WG_PORT" "443 40000-40009" "" "workers = 2"
 ph_wg_up "$PH_NS_CLI" "$CLI_IF" "$CLI_TUN/24" private-key "$PH_TMP/client.key" \
-    peer "$(<"$PH_TMP/server.pub")" allowed-ips "$SRV_TUN/32" endpoint "$PH_SRV_ADDR:443"
+    peer "$(<"$PH_TMP/server.pub")" allowed-ips "$SRV_TUN/32" endpoint "$(ph_relay_endpoint 443)"
 SERVER_PUB=$(<"$PH_TMP/server.pub")
 
 # The first ping triggers the handshake; wireguard-go queues it, so no loss is expected.
@@ -47,8 +48,8 @@ ph_iperf "$PH_NS_CLI" "$SRV_TUN" 3 "$PH_TMP/iperf-443.json"
 # authenticated packet as the endpoint), so the switch would not stick under load.
 block_and_switch() {
     ph_censor_block_udp "$1"
-    ph_ns "$PH_NS_CLI" wg set "$CLI_IF" peer "$SERVER_PUB" endpoint "$PH_SRV_ADDR:$2"
-    ph_log "client endpoint -> $PH_SRV_ADDR:$2"
+    ph_ns "$PH_NS_CLI" wg set "$CLI_IF" peer "$SERVER_PUB" endpoint "$(ph_relay_endpoint "$2")"
+    ph_log "client endpoint -> $(ph_relay_endpoint "$2")"
 }
 hs_before=$(ph_wg_handshakes "$CLI_IF")
 
@@ -75,7 +76,7 @@ jq -e '[.intervals[3:][].sum.bytes] | length >= 2 and all(. > 0)' "$PH_TMP/iperf
 
 # The client really uses the new port, and the censor saw traffic on each port in turn.
 cli_ep=$(ph_ns "$PH_NS_CLI" wg show "$CLI_IF" endpoints | awk '{print $2}')
-[[ $cli_ep == "$PH_SRV_ADDR:40007" ]] || ph_die "client endpoint is '$cli_ep', expected $PH_SRV_ADDR:40007"
+[[ $cli_ep == "$(ph_relay_endpoint 40007)" ]] || ph_die "client endpoint is '$cli_ep', expected $(ph_relay_endpoint 40007)"
 for port in 443 40003 40007; do
     n=$(ph_censor_udp_packets "$port")
     ph_result "router saw $n client packets to udp/$port"
@@ -91,6 +92,11 @@ ep_40007=$(server_endpoint)
 # address across the switches, and no second session is opened (wireguard_guard.sh tests this
 # at length).
 sessions=$(grep -c 'session [0-9]* opened' "$PH_PORTHOP_LOG" || true)
+# The outer transport was the family asked for: the relay saw the client at its address of it.
+opened_from=$(grep -m1 -o 'session [0-9]* opened: udp [^ ]*' "$PH_PORTHOP_LOG" || true)
+ph_result "relay: ${opened_from:-(no session opened)}"
+[[ $opened_from == *" udp $(ph_client_host):"* ]] ||
+    ph_die "the relay's session was opened from '${opened_from##* }', expected the client's IPv$PH_FAMILY address $(ph_client_host)"
 ph_result "backend endpoint via 443 / 40003 / 40007: $ep_443 / $ep_40003 / $ep_40007;" \
     "porthop opened $sessions session(s)"
 [[ $ep_443 == "$ep_40003" && $ep_40003 == "$ep_40007" ]] ||

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "harness.hpp"
+#include "../support/agent_fixture.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/schedule.hpp"
@@ -17,20 +17,7 @@ using namespace porthop::test;
 
 namespace {
 
-constexpr std::chrono::seconds kInterval{60};
-
-hop::PathTimers fast_timers() {
-    hop::PathTimers t;
-    t.probe_interval = 100ms;
-    t.fast_probe_after = 50ms;
-    t.silence = 300ms;
-    t.attempt_timeout = 200ms;
-    t.tcp_connect_timeout = 1000ms;
-    t.retry_udp_first = 500ms;
-    t.retry_udp_max = 1000ms;
-    t.tcp_linger = 300ms;
-    return t;
-}
+constexpr auto kInterval = kAgentInterval;
 
 // UDP sockets of this process's network namespace bound to 127.0.0.1:port (/proc/net/udp).
 unsigned udp_sockets_on(std::uint16_t port) {
@@ -46,76 +33,10 @@ unsigned udp_sockets_on(std::uint16_t port) {
     return n;
 }
 
-crypto::HopKey new_key() {
-    REQUIRE(crypto::init_sodium());
-    return crypto::generate_hop_key();
-}
-
-boost::asio::ip::address loopback_address(bool v6) {
-    return boost::asio::ip::make_address(v6 ? "::1" : "127.0.0.1");
-}
-
-// A server on loopback with `udp` UDP ports and one TCP port, all named (free_ports), keyed
-// with `key`, on the fake wall clock.
+// The UDP ports a moving-target server keyed with `key` opens in `epoch`.
 std::vector<std::uint16_t> schedule_ports_for(const relay::ServerOptions& options, const crypto::HopKey& key,
                                               std::uint64_t epoch) {
     return hop::PortSchedule(crypto::derive_hop_keys(key).schedule, options.udp_ports).moving_target_ports(epoch);
-}
-
-relay::ServerOptions keyed_server(const EchoBackend& backend, bool v6, const crypto::HopKey& key,
-                                  std::size_t udp) {
-    relay::ServerOptions o;
-    o.listen = {loopback_address(v6)};
-    o.udp_ports = free_ports(v6, SOCK_DGRAM, udp);
-    o.tcp_ports = free_ports(v6, SOCK_STREAM, 1);
-    REQUIRE(o.udp_ports.size() == udp);
-    REQUIRE(o.tcp_ports.size() == 1);
-    o.backend = backend.endpoint();
-    o.tolerate_missing_ipv6 = false;
-    o.hop_keys = crypto::derive_hop_keys(key);
-    o.hop_interval = kInterval;
-    o.wall_clock = &FakeWallClock::now;
-    return o;
-}
-
-// An agent for `server`: the same ports, interval and clock, listening on loopback.
-relay::AgentOptions agent_for(const relay::ServerOptions& server, const crypto::HopKey& key) {
-    relay::AgentOptions o;
-    const auto address = server.listen.front();
-    o.listen = net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(address, 0));
-    o.server = address;
-    o.udp_ports = server.udp_ports;
-    o.tcp_port = server.tcp_ports.front();
-    o.key = key;
-    o.hop_interval = server.hop_interval;
-    o.timers = fast_timers();
-    o.wall_clock = &FakeWallClock::now;
-    return o;
-}
-
-// "udp/40017" -> 40017; nullopt for "tcp/..." and "none".
-std::optional<std::uint16_t> udp_port_of(const std::string& path) {
-    if (path.rfind("udp/", 0) != 0) return std::nullopt;
-    return static_cast<std::uint16_t>(std::stoul(path.substr(4)));
-}
-
-std::string udp_path(std::uint16_t port) { return "udp/" + std::to_string(port); }
-std::string tcp_path(std::uint16_t port) { return "tcp/" + std::to_string(port); }
-
-bool on_udp(RunningAgent& agent, std::chrono::milliseconds timeout = 3000ms) {
-    return eventually([&] { return udp_port_of(agent.status().path).has_value(); }, timeout);
-}
-
-bool on_path(RunningAgent& agent, const std::string& path, std::chrono::milliseconds timeout = 3000ms) {
-    return eventually([&] { return agent.status().path == path; }, timeout);
-}
-
-// Moves the fake wall clock to `into` past the start of `epoch` (which must not be in the past).
-void go_to_epoch(std::uint64_t epoch, std::chrono::system_clock::duration into) {
-    FakeWallClock::place(kInterval, into);
-    const auto now = FakeWallClock::epoch(kInterval);
-    REQUIRE(epoch >= now);
-    FakeWallClock::advance(kInterval * static_cast<long>(epoch - now));
 }
 
 std::set<std::uint16_t> as_set(const std::vector<std::uint16_t>& ports) {
@@ -226,22 +147,18 @@ Bytes openvpn_hard_reset() {
 
 }  // namespace
 
-TEST_CASE("agent: datagrams of every size round-trip exactly through agent and server", "[agent]") {
+TEST_CASE_METHOD(AgentFixture, "agent: datagrams of every size round-trip exactly through agent and server",
+                 "[agent]") {
     const bool v6 = GENERATE(false, true);
     CAPTURE(v6);
-    FakeWallClock::reset();
-    EchoBackend backend;
-    const auto key = new_key();
     // Buffers for the largest u16 frame, so the sizes below are bounded by the kernel's UDP
     // limits only (the configuration refuses more than 65507, which IPv4 can carry).
-    auto options = keyed_server(backend, v6, key, 3);
+    auto options = server_options(v6, 3);
     options.max_datagram = 65535;
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
+    auto& relay = start_relay(options);
     auto agent_options = agent_for(options, key);
     agent_options.max_datagram = 65535;
-    RunningAgent agent(agent_options);
-    REQUIRE_FALSE(agent.error());
+    auto& agent = start_agent(agent_options);
     REQUIRE(on_udp(agent));
 
     UdpClient client(v6);
@@ -285,11 +202,8 @@ TEST_CASE("agent: datagrams of every size round-trip exactly through agent and s
     CHECK(relay.sessions() == 1);
 }
 
-TEST_CASE("agent: scheduled hops follow the schedule and lose no datagram", "[agent][hop]") {
-    FakeWallClock::reset();
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 4);
+TEST_CASE_METHOD(AgentFixture, "agent: scheduled hops follow the schedule and lose no datagram", "[agent][hop]") {
+    const auto options = server_options(false, 4);
     const hop::PortSchedule schedule(crypto::derive_hop_keys(key).schedule, options.udp_ports);
     constexpr std::uint64_t kSteps = 4;
     // Start in an epoch from which every step changes the scheduled port, 5 s into it so that
@@ -303,10 +217,8 @@ TEST_CASE("agent: scheduled hops follow the schedule and lose no datagram", "[ag
     while (!every_step_hops(first)) ++first;
     go_to_epoch(first, 5s);
 
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    auto& relay = start_relay(options);
+    auto& agent = start_agent(agent_for(options, key));
     REQUIRE(on_udp(agent));
     Stream stream(false, agent.port());
     REQUIRE(stream.flows());
@@ -339,17 +251,13 @@ TEST_CASE("agent: scheduled hops follow the schedule and lose no datagram", "[ag
     CHECK(relay.sessions() == 1);
 }
 
-TEST_CASE("agent: all UDP goes dark -> TCP, and back to UDP when it heals", "[agent][fallback]") {
-    FakeWallClock::reset();
+TEST_CASE_METHOD(AgentFixture, "agent: all UDP goes dark -> TCP, and back to UDP when it heals",
+                 "[agent][fallback]") {
     FakeWallClock::place(kInterval, 5s);
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 3);
+    const auto options = server_options(false, 3);
     const auto tcp_port = options.tcp_ports.front();
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    auto& relay = start_relay(options);
+    auto& agent = start_agent(agent_for(options, key));
     REQUIRE(on_udp(agent));
     Stream stream(false, agent.port());
     REQUIRE(stream.flows());
@@ -392,16 +300,11 @@ TEST_CASE("agent: all UDP goes dark -> TCP, and back to UDP when it heals", "[ag
     CHECK(relay.counter(&relay::Counters::agent_climbs) >= 1);
 }
 
-TEST_CASE("agent: its UDP port going dark moves it to another UDP port", "[agent][fallback]") {
-    FakeWallClock::reset();
+TEST_CASE_METHOD(AgentFixture, "agent: its UDP port going dark moves it to another UDP port", "[agent][fallback]") {
     FakeWallClock::place(kInterval, 5s);
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 4);
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    const auto options = server_options(false, 4);
+    auto& relay = start_relay(options);
+    auto& agent = start_agent(agent_for(options, key));
     REQUIRE(on_udp(agent));
     Stream stream(false, agent.port());
     REQUIRE(stream.flows());
@@ -432,16 +335,12 @@ TEST_CASE("agent: its UDP port going dark moves it to another UDP port", "[agent
     CHECK(relay.counter(&relay::Counters::agent_fallbacks) == 0);
 }
 
-TEST_CASE("agent: a wrong key never gets a path, and the server answers nothing", "[agent][auth]") {
-    FakeWallClock::reset();
+TEST_CASE_METHOD(AgentFixture, "agent: a wrong key never gets a path, and the server answers nothing",
+                 "[agent][auth]") {
     FakeWallClock::place(kInterval, 5s);
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 3);
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, new_key()));
-    REQUIRE_FALSE(agent.error());
+    const auto options = server_options(false, 3);
+    auto& relay = start_relay(options);
+    auto& agent = start_agent(agent_for(options, new_key()));
 
     UdpClient client(false);
     for (int i = 0; i < 10; ++i) {
@@ -464,18 +363,13 @@ TEST_CASE("agent: a wrong key never gets a path, and the server answers nothing"
     CHECK(relay.sessions() == 0);
 }
 
-TEST_CASE("agent: a server without a key echoes attaches as native data; the agent rejects them",
-          "[agent][auth]") {
-    FakeWallClock::reset();
+TEST_CASE_METHOD(AgentFixture, "agent: a server without a key echoes attaches as native data; the agent rejects them",
+                 "[agent][auth]") {
     FakeWallClock::place(kInterval, 5s);
-    EchoBackend backend;
-    const auto key = new_key();
-    auto options = keyed_server(backend, false, key, 3);
+    auto options = server_options(false, 3);
     options.hop_keys.reset();  // native clients only: an attach is just a 50-byte datagram
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    start_relay(options);
+    auto& agent = start_agent(agent_for(options, key));
 
     CHECK(eventually([&] { return agent.status().rejected_frames >= 3; }));
     std::this_thread::sleep_for(1s);
@@ -491,16 +385,11 @@ TEST_CASE("agent: a server without a key echoes attaches as native data; the age
     }
 }
 
-TEST_CASE("agent: a native UDP client and an agent share a server port", "[agent]") {
-    FakeWallClock::reset();
+TEST_CASE_METHOD(AgentFixture, "agent: a native UDP client and an agent share a server port", "[agent]") {
     FakeWallClock::place(kInterval, 5s);
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 3);
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    const auto options = server_options(false, 3);
+    auto& relay = start_relay(options);
+    auto& agent = start_agent(agent_for(options, key));
     REQUIRE(on_udp(agent));
     const auto port = *udp_port_of(agent.status().path);
     Stream stream(false, agent.port());
@@ -525,11 +414,9 @@ TEST_CASE("agent: a native UDP client and an agent share a server port", "[agent
     CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
 }
 
-TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epoch", "[agent][hop]") {
-    FakeWallClock::reset();
-    EchoBackend backend;
-    const auto key = new_key();
-    auto options = keyed_server(backend, false, key, 20);
+TEST_CASE_METHOD(AgentFixture, "agent: a moving-target server opens the schedule's ports epoch by epoch",
+                 "[agent][hop]") {
+    auto options = server_options(false, 20);
     options.moving_target = true;
     // With two workers, worker 0's epoch timer makes worker 1 follow: every open port has a
     // socket of each worker, every closed one none.
@@ -552,13 +439,11 @@ TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epo
         ++e;
     go_to_epoch(e - 1, kInterval - 500ms);
 
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
+    auto& relay = start_relay(options);
     const auto opened = as_set(relay.udp_ports());
     CHECK(opened.size() == schedule.moving_target_ports(e - 1).size());
     CHECK(opened == as_set(schedule.moving_target_ports(e - 1)));
-    RunningAgent agent(agent_for(options, key));
-    REQUIRE_FALSE(agent.error());
+    auto& agent = start_agent(agent_for(options, key));
     REQUIRE(on_udp(agent));
     // The first path is whichever open port answered first; the scheduled hops go from there.
     std::uint64_t expected_hops = *udp_port_of(agent.status().path) != schedule.port_for(e);
@@ -591,13 +476,10 @@ TEST_CASE("agent: a moving-target server opens the schedule's ports epoch by epo
     CHECK(backend.sources().size() == 1);
 }
 
-TEST_CASE("agent: with a key, a TCP first frame must be an attach or a VPN handshake", "[agent][tcp]") {
-    FakeWallClock::reset();
-    EchoBackend backend;
-    const auto key = new_key();
-    const auto options = keyed_server(backend, false, key, 1);
-    RunningRelay relay(options);
-    REQUIRE_FALSE(relay.error());
+TEST_CASE_METHOD(AgentFixture, "agent: with a key, a TCP first frame must be an attach or a VPN handshake",
+                 "[agent][tcp]") {
+    const auto options = server_options(false, 1);
+    auto& relay = start_relay(options);
     const auto port = options.tcp_ports.front();
 
     SECTION("garbage: closed without a byte") {

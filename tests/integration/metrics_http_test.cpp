@@ -6,7 +6,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "porthop/app/metrics_http.hpp"
-#include "harness.hpp"
+#include "../support/harness.hpp"
 
 using namespace porthop;
 using namespace porthop::test;

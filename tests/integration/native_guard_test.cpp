@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "../fixtures/fixture.hpp"
-#include "harness.hpp"
+#include "../support/harness.hpp"
 #include "native_messages.hpp"
 
 using namespace porthop;

@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "harness.hpp"
+#include "../support/harness.hpp"
 
 namespace porthop::test {
 

@@ -2,7 +2,7 @@
 // that cannot be applied leaving everything as it was.
 #include <catch2/catch.hpp>
 
-#include "harness.hpp"
+#include "../support/harness.hpp"
 #include "native_messages.hpp"
 #include "porthop/relay/session_state.hpp"
 

@@ -2,7 +2,7 @@
 // framed back into the same connection.
 #include <catch2/catch.hpp>
 
-#include "harness.hpp"
+#include "../support/harness.hpp"
 
 using namespace porthop;
 using namespace porthop::test;

@@ -2,7 +2,7 @@
 // from the port the client used; each client is one stable source address at the backend.
 #include <catch2/catch.hpp>
 
-#include "harness.hpp"
+#include "../support/harness.hpp"
 
 using namespace porthop;
 using namespace porthop::test;

@@ -9,7 +9,7 @@
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/steering.hpp"
-#include "harness.hpp"
+#include "../support/harness.hpp"
 #include "native_messages.hpp"
 
 using namespace porthop;
@@ -234,7 +234,7 @@ TEST_CASE("workers: a porthop client attaching from another worker's address rea
     CHECK(relay.sessions() == 1);
 }
 
-TEST_CASE("workers: a porthop client's TCP connection moves to the worker holding its session",
+TEST_CASE("workers: a porthop client's TCP connection on another worker brings its session there",
           "[workers][agent]") {
     KeyedWorkers kit(1);
     RunningRelay relay(kit.options);
@@ -268,11 +268,13 @@ TEST_CASE("workers: a porthop client's TCP connection moves to the worker holdin
         REQUIRE(echoed);
         CHECK(*echoed == data(pattern(500, 3)));
         CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
-        CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
+        // One session still, now on the worker holding the connection (the session moves, the
+        // connection does not: workers.cpp), with the same backend socket.
+        CHECK(worker_sessions(relay) == std::vector<std::size_t>{0, 1});
         CHECK(backend.sources().size() == 1);
         CHECK(relay.snapshot().tcp_connections == 1);
     }
-    SECTION("an attach under another key is moved, then refused by the owner without a byte") {
+    SECTION("an attach under another key is judged by the owner and refused without a byte") {
         TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
         REQUIRE(tcp.connected());
         const auto other = crypto::derive_hop_keys(crypto::generate_hop_key());
@@ -282,6 +284,21 @@ TEST_CASE("workers: a porthop client's TCP connection moves to the worker holdin
         CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
         CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) == 1);
         CHECK(eventually([&] { return relay.snapshot().tcp_connections == 0; }));
+        CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});  // refused: nothing moved
+    }
+    SECTION("after the move, its UDP path from the first worker's address still reaches it") {
+        TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
+        REQUIRE(tcp.connected());
+        tcp.write_raw(TcpClient::frame(attach(keys, 2)));
+        REQUIRE(tcp.read_frame());  // the ack: the session is on worker 1 now
+        CHECK(worker_sessions(relay) == std::vector<std::size_t>{0, 1});
+        // Worker 0 receives it and finds the new owner in the directory.
+        udp.send_to(relay.udp_port(0), data(pattern(120, 4)));
+        auto echoed = udp.receive();
+        REQUIRE(echoed);
+        CHECK(echoed->first == data(pattern(120, 4)));
+        CHECK(backend.sources().size() == 1);
+        CHECK(relay.counter(&relay::Counters::handoffs) >= 1);
     }
 }
 

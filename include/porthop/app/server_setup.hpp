@@ -30,7 +30,9 @@ std::optional<relay::ServerOptions> make_server_options(const ServerConfig& conf
 // still too low for the configured listeners, sessions and TCP connections (empty if fine).
 std::string ensure_file_limit(const relay::ServerOptions& options);
 
-// "udp 443,1194,40000-40099 tcp 443 on 0.0.0.0, :: -> backend 127.0.0.1:51820 (...)"
+// The start-up line: "udp 443,1194,40000-40099 and tcp 443 on 0.0.0.0, :: -> backend 127.0.0.1:51820
+// (...)". Each key's row of the [server] table says how it shows here (config_server_keys.cpp,
+// where this is defined).
 std::string describe(const ServerConfig& config, const relay::ServerOptions& options);
 
 }  // namespace porthop::app

@@ -69,7 +69,7 @@
 // Not thread-safe: one instance per server, used from the event loop that owns the session
 // table; `now` must not go backwards (steady_clock).
 //
-// How the server calls it (src/relay/native_guard.cpp). Only native UDP sessions take part:
+// How the server calls it (src/relay/native_guard.cpp, NativeGuard). Only native UDP sessions take part:
 // not agent sessions (the hop link has its own authenticated attach) and not TCP ones (their
 // connection is their path).
 //  - Backend -> client, every datagram of a native UDP session: learn_wg / learn_ovpn.

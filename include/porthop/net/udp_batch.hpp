@@ -84,9 +84,12 @@ struct SendItem {
     std::size_t length = 0;
     const Endpoint* peer = nullptr;       // nullptr on connected sockets
     const LocalAddress* local = nullptr;  // nullptr or AF_UNSPEC: kernel's choice
-    // Bytes sent in front of `data` (a header kept elsewhere, e.g. the hop-link type byte):
-    // the datagram is head + data, gathered by the kernel, so the payload is never copied.
-    const std::byte* head = nullptr;
+    // Bytes sent in front of `data`: a per-datagram header (a hop-link frame header, which a
+    // codec may write differently for every datagram: a nonce, padding). It lives in the item,
+    // so a batch of items carries a batch of headers; the datagram is head + data, gathered by
+    // the kernel, so the payload is never copied to make room in front of it.
+    static constexpr std::size_t kMaxHead = 32;
+    std::array<std::byte, kMaxHead> head{};
     std::size_t head_length = 0;
 };
 
@@ -99,6 +102,7 @@ struct ReceiveResult {
 struct SendResult {
     std::size_t sent = 0;        // datagrams (items), however many messages they went in
     std::size_t sent_bytes = 0;  // head + data of the items sent
+    std::size_t head_bytes = 0;  // of sent_bytes, the heads' (what a caller's payload count leaves out)
     std::size_t failed = 0;
     int error = 0;  // last errno seen, 0 if none
     // The socket buffer was full (EAGAIN): items from `stopped_at` on were not tried (they are

@@ -18,6 +18,7 @@
 #include "porthop/hop/path_manager.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
+#include "porthop/relay/agent_status.hpp"
 
 namespace porthop::relay {
 
@@ -33,21 +34,6 @@ struct AgentOptions {
     hop::PathTimers timers;
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     const net::Syscalls* syscalls = &net::system_syscalls();
-};
-
-struct AgentStatus {
-    std::string path;  // "udp/40017", "tcp/443", "none"
-    std::uint64_t hops = 0, fallbacks = 0, climbs = 0;
-    double rtt_ms = -1;  // -1: not measured yet
-    std::uint64_t to_server_packets = 0, to_server_bytes = 0;
-    std::uint64_t from_server_packets = 0, from_server_bytes = 0;
-    std::uint64_t dropped_no_path = 0;   // local datagrams while no path was up
-    std::uint64_t dropped_no_local = 0;  // server datagrams before the local client spoke
-    std::uint64_t dropped_send = 0;      // send errors, full TCP queue
-    std::uint64_t rejected_frames = 0;   // frames from the server that failed a check
-    std::vector<std::uint16_t> dark_ports;
-    std::string local_client;  // the local VPN client's address, "" until it sends
-    std::uint64_t session_id = 0;
 };
 
 class Agent {
@@ -68,10 +54,5 @@ public:
 private:
     std::unique_ptr<Impl> impl_;
 };
-
-// One line for logs and SIGUSR1: "path udp/40017, 3 hops, 0 fallbacks, rtt 0.4 ms, ...".
-std::string describe(const AgentStatus& status);
-// The /status document: one JSON object (keys in docs and README).
-std::string to_json(const AgentStatus& status);
 
 }  // namespace porthop::relay

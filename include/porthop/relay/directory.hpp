@@ -48,6 +48,9 @@ public:
     std::optional<Owner> id(IdKind kind, std::uint64_t id) const;
     // Removes every entry `owner` still holds (entries taken over by another session stay).
     void erase_session(Owner owner);
+    // Every entry `from` still holds names `to` from now on: the session moved to another
+    // worker (relay/workers.cpp), and datagrams for it must find it there.
+    void move_session(Owner from, Owner to);
 
     std::size_t size() const;
 

@@ -38,7 +38,7 @@ struct ServerOptions {
     // (0: no cap), so a few sources cannot take every slot of max_tcp_connections.
     std::uint32_t tcp_per_source = 32;
     // Bytes of buffer all TCP reply queues of one worker may hold together; beyond it, replies
-    // to connections queueing more than a small floor are dropped (relay/frame_queue.hpp).
+    // to connections queueing more than a small floor are dropped (net/frame_queue.hpp).
     std::size_t tcp_queue_budget = std::size_t{16} << 20;
     // The largest datagram UDP over IPv4 can carry (65535 - 20 - 8); config refuses more.
     std::uint32_t max_datagram = 65507;

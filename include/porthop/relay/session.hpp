@@ -15,6 +15,7 @@
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
 #include "porthop/relay/guard_tables.hpp"
+#include "porthop/relay/native_guard.hpp"
 
 namespace porthop::relay {
 
@@ -30,7 +31,7 @@ enum class CloseReason : std::uint8_t {
     listener_removed,
     superseded,
     shutdown,
-    evicted  // a provisional session that made room for a newer one (native_guard.cpp)
+    evicted  // a provisional session that made room for a newer one (native_clients.cpp)
 };
 const char* to_string(CloseReason reason) noexcept;
 
@@ -70,34 +71,15 @@ struct Session {
     bool closed = false;
     // The source (guard/source_limiter.hpp) this session counts against; kept across roaming.
     std::optional<SourceKey> source;
-    // Anti-amplification for native UDP sessions: until the client shows that it receives what
-    // is sent to its address (`validated`), at most `amplification` times the bytes it sent go
-    // back to it (src/relay/native_guard.cpp says what validates, and why OpenVPN gets 3).
-    // TCP and agent sessions are validated from the start: a TCP handshake or an authenticated
-    // attach already proved the address; a native UDP session starts unvalidated.
-    bool validated = true;
-    std::uint8_t amplification = 1;
+    // What the native-client guard keeps for a native UDP session (relay/native_guard.hpp:
+    // anti-amplification, validation, OpenVPN ids); TCP and agent sessions keep the default,
+    // validated: a TCP handshake or an authenticated attach already proved the address.
+    NativeState native;
     // Opened by a datagram that is not a handshake (a WireGuard transport message after a relay
     // restart, or a forgery) and not yet answered by the backend: it counts against a small
-    // budget per source and in total, and is the first to make room (native_guard.cpp).
+    // budget per source and in total, and is the first to make room (native_clients.cpp).
     bool provisional = false;
     std::optional<SourceKey> provisional_source;  // the source whose provisional share it takes
-    // Opened by a datagram that is not a handshake (see `provisional`), whatever the limits.
-    bool opened_by_data = false;
-    // Moved to another address since it opened (roaming): its socket's history no longer says
-    // anything about the client's current address.
-    bool roamed = false;
-    // The backend sent a data packet (WireGuard transport, OpenVPN P_DATA) on this session.
-    bool backend_sent_data = false;
-    std::uint64_t ovpn_backend_sid = 0;  // OpenVPN: the backend's session id (0: none seen)
-    std::uint64_t ovpn_client_sid = 0;   // OpenVPN: the client's session id (0: none seen)
-    // OpenVPN: the backend's answer to the client's hard reset did not echo the client's session
-    // id in clear, i.e. its control channel is encrypted (tls-crypt, tls-crypt-v2).
-    bool ovpn_control_encrypted = false;
-    // OpenVPN, several workers: the peer-id last written to the directory (relay/directory.hpp).
-    std::uint32_t directory_peer_id = 0xFFFFFFFFu;
-    // The byte counts below when the session last roamed: the cap counts from there.
-    std::uint64_t from_client_bytes_at_move = 0, to_client_bytes_at_move = 0;
 
     std::uint64_t from_client_packets = 0, from_client_bytes = 0;
     std::uint64_t to_client_packets = 0, to_client_bytes = 0;

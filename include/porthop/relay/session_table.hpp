@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -72,6 +73,13 @@ public:
     Session* find(std::uint64_t id) const noexcept {
         auto it = by_id_.find(id);
         return it == by_id_.end() ? nullptr : it->second.session.get();
+    }
+    // The UDP keys of session `id` (an agent's paths oldest first; a native session's one), or
+    // none if it is unknown. Valid until the table changes.
+    std::span<const UdpKey> udp_paths(std::uint64_t id) const noexcept {
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) return {};
+        return it->second.udp_keys;
     }
     // Unbinds every path of `listener` from session `id` (its port closed).
     void remove_listener_paths(std::uint64_t id, std::uint32_t listener);

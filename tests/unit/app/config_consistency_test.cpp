@@ -1,12 +1,16 @@
 // Checks that span several keys: listen addresses that cannot all bind, a backend that is one
 // of the relay's own listeners, host names that are not names. And the shipped example files
-// against the built-in defaults and the keys the parser knows.
+// against the built-in defaults and the keys the parser knows; the key tables (config_schema())
+// against README and the examples: a documented key the parser does not know, or a key of the
+// parser documented nowhere, fails.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "porthop/app/config.hpp"
+#include "porthop/app/config_schema.hpp"
 
 using namespace porthop::app;
 
@@ -207,4 +211,174 @@ TEST_CASE("conf/*.toml show every key the parser knows", "[app][config][conf]") 
     check_every_key_shown(client, "client");
     check_every_key_shown(client, "client_metrics");
     check_every_key_shown(client, "log");
+}
+
+// ---- the key tables (config_schema) against README and the shipped examples ---------------------
+
+namespace {
+
+// A key some document names, and where.
+struct DocumentedKey {
+    std::string section, key, where;
+};
+
+// The keys of an example file, by section: set ("key = ...") or shown commented out
+// ("# key = ..."), under a section header that may be commented out too ("# [metrics]").
+std::vector<DocumentedKey> keys_in_example(const std::string& text, const std::string& name) {
+    static const std::regex header(R"(^(?:# ?)?\[([A-Za-z0-9_.]+)\]\s*$)");
+    static const std::regex assignment(R"(^(?:# ?)?([A-Za-z0-9_]+) = )");
+    std::vector<DocumentedKey> out;
+    std::istringstream lines(text);
+    std::string section;
+    std::size_t number = 0;
+    for (std::string line; std::getline(lines, line);) {
+        ++number;
+        std::smatch m;
+        if (std::regex_search(line, m, header))
+            section = m[1];
+        else if (std::regex_search(line, m, assignment))
+            out.push_back({section, m[1], name + ":" + std::to_string(number)});
+    }
+    return out;
+}
+
+// The keys in the first column of the README's configuration table ("| `server.listen` | ...",
+// several in one cell: "| `client.udp`, `client.tcp` | ...").
+std::vector<DocumentedKey> keys_in_readme(const std::string& text) {
+    static const std::regex dotted("`([A-Za-z0-9_]+)\\.([A-Za-z0-9_]+)`");
+    std::vector<DocumentedKey> out;
+    const auto begin = text.find("\n## Configuration\n");
+    if (begin == std::string::npos) return out;
+    const auto end = text.find("\n## ", begin + 1);
+    std::istringstream lines(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("| `", 0) != 0) continue;
+        const auto first_cell = line.substr(0, line.find(" |", 1));
+        for (std::sregex_iterator it(first_cell.begin(), first_cell.end(), dotted), stop; it != stop; ++it)
+            out.push_back({(*it)[1], (*it)[2], "README.md (" + (*it)[0].str() + ")"});
+    }
+    return out;
+}
+
+bool in_schema(const std::vector<ConfigSection>& schema, const std::string& section, const std::string& key) {
+    for (const auto& s : schema)
+        if (s.name == section)
+            for (const auto& k : s.keys)
+                if (k == key) return true;
+    return false;
+}
+
+// Every documented key known to the schema; every key of the schema (its `documenting` part)
+// documented somewhere. One line per disagreement.
+std::vector<std::string> disagreements(const std::vector<ConfigSection>& schema,
+                                       const std::vector<DocumentedKey>& examples,
+                                       const std::vector<DocumentedKey>& documenting) {
+    std::vector<std::string> out;
+    for (const auto* list : {&examples, &documenting})
+        for (const auto& d : *list)
+            if (!in_schema(schema, d.section, d.key))
+                out.push_back(d.where + ": " + d.section + "." + d.key + " is not a key porthop knows");
+    for (const auto& s : schema)
+        for (const auto& k : s.keys) {
+            const bool documented = std::any_of(documenting.begin(), documenting.end(), [&](const auto& d) {
+                return d.section == s.name && d.key == k;
+            });
+            if (!documented)
+                out.push_back(std::string(s.name) + "." + std::string(k) +
+                              " is documented neither in README.md nor in conf/*.toml");
+        }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+}
+
+// What the shipped files say: conf/*.toml and README document; the other examples only use keys.
+struct Documents {
+    std::vector<DocumentedKey> documenting, examples;
+};
+
+Documents shipped_documents() {
+    const auto root = conf_dir() / "..";
+    Documents d;
+    for (const char* name : {"conf/server.toml", "conf/client.toml"}) {
+        const auto keys = keys_in_example(read_text(root / name), name);
+        d.documenting.insert(d.documenting.end(), keys.begin(), keys.end());
+    }
+    const auto readme = keys_in_readme(read_text(root / "README.md"));
+    d.documenting.insert(d.documenting.end(), readme.begin(), readme.end());
+    for (const char* name : {"packaging/openwrt/server.toml", "packaging/openwrt/client.toml",
+                             "docker/server.toml", "docker/openvpn/server.toml"}) {
+        const auto keys = keys_in_example(read_text(root / name), name);
+        d.examples.insert(d.examples.end(), keys.begin(), keys.end());
+    }
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("config schema: every section the parser reads, with its keys", "[app][config][conf]") {
+    const auto schema = config_schema();
+    REQUIRE_FALSE(schema.empty());
+    CHECK(schema[0].name == "server");
+    // The schema and the parser are one table: every listed key parses, in its section.
+    for (const auto& s : schema)
+        for (const auto& k : s.keys) {
+            INFO("[" << s.name << "] " << k);
+            const auto result =
+                parse_config("[" + std::string(s.name) + "]\n" + std::string(k) + " = []\n", "t.toml");
+            for (const auto& e : result.errors) CHECK(e.message.find("unknown key") == std::string::npos);
+        }
+    // And to_toml writes every section (the roles order them).
+    const auto text = to_toml(Config{});
+    for (const auto& s : schema) CHECK(text.find("[" + std::string(s.name) + "]\n") != std::string::npos);
+}
+
+TEST_CASE("config schema: README, conf/*.toml and the key tables agree", "[app][config][conf]") {
+    const auto documents = shipped_documents();
+    // The readers found something: a README or example rewritten out of their reach fails here.
+    REQUIRE(documents.documenting.size() > 30);
+    REQUIRE(documents.examples.size() > 10);
+    const auto problems = disagreements(config_schema(), documents.examples, documents.documenting);
+    INFO(joined(problems));
+    CHECK(problems.empty());
+}
+
+TEST_CASE("config schema: the agreement check reports a made-up key", "[app][config][conf]") {
+    const auto schema = config_schema();
+    const auto documents = shipped_documents();
+
+    SECTION("set in an example") {
+        auto examples = documents.examples;
+        const auto made_up = keys_in_example("[server]\nlisten = [\"::\"]\nbogus_key = 1\n", "x.toml");
+        examples.insert(examples.end(), made_up.begin(), made_up.end());
+        CHECK(joined(disagreements(schema, examples, documents.documenting)) ==
+              "x.toml:3: server.bogus_key is not a key porthop knows\n");
+    }
+    SECTION("commented out in conf, under a commented-out section") {
+        auto documenting = documents.documenting;
+        const auto made_up = keys_in_example("[log]\n# [metrics]\n# port = 9100\n", "conf/x.toml");
+        documenting.insert(documenting.end(), made_up.begin(), made_up.end());
+        CHECK(joined(disagreements(schema, documents.examples, documenting)) ==
+              "conf/x.toml:3: metrics.port is not a key porthop knows\n");
+    }
+    SECTION("in the README's table") {
+        auto documenting = documents.documenting;
+        const auto made_up = keys_in_readme(
+            "# x\n## Configuration\n\n| key | default | meaning |\n| --- | --- | --- |\n"
+            "| `client.listen`, `client.hop_limit` | `1` | made up |\n\n## Logs\n| `log.nothing` | |\n");
+        REQUIRE(made_up.size() == 2);  // only the configuration section's table counts
+        documenting.insert(documenting.end(), made_up.begin(), made_up.end());
+        CHECK(joined(disagreements(schema, documents.examples, documenting)) ==
+              "README.md (`client.hop_limit`): client.hop_limit is not a key porthop knows\n");
+    }
+    SECTION("a key of the tables that nothing documents") {
+        auto with_extra = schema;
+        with_extra[0].keys.push_back("undocumented_key");
+        CHECK(joined(disagreements(with_extra, documents.examples, documents.documenting)) ==
+              "server.undocumented_key is documented neither in README.md nor in conf/*.toml\n");
+    }
 }

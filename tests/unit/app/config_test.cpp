@@ -861,7 +861,7 @@ bool does_not_quote(const std::string& text, const std::string& secret) {
 
 }  // namespace
 
-TEST_CASE("config: key in [server] and [client]", "[app][config][hop]") {
+TEST_CASE("config: key in [server] and [client]", "[app][config][hop_settings]") {
     for (const std::string section : {"server", "client"}) {
         INFO(section);
         const auto result = parse("[" + section + "]\nkey = \"" + kKeyText + "\"\n");
@@ -877,7 +877,7 @@ TEST_CASE("config: key in [server] and [client]", "[app][config][hop]") {
     }
 }
 
-TEST_CASE("config: a bad key is an error that never quotes the key", "[app][config][hop]") {
+TEST_CASE("config: a bad key is an error that never quotes the key", "[app][config][hop_settings]") {
     std::string urlsafe = kKeyText;
     urlsafe[3] = '-';
     std::string padded_early = kKeyText;
@@ -911,13 +911,13 @@ TEST_CASE("config: a bad key is an error that never quotes the key", "[app][conf
                 "expected a string, got a list");
 }
 
-TEST_CASE("config: a bad key keeps no key", "[app][config][hop]") {
+TEST_CASE("config: a bad key keeps no key", "[app][config][hop_settings]") {
     const auto result = parse("[server]\nkey = \"" + kKeyText.substr(1) + "\"\n");
     REQUIRE(result.errors.size() == 1);
     CHECK_FALSE(result.config.server.key);
 }
 
-TEST_CASE("config: hop_interval", "[app][config][hop]") {
+TEST_CASE("config: hop_interval", "[app][config][hop_settings]") {
     struct Row {
         const char* text;
         std::chrono::seconds value;  // 0: rejected with `message`
@@ -969,7 +969,7 @@ TEST_CASE("config: hop_interval", "[app][config][hop]") {
     }
 }
 
-TEST_CASE("config: moving_target", "[app][config][hop]") {
+TEST_CASE("config: moving_target", "[app][config][hop_settings]") {
     const std::string key_line = "key = \"" + kKeyText + "\"\n";
     SECTION("with a key") {
         const auto result = parse("[server]\n" + key_line + "moving_target = true\n");
@@ -1246,7 +1246,7 @@ TEST_CASE("check_client_ready: server and key are required to run the client", "
     CHECK(check_client_ready(Config{})[0].to_string().rfind("(built-in defaults): client.server: ", 0) == 0);
 }
 
-TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", "[app][config][hop]") {
+TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", "[app][config][hop_settings]") {
     Config c;
     auto text = to_toml(c);
     CHECK(text.find("key =") == std::string::npos);

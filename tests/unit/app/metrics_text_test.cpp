@@ -1,5 +1,6 @@
 // The Prometheus text: every family announced once with HELP and TYPE before its samples,
-// names following the conventions, values as given, label values escaped.
+// names following the conventions, values as given, label values escaped. And the client's
+// status line and /status JSON, which its counter list drives as it drives its /metrics.
 #include "porthop/app/metrics_text.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "../../support/endpoints.hpp"
+#include "porthop/app/agent_status_text.hpp"
 #include "porthop/app/config.hpp"
 
 using namespace porthop;
@@ -16,23 +19,43 @@ namespace {
 
 relay::ServerSnapshot sample_snapshot() {
     relay::ServerSnapshot snap;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(443);
-    a.sin_addr.s_addr = htonl(0x7F000001);
-    sockaddr_in6 b{};
-    b.sin6_family = AF_INET6;
-    b.sin6_port = htons(40001);
-    b.sin6_addr = in6addr_loopback;
-    snap.listeners.push_back({"udp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a),
-                              2, 10, 1000, 9, 900});
-    snap.listeners.push_back(
-        {"tcp", net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&b), sizeof b), 1, 3, 30, 4, 40});
+    snap.listeners.push_back({"udp", test::endpoint("127.0.0.1", 443), 2, 10, 1000, 9, 900});
+    snap.listeners.push_back({"tcp", test::endpoint("::1", 40001), 1, 3, 30, 4, 40});
     snap.sessions = 3;
     snap.tcp_connections = 1;
     snap.max_sessions = 100;
     snap.max_tcp_connections = 10;
     return snap;
+}
+
+// An agent that has carried traffic and changed paths.
+relay::AgentStatus sample_agent_status() {
+    relay::AgentStatus st;
+    st.path = "udp/40017";
+    st.hops = 3;
+    st.fallbacks = 1;
+    st.climbs = 1;
+    st.rtt_ms = 12.5;
+    st.to_server_packets = 10;
+    st.to_server_bytes = 1000;
+    st.from_server_packets = 9;
+    st.from_server_bytes = 900;
+    st.dropped_no_path = 2;
+    st.rejected_frames = 4;
+    st.dark_ports = {443, 1194};
+    return st;
+}
+
+// The same with every counter a different value, so a counter shown under another's name is
+// caught, and with the fields only /status shows.
+relay::AgentStatus distinct_agent_status() {
+    auto st = sample_agent_status();
+    st.climbs = 2;
+    st.dropped_no_local = 5;
+    st.dropped_send = 6;
+    st.local_client = "127.0.0.1:5555";
+    st.session_id = 0x1234abcd;
+    return st;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -73,7 +96,7 @@ std::set<std::string> check_families(const std::string& text) {
     return announced;
 }
 
-TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[metrics]") {
+TEST_CASE("metrics: each family has HELP and TYPE once, before all of its samples", "[app][metrics]") {
     relay::Counters counters;
     const auto announced =
         check_families(app::render_metrics(sample_snapshot(), counters, {"1.2.3", 1000.5, 2, 1}));
@@ -81,7 +104,7 @@ TEST_CASE("metrics: each family has HELP and TYPE once, before all of its sample
     CHECK(announced.count("porthop_listener_datagrams_total") == 1);
 }
 
-TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
+TEST_CASE("metrics: values and labels are rendered as given", "[app][metrics]") {
     relay::Counters counters;
     relay::Counters::add(counters.drop_session_limit, 7);
     relay::Counters::add(counters.to_backend_packets, 13);
@@ -112,20 +135,8 @@ TEST_CASE("metrics: values and labels are rendered as given", "[metrics]") {
     has("porthop_reloads_total{result=\"rejected\"} 1");
 }
 
-TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[metrics]") {
-    relay::AgentStatus st;
-    st.path = "udp/40017";
-    st.hops = 3;
-    st.fallbacks = 1;
-    st.climbs = 1;
-    st.rtt_ms = 12.5;
-    st.to_server_packets = 10;
-    st.to_server_bytes = 1000;
-    st.from_server_packets = 9;
-    st.from_server_bytes = 900;
-    st.dropped_no_path = 2;
-    st.rejected_frames = 4;
-    st.dark_ports = {443, 1194};
+TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "[app][metrics]") {
+    auto st = sample_agent_status();
     const auto text = app::render_client_metrics(st, {"1.2.3", 1000.5, 0, 0});
     const auto announced = check_families(text);
     CHECK(announced.count("porthop_client_path_changes_total") == 1);
@@ -150,27 +161,102 @@ TEST_CASE("client metrics: the agent's path, changes, rtt, traffic and drops", "
           std::string::npos);
 }
 
-TEST_CASE("client status: one JSON object and one log line", "[metrics]") {
+TEST_CASE("client status: one JSON object and one log line", "[app][metrics]") {
     relay::AgentStatus st;
     st.path = "tcp/443";
     st.fallbacks = 1;
     st.rtt_ms = -1;
     st.dark_ports = {40017};
     st.session_id = 0xabc;
-    const auto json = relay::to_json(st);
+    const auto json = app::to_json(st);
     CHECK(json.find("\"path\":\"tcp/443\"") != std::string::npos);
     CHECK(json.find("\"rtt_ms\":null") != std::string::npos);
     CHECK(json.find("\"dark_ports\":[40017]") != std::string::npos);
     CHECK(json.find("\"session\":\"0000000000000abc\"") != std::string::npos);
     CHECK(json.front() == '{');
     CHECK(json.back() == '\n');
-    const auto line = relay::describe(st);
+    const auto line = app::describe(st);
     CHECK(line.find("path tcp/443, 0 hops, 1 fallbacks to tcp") == 0);
     CHECK(line.find("rtt not measured") != std::string::npos);
     CHECK(line.find("dark ports 40017") != std::string::npos);
 }
 
-TEST_CASE("metrics: label values are escaped", "[metrics]") {
+// The texts as they were written by hand before the counter list drove them: scripts and
+// dashboards read them, so the list must reproduce them byte for byte.
+TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
+    const auto st = distinct_agent_status();
+    CHECK(app::describe(st) ==
+          "path udp/40017, 3 hops, 1 fallbacks to tcp, 2 back to udp, rtt 12.5 ms, to server 10 pkts/1000 B, "
+          "from server 9 pkts/900 B, dark ports 443,1194");
+    CHECK(app::to_json(st) ==
+          "{\"path\":\"udp/40017\",\"hops\":3,\"fallbacks\":1,\"climbs\":2,\"rtt_ms\":12.500,"
+          "\"to_server_packets\":10,\"to_server_bytes\":1000,"
+          "\"from_server_packets\":9,\"from_server_bytes\":900,"
+          "\"dropped_no_path\":2,\"dropped_no_local\":5,\"dropped_send\":6,\"rejected_frames\":4,"
+          "\"dark_ports\":[443,1194],\"local_client\":\"127.0.0.1:5555\","
+          "\"session\":\"000000001234abcd\"}\n");
+    relay::AgentStatus idle;
+    idle.path = "none";
+    CHECK(app::describe(idle) ==
+          "path none, 0 hops, 0 fallbacks to tcp, 0 back to udp, rtt not measured, to server 0 pkts/0 B, "
+          "from server 0 pkts/0 B, dark ports none");
+}
+
+TEST_CASE("client metrics: the agent's families, exactly", "[app][metrics]") {
+    const auto text = app::render_client_metrics(distinct_agent_status(), {"1.2.3", 1000.5, 0, 0});
+    const auto agent = text.substr(text.find("# HELP porthop_client_path_info"));
+    CHECK(agent ==
+          "# HELP porthop_client_path_info Always 1; the path label is the path in use (none, udp/PORT, "
+          "tcp/PORT).\n"
+          "# TYPE porthop_client_path_info gauge\n"
+          "porthop_client_path_info{path=\"udp/40017\"} 1\n"
+          "# HELP porthop_client_path_changes_total Path changes: hop = UDP port to UDP port, fallback = UDP "
+          "to TCP, climb = TCP back to UDP.\n"
+          "# TYPE porthop_client_path_changes_total counter\n"
+          "porthop_client_path_changes_total{kind=\"hop\"} 3\n"
+          "porthop_client_path_changes_total{kind=\"fallback\"} 1\n"
+          "porthop_client_path_changes_total{kind=\"climb\"} 2\n"
+          "# HELP porthop_client_rtt_seconds Round trip of the last answered probe on the path in use (-1: "
+          "not measured yet).\n"
+          "# TYPE porthop_client_rtt_seconds gauge\n"
+          "porthop_client_rtt_seconds 0.013\n"
+          "# HELP porthop_client_dark_ports UDP ports that went dark and are not retried yet.\n"
+          "# TYPE porthop_client_dark_ports gauge\n"
+          "porthop_client_dark_ports 2\n"
+          "# HELP porthop_client_datagrams_total Datagrams carried, by direction.\n"
+          "# TYPE porthop_client_datagrams_total counter\n"
+          "porthop_client_datagrams_total{direction=\"to_server\"} 10\n"
+          "porthop_client_datagrams_total{direction=\"from_server\"} 9\n"
+          "# HELP porthop_client_payload_bytes_total Datagram payload bytes carried, by direction.\n"
+          "# TYPE porthop_client_payload_bytes_total counter\n"
+          "porthop_client_payload_bytes_total{direction=\"to_server\"} 1000\n"
+          "porthop_client_payload_bytes_total{direction=\"from_server\"} 900\n"
+          "# HELP porthop_client_drops_total Datagrams dropped or frames refused, by reason.\n"
+          "# TYPE porthop_client_drops_total counter\n"
+          "porthop_client_drops_total{reason=\"no_path\"} 2\n"
+          "porthop_client_drops_total{reason=\"no_local_client\"} 5\n"
+          "porthop_client_drops_total{reason=\"send_failed\"} 6\n"
+          "porthop_client_drops_total{reason=\"rejected_frame\"} 4\n");
+}
+
+TEST_CASE("client status: every listed counter is in the JSON and in /metrics", "[app][metrics]") {
+    const auto st = distinct_agent_status();
+    const auto json = app::to_json(st);
+    const auto metrics = app::render_client_metrics(st, {});
+    std::size_t counters = 0;
+    st.for_each_counter([&](const relay::AgentStatus::Counter& c) {
+        INFO(c.name);
+        ++counters;
+        CHECK(json.find(",\"" + std::string(c.name) + "\":" + std::to_string(c.value) + ",") !=
+              std::string::npos);
+        CHECK(metrics.find(std::string(c.family) + "{" + std::string(c.label) + "} " +
+                           std::to_string(c.value) + "\n") != std::string::npos);
+        CHECK(metrics.find("# TYPE " + std::string(c.family) + " counter\n") != std::string::npos);
+    });
+    CHECK(counters >= 11);  // the list as it stands; it may grow
+}
+
+TEST_CASE("metrics: label values are escaped", "[app][metrics]") {
     CHECK(app::escape_label_value("plain") == "plain");
     CHECK(app::escape_label_value("a\"b") == "a\\\"b");
     CHECK(app::escape_label_value("a\\b") == "a\\\\b");

@@ -49,13 +49,49 @@ TEST_CASE("resolve_backend: IP literals need no lookup", "[app][setup]") {
     CHECK(v6->to_string() == "[2001:db8::1]:443");
 }
 
+namespace {
+
+// The options start-up makes of `config`, whose backend must need no lookup.
+porthop::relay::ServerOptions options_for(const ServerConfig& config) {
+    std::string error;
+    auto options = make_server_options(config, error);
+    INFO(error);
+    REQUIRE(options);
+    return *options;
+}
+
+}  // namespace
+
 TEST_CASE("describe: names the TCP connections per source", "[app][setup]") {
     ServerConfig config;
     config.backend = {"10.1.2.3", 51820};
-    std::string error;
-    auto options = make_server_options(config, error);
-    REQUIRE(options);
-    CHECK_THAT(describe(config, *options), Catch::Contains(" and 64 sessions and 32 TCP connections per source)"));
+    const auto options = options_for(config);
+    CHECK_THAT(describe(config, options), Catch::Contains(" and 64 sessions and 32 TCP connections per source)"));
     config.tcp_connections_per_source = 0;
-    CHECK_THAT(describe(config, *options), Catch::Contains("64 sessions and unlimited TCP connections per source)"));
+    CHECK_THAT(describe(config, options), Catch::Contains("64 sessions and unlimited TCP connections per source)"));
+}
+
+// The line as it was written by hand before the [server] table's rows described it: logs are
+// read by people and scripts (tests/cross looks for "(1 worker,").
+TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
+    ServerConfig config;
+    config.backend = {"10.1.2.3", 51820};
+    auto options = options_for(config);
+    options.workers = 1;
+    CHECK(describe(config, options) ==
+          "udp 443,1194,40000-40099 and tcp 443 on 0.0.0.0, :: -> backend 10.1.2.3:51820 (1 worker, idle_timeout "
+          "3m, max_sessions 16384, max_tcp_connections 1024; porthop clients off (no key); native clients: "
+          "protocol any, 20 handshakes/s (burst 5) and 64 sessions and 32 TCP connections per source)");
+    config.key = porthop::crypto::HopKey{};
+    config.moving_target = true;
+    config.protocol = porthop::wire::Protocol::wireguard;
+    config.wireguard_public_key = porthop::crypto::WgKey{};
+    config.handshake_rate = 0;
+    config.listen = {"127.0.0.1", "::1"};
+    options.workers = 3;
+    CHECK(describe(config, options) ==
+          "udp 443,1194,40000-40099 and tcp 443 on 127.0.0.1, ::1 -> backend 10.1.2.3:51820 (3 workers, "
+          "idle_timeout 3m, max_sessions 16384, max_tcp_connections 1024; porthop clients accepted, hop_interval "
+          "1m, moving target; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
+          "sessions and 32 TCP connections per source)");
 }

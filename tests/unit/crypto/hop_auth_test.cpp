@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 namespace crypto = porthop::crypto;
 namespace hop = porthop::wire::hop;
 using crypto::OpenStatus;
-using porthop::test::from_hex;
+using porthop::test::bytes;
+using porthop::test::hex;
 
 namespace {
 
@@ -41,20 +42,18 @@ Frame sealed(const crypto::HopKeys& keys, const hop::Control& c) {
     return f;
 }
 
-std::vector<std::byte> vec(const Frame& f) { return {f.begin(), f.end()}; }
-
 }  // namespace
 
 TEST_CASE("hop auth: seal_control gives the vector frames", "[crypto][hopauth]") {
     const auto keys = test_keys();
-    CHECK(vec(sealed(keys, kAttach)) == from_hex(kAttachHex));
-    CHECK(vec(sealed(keys, kAck)) == from_hex(kAckHex));
+    CHECK(bytes(sealed(keys, kAttach)) == hex(kAttachHex));
+    CHECK(bytes(sealed(keys, kAck)) == hex(kAckHex));
 }
 
 TEST_CASE("hop auth: open_control accepts the vector frames and reads their fields", "[crypto][hopauth]") {
     const auto keys = test_keys();
-    for (const auto& [hex, control] : {std::pair{kAttachHex, kAttach}, std::pair{kAckHex, kAck}}) {
-        const auto frame = from_hex(hex);
+    for (const auto& [digits, control] : {std::pair{kAttachHex, kAttach}, std::pair{kAckHex, kAck}}) {
+        const auto frame = hex(digits);
         const auto opened = crypto::open_control(keys, frame);
         CHECK(opened.status == OpenStatus::ok);
         CHECK(opened.control == control);
@@ -87,7 +86,7 @@ TEST_CASE("hop auth: malformed frames", "[crypto][hopauth]") {
                   OpenStatus::malformed);
         }
         for (std::byte extra : {std::byte{0}, std::byte{0xff}}) {
-            auto longer = vec(good);
+            auto longer = bytes(good);
             longer.push_back(extra);
             CHECK(crypto::open_control(keys, longer).status == OpenStatus::malformed);
         }

@@ -21,7 +21,7 @@
 
 namespace crypto = porthop::crypto;
 using crypto::HopKey;
-using porthop::test::from_hex;
+using porthop::test::hex;
 
 namespace {
 
@@ -40,8 +40,8 @@ HopKey counting_key() {
     return k;
 }
 
-HopKey key_of_hex(const std::string& hex) {
-    const auto bytes = from_hex(hex);
+HopKey key_of_hex(const std::string& digits) {
+    const auto bytes = hex(digits);
     REQUIRE(bytes.size() == crypto::kHopKeySize);
     HopKey k{};
     std::copy(bytes.begin(), bytes.end(), k.begin());
@@ -95,8 +95,8 @@ TEST_CASE("hop key: subkeys, tag and PRF match the hashlib vectors", "[crypto][h
     CHECK(keys.schedule == key_of_hex(kScheduleHex));
     CHECK(keys.auth != keys.schedule);
 
-    for (const auto& hex : {kAttachHex, kAckHex}) {
-        const auto frame = from_hex(hex);
+    for (const auto& digits : {kAttachHex, kAckHex}) {
+        const auto frame = hex(digits);
         REQUIRE(frame.size() == 50);
         const auto covered = std::span<const std::byte>(frame).first(34);
         const auto tag = std::span<const std::byte>(frame).subspan<34, 16>();

@@ -24,8 +24,9 @@ using porthop::crypto::kMac1Size;
 using porthop::crypto::Mac1Verifier;
 using porthop::crypto::parse_wg_key;
 using porthop::crypto::WgKey;
-using porthop::test::from_hex;
+using porthop::test::hex;
 using porthop::test::load_fixture;
+using porthop::test::to_hex;
 namespace wg = porthop::wire::wg;
 
 namespace {
@@ -36,16 +37,6 @@ Mac1Verifier verifier_for(const std::string& base64) {
     INFO(why);
     REQUIRE(v.has_value());
     return std::move(*v);
-}
-
-std::string hex_of(std::span<const std::byte> bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s;
-    for (std::byte b : bytes) {
-        s.push_back(kDigits[std::to_integer<int>(b) >> 4]);
-        s.push_back(kDigits[std::to_integer<int>(b) & 0xF]);
-    }
-    return s;
 }
 
 // Captured fixtures name the key mac1 is made with ("mac1_key: responder_public_key").
@@ -76,15 +67,15 @@ TEST_CASE("Mac1Verifier: mac1 key and MAC match the BLAKE2 reference (hashlib)",
     for (const auto& row : rows) {
         INFO("public key " << row.public_key);
         auto v = verifier_for(row.public_key);
-        CHECK(hex_of(v.mac1_key()) == row.mac1_key);
+        CHECK(to_hex(v.mac1_key()) == row.mac1_key);
         std::array<std::byte, kMac1Size> mac{};
         REQUIRE(v.compute(data, mac));
-        CHECK(hex_of(mac) == row.mac_of_0_115);
+        CHECK(to_hex(mac) == row.mac_of_0_115);
         REQUIRE(v.compute({}, mac));
-        CHECK(hex_of(mac) == row.mac_of_empty);
+        CHECK(to_hex(mac) == row.mac_of_empty);
         // Repeated use of the same context gives the same answer (re-init, not continuation).
         REQUIRE(v.compute(data, mac));
-        CHECK(hex_of(mac) == row.mac_of_0_115);
+        CHECK(to_hex(mac) == row.mac_of_0_115);
     }
 }
 
@@ -230,7 +221,7 @@ TEST_CASE("parse_wg_key: WireGuard's base64 form", "[crypto][mac1]") {
         for (std::byte b : *ones) CHECK(b == std::byte{0xFF});
         const auto real = parse_wg_key(kResponderPub, why);
         REQUIRE(real);
-        CHECK(hex_of(*real) == "6c3bce4a3da2acda78057caa8418a02c8315715144438c7b6c78ed2e3332cb70");
+        CHECK(to_hex(*real) == "6c3bce4a3da2acda78057caa8418a02c8315715144438c7b6c78ed2e3332cb70");
     }
     SECTION("round trip through format_wg_key") {
         for (const auto& text : {kResponderPub, kInitiatorPub, std::string(43, 'A') + "=",

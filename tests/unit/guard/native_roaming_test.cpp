@@ -458,7 +458,7 @@ TEST_CASE("roaming ovpn: real OpenVPN 2.6 traffic (AEAD)", "[guard][roaming][ovp
         std::string wrapping, direction, hex;
         fields >> wrapping >> direction >> hex;
         if (wrapping != "tls-crypt") continue;
-        auto d = classified(porthop::test::from_hex(hex));
+        auto d = classified(porthop::test::hex(hex));
         if (d.packet.kind != ovpn::Kind::data_v2) continue;
         (direction == "c2s" ? c2s : s2c).push_back(std::move(d));
     }

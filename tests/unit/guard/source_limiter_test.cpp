@@ -15,34 +15,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/guard/flat_index.hpp"
 #include "porthop/net/endpoint.hpp"
 
-using porthop::net::Endpoint;
 using porthop::guard::FlatIndex;
 using porthop::guard::SourceKey;
 using porthop::guard::SourceLimiter;
+using porthop::net::Endpoint;
+using porthop::test::endpoint;
+using porthop::test::endpoint_of;
 using Clock = SourceLimiter::Clock;
 using namespace std::chrono_literals;
 
 namespace {
-
-// "192.0.2.1" or "2001:db8::1", any port.
-Endpoint ep(const std::string& address, std::uint16_t port = 51820) {
-    sockaddr_in v4{};
-    if (inet_pton(AF_INET, address.c_str(), &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(port);
-        return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
-    }
-    sockaddr_in6 v6{};
-    if (inet_pton(AF_INET6, address.c_str(), &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        v6.sin6_port = htons(port);
-        return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
-    }
-    throw std::invalid_argument("not an address: " + address);
-}
 
 const Clock::time_point t0 = Clock::time_point{} + 1000h;  // far from the epoch, as in real runs
 
@@ -64,7 +50,7 @@ int burst(SourceLimiter& limiter, const Endpoint& from, Clock::time_point now, i
 
 TEST_CASE("source limiter: burst of 5, then one every 50 ms, to the nanosecond", "[guard][limiter]") {
     SourceLimiter limiter(limits());
-    const auto a = ep("192.0.2.1");
+    const auto a = endpoint("192.0.2.1");
     CHECK(burst(limiter, a, t0, 5) == 5);
     CHECK_FALSE(limiter.allow_handshake(a, t0));
     CHECK(limiter.stats().refused_rate == 1);
@@ -87,7 +73,7 @@ TEST_CASE("source limiter: burst of 5, then one every 50 ms, to the nanosecond",
 
 TEST_CASE("source limiter: the bucket refills in steps of one interval", "[guard][limiter]") {
     SourceLimiter limiter(limits());
-    const auto a = ep("198.51.100.7");
+    const auto a = endpoint("198.51.100.7");
     REQUIRE(burst(limiter, a, t0) == 5);
     // After 3 intervals 3 tokens are back, after 4.5 only 4, and 5 is the ceiling.
     CHECK(burst(limiter, a, t0 + 150ms) == 3);
@@ -97,7 +83,7 @@ TEST_CASE("source limiter: the bucket refills in steps of one interval", "[guard
 
 TEST_CASE("source limiter: a steady 20/s passes, 21/s does not for long", "[guard][limiter]") {
     SourceLimiter limiter(limits());
-    const auto a = ep("192.0.2.1");
+    const auto a = endpoint("192.0.2.1");
     for (int i = 0; i < 1000; ++i) REQUIRE(limiter.allow_handshake(a, t0 + i * 50ms));
     SourceLimiter faster(limits());
     int refused = 0;
@@ -111,7 +97,7 @@ TEST_CASE("source limiter: custom rate and burst", "[guard][limiter]") {
     l.handshakes_per_second = 4;
     l.burst = 2;
     SourceLimiter limiter(l);
-    const auto a = ep("192.0.2.1");
+    const auto a = endpoint("192.0.2.1");
     CHECK(burst(limiter, a, t0) == 2);
     CHECK_FALSE(limiter.allow_handshake(a, t0 + 250ms - 1ns));
     CHECK(limiter.allow_handshake(a, t0 + 250ms));
@@ -171,8 +157,8 @@ TEST_CASE("source limiter: IPv4 is per address, IPv6 per /64, ports never matter
     for (const auto& c : cases) {
         INFO(c.a << " vs " << c.b);
         SourceLimiter limiter(limits());
-        const auto a = ep(c.a, 1000);
-        const auto b = ep(c.b, 2000);
+        const auto a = endpoint(c.a, 1000);
+        const auto b = endpoint(c.b, 2000);
         REQUIRE(burst(limiter, a, t0) == 5);
         CHECK(limiter.allow_handshake(b, t0) == !c.shared);
         CHECK((SourceLimiter::key_of(a) == SourceLimiter::key_of(b)) == c.shared);
@@ -181,9 +167,9 @@ TEST_CASE("source limiter: IPv4 is per address, IPv6 per /64, ports never matter
 }
 
 TEST_CASE("source limiter: key_of", "[guard][limiter]") {
-    CHECK(SourceLimiter::key_of(ep("192.0.2.1")) == SourceKey{0xff000000c0000201ull});
-    CHECK(SourceLimiter::key_of(ep("2001:db8:aaaa:bbbb:1:2:3:4")) == SourceKey{0x20010db8aaaabbbbull});
-    CHECK(SourceLimiter::key_of(ep("::ffff:192.0.2.1")) == SourceKey{0xff000000c0000201ull});
+    CHECK(SourceLimiter::key_of(endpoint("192.0.2.1")) == SourceKey{0xff000000c0000201ull});
+    CHECK(SourceLimiter::key_of(endpoint("2001:db8:aaaa:bbbb:1:2:3:4")) == SourceKey{0x20010db8aaaabbbbull});
+    CHECK(SourceLimiter::key_of(endpoint("::ffff:192.0.2.1")) == SourceKey{0xff000000c0000201ull});
     CHECK_FALSE(SourceLimiter::key_of(Endpoint{}).has_value());
 }
 
@@ -199,7 +185,7 @@ TEST_CASE("source limiter: a full table evicts idle sources, oldest first, then 
           "[guard][limiter]") {
     SourceLimiter limiter(limits(4));
     // Four sources; A spends its whole burst, the others one token each, 10 ms apart.
-    const auto a = ep("192.0.2.1"), b = ep("192.0.2.2"), c = ep("192.0.2.3"), d = ep("192.0.2.4");
+    const auto a = endpoint("192.0.2.1"), b = endpoint("192.0.2.2"), c = endpoint("192.0.2.3"), d = endpoint("192.0.2.4");
     REQUIRE(burst(limiter, a, t0, 5) == 5);
     REQUIRE(limiter.allow_handshake(b, t0 + 10ms));
     REQUIRE(limiter.allow_handshake(c, t0 + 20ms));
@@ -208,7 +194,7 @@ TEST_CASE("source limiter: a full table evicts idle sources, oldest first, then 
 
     // A fifth source while nobody has been idle for burst / rate = 250 ms: refused, counted,
     // and the tracked sources keep their state (A is still empty).
-    const auto e = ep("192.0.2.5"), f = ep("192.0.2.6"), g = ep("192.0.2.7");
+    const auto e = endpoint("192.0.2.5"), f = endpoint("192.0.2.6"), g = endpoint("192.0.2.7");
     CHECK_FALSE(limiter.allow_handshake(e, t0 + 249ms));
     CHECK(limiter.stats().refused_table_full == 1);
     CHECK(limiter.stats().evicted == 0);
@@ -236,7 +222,7 @@ TEST_CASE("source limiter: a full table evicts idle sources, oldest first, then 
 
 TEST_CASE("source limiter: a refused handshake is not activity", "[guard][limiter]") {
     SourceLimiter limiter(limits(1));
-    const auto a = ep("192.0.2.1"), b = ep("192.0.2.2");
+    const auto a = endpoint("192.0.2.1"), b = endpoint("192.0.2.2");
     REQUIRE(burst(limiter, a, t0) == 5);
     REQUIRE(limiter.allow_handshake(a, t0 + 50ms));  // one token back; A's last activity: 50 ms
     // A keeps trying, and failing, until 100 ms.
@@ -249,7 +235,7 @@ TEST_CASE("source limiter: a refused handshake is not activity", "[guard][limite
 
 TEST_CASE("source limiter: sources holding sessions are never evicted", "[guard][limiter]") {
     SourceLimiter limiter(limits(2));
-    const auto a = ep("192.0.2.1"), b = ep("2001:db8::1"), c = ep("192.0.2.3");
+    const auto a = endpoint("192.0.2.1"), b = endpoint("2001:db8::1"), c = endpoint("192.0.2.3");
     const auto sa = limiter.acquire_session(a, t0);
     const auto sb = limiter.acquire_session(b, t0);
     REQUIRE(sa);
@@ -276,8 +262,8 @@ TEST_CASE("source limiter: sessions per source", "[guard][limiter]") {
     l.sessions_per_source = 3;
     SourceLimiter limiter(l);
     // Three different addresses of one /64 share the cap; ports do not matter.
-    const auto a1 = ep("2001:db8:0:1::1", 1), a2 = ep("2001:db8:0:1::2", 2), a3 = ep("2001:db8:0:1::3", 3);
-    const auto other = ep("2001:db8:0:2::1");
+    const auto a1 = endpoint("2001:db8:0:1::1", 1), a2 = endpoint("2001:db8:0:1::2", 2), a3 = endpoint("2001:db8:0:1::3", 3);
+    const auto other = endpoint("2001:db8:0:2::1");
     std::vector<SourceKey> held;
     for (const auto* e : {&a1, &a2, &a3}) {
         const auto k = limiter.acquire_session(*e, t0);
@@ -287,7 +273,7 @@ TEST_CASE("source limiter: sessions per source", "[guard][limiter]") {
     CHECK(held[0] == held[1]);
     CHECK(limiter.sessions_of(held[0]) == 3);
     CHECK_FALSE(limiter.acquire_session(a1, t0).has_value());
-    CHECK_FALSE(limiter.acquire_session(ep("2001:db8:0:1:abcd::9"), t0).has_value());
+    CHECK_FALSE(limiter.acquire_session(endpoint("2001:db8:0:1:abcd::9"), t0).has_value());
     CHECK(limiter.stats().refused_sessions == 2);
     CHECK(limiter.acquire_session(other, t0).has_value());  // another /64 has its own cap
     // Acquiring spends no handshake token.
@@ -330,7 +316,7 @@ TEST_CASE("source limiter: many sources, a table of the default size", "[guard][
         sa.sin6_addr.s6_addr[1] = 0x01;
         sa.sin6_addr.s6_addr[4] = static_cast<unsigned char>(i >> 8);
         sa.sin6_addr.s6_addr[5] = static_cast<unsigned char>(i);
-        const auto e = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+        const auto e = endpoint_of(sa);
         allowed += limiter.allow_handshake(e, t0) ? 1 : 0;
     }
     // Every slot is used before anything is refused (the index never fails before the table).

@@ -8,36 +8,13 @@
 #include <string>
 #include <unordered_set>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/net/endpoint.hpp"
 
 using porthop::net::Endpoint;
-
-namespace {
-
-sockaddr_in v4(const char* address, std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    REQUIRE(inet_pton(AF_INET, address, &sa.sin_addr) == 1);
-    return sa;
-}
-
-sockaddr_in6 v6(const char* address, std::uint16_t port, std::uint32_t scope = 0, std::uint32_t flowinfo = 0) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(port);
-    sa.sin6_scope_id = scope;
-    sa.sin6_flowinfo = flowinfo;
-    REQUIRE(inet_pton(AF_INET6, address, &sa.sin6_addr) == 1);
-    return sa;
-}
-
-template <typename T>
-Endpoint from(const T& sa) {
-    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-}
-
-}  // namespace
+using porthop::test::endpoint_of;
+using porthop::test::sockaddr_v4;
+using porthop::test::sockaddr_v6;
 
 TEST_CASE("Endpoint: default is invalid", "[net][endpoint]") {
     const Endpoint e;
@@ -49,8 +26,8 @@ TEST_CASE("Endpoint: default is invalid", "[net][endpoint]") {
 }
 
 TEST_CASE("Endpoint: from_sockaddr IPv4", "[net][endpoint]") {
-    const auto sa = v4("1.2.3.4", 5);
-    const auto e = from(sa);
+    const auto sa = sockaddr_v4("1.2.3.4", 5);
+    const auto e = endpoint_of(sa);
     REQUIRE(e.valid());
     CHECK_FALSE(e.is_v6());
     CHECK(e.port() == 5);
@@ -63,8 +40,8 @@ TEST_CASE("Endpoint: from_sockaddr IPv4", "[net][endpoint]") {
 }
 
 TEST_CASE("Endpoint: from_sockaddr IPv6", "[net][endpoint]") {
-    const auto sa = v6("::1", 5);
-    const auto e = from(sa);
+    const auto sa = sockaddr_v6("::1", 5);
+    const auto e = endpoint_of(sa);
     REQUIRE(e.valid());
     CHECK(e.is_v6());
     CHECK(e.port() == 5);
@@ -75,16 +52,16 @@ TEST_CASE("Endpoint: from_sockaddr IPv6", "[net][endpoint]") {
 }
 
 TEST_CASE("Endpoint: to_string formats", "[net][endpoint]") {
-    CHECK(from(v4("0.0.0.0", 0)).to_string() == "0.0.0.0:0");
-    CHECK(from(v4("255.255.255.255", 65535)).to_string() == "255.255.255.255:65535");
-    CHECK(from(v6("2001:db8::1", 51820)).to_string() == "[2001:db8::1]:51820");
-    CHECK(from(v6("::ffff:1.2.3.4", 443)).to_string() == "[::ffff:1.2.3.4]:443");  // kept as IPv6
-    CHECK(from(v6("::", 1)).to_string() == "[::]:1");
+    CHECK(endpoint_of(sockaddr_v4("0.0.0.0", 0)).to_string() == "0.0.0.0:0");
+    CHECK(endpoint_of(sockaddr_v4("255.255.255.255", 65535)).to_string() == "255.255.255.255:65535");
+    CHECK(endpoint_of(sockaddr_v6("2001:db8::1", 51820)).to_string() == "[2001:db8::1]:51820");
+    CHECK(endpoint_of(sockaddr_v6("::ffff:1.2.3.4", 443)).to_string() == "[::ffff:1.2.3.4]:443");  // kept as IPv6
+    CHECK(endpoint_of(sockaddr_v6("::", 1)).to_string() == "[::]:1");
 }
 
 TEST_CASE("Endpoint: invalid or short sockaddr", "[net][endpoint]") {
-    const auto sa4 = v4("1.2.3.4", 5);
-    const auto sa6 = v6("::1", 5);
+    const auto sa4 = sockaddr_v4("1.2.3.4", 5);
+    const auto sa6 = sockaddr_v6("::1", 5);
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
     sockaddr_storage unspec{};
@@ -115,46 +92,46 @@ TEST_CASE("Endpoint: invalid or short sockaddr", "[net][endpoint]") {
 
 TEST_CASE("Endpoint: equality and hash agree", "[net][endpoint]") {
     SECTION("same address and port, different non-identifying bytes") {
-        auto a = v4("10.0.0.1", 1000);
-        auto b = v4("10.0.0.1", 1000);
+        auto a = sockaddr_v4("10.0.0.1", 1000);
+        auto b = sockaddr_v4("10.0.0.1", 1000);
         std::memset(b.sin_zero, 0xAB, sizeof b.sin_zero);  // padding a kernel might leave
-        CHECK(from(a) == from(b));
-        CHECK(from(a).hash() == from(b).hash());
+        CHECK(endpoint_of(a) == endpoint_of(b));
+        CHECK(endpoint_of(a).hash() == endpoint_of(b).hash());
 
-        const auto c = v6("2001:db8::1", 1000, 0, 0);
-        const auto d = v6("2001:db8::1", 1000, 0, 0x12345);  // flow label is not identity
-        CHECK(from(c) == from(d));
-        CHECK(from(c).hash() == from(d).hash());
-        CHECK(std::hash<Endpoint>{}(from(c)) == from(d).hash());
+        const auto c = sockaddr_v6("2001:db8::1", 1000, 0, 0);
+        const auto d = sockaddr_v6("2001:db8::1", 1000, 0, 0x12345);  // flow label is not identity
+        CHECK(endpoint_of(c) == endpoint_of(d));
+        CHECK(endpoint_of(c).hash() == endpoint_of(d).hash());
+        CHECK(std::hash<Endpoint>{}(endpoint_of(c)) == endpoint_of(d).hash());
     }
     SECTION("any difference makes them different") {
-        const Endpoint base = from(v4("10.0.0.1", 1000));
+        const Endpoint base = endpoint_of(sockaddr_v4("10.0.0.1", 1000));
         const Endpoint others[] = {
-            from(v4("10.0.0.1", 1001)),      // port
-            from(v4("10.0.0.2", 1000)),      // address
-            from(v6("::ffff:10.0.0.1", 1000)),  // the same IPv4 address written as IPv6
+            endpoint_of(sockaddr_v4("10.0.0.1", 1001)),      // port
+            endpoint_of(sockaddr_v4("10.0.0.2", 1000)),      // address
+            endpoint_of(sockaddr_v6("::ffff:10.0.0.1", 1000)),  // the same IPv4 address written as IPv6
             Endpoint{},
         };
         for (const auto& other : others) {
             INFO(other.to_string());
             CHECK_FALSE(base == other);
         }
-        const Endpoint base6 = from(v6("fe80::1", 7, 2));
-        CHECK_FALSE(base6 == from(v6("fe80::1", 7, 3)));  // scope id
-        CHECK_FALSE(base6 == from(v6("fe80::1", 8, 2)));
-        CHECK(base6 == from(v6("fe80::1", 7, 2)));
+        const Endpoint base6 = endpoint_of(sockaddr_v6("fe80::1", 7, 2));
+        CHECK_FALSE(base6 == endpoint_of(sockaddr_v6("fe80::1", 7, 3)));  // scope id
+        CHECK_FALSE(base6 == endpoint_of(sockaddr_v6("fe80::1", 8, 2)));
+        CHECK(base6 == endpoint_of(sockaddr_v6("fe80::1", 7, 2)));
     }
     SECTION("usable as a hash-set key") {
         std::unordered_set<Endpoint> set;
         for (std::uint16_t port = 1; port <= 100; ++port) {
-            set.insert(from(v4("192.0.2.1", port)));
-            set.insert(from(v6("2001:db8::1", port)));
+            set.insert(endpoint_of(sockaddr_v4("192.0.2.1", port)));
+            set.insert(endpoint_of(sockaddr_v6("2001:db8::1", port)));
         }
         CHECK(set.size() == 200);
-        set.insert(from(v4("192.0.2.1", 50)));
+        set.insert(endpoint_of(sockaddr_v4("192.0.2.1", 50)));
         CHECK(set.size() == 200);
-        CHECK(set.count(from(v6("2001:db8::1", 100))) == 1);
-        CHECK(set.count(from(v6("2001:db8::1", 101))) == 0);
+        CHECK(set.count(endpoint_of(sockaddr_v6("2001:db8::1", 100))) == 1);
+        CHECK(set.count(endpoint_of(sockaddr_v6("2001:db8::1", 101))) == 0);
     }
 }
 

@@ -23,14 +23,14 @@ constexpr const char* kHosts =
 
 }  // namespace
 
-TEST_CASE("hosts file: every address of a name, in file order, without duplicates") {
+TEST_CASE("hosts file: every address of a name, in file order, without duplicates", "[net][hosts_file]") {
     const auto found = hosts_lookup(kHosts, "vpn.example.net");
     REQUIRE(found.size() == 2);
     CHECK(found[0] == make_address("192.0.2.10"));
     CHECK(found[1] == make_address("2001:db8::10"));  // the \r of a CRLF line is whitespace
 }
 
-TEST_CASE("hosts file: aliases, case and a trailing dot") {
+TEST_CASE("hosts file: aliases, case and a trailing dot", "[net][hosts_file]") {
     CHECK(hosts_lookup(kHosts, "vpn") == std::vector{make_address("192.0.2.10")});
     CHECK(hosts_lookup(kHosts, "backend.example.net") == std::vector{make_address("192.0.2.20")});
     CHECK(hosts_lookup(kHosts, "vpn.example.net.").size() == 2);
@@ -40,11 +40,11 @@ TEST_CASE("hosts file: aliases, case and a trailing dot") {
     CHECK(localhost[1] == make_address("::1"));
 }
 
-TEST_CASE("hosts file: the last line needs no newline") {
+TEST_CASE("hosts file: the last line needs no newline", "[net][hosts_file]") {
     CHECK(hosts_lookup(kHosts, "last.example.net") == std::vector{make_address("192.0.2.30")});
 }
 
-TEST_CASE("hosts file: names it does not have") {
+TEST_CASE("hosts file: names it does not have", "[net][hosts_file]") {
     CHECK(hosts_lookup(kHosts, "commented.example.net").empty());  // only in a comment
     CHECK(hosts_lookup(kHosts, "backend").empty());                // its line has no valid address
     CHECK(hosts_lookup(kHosts, "example.net").empty());            // no suffix or prefix matches

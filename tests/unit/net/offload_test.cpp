@@ -9,17 +9,12 @@
 #include <iterator>
 #include <vector>
 
+#include "../../support/endpoints.hpp"
+
 using namespace porthop::net;
+using porthop::test::endpoint;
 
 namespace {
-
-Endpoint v4(const char* address, std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    REQUIRE(inet_pton(AF_INET, address, &sa.sin_addr) == 1);
-    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-}
 
 // Items of the given sizes, all to `peer` (nullptr: a connected socket).
 std::vector<SendItem> items_of(std::initializer_list<std::size_t> sizes, const Endpoint* peer = nullptr) {
@@ -87,8 +82,8 @@ TEST_CASE("gso_run: at most 64 segments and 65507 bytes", "[net][offload][gso]")
 }
 
 TEST_CASE("gso_run: one destination per run", "[net][offload][gso]") {
-    const Endpoint a = v4("192.0.2.1", 1000), a_again = v4("192.0.2.1", 1000);
-    const Endpoint b = v4("192.0.2.1", 1001), c = v4("192.0.2.2", 1000);
+    const Endpoint a = endpoint("192.0.2.1", 1000), a_again = endpoint("192.0.2.1", 1000);
+    const Endpoint b = endpoint("192.0.2.1", 1001), c = endpoint("192.0.2.2", 1000);
     std::vector<SendItem> items = items_of({100, 100, 100, 100}, &a);
     CHECK(gso_run(items) == 4);
 
@@ -132,12 +127,9 @@ TEST_CASE("gso_run: one destination per run", "[net][offload][gso]") {
 }
 
 TEST_CASE("gso_run: a head counts towards the segment size", "[net][offload][gso]") {
-    const std::byte head[1] = {std::byte{4}};
     auto items = items_of({100, 100, 101, 100});
-    items[0].head = items[1].head = head;
     items[0].head_length = items[1].head_length = 1;
     CHECK(gso_run(items) == 4);  // 101, 101, 101, then 100 as a shorter last
-    items[2].head = head;
     items[2].head_length = 1;  // 102: longer, ends the run
     CHECK(gso_run(items) == 2);
 }
@@ -203,7 +195,7 @@ TEST_CASE("datagrams(): one slot per datagram, pointing into the buffer", "[net]
     slot.capacity = buffer.size();
     slot.length = 250;
     slot.segment_size = 100;
-    slot.peer = v4("198.51.100.1", 51820);
+    slot.peer = endpoint("198.51.100.1", 51820);
     slot.local.family = AF_INET;
     slot.local.ifindex = 4;
 
@@ -248,7 +240,7 @@ TEST_CASE("datagrams(): every datagram of a batch, in order", "[net][offload][gr
         s.length = shapes[i].length;
         s.segment_size = shapes[i].size;
         s.truncated = shapes[i].truncated;
-        s.peer = v4("192.0.2.9", static_cast<std::uint16_t>(1000 + i));
+        s.peer = endpoint("192.0.2.9", static_cast<std::uint16_t>(1000 + i));
         slots.push_back(s);
     }
     struct Want {

@@ -9,6 +9,7 @@
 
 #include <map>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/net/steering.hpp"
 
 using namespace porthop::net;
@@ -69,10 +70,8 @@ TEST_CASE("steering: the probe agrees with attaching to a bound reuseport group"
     REQUIRE(fd >= 0);
     const int one = 1;
     REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    const auto sa = porthop::test::sockaddr_v4("127.0.0.1", 0);
+    REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0);
     const int attached = attach_steering(fd, false, 2);
     ::close(fd);
     CHECK(porthop::net::steering_available() == attached);

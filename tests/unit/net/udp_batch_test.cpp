@@ -17,9 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/net/offload.hpp"
 
 using namespace porthop::net;
+using porthop::test::endpoint_of;
+using porthop::test::sockaddr_v4;
+using porthop::test::sockaddr_v6;
 
 namespace {
 
@@ -235,22 +239,6 @@ struct FakeFixture {
     UdpBatch batch{kFake};
 };
 
-sockaddr_in v4(const char* address, std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    REQUIRE(inet_pton(AF_INET, address, &sa.sin_addr) == 1);
-    return sa;
-}
-
-sockaddr_in6 v6(const char* address, std::uint16_t port) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(port);
-    REQUIRE(inet_pton(AF_INET6, address, &sa.sin6_addr) == 1);
-    return sa;
-}
-
 ReceiveSlot slot_at(std::byte* data, std::size_t capacity) {
     ReceiveSlot slot;
     slot.data = data;
@@ -267,11 +255,6 @@ FakeDatagram datagram(std::size_t size, std::uint8_t fill, const T& peer) {
     return d;
 }
 
-template <typename T>
-Endpoint endpoint(const T& sa) {
-    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-}
-
 std::string text(const in_addr& a) {
     char out[INET_ADDRSTRLEN];
     return inet_ntop(AF_INET, &a, out, sizeof out);
@@ -285,7 +268,7 @@ std::string text(const in6_addr& a) {
 struct Items {
     std::vector<std::vector<std::byte>> payloads;
     std::vector<SendItem> items;
-    Endpoint peer = endpoint(v4("192.0.2.1", 4000));
+    Endpoint peer = endpoint_of(sockaddr_v4("192.0.2.1", 4000));
     explicit Items(std::size_t n) {
         payloads.reserve(n);
         for (std::size_t i = 0; i < n; ++i) payloads.emplace_back(i + 1, static_cast<std::byte>(i));
@@ -323,8 +306,8 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: EAGAIN is 'nothing there', oth
 }
 
 TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: lengths, truncation and peers", "[net][udp_batch]") {
-    const auto peer4 = v4("198.51.100.7", 51820);
-    const auto peer6 = v6("2001:db8::5", 1194);
+    const auto peer4 = sockaddr_v4("198.51.100.7", 51820);
+    const auto peer6 = sockaddr_v6("2001:db8::5", 1194);
     g.datagrams = {datagram(5, 0x11, peer4), datagram(9, 0x22, peer6), datagram(8, 0x33, peer4)};
 
     std::byte buffers[4][8] = {};
@@ -341,13 +324,13 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: lengths, truncation and peers"
 
     CHECK(slots[0].length == 5);
     CHECK_FALSE(slots[0].truncated);
-    CHECK(slots[0].peer == endpoint(peer4));
+    CHECK(slots[0].peer == endpoint_of(peer4));
     CHECK(buffers[0][4] == std::byte{0x11});
     CHECK(buffers[0][5] == std::byte{0});
 
     CHECK(slots[1].length == 8);
     CHECK(slots[1].truncated);  // 9 bytes into 8
-    CHECK(slots[1].peer == endpoint(peer6));
+    CHECK(slots[1].peer == endpoint_of(peer6));
     CHECK(slots[1].peer.to_string() == "[2001:db8::5]:1194");
 
     CHECK(slots[2].length == 8);  // exactly fits
@@ -367,7 +350,7 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: zero datagrams, and at most kM
     CHECK(none.error == 0);
     CHECK(g.recv_count == kMaxBatch);
 
-    const auto peer = v4("192.0.2.1", 1);
+    const auto peer = sockaddr_v4("192.0.2.1", 1);
     for (int i = 0; i < 100; ++i) g.datagrams.push_back(datagram(1, static_cast<std::uint8_t>(i), peer));
     const auto full = batch.receive(3, slots);
     CHECK(full.count == kMaxBatch);
@@ -377,20 +360,20 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: zero datagrams, and at most kM
 }
 
 TEST_CASE_METHOD(FakeFixture, "UdpBatch::receive: pktinfo gives the local address", "[net][udp_batch]") {
-    auto d4 = datagram(3, 1, v4("192.0.2.1", 1000));
+    auto d4 = datagram(3, 1, sockaddr_v4("192.0.2.1", 1000));
     in_pktinfo info4{};
     info4.ipi_ifindex = 7;
     REQUIRE(inet_pton(AF_INET, "203.0.113.9", &info4.ipi_addr) == 1);
     REQUIRE(inet_pton(AF_INET, "203.0.113.250", &info4.ipi_spec_dst) == 1);
     d4.pktinfo4 = info4;
 
-    auto d6 = datagram(3, 2, v6("2001:db8::1", 1000));
+    auto d6 = datagram(3, 2, sockaddr_v6("2001:db8::1", 1000));
     in6_pktinfo info6{};
     info6.ipi6_ifindex = 9;
     REQUIRE(inet_pton(AF_INET6, "2001:db8::99", &info6.ipi6_addr) == 1);
     d6.pktinfo6 = info6;
 
-    g.datagrams = {d4, d6, datagram(3, 3, v4("192.0.2.1", 1000))};
+    g.datagrams = {d4, d6, datagram(3, 3, sockaddr_v4("192.0.2.1", 1000))};
     std::byte buffers[3][8];
     ReceiveSlot slots[3] = {slot_at(buffers[0], 8), slot_at(buffers[1], 8), slot_at(buffers[2], 8)};
     slots[2].local.family = AF_INET;  // stale: must be reset when no pktinfo came
@@ -534,7 +517,7 @@ TEST_CASE_METHOD(FakeFixture, "UdpBatch::send: connected sockets and source addr
     REQUIRE(inet_pton(AF_INET6, "2001:db8::9", &global6.v6) == 1);
     LocalAddress link6 = global6;
     REQUIRE(inet_pton(AF_INET6, "fe80::9", &link6.v6) == 1);
-    const Endpoint peer6 = endpoint(v6("2001:db8::1", 9));
+    const Endpoint peer6 = endpoint_of(sockaddr_v6("2001:db8::1", 9));
 
     const SendItem items[] = {
         {payload, 4, nullptr, nullptr},  // connected socket: no name, kernel picks the source
@@ -627,8 +610,8 @@ std::size_t receive_all(UdpBatch& batch, int fd, std::span<ReceiveSlot> slots, s
 
 TEST_CASE("UdpBatch: a batch over real loopback sockets", "[net][udp_batch][socket]") {
     Socket sender(AF_INET), receiver(AF_INET);
-    sender.bind_to(v4("127.0.0.1", 0));
-    receiver.bind_to(v4("127.0.0.1", 0));
+    sender.bind_to(sockaddr_v4("127.0.0.1", 0));
+    receiver.bind_to(sockaddr_v4("127.0.0.1", 0));
     const Endpoint to = receiver.local();
     const Endpoint from = sender.local();
 
@@ -667,8 +650,8 @@ TEST_CASE("UdpBatch: a batch over real loopback sockets", "[net][udp_batch][sock
 
 TEST_CASE("UdpBatch: truncation on a real socket", "[net][udp_batch][socket]") {
     Socket sender(AF_INET), receiver(AF_INET);
-    sender.bind_to(v4("127.0.0.1", 0));
-    receiver.bind_to(v4("127.0.0.1", 0));
+    sender.bind_to(sockaddr_v4("127.0.0.1", 0));
+    receiver.bind_to(sockaddr_v4("127.0.0.1", 0));
     const Endpoint to = receiver.local();
     std::vector<std::byte> big(100, std::byte{7});
     const SendItem item{big.data(), big.size(), &to, nullptr};
@@ -683,10 +666,10 @@ TEST_CASE("UdpBatch: truncation on a real socket", "[net][udp_batch][socket]") {
 
 TEST_CASE("UdpBatch: pktinfo on a wildcard socket, and choosing the source", "[net][udp_batch][socket]") {
     Socket listener(AF_INET), client(AF_INET);
-    listener.bind_to(v4("0.0.0.0", 0));
+    listener.bind_to(sockaddr_v4("0.0.0.0", 0));
     REQUIRE(enable_pktinfo(listener.fd, false) == 0);
-    client.bind_to(v4("127.0.0.1", 0));
-    const Endpoint listener_on_lo = endpoint(v4("127.0.0.1", listener.local().port()));
+    client.bind_to(sockaddr_v4("127.0.0.1", 0));
+    const Endpoint listener_on_lo = endpoint_of(sockaddr_v4("127.0.0.1", listener.local().port()));
     const Endpoint client_at = client.local();
 
     UdpBatch batch;
@@ -726,19 +709,19 @@ TEST_CASE("enable_pktinfo reports errors", "[net][udp_batch][socket]") {
 
 TEST_CASE("UdpBatch: pktinfo over IPv6 loopback", "[net][udp_batch][socket]") {
     Socket probe(AF_INET6);
-    const auto any6 = v6("::", 0);
+    const auto any6 = sockaddr_v6("::", 0);
     if (::bind(probe.fd, reinterpret_cast<const sockaddr*>(&any6), sizeof any6) != 0) {
         WARN("no IPv6 here: skipped");
         return;
     }
     REQUIRE(enable_pktinfo(probe.fd, true) == 0);
     Socket client(AF_INET6);
-    const auto lo6 = v6("::1", 0);
+    const auto lo6 = sockaddr_v6("::1", 0);
     if (::bind(client.fd, reinterpret_cast<const sockaddr*>(&lo6), sizeof lo6) != 0) {
         WARN("no ::1 here: skipped");
         return;
     }
-    const Endpoint to = endpoint(v6("::1", probe.local().port()));
+    const Endpoint to = endpoint_of(sockaddr_v6("::1", probe.local().port()));
     std::byte data[7] = {};
     UdpBatch batch;
     const SendItem item{data, sizeof data, &to, nullptr};
@@ -777,8 +760,8 @@ struct OffloadFixture {
 struct Burst {
     std::vector<std::vector<std::byte>> payloads;
     std::vector<SendItem> items;
-    Endpoint a = endpoint(v4("192.0.2.1", 4000));
-    Endpoint b = endpoint(v4("192.0.2.2", 4000));
+    Endpoint a = endpoint_of(sockaddr_v4("192.0.2.1", 4000));
+    Endpoint b = endpoint_of(sockaddr_v4("192.0.2.2", 4000));
     Burst& add(std::size_t count, std::size_t size) {
         for (std::size_t i = 0; i < count; ++i)
             payloads.emplace_back(size, static_cast<std::byte>(payloads.size()));
@@ -897,7 +880,7 @@ TEST_CASE_METHOD(OffloadFixture, "GSO: source address and connected sockets", "[
     LocalAddress local4;
     local4.family = AF_INET;
     REQUIRE(inet_pton(AF_INET, "203.0.113.9", &local4.v4) == 1);
-    const Endpoint peer = endpoint(v4("198.51.100.1", 1));
+    const Endpoint peer = endpoint_of(sockaddr_v4("198.51.100.1", 1));
     const SendItem items[] = {{payload[0], 30, &peer, &local4},
                               {payload[1], 30, &peer, &local4},
                               {payload[2], 30, nullptr, nullptr},
@@ -921,18 +904,19 @@ TEST_CASE_METHOD(OffloadFixture, "GSO: a head goes out as its own iovec, in ever
     burst.add(3, 100);
     burst.build({&burst.a}, {3});
     for (auto& item : burst.items) {
-        item.head = head;
+        item.head[0] = head[0];
         item.head_length = 1;
     }
     const auto r = batch.send(5, burst.items);
     CHECK(r.sent == 3);
     CHECK(r.sent_bytes == 303);  // the head counts
+    CHECK(r.head_bytes == 3);
     REQUIRE(g.send_counts == std::vector<unsigned>{1});
     const auto& m = g.send_calls[0][0];
     CHECK(m.gso_size == 101);
     REQUIRE(m.pieces.size() == 6);
     for (std::size_t i = 0; i < 3; ++i) {
-        CHECK(m.pieces[2 * i] == head);
+        CHECK(m.pieces[2 * i] == burst.items[i].head.data());  // each item's own head
         CHECK(m.pieces[2 * i + 1] == burst.payloads[i].data());
         CHECK(m.bytes[101 * i] == std::byte{4});
         CHECK(m.bytes[101 * i + 1] == static_cast<std::byte>(i));
@@ -1089,13 +1073,13 @@ TEST_CASE_METHOD(OffloadFixture, "GSO: EAGAIN and short counts count whole messa
 
 TEST_CASE_METHOD(OffloadFixture, "GRO: a coalesced buffer reports its segment size",
                  "[net][udp_batch][gro]") {
-    const auto peer = v4("198.51.100.7", 51820);
+    const auto peer = sockaddr_v4("198.51.100.7", 51820);
     auto coalesced = datagram(250, 0x11, peer);
     coalesced.gro_size = 100;
     auto single = datagram(80, 0x22, peer);
     single.gro_size = 80;  // one segment: just a datagram
     auto plain = datagram(64, 0x33, peer);
-    auto with_pktinfo = datagram(30, 0x44, v6("2001:db8::5", 1194));
+    auto with_pktinfo = datagram(30, 0x44, sockaddr_v6("2001:db8::5", 1194));
     with_pktinfo.gro_size = 10;
     in6_pktinfo info6{};
     info6.ipi6_ifindex = 9;
@@ -1171,11 +1155,11 @@ std::unique_ptr<Socket> loopback_socket(const Family& f) {
     sockaddr_storage ss{};
     socklen_t len;
     if (f.family == AF_INET) {
-        auto sa = v4(f.loopback, 0);
+        auto sa = sockaddr_v4(f.loopback, 0);
         std::memcpy(&ss, &sa, sizeof sa);
         len = sizeof sa;
     } else {
-        auto sa = v6(f.loopback, 0);
+        auto sa = sockaddr_v6(f.loopback, 0);
         std::memcpy(&ss, &sa, sizeof sa);
         len = sizeof sa;
     }
@@ -1265,9 +1249,9 @@ TEST_CASE("GSO and GRO over real loopback sockets", "[net][udp_batch][socket][gs
 
 TEST_CASE("GSO from a wildcard socket keeps the chosen source address", "[net][udp_batch][socket][gso]") {
     Socket listener(AF_INET), client(AF_INET);
-    listener.bind_to(v4("0.0.0.0", 0));
+    listener.bind_to(sockaddr_v4("0.0.0.0", 0));
     REQUIRE(enable_pktinfo(listener.fd, false) == 0);
-    client.bind_to(v4("127.0.0.1", 0));
+    client.bind_to(sockaddr_v4("127.0.0.1", 0));
     const Endpoint to = client.local();
     LocalAddress source;
     source.family = AF_INET;
@@ -1292,8 +1276,8 @@ TEST_CASE("GSO refused by a real kernel: fallback, counted, nothing lost", "[net
     // UDP checksums off (SO_NO_CHECK) make the kernel refuse UDP_SEGMENT with EINVAL, the way a
     // device without checksum offload refuses it with EIO.
     Socket sender(AF_INET), receiver(AF_INET);
-    sender.bind_to(v4("127.0.0.1", 0));
-    receiver.bind_to(v4("127.0.0.1", 0));
+    sender.bind_to(sockaddr_v4("127.0.0.1", 0));
+    receiver.bind_to(sockaddr_v4("127.0.0.1", 0));
     const int on = 1;
     REQUIRE(::setsockopt(sender.fd, SOL_SOCKET, SO_NO_CHECK, &on, sizeof on) == 0);
     UdpBatch batch;

@@ -62,3 +62,28 @@ TEST_CASE("directory: a session holds at most kMaxKeysPerSession entries, oldest
     d.erase_session(o);
     CHECK(d.size() == 0);
 }
+
+TEST_CASE("directory: a session that moves to another worker takes its entries along", "[relay][directory]") {
+    Directory d;
+    const FlowKey flow{ep("0.0.0.0", 443), ep("192.0.2.7", 5000)};
+    const FlowKey taken{ep("0.0.0.0", 443), ep("192.0.2.8", 5000)};
+    const Owner before{0, 21}, after{1, 21}, other{0, 22};
+    d.set_flow(flow, before);
+    d.set_flow(taken, before);
+    d.set_id(IdKind::hop_session, 0xfeed, before);
+    d.set_flow(taken, other);  // a key another session took over stays with it
+    d.move_session(before, after);
+    CHECK(*d.flow(flow) == after);
+    CHECK(*d.id(IdKind::hop_session, 0xfeed) == after);
+    CHECK(*d.flow(taken) == other);
+    // The entries are now the new owner's: they go when it closes, and the old owner has none.
+    d.erase_session(before);
+    CHECK(*d.flow(flow) == after);
+    d.erase_session(after);
+    CHECK_FALSE(d.flow(flow));
+    CHECK_FALSE(d.id(IdKind::hop_session, 0xfeed));
+    CHECK(*d.flow(taken) == other);
+    // Negative: moving an owner that holds nothing changes nothing.
+    d.move_session(Owner{3, 99}, after);
+    CHECK(d.size() == 1);
+}

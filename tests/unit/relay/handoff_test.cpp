@@ -5,17 +5,13 @@
 
 #include <thread>
 
+#include "../../support/bytes.hpp"
 #include "porthop/relay/inbox.hpp"
 
 using porthop::relay::Inbox;
+using porthop::test::pattern;
 
 namespace {
-
-std::vector<std::byte> payload(std::size_t n, unsigned seed) {
-    std::vector<std::byte> out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * 7 + seed) & 0xFF);
-    return out;
-}
 
 Inbox::Header header_for(std::uint16_t port) {
     Inbox::Header h;
@@ -39,12 +35,12 @@ TEST_CASE("inbox: datagrams come out whole and in order, across the ring's end",
     // Sizes that do not divide the ring: records must skip its end, never wrap inside.
     for (unsigned round = 0; round < 50; ++round) {
         const std::size_t sizes[] = {1, 700, 1333, 0, 999};
-        for (std::size_t i = 0; i < 5; ++i) REQUIRE(inbox.push(header_for(static_cast<std::uint16_t>(i + 1)), payload(sizes[i], round)));
+        for (std::size_t i = 0; i < 5; ++i) REQUIRE(inbox.push(header_for(static_cast<std::uint16_t>(i + 1)), pattern(sizes[i], round)));
         for (std::size_t i = 0; i < 5; ++i) {
             REQUIRE(inbox.pop(h, out));
             CHECK(h.length == sizes[i]);
             CHECK(h.peer.port() == i + 1);
-            CHECK(std::vector<std::byte>(out.begin(), out.begin() + h.length) == payload(sizes[i], round));
+            CHECK(std::vector<std::byte>(out.begin(), out.begin() + h.length) == pattern(sizes[i], round));
         }
         CHECK_FALSE(inbox.pop(h, out));
     }
@@ -55,21 +51,21 @@ TEST_CASE("inbox: a full ring refuses, and takes again once read", "[relay][hand
     std::vector<std::byte> out(2000);
     Inbox::Header h;
     std::size_t pushed = 0;
-    while (inbox.push(header_for(1), payload(1000, 1))) ++pushed;
+    while (inbox.push(header_for(1), pattern(1000, 1))) ++pushed;
     CHECK(pushed >= 2);
     CHECK(pushed <= 4);
-    CHECK_FALSE(inbox.push(header_for(1), payload(1000, 1)));
+    CHECK_FALSE(inbox.push(header_for(1), pattern(1000, 1)));
     REQUIRE(inbox.pop(h, out));
-    CHECK(inbox.push(header_for(2), payload(1000, 2)));
+    CHECK(inbox.push(header_for(2), pattern(1000, 2)));
     // Larger than the ring: never fits.
     Inbox small(1024);
-    CHECK_FALSE(small.push(header_for(1), payload(2000, 1)));
+    CHECK_FALSE(small.push(header_for(1), pattern(2000, 1)));
 }
 
 TEST_CASE("inbox: a payload larger than the reader's buffer is dropped, not overrun", "[relay][handoff]") {
     Inbox inbox(8192);
-    REQUIRE(inbox.push(header_for(1), payload(1500, 1)));
-    REQUIRE(inbox.push(header_for(2), payload(10, 2)));
+    REQUIRE(inbox.push(header_for(1), pattern(1500, 1)));
+    REQUIRE(inbox.push(header_for(2), pattern(10, 2)));
     std::vector<std::byte> out(100);
     Inbox::Header h;
     REQUIRE(inbox.pop(h, out));
@@ -82,8 +78,8 @@ TEST_CASE("inbox: a payload larger than the reader's buffer is dropped, not over
 TEST_CASE("inbox: the wake descriptor is readable exactly while datagrams wait", "[relay][handoff]") {
     Inbox inbox(8192);
     CHECK_FALSE(readable(inbox.wake_fd()));
-    REQUIRE(inbox.push(header_for(1), payload(10, 1)));
-    REQUIRE(inbox.push(header_for(2), payload(10, 2)));
+    REQUIRE(inbox.push(header_for(1), pattern(10, 1)));
+    REQUIRE(inbox.push(header_for(2), pattern(10, 2)));
     CHECK(readable(inbox.wake_fd()));
     inbox.clear_wake();
     CHECK_FALSE(readable(inbox.wake_fd()));
@@ -92,7 +88,7 @@ TEST_CASE("inbox: the wake descriptor is readable exactly while datagrams wait",
     REQUIRE(inbox.pop(h, out));
     REQUIRE(inbox.pop(h, out));
     // Empty again: the next push wakes the reader again.
-    REQUIRE(inbox.push(header_for(3), payload(10, 3)));
+    REQUIRE(inbox.push(header_for(3), pattern(10, 3)));
     CHECK(readable(inbox.wake_fd()));
 }
 
@@ -104,7 +100,7 @@ TEST_CASE("inbox: writers on other threads lose nothing that was accepted", "[re
     for (unsigned w = 0; w < 2; ++w)
         writers.emplace_back([&, w] {
             for (unsigned i = 0; i < kPerWriter; ++i)
-                while (!inbox.push(header_for(static_cast<std::uint16_t>(w + 1)), payload(64 + i % 200, i)))
+                while (!inbox.push(header_for(static_cast<std::uint16_t>(w + 1)), pattern(64 + i % 200, i)))
                     std::this_thread::yield();
             accepted += kPerWriter;
         });
@@ -117,7 +113,7 @@ TEST_CASE("inbox: writers on other threads lose nothing that was accepted", "[re
         const unsigned w = h.peer.port() - 1u;
         const unsigned i = got[w]++;
         intact = intact && h.length == 64 + i % 200 &&
-                 std::equal(out.begin(), out.begin() + h.length, payload(h.length, i).begin());
+                 std::equal(out.begin(), out.begin() + h.length, pattern(h.length, i).begin());
     }
     for (auto& t : writers) t.join();
     CHECK(intact);  // each writer's datagrams in its order, unchanged

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "../../support/endpoints.hpp"
 #include "porthop/relay/session_table.hpp"
 
 using namespace porthop::relay;
@@ -28,13 +29,7 @@ struct Fixture {
     }
 };
 
-Endpoint client(std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(0xC0000201);  // 192.0.2.1
-    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-}
+Endpoint client(std::uint16_t port) { return porthop::test::endpoint("192.0.2.1", port); }
 
 std::vector<std::uint64_t> sorted(std::vector<std::uint64_t> v) {
     std::sort(v.begin(), v.end());
@@ -276,6 +271,10 @@ TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refus
     CHECK(table.find_udp(p2) == agent.get());
     CHECK(table.find_agent(0xAAAA) == agent.get());
     CHECK(table.size() == 1);
+    // udp_paths lists them oldest first (what a session handed to another worker takes along).
+    const auto paths = table.udp_paths(1);
+    CHECK(std::vector<UdpKey>(paths.begin(), paths.end()) == std::vector<UdpKey>{p0, p1, p2});
+    CHECK(table.udp_paths(99).empty());
 
     SECTION("a refresh keeps one key and makes it the newest") {
         REQUIRE(table.add_udp_path(1, p0));

@@ -7,8 +7,10 @@
 #include <span>
 #include <vector>
 
+#include "../../support/bytes.hpp"
 #include "porthop/wire/framing.hpp"
 
+using porthop::test::pattern;
 using porthop::wire::FrameStatus;
 using porthop::wire::kFrameHeaderSize;
 using porthop::wire::kMaxFrameLength;
@@ -16,12 +18,6 @@ using porthop::wire::split_frame;
 using porthop::wire::write_frame_header;
 
 namespace {
-
-std::vector<std::byte> payload_of(std::size_t length, std::uint8_t seed) {
-    std::vector<std::byte> p(length);
-    for (std::size_t i = 0; i < length; ++i) p[i] = static_cast<std::byte>((seed + i * 7) & 0xFF);
-    return p;
-}
 
 void append_frame(std::vector<std::byte>& stream, const std::vector<std::byte>& payload) {
     std::byte header[kFrameHeaderSize];
@@ -38,8 +34,8 @@ bool same_bytes(std::span<const std::byte> a, const std::vector<std::byte>& b) {
 
 TEST_CASE("split_frame: every prefix of a multi-frame stream", "[wire][framing]") {
     // Frames of length 3, 0, 1, 300 (a length whose high byte is non-zero), back to back.
-    const std::vector<std::vector<std::byte>> payloads{payload_of(3, 1), payload_of(0, 2), payload_of(1, 3),
-                                                       payload_of(300, 4)};
+    const std::vector<std::vector<std::byte>> payloads{pattern(3, 1), pattern(0, 2), pattern(1, 3),
+                                                       pattern(300, 4)};
     std::vector<std::byte> stream;
     for (const auto& p : payloads) append_frame(stream, p);
     REQUIRE(stream.size() == (2 + 3) + (2 + 0) + (2 + 1) + (2 + 300));
@@ -85,7 +81,7 @@ TEST_CASE("split_frame: zero-length frame is complete and empty", "[wire][framin
 
 TEST_CASE("split_frame: 65535-byte frame with max 65535", "[wire][framing]") {
     std::vector<std::byte> stream;
-    const auto payload = payload_of(65535, 9);
+    const auto payload = pattern(65535, 9);
     append_frame(stream, payload);
     REQUIRE(stream[0] == std::byte{0xFF});
     REQUIRE(stream[1] == std::byte{0xFF});
@@ -131,7 +127,7 @@ TEST_CASE("split_frame: max_length boundary", "[wire][framing]") {
     for (const auto& row : rows) {
         INFO("length " << row.length << ", max " << row.max_length);
         std::vector<std::byte> stream;
-        append_frame(stream, payload_of(row.length, 5));
+        append_frame(stream, pattern(row.length, 5));
         const auto split = split_frame(stream, row.max_length);
         CHECK(split.status == row.expected);
         CHECK(split.consumed == (row.expected == FrameStatus::complete ? row.length + 2 : 0));

@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 namespace hop = porthop::wire::hop;
-using porthop::test::from_hex;
+using porthop::test::bytes;
+using porthop::test::hex;
 
 namespace {
 
@@ -26,12 +27,6 @@ Frame encoded(const hop::Control& c) {
     return f;
 }
 
-std::vector<std::byte> bytes_of(std::initializer_list<int> values) {
-    std::vector<std::byte> out;
-    for (int v : values) out.push_back(static_cast<std::byte>(v));
-    return out;
-}
-
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 
 }  // namespace
@@ -40,7 +35,7 @@ TEST_CASE("hop frame: encode_control lays the fields out big-endian", "[wire][ho
     // The covered part of the attach vector in docs/PROTOCOL.md (tests/vectors/make_hop_vectors.py);
     // the tag area is zeroed.
     const hop::Control attach{hop::Type::attach, 0x0123456789abcdef, 1, 28000000, 0};
-    const auto expected = from_hex(
+    const auto expected = hex(
         "0101"
         "0123456789abcdef"
         "0000000000000001"
@@ -52,7 +47,7 @@ TEST_CASE("hop frame: encode_control lays the fields out big-endian", "[wire][ho
 
     const hop::Control ack{hop::Type::ack, 0x8000000000000001, 0x0102030405060708, kMax, 0xfedcba9876543210};
     const auto g = encoded(ack);
-    CHECK(std::vector<std::byte>(g.begin(), g.end()) == from_hex("0201"
+    CHECK(std::vector<std::byte>(g.begin(), g.end()) == hex("0201"
                                                                  "8000000000000001"
                                                                  "0102030405060708"
                                                                  "ffffffffffffffff"
@@ -147,13 +142,13 @@ TEST_CASE("hop frame: classify by size, type and version", "[wire][hoplink]") {
         };
         const Row rows[] = {
             {{}, hop::Kind::other},
-            {bytes_of({0x01}), hop::Kind::other},
-            {bytes_of({0x02, 0x01}), hop::Kind::other},
-            {bytes_of({0x00}), hop::Kind::other},
-            {bytes_of({0x04, 0x00, 0x00, 0x00}), hop::Kind::other},  // WireGuard transport header
-            {bytes_of({0x01, 0x00, 0x00, 0x00}), hop::Kind::other},  // WireGuard initiation header
-            {bytes_of({0x03}), hop::Kind::data},                     // empty payload
-            {bytes_of({0x03, 0x01}), hop::Kind::data},
+            {bytes({0x01}), hop::Kind::other},
+            {bytes({0x02, 0x01}), hop::Kind::other},
+            {bytes({0x00}), hop::Kind::other},
+            {bytes({0x04, 0x00, 0x00, 0x00}), hop::Kind::other},  // WireGuard transport header
+            {bytes({0x01, 0x00, 0x00, 0x00}), hop::Kind::other},  // WireGuard initiation header
+            {bytes({0x03}), hop::Kind::data},                     // empty payload
+            {bytes({0x03, 0x01}), hop::Kind::data},
         };
         for (const auto& row : rows) {
             INFO("size " << row.bytes.size());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 namespace ovpn = porthop::wire::ovpn;
 using ovpn::Kind;
@@ -25,8 +26,7 @@ namespace {
 // A packet of `size` bytes whose first byte is opcode << 3 | key_id; the rest counts up from
 // 0x01, so the session id bytes are 01..08 and the peer-id bytes 01 02 03.
 std::vector<std::byte> packet(std::uint8_t opcode, std::uint8_t key_id, std::size_t size) {
-    std::vector<std::byte> p(size);
-    for (std::size_t i = 1; i < size; ++i) p[i] = static_cast<std::byte>(i & 0xFF);
+    auto p = porthop::test::pattern(size, 0, 1);
     if (size > 0) p[0] = static_cast<std::byte>(opcode << 3 | key_id);
     return p;
 }

@@ -6,21 +6,12 @@
 #include <vector>
 
 #include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 using namespace porthop::wire;
 using porthop::test::load_fixture;
+using porthop::test::bytes;
 using porthop::test::load_ovpn_capture;
-
-namespace {
-
-std::vector<std::byte> bytes(std::initializer_list<int> values, std::size_t size) {
-    std::vector<std::byte> out(size);
-    std::size_t i = 0;
-    for (int v : values) out[i++] = static_cast<std::byte>(v);
-    return out;
-}
-
-}  // namespace
 
 TEST_CASE("protocol names", "[wire][protocol]") {
     for (auto p : {Protocol::any, Protocol::wireguard, Protocol::openvpn}) CHECK(parse_protocol(to_string(p)) == p);

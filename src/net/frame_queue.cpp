@@ -1,13 +1,11 @@
-#include "frame_queue.hpp"
+#include "porthop/net/frame_queue.hpp"
 
 #include <algorithm>
-#include <boost/asio/write.hpp>
+#include <array>
 
 #include "porthop/wire/framing.hpp"
 
-namespace porthop::relay {
-
-namespace asio = boost::asio;
+namespace porthop::net {
 
 namespace {
 // A drained buffer larger than this is given back (to the budget and the heap): a burst must
@@ -15,10 +13,6 @@ namespace {
 constexpr std::size_t kKeep = 16 * 1024;
 constexpr std::size_t kMinGrowth = 4096;
 }  // namespace
-
-FrameQueue::FrameQueue(asio::ip::tcp::socket& socket, QueueBudget& budget,
-                       std::function<void(const boost::system::error_code&)> on_error)
-    : socket_(socket), budget_(budget), on_error_(std::move(on_error)) {}
 
 FrameQueue::~FrameQueue() {
     free(waiting_);
@@ -41,8 +35,7 @@ void FrameQueue::free(std::vector<std::byte>& buffer) noexcept {
     std::vector<std::byte>().swap(buffer);
 }
 
-FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<const std::byte> payload,
-                                  const std::shared_ptr<void>& owner) {
+FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<const std::byte> payload) {
     if (closed_) return Push::closed;
     const std::size_t length = head.size() + payload.size();
     if (length > wire::kMaxFrameLength) return Push::too_slow;  // callers never get here
@@ -56,38 +49,31 @@ FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<con
     waiting_.insert(waiting_.end(), header.begin(), header.end());
     waiting_.insert(waiting_.end(), head.begin(), head.end());
     waiting_.insert(waiting_.end(), payload.begin(), payload.end());
-    if (!writing_now_) write(owner);
     return Push::queued;
 }
 
-void FrameQueue::write(const std::shared_ptr<void>& owner) {
+std::span<const std::byte> FrameQueue::start_write() noexcept {
     waiting_.swap(writing_);  // writing_ was drained: its capacity becomes the next queue's
     writing_now_ = true;
-    asio::async_write(socket_, asio::buffer(writing_.data(), writing_.size()),
-                      [this, owner](const boost::system::error_code& ec, std::size_t) { on_written(ec, owner); });
+    return {writing_.data(), writing_.size()};
 }
 
-void FrameQueue::on_written(const boost::system::error_code& ec, const std::shared_ptr<void>& owner) {
+void FrameQueue::finish_write() noexcept {
     writing_now_ = false;
     if (closed_) {
         free(waiting_);
         free(writing_);  // could not be freed while the write was in flight; now it can
         return;
     }
-    if (ec) {
-        on_error_(ec);
-        return;
-    }
     writing_.clear();
     if (writing_.capacity() > kKeep) free(writing_);
-    if (!waiting_.empty()) write(owner);
 }
 
-void FrameQueue::close() {
+void FrameQueue::close() noexcept {
     if (closed_) return;
     closed_ = true;
     free(waiting_);
     if (!writing_now_) free(writing_);
 }
 
-}  // namespace porthop::relay
+}  // namespace porthop::net

@@ -1,5 +1,7 @@
 // Integration harness: the relay running on its own event-loop thread, a UDP echo backend,
 // and blocking client sockets with receive timeouts. Everything on loopback, ephemeral ports.
+// Used by tests/integration and tests/alloc; the byte and address builders are bytes.hpp and
+// endpoints.hpp, included here.
 #pragma once
 
 #include <arpa/inet.h>
@@ -28,23 +30,12 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/relay/agent.hpp"
 #include "porthop/relay/server.hpp"
+#include "bytes.hpp"
+#include "endpoints.hpp"
 
 namespace porthop::test {
 
 using namespace std::chrono_literals;
-using Bytes = std::vector<std::byte>;
-
-inline Bytes bytes(std::string_view text) {
-    Bytes out(text.size());
-    std::memcpy(out.data(), text.data(), text.size());
-    return out;
-}
-
-inline Bytes pattern(std::size_t n, unsigned seed) {
-    Bytes out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * 31 + seed) & 0xFF);
-    return out;
-}
 
 // A file descriptor that closes itself.
 class Fd {
@@ -59,20 +50,17 @@ private:
     int fd_;
 };
 
+// ::1 or 127.0.0.1 at `port`, for bind/connect/sendto.
 inline sockaddr_storage loopback(bool v6, std::uint16_t port, socklen_t& len) {
     sockaddr_storage ss{};
     if (v6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        a->sin6_port = htons(port);
-        len = sizeof(sockaddr_in6);
+        const auto a = sockaddr_v6("::1", port);
+        std::memcpy(&ss, &a, sizeof a);
+        len = sizeof a;
     } else {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a->sin_port = htons(port);
-        len = sizeof(sockaddr_in);
+        const auto a = sockaddr_v4("127.0.0.1", port);
+        std::memcpy(&ss, &a, sizeof a);
+        len = sizeof a;
     }
     return ss;
 }

@@ -1,0 +1,78 @@
+// What the client agent reports about itself: the path in use, its counters, rtt, dark ports.
+// The counters are declared once, in a list, like the server's (relay/counters.hpp), so the
+// struct, the status line, the /status JSON and /metrics all see the same set: a new counter
+// is one line here.
+//
+// Each entry: X(member, group, metric family, label, help, line before, line after).
+// - group: where the counter's block sits in every rendering. `path_changes` comes before the
+//   rtt, `traffic` after it (and, in /metrics, after the dark-ports gauge).
+// - Entries of one family share a metric name and differ by label; the family's help text is
+//   the first entry's. A family's entries need not be adjacent (JSON keeps each direction's
+//   packets and bytes together; /metrics writes each family as one block).
+// - line before/after: the text around the value in the status line (describe); both empty
+//   leaves the counter out of that line.
+// The JSON key is the member's name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace porthop::relay {
+
+#define PORTHOP_AGENT_COUNTERS(X)                                                                            \
+    X(hops, path_changes, "porthop_client_path_changes_total", "kind=\"hop\"",                               \
+      "Path changes: hop = UDP port to UDP port, fallback = UDP to TCP, climb = TCP back to UDP.", ", ",     \
+      " hops")                                                                                               \
+    X(fallbacks, path_changes, "porthop_client_path_changes_total", "kind=\"fallback\"", "", ", ",           \
+      " fallbacks to tcp")                                                                                   \
+    X(climbs, path_changes, "porthop_client_path_changes_total", "kind=\"climb\"", "", ", ", " back to udp") \
+    X(to_server_packets, traffic, "porthop_client_datagrams_total", "direction=\"to_server\"",               \
+      "Datagrams carried, by direction.", ", to server ", " pkts")                                           \
+    X(to_server_bytes, traffic, "porthop_client_payload_bytes_total", "direction=\"to_server\"",             \
+      "Datagram payload bytes carried, by direction.", "/", " B")                                            \
+    X(from_server_packets, traffic, "porthop_client_datagrams_total", "direction=\"from_server\"", "",       \
+      ", from server ", " pkts")                                                                             \
+    X(from_server_bytes, traffic, "porthop_client_payload_bytes_total", "direction=\"from_server\"", "",     \
+      "/", " B")                                                                                             \
+    /* local datagrams while no path was up */                                                               \
+    X(dropped_no_path, traffic, "porthop_client_drops_total", "reason=\"no_path\"",                          \
+      "Datagrams dropped or frames refused, by reason.", "", "")                                             \
+    /* server datagrams before the local client spoke */                                                     \
+    X(dropped_no_local, traffic, "porthop_client_drops_total", "reason=\"no_local_client\"", "", "", "")     \
+    /* send errors, full TCP queue */                                                                        \
+    X(dropped_send, traffic, "porthop_client_drops_total", "reason=\"send_failed\"", "", "", "")             \
+    /* frames from the server that failed a check */                                                         \
+    X(rejected_frames, traffic, "porthop_client_drops_total", "reason=\"rejected_frame\"", "", "", "")
+
+enum class AgentCounterGroup { path_changes, traffic };
+
+struct AgentStatus {
+    std::string path;  // "udp/40017", "tcp/443", "none"
+#define PORTHOP_DECLARE_AGENT_COUNTER(name, group, family, label, help, before, after) std::uint64_t name = 0;
+    PORTHOP_AGENT_COUNTERS(PORTHOP_DECLARE_AGENT_COUNTER)
+#undef PORTHOP_DECLARE_AGENT_COUNTER
+    double rtt_ms = -1;  // -1: not measured yet
+    std::vector<std::uint16_t> dark_ports;
+    std::string local_client;  // the local VPN client's address, "" until it sends
+    std::uint64_t session_id = 0;
+
+    struct Counter {
+        std::string_view name;
+        AgentCounterGroup group;
+        std::string_view family, label, help;
+        std::string_view line_before, line_after;
+        std::uint64_t value;
+    };
+    // Every counter with its value, in the list's order.
+    template <typename F>
+    void for_each_counter(F&& f) const {
+#define PORTHOP_VISIT_AGENT_COUNTER(name, group, family, label, help, before, after) \
+    f(Counter{#name, AgentCounterGroup::group, family, label, help, before, after, name});
+        PORTHOP_AGENT_COUNTERS(PORTHOP_VISIT_AGENT_COUNTER)
+#undef PORTHOP_VISIT_AGENT_COUNTER
+    }
+};
+
+}  // namespace porthop::relay

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 using porthop::hop::FrameCodec;
-using porthop::test::from_hex;
+using porthop::test::hex;
 namespace wh = porthop::wire::hop;
 
 namespace {
@@ -27,11 +27,7 @@ FrameCodec test_codec() {
     return FrameCodec(porthop::crypto::derive_hop_keys(k));
 }
 
-std::vector<std::byte> bytes(std::initializer_list<int> values) {
-    std::vector<std::byte> out;
-    for (int v : values) out.push_back(static_cast<std::byte>(v));
-    return out;
-}
+using porthop::test::bytes;
 
 }  // namespace
 
@@ -39,7 +35,7 @@ TEST_CASE("frame codec: seal_control gives the vector frame", "[hop][codec]") {
     const auto codec = test_codec();
     std::array<std::byte, FrameCodec::kMaxControl> out{};
     const auto frame = codec.seal_control(kAttach, out);
-    CHECK(std::vector<std::byte>(frame.begin(), frame.end()) == from_hex(kAttachHex));
+    CHECK(std::vector<std::byte>(frame.begin(), frame.end()) == hex(kAttachHex));
     CHECK(frame.data() == out.data());
 }
 
@@ -62,7 +58,7 @@ TEST_CASE("frame codec: a sealed data frame opens to the datagram it carries", "
 
 TEST_CASE("frame codec: open classifies control, data and everything else", "[hop][codec]") {
     const auto codec = test_codec();
-    auto control = from_hex(kAttachHex);
+    auto control = hex(kAttachHex);
     const auto c = codec.open(control);
     CHECK(c.kind == wh::Kind::control);
     CHECK(c.body.data() == control.data());
@@ -80,10 +76,10 @@ TEST_CASE("frame codec: open classifies control, data and everything else", "[ho
             bytes({0x04, 0x00, 0x00, 0x00}),           // a WireGuard transport header
             bytes({0x38, 0x01, 0x02}),                 // an OpenVPN hard reset opcode
         };
-        auto wrong_version = from_hex(kAttachHex);
+        auto wrong_version = hex(kAttachHex);
         wrong_version[1] = std::byte{2};
         others.push_back(wrong_version);
-        auto longer = from_hex(kAttachHex);
+        auto longer = hex(kAttachHex);
         longer.push_back(std::byte{0});
         others.push_back(longer);
         for (auto& frame : others) {

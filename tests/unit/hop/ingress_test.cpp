@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 using namespace porthop::hop;
-using porthop::test::from_hex;
+using porthop::test::hex;
 
 namespace {
 
@@ -19,11 +19,7 @@ FrameCodec test_codec() {
     return FrameCodec(porthop::crypto::derive_hop_keys(k));
 }
 
-std::vector<std::byte> bytes(std::initializer_list<int> values) {
-    std::vector<std::byte> out;
-    for (int v : values) out.push_back(static_cast<std::byte>(v));
-    return out;
-}
+using porthop::test::bytes;
 
 const std::string kAttachHex =
     "01010123456789abcdef00000000000000010000000001ab3f0000000000000000001274746e65870bf58653dfa06c325fbf";
@@ -43,7 +39,7 @@ struct Row {
 
 TEST_CASE("ingress: every row of the decision table", "[hop][ingress]") {
     const auto codec = test_codec();
-    const auto attach = from_hex(kAttachHex);
+    const auto attach = hex(kAttachHex);
     const auto data = bytes({0x03, 0x04, 0x00, 0x00, 0x00, 0x11});
     const auto empty_data = bytes({0x03});
     const auto wg = bytes({0x01, 0x00, 0x00, 0x00, 0x22});  // a WireGuard initiation's first bytes

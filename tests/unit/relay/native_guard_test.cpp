@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../fixtures/fixture.hpp"
+#include "../../support/bytes.hpp"
 
 using namespace porthop;
 using relay::NativeGuard;

@@ -21,8 +21,8 @@
 #include "porthop/crypto/mac1.hpp"
 #include "porthop/hop/ingress.hpp"
 #include "porthop/net/endpoint.hpp"
-#include "porthop/relay/native_roaming.hpp"
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/guard/native_roaming.hpp"
+#include "porthop/guard/source_limiter.hpp"
 #include "porthop/wire/framing.hpp"
 #include "porthop/wire/protocol.hpp"
 
@@ -33,10 +33,10 @@ namespace wg = porthop::wire::wg;
 namespace ovpn = porthop::wire::ovpn;
 using porthop::crypto::Mac1Verifier;
 using porthop::net::Endpoint;
-using porthop::relay::Move;
-using porthop::relay::NativeRoaming;
-using porthop::relay::SourceKey;
-using porthop::relay::SourceLimiter;
+using porthop::guard::Move;
+using porthop::guard::NativeRoaming;
+using porthop::guard::SourceKey;
+using porthop::guard::SourceLimiter;
 
 // Splitting a read buffer full of back-to-back frames, as the TCP path does per read.
 void BM_SplitFrames(benchmark::State& state) {

@@ -1,4 +1,4 @@
-// What the workers' shared paths cost (relay/directory.hpp, src/relay/handoff.hpp,
+// What the workers' shared paths cost (relay/directory.hpp, relay/inbox.hpp,
 // net/steering.hpp): the directory lookup a worker makes for a datagram from an address it
 // has no session for, and the copy through an inbox when another worker owns the session.
 // A datagram of a session the receiving worker owns touches none of this.
@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "../src/relay/handoff.hpp"
 #include "porthop/net/steering.hpp"
 #include "porthop/relay/directory.hpp"
+#include "porthop/relay/inbox.hpp"
 
 using namespace porthop;
 

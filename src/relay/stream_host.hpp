@@ -20,9 +20,9 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
+#include "porthop/relay/guard_tables.hpp"
 #include "porthop/relay/server.hpp"
 #include "porthop/relay/session.hpp"
-#include "porthop/relay/source_limiter.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {

@@ -1,6 +1,6 @@
 // libFuzzer target: the protocol-aware pieces of the native-client guard (issue 5) --
-// wire/protocol (classify_native, carries, is_handshake, parse_protocol), relay/native_roaming
-// and relay/source_limiter -- driven statefully with a fake monotonic clock.
+// wire/protocol (classify_native, carries, is_handshake, parse_protocol), guard/native_roaming
+// and guard/source_limiter -- driven statefully with a fake monotonic clock.
 //
 // Input: two configuration bytes, then operations, each
 //   op, session, time step, length (u16 little-endian), datagram (truncated to what is left)
@@ -61,8 +61,8 @@
 
 #include "fuzz_support.hpp"
 #include "porthop/net/endpoint.hpp"
-#include "porthop/relay/native_roaming.hpp"
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/guard/native_roaming.hpp"
+#include "porthop/guard/source_limiter.hpp"
 #include "porthop/wire/openvpn.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/wireguard.hpp"
@@ -71,10 +71,10 @@ namespace wire = porthop::wire;
 namespace wg = porthop::wire::wg;
 namespace ovpn = porthop::wire::ovpn;
 using porthop::net::Endpoint;
-using porthop::relay::Move;
-using porthop::relay::NativeRoaming;
-using porthop::relay::SourceKey;
-using porthop::relay::SourceLimiter;
+using porthop::guard::Move;
+using porthop::guard::NativeRoaming;
+using porthop::guard::SourceKey;
+using porthop::guard::SourceLimiter;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -458,7 +458,7 @@ struct Roaming {
         for (std::size_t i = 0; i < s.moves.size(); ++i) added += s.moves[i] - before.moves[i];
         check(added == 1 &&
               s.moves[static_cast<std::size_t>(v)] == before.moves[static_cast<std::size_t>(v)] + 1);
-        check(std::string_view(porthop::relay::to_string(v)) != "?");
+        check(std::string_view(porthop::guard::to_string(v)) != "?");
         return v;
     }
 
@@ -780,8 +780,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     porthop::fuzz::install_allocation_hooks();
     for (const auto p : {wire::Protocol::any, wire::Protocol::wireguard, wire::Protocol::openvpn})
         check(wire::parse_protocol(wire::to_string(p)) == p);
-    for (std::size_t m = 0; m < porthop::relay::kMoveVerdicts; ++m)
-        check(std::string_view(porthop::relay::to_string(static_cast<Move>(m))) != "?");
+    for (std::size_t m = 0; m < porthop::guard::kMoveVerdicts; ++m)
+        check(std::string_view(porthop::guard::to_string(static_cast<Move>(m))) != "?");
     return 0;
 }
 

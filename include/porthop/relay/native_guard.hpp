@@ -18,8 +18,7 @@
 #include "porthop/crypto/mac1.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/relay/counters.hpp"
-#include "porthop/relay/native_roaming.hpp"
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/relay/guard_tables.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {

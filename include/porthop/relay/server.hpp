@@ -19,7 +19,7 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/relay/guard_tables.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {
@@ -57,7 +57,7 @@ struct ServerOptions {
     // The backend's WireGuard public key: every handshake initiation and response from a client
     // must carry a mac1 made for it (crypto/mac1.hpp), or it is dropped before the backend.
     std::optional<crypto::WgKey> wg_public_key;
-    // Per-source handshake rate and session cap (relay/source_limiter.hpp). max_sources is
+    // Per-source handshake rate and session cap (guard/source_limiter.hpp). max_sources is
     // fixed when the server starts; the rest follows reloads.
     SourceLimiter::Limits source_limits;
     // Event loops (threads), each with its own socket on every port (SO_REUSEPORT); the kernel

@@ -14,8 +14,8 @@
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
+#include "porthop/relay/guard_tables.hpp"
 #include "porthop/relay/native_guard.hpp"
-#include "porthop/relay/source_limiter.hpp"
 
 namespace porthop::relay {
 
@@ -69,7 +69,7 @@ struct Session {
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only
     bool closed = false;
-    // The source (relay/source_limiter.hpp) this session counts against; kept across roaming.
+    // The source (guard/source_limiter.hpp) this session counts against; kept across roaming.
     std::optional<SourceKey> source;
     // What the native-client guard keeps for a native UDP session (relay/native_guard.hpp:
     // anti-amplification, validation, OpenVPN ids); TCP and agent sessions keep the default,

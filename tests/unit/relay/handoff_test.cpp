@@ -1,12 +1,12 @@
-// The workers' inbox (src/relay/handoff.hpp): a bounded ring of datagrams between threads.
+// The workers' inbox (relay/inbox.hpp): a bounded ring of datagrams between threads.
 #include <catch2/catch.hpp>
 
 #include <poll.h>
 
 #include <thread>
 
-#include "../../../src/relay/handoff.hpp"
 #include "../../support/bytes.hpp"
+#include "porthop/relay/inbox.hpp"
 
 using porthop::relay::Inbox;
 using porthop::test::pattern;

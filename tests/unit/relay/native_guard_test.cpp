@@ -107,7 +107,7 @@ struct Session {
 
 }  // namespace
 
-TEST_CASE("native guard: a new session starts unvalidated with its protocol's factor", "[relay][guard]") {
+TEST_CASE("native guard: a new session starts unvalidated with its protocol's factor", "[relay][native_guard]") {
     const auto wg = NativeGuard::open_state(wire::classify_native(wg_initiation(1), wire::Protocol::any));
     CHECK_FALSE(wg.validated);
     CHECK(wg.amplification == NativeGuard::kAmplificationWireGuard);
@@ -119,7 +119,7 @@ TEST_CASE("native guard: a new session starts unvalidated with its protocol's fa
     CHECK(NativeState{}.validated);  // TCP and agent sessions: validated from the start
 }
 
-TEST_CASE("native guard: filters by protocol, counted by what was expected", "[relay][guard]") {
+TEST_CASE("native guard: filters by protocol, counted by what was expected", "[relay][native_guard]") {
     relay::Counters counters;
     NativeGuard guard(config(wire::Protocol::wireguard), counters);
     REQUIRE_FALSE(guard.configure(config(wire::Protocol::wireguard)));
@@ -134,7 +134,7 @@ TEST_CASE("native guard: filters by protocol, counted by what was expected", "[r
     CHECK(counters.drop_not_openvpn == 1);
 }
 
-TEST_CASE("native guard: mac1 is checked on handshakes once a key is configured", "[relay][guard]") {
+TEST_CASE("native guard: mac1 is checked on handshakes once a key is configured", "[relay][native_guard]") {
     relay::Counters counters;
     auto c = config();
     std::string why;
@@ -151,7 +151,7 @@ TEST_CASE("native guard: mac1 is checked on handshakes once a key is configured"
     CHECK(guard.passes_filters(wire::classify_native(transport, wire::Protocol::any), transport));
 }
 
-TEST_CASE("native guard: handshake rate and sessions per source", "[relay][guard]") {
+TEST_CASE("native guard: handshake rate and sessions per source", "[relay][native_guard]") {
     relay::Counters counters;
     auto c = config();
     c.source_limits.handshakes_per_second = 1;
@@ -175,7 +175,7 @@ TEST_CASE("native guard: handshake rate and sessions per source", "[relay][guard
 }
 
 TEST_CASE("native guard: a WireGuard session gets at most what it sent until its index proof",
-          "[relay][guard][amplification]") {
+          "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 1, wg_initiation(0x1111));
@@ -197,7 +197,7 @@ TEST_CASE("native guard: a WireGuard session gets at most what it sent until its
 }
 
 TEST_CASE("native guard: backend data validates a session opened by data, unless it roamed",
-          "[relay][guard][amplification]") {
+          "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     SECTION("opened by data, never moved: the backend's transport answer validates") {
@@ -221,7 +221,7 @@ TEST_CASE("native guard: backend data validates a session opened by data, unless
     }
 }
 
-TEST_CASE("native guard: the cap counts from the last move", "[relay][guard][amplification]") {
+TEST_CASE("native guard: the cap counts from the last move", "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 1, wg_initiation(0x5555));
@@ -233,7 +233,7 @@ TEST_CASE("native guard: the cap counts from the last move", "[relay][guard][amp
 }
 
 TEST_CASE("native guard: OpenVPN gets three times until its ack names the backend's session",
-          "[relay][guard][amplification]") {
+          "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 1, ovpn("none", "c2s", 0));
@@ -244,7 +244,7 @@ TEST_CASE("native guard: OpenVPN gets three times until its ack names the backen
     CHECK(s.state.validated);
 }
 
-TEST_CASE("native guard: under tls-crypt the backend's own check validates", "[relay][guard][amplification]") {
+TEST_CASE("native guard: under tls-crypt the backend's own check validates", "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 1, ovpn("tls-crypt", "c2s", 0));
@@ -264,7 +264,7 @@ TEST_CASE("native guard: under tls-crypt the backend's own check validates", "[r
 }
 
 TEST_CASE("native guard: roaming finds a session by the index it learnt, and counts the verdict",
-          "[relay][guard][roaming]") {
+          "[relay][native_guard][roaming]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 7, wg_initiation(0x1010));
@@ -284,7 +284,7 @@ TEST_CASE("native guard: roaming finds a session by the index it learnt, and cou
 }
 
 TEST_CASE("native guard: the directory learns the backend's index and a new peer-id once",
-          "[relay][guard]") {
+          "[relay][native_guard]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     Session s(guard, 1, wg_initiation(0x1));

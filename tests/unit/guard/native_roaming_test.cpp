@@ -3,7 +3,7 @@
 // another session's, expired, replayed, equal, too far ahead, unproven packet ids, kinds that
 // never move, after forget, table full), with a fake clock. Real WireGuard and OpenVPN
 // datagrams from tests/fixtures run through the classifiers into it too.
-#include "porthop/relay/native_roaming.hpp"
+#include "porthop/guard/native_roaming.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -18,8 +18,8 @@
 
 #include "../../fixtures/fixture.hpp"
 
-using porthop::relay::Move;
-using porthop::relay::NativeRoaming;
+using porthop::guard::Move;
+using porthop::guard::NativeRoaming;
 namespace wg = porthop::wire::wg;
 namespace ovpn = porthop::wire::ovpn;
 using Clock = NativeRoaming::Clock;
@@ -109,7 +109,7 @@ Move ovpn_move(NativeRoaming& r, std::uint64_t s, const Datagram& d, Clock::time
 // ==== WireGuard ===============================================================================
 
 TEST_CASE("roaming wg: the backend's response teaches the index client transport carries",
-          "[relay][roaming][wg]") {
+          "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     // The client initiated with index 0x11111111; the backend answers with its own, 0xB0B0.
     // The client's transport then carries receiver = 0xB0B0 (the recipient's index).
@@ -124,7 +124,7 @@ TEST_CASE("roaming wg: the backend's response teaches the index client transport
     CHECK(r.stats().moves[static_cast<std::size_t>(Move::accepted)] == 1);
 }
 
-TEST_CASE("roaming wg: the real captured response", "[relay][roaming][wg][fixture]") {
+TEST_CASE("roaming wg: the real captured response", "[guard][roaming][wg][fixture]") {
     const auto fx = porthop::test::load_fixture("wg_handshake_response.hex");
     const auto resp = wg::classify(fx.packet);
     REQUIRE(resp.kind == wg::Kind::response);
@@ -143,7 +143,7 @@ TEST_CASE("roaming wg: the real captured response", "[relay][roaming][wg][fixtur
     CHECK(r.accept_wg_move(3, t, t0) == Move::replayed);
 }
 
-TEST_CASE("roaming wg: forward only, and not too far", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: forward only, and not too far", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     // The current path has carried counters up to 1000.
@@ -180,14 +180,14 @@ TEST_CASE("roaming wg: forward only, and not too far", "[relay][roaming][wg]") {
     }
 }
 
-TEST_CASE("roaming wg: before any counter, the cap counts from -1", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: before any counter, the cap counts from -1", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     CHECK(r.accept_wg_move(1, transport(0xAA, kCap), t0) == Move::too_far);
     CHECK(r.accept_wg_move(1, transport(0xAA, kCap - 1), t0) == Move::accepted);
 }
 
-TEST_CASE("roaming wg: the current path moves the highest counter, capped too", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: the current path moves the highest counter, capped too", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     r.observe_wg(1, transport(0xAA, 50), t0);
@@ -210,7 +210,7 @@ TEST_CASE("roaming wg: the current path moves the highest counter, capped too", 
     CHECK(r.accept_wg_move(1, transport(0xAA, 52), t0) == Move::accepted);
 }
 
-TEST_CASE("roaming wg: unknown index, another session's index", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: unknown index, another session's index", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     r.learn_wg(2, response(0xBB), t0);
@@ -222,7 +222,7 @@ TEST_CASE("roaming wg: unknown index, another session's index", "[relay][roaming
     CHECK(r.stats().moves[static_cast<std::size_t>(Move::unknown)] == 3);
 }
 
-TEST_CASE("roaming wg: kinds that never move", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: kinds that never move", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     for (const wg::Packet p : {initiation(0xAA), response(0xAA, 0xAA),
@@ -239,7 +239,7 @@ TEST_CASE("roaming wg: kinds that never move", "[relay][roaming][wg]") {
     CHECK(empty.stats().wg_indices_learned == 0);
 }
 
-TEST_CASE("roaming wg: an index lives 180 s (REJECT_AFTER_TIME)", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: an index lives 180 s (REJECT_AFTER_TIME)", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     r.observe_wg(1, transport(0xAA, 10), t0 + 170s);  // traffic does not extend the index's life
@@ -267,7 +267,7 @@ TEST_CASE("roaming wg: an index lives 180 s (REJECT_AFTER_TIME)", "[relay][roami
 }
 
 TEST_CASE("roaming wg: the backend initiates, the client's response starts the keypair",
-          "[relay][roaming][wg]") {
+          "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     // The backend's initiation carries its index as `sender`; the client answers with a
     // response whose `receiver` is that index, and then sends transport to it.
@@ -290,7 +290,7 @@ TEST_CASE("roaming wg: the backend initiates, the client's response starts the k
     CHECK_FALSE(r.find_wg(transport(0xCD, 0), t0 + 180s).has_value());
 }
 
-TEST_CASE("roaming wg: three indices a session, the right one goes", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: three indices a session, the right one goes", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     SECTION("the oldest of three goes for a fourth") {
         r.learn_wg(1, response(1), t0);
@@ -320,7 +320,7 @@ TEST_CASE("roaming wg: three indices a session, the right one goes", "[relay][ro
     }
 }
 
-TEST_CASE("roaming wg: the backend moves an index to another session", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: the backend moves an index to another session", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     r.observe_wg(1, transport(0xAA, 500), t0);
@@ -331,7 +331,7 @@ TEST_CASE("roaming wg: the backend moves an index to another session", "[relay][
     CHECK(r.accept_wg_move(2, transport(0xAA, 3), t0 + 1s) == Move::accepted);
 }
 
-TEST_CASE("roaming wg: forget_session", "[relay][roaming][wg]") {
+TEST_CASE("roaming wg: forget_session", "[guard][roaming][wg]") {
     NativeRoaming r(limits());
     r.learn_wg(1, response(0xAA), t0);
     r.learn_wg(1, initiation(0xAB), t0);
@@ -350,7 +350,7 @@ TEST_CASE("roaming wg: forget_session", "[relay][roaming][wg]") {
     CHECK(r.find_wg(transport(0xAA, 1), t0) == 3u);
 }
 
-TEST_CASE("roaming: a full table evicts only sessions untouched for stale_after", "[relay][roaming]") {
+TEST_CASE("roaming: a full table evicts only sessions untouched for stale_after", "[guard][roaming]") {
     auto l = limits(2);
     l.stale_after = 60s;
     NativeRoaming r(l);
@@ -386,7 +386,7 @@ TEST_CASE("roaming: a full table evicts only sessions untouched for stale_after"
     CHECK(r.find_ovpn(c.packet) == 4u);
 }
 
-TEST_CASE("roaming: the default table", "[relay][roaming]") {
+TEST_CASE("roaming: the default table", "[guard][roaming]") {
     NativeRoaming r;  // 16384 sessions, random seed
     for (std::uint32_t s = 1; s <= 16384; ++s) {
         r.learn_wg(s, response(s << 2), t0);
@@ -404,7 +404,7 @@ TEST_CASE("roaming: the default table", "[relay][roaming]") {
 
 // ==== OpenVPN =================================================================================
 
-TEST_CASE("roaming ovpn: packet id parsing", "[relay][roaming][ovpn]") {
+TEST_CASE("roaming ovpn: packet id parsing", "[guard][roaming][ovpn]") {
     CHECK(NativeRoaming::ovpn_packet_id(data_v2(0x123456, 0x01020304).bytes) == 0x01020304u);
     const auto d = data_v2(1, 0xFFFFFFFF);
     CHECK(NativeRoaming::ovpn_packet_id(d.bytes) == 0xFFFFFFFFu);
@@ -414,7 +414,7 @@ TEST_CASE("roaming ovpn: packet id parsing", "[relay][roaming][ovpn]") {
 }
 
 TEST_CASE("roaming ovpn: peer-id from the backend, packet ids proven, then forward only",
-          "[relay][roaming][ovpn]") {
+          "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     r.learn_ovpn(5, data_v2(0x000102, 1).packet, t0);  // the backend's data to the client
     CHECK(r.stats().ovpn_peer_ids_learned == 1);
@@ -447,7 +447,7 @@ TEST_CASE("roaming ovpn: peer-id from the backend, packet ids proven, then forwa
     }
 }
 
-TEST_CASE("roaming ovpn: real OpenVPN 2.6 traffic (AEAD)", "[relay][roaming][ovpn][fixture]") {
+TEST_CASE("roaming ovpn: real OpenVPN 2.6 traffic (AEAD)", "[guard][roaming][ovpn][fixture]") {
     std::ifstream in(porthop::test::fixtures_dir() / "ovpn_udp_packets.txt");
     REQUIRE(in);
     std::vector<Datagram> c2s, s2c;
@@ -484,7 +484,7 @@ TEST_CASE("roaming ovpn: real OpenVPN 2.6 traffic (AEAD)", "[relay][roaming][ovp
     CHECK(ovpn_move(r, 1, next, t0) == Move::accepted);
 }
 
-TEST_CASE("roaming ovpn: random bytes 4..7 (CBC, epoch format) never prove", "[relay][roaming][ovpn]") {
+TEST_CASE("roaming ovpn: random bytes 4..7 (CBC, epoch format) never prove", "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     r.learn_ovpn(1, data_v2(9, 1).packet, t0);
     std::mt19937 rng(5);
@@ -505,7 +505,7 @@ TEST_CASE("roaming ovpn: random bytes 4..7 (CBC, epoch format) never prove", "[r
     CHECK_FALSE(epoch.find_ovpn(data_v2(9, 1).packet).has_value());
 }
 
-TEST_CASE("roaming ovpn: the proof needs one key id, small steps, in a row", "[relay][roaming][ovpn]") {
+TEST_CASE("roaming ovpn: the proof needs one key id, small steps, in a row", "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     r.learn_ovpn(1, data_v2(9, 1).packet, t0);
     const auto see = [&](std::uint32_t id, std::uint8_t key = 0) {
@@ -566,7 +566,7 @@ TEST_CASE("roaming ovpn: the proof needs one key id, small steps, in a row", "[r
     }
 }
 
-TEST_CASE("roaming ovpn: per key id, and renegotiation starts a key id over", "[relay][roaming][ovpn]") {
+TEST_CASE("roaming ovpn: per key id, and renegotiation starts a key id over", "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     prove(r, 1, 9, t0, 1, /*key*/ 1);  // key 1 at ids 1..5
     // Key 2 has not been seen on the current path: no highest to be above.
@@ -613,7 +613,7 @@ TEST_CASE("roaming ovpn: per key id, and renegotiation starts a key id over", "[
     }
 }
 
-TEST_CASE("roaming ovpn: refusals", "[relay][roaming][ovpn]") {
+TEST_CASE("roaming ovpn: refusals", "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     prove(r, 1, 9, t0);
     prove(r, 2, 10, t0);
@@ -668,7 +668,7 @@ TEST_CASE("roaming ovpn: refusals", "[relay][roaming][ovpn]") {
 }
 
 TEST_CASE("roaming ovpn: control packets find their session by the client's session id",
-          "[relay][roaming][ovpn]") {
+          "[guard][roaming][ovpn]") {
     NativeRoaming r(limits());
     const auto reset = control(ovpn::Opcode::control_hard_reset_client_v2, 0x0102030405060708);
     r.observe_ovpn(1, reset.packet, reset.bytes, t0);  // the client's first packet
@@ -723,7 +723,7 @@ TEST_CASE("roaming ovpn: control packets find their session by the client's sess
     }
 }
 
-TEST_CASE("roaming: Move names", "[relay][roaming]") {
+TEST_CASE("roaming: Move names", "[guard][roaming]") {
     CHECK(std::string(to_string(Move::accepted)) == "accepted");
     CHECK(std::string(to_string(Move::unknown)) == "unknown");
     CHECK(std::string(to_string(Move::expired)) == "expired");

@@ -90,11 +90,12 @@
 #include <span>
 #include <vector>
 
-#include "porthop/relay/flat_index.hpp"
+#include "porthop/guard/flat_index.hpp"
+#include "porthop/guard/lru_list.hpp"
 #include "porthop/wire/openvpn.hpp"
 #include "porthop/wire/wireguard.hpp"
 
-namespace porthop::relay {
+namespace porthop::guard {
 
 // What accept_*_move decided, and why.
 enum class Move : std::uint8_t {
@@ -221,8 +222,6 @@ private:
     std::uint32_t entry_of(std::uint64_t session) const noexcept;
     std::uint32_t find_or_add(std::uint64_t session, Clock::time_point now) noexcept;
     void touch(std::uint32_t i, Clock::time_point now) noexcept;
-    void unlink(std::uint32_t i) noexcept;
-    void push_front(std::uint32_t i) noexcept;
     void release(std::uint32_t i) noexcept;
     void drop_wg(Entry& e, std::size_t slot) noexcept;
     void drop_sid(Entry& e, std::size_t slot) noexcept;
@@ -236,8 +235,8 @@ private:
     FlatIndex by_sid_;      // client's OpenVPN session id -> entry
     FlatIndex by_peer_;     // OpenVPN peer-id -> entry
     std::uint32_t free_ = kNone;
-    std::uint32_t lru_head_ = kNone, lru_tail_ = kNone;
+    LruList lru_;  // through Entry::prev/next, most recently touched first
     Stats stats_;
 };
 
-}  // namespace porthop::relay
+}  // namespace porthop::guard

@@ -40,16 +40,27 @@
 //  - Refusals are counted in the server's porthop_drops_total by reason.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "porthop/net/endpoint.hpp"
-#include "porthop/relay/flat_index.hpp"
+#include "porthop/guard/flat_index.hpp"
+#include "porthop/guard/lru_list.hpp"
 
-namespace porthop::relay {
+namespace porthop::guard {
+
+// Anything that holds a socket address, as net::Endpoint does. The limiter reads the address
+// through sockaddr_ptr() and never names net::Endpoint: its header brings in Asio, which this
+// layer, built once for every event backend, must not see.
+template <typename Address>
+concept HoldsSockaddr = requires(const Address& a) {
+    { a.sockaddr_ptr() } -> std::convertible_to<const sockaddr*>;
+};
 
 // A source as the limiter sees it: an IPv4 address or an IPv6 /64, packed into 64 bits. IPv6:
 // the /64 prefix. IPv4: 0xff000000'00000000 | address, i.e. as if it were the IPv6 prefix
@@ -85,11 +96,19 @@ public:
 
     // True if a handshake-like datagram from `from` is within its source's rate; then it is
     // counted against it.
-    bool allow_handshake(const net::Endpoint& from, Clock::time_point now) noexcept;
+    bool allow_handshake(const sockaddr* from, Clock::time_point now) noexcept;
+    template <HoldsSockaddr Address>
+    bool allow_handshake(const Address& from, Clock::time_point now) noexcept {
+        return allow_handshake(from.sockaddr_ptr(), now);
+    }
 
     // Counts one more session for the source of `from`; nullopt if the source is at its cap or
     // cannot be tracked (table full, invalid endpoint). Does not spend a handshake token.
-    std::optional<SourceKey> acquire_session(const net::Endpoint& from, Clock::time_point now) noexcept;
+    std::optional<SourceKey> acquire_session(const sockaddr* from, Clock::time_point now) noexcept;
+    template <HoldsSockaddr Address>
+    std::optional<SourceKey> acquire_session(const Address& from, Clock::time_point now) noexcept {
+        return acquire_session(from.sockaddr_ptr(), now);
+    }
     // Gives back a session acquire_session counted. Releasing more than was acquired, or a key
     // the limiter does not know (the cap was off when the session opened), is ignored.
     void release_session(SourceKey source, Clock::time_point now) noexcept;
@@ -99,7 +118,13 @@ public:
     void set_limits(const Limits& limits) noexcept;
 
     // The source `from` belongs to; nullopt for an endpoint that is neither IPv4 nor IPv6.
-    static std::optional<SourceKey> key_of(const net::Endpoint& from) noexcept;
+    // A sockaddr* must hold the whole sockaddr_in or sockaddr_in6 its family says (as an
+    // endpoint's storage does).
+    static std::optional<SourceKey> key_of(const sockaddr* from) noexcept;
+    template <HoldsSockaddr Address>
+    static std::optional<SourceKey> key_of(const Address& from) noexcept {
+        return key_of(from.sockaddr_ptr());
+    }
 
     std::uint32_t sessions_of(SourceKey source) const noexcept;
     std::size_t sources() const noexcept { return index_.size(); }  // sources tracked now
@@ -120,8 +145,6 @@ private:
 
     void apply_rate() noexcept;
     std::uint32_t find_or_add(std::uint64_t key, Clock::time_point now) noexcept;
-    void unlink(std::uint32_t i) noexcept;
-    void push_front(std::uint32_t i) noexcept;
 
     Limits limits_;
     Clock::duration interval_{};   // 1 s / rate: one token
@@ -130,8 +153,8 @@ private:
     std::vector<Entry> entries_;
     FlatIndex index_;  // key -> position in entries_
     std::uint32_t free_ = kNone;
-    std::uint32_t idle_head_ = kNone, idle_tail_ = kNone;
+    LruList idle_;  // entries holding no session, through Entry::prev/next, most recent first
     Stats stats_;
 };
 
-}  // namespace porthop::relay
+}  // namespace porthop::guard

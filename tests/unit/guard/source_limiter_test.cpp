@@ -1,7 +1,7 @@
 // SourceLimiter: the handshake token bucket with a fake clock (exact refill times), sources as
 // IPv4 addresses and IPv6 /64s (IPv4-mapped = IPv4), the bounded table (eviction of idle
 // sources only, then fail closed), the per-source session cap. Also FlatIndex, its hash index.
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/guard/source_limiter.hpp"
 
 #include <arpa/inet.h>
 
@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "../../support/endpoints.hpp"
-#include "porthop/relay/flat_index.hpp"
+#include "porthop/guard/flat_index.hpp"
+#include "porthop/net/endpoint.hpp"
 
+using porthop::guard::FlatIndex;
+using porthop::guard::SourceKey;
+using porthop::guard::SourceLimiter;
 using porthop::net::Endpoint;
-using porthop::relay::FlatIndex;
-using porthop::relay::SourceKey;
-using porthop::relay::SourceLimiter;
 using porthop::test::endpoint;
 using porthop::test::endpoint_of;
 using Clock = SourceLimiter::Clock;
@@ -47,7 +48,7 @@ int burst(SourceLimiter& limiter, const Endpoint& from, Clock::time_point now, i
 
 }  // namespace
 
-TEST_CASE("source limiter: burst of 5, then one every 50 ms, to the nanosecond", "[relay][limiter]") {
+TEST_CASE("source limiter: burst of 5, then one every 50 ms, to the nanosecond", "[guard][limiter]") {
     SourceLimiter limiter(limits());
     const auto a = endpoint("192.0.2.1");
     CHECK(burst(limiter, a, t0, 5) == 5);
@@ -70,7 +71,7 @@ TEST_CASE("source limiter: burst of 5, then one every 50 ms, to the nanosecond",
     CHECK(s.refused_table_full == 0);
 }
 
-TEST_CASE("source limiter: the bucket refills in steps of one interval", "[relay][limiter]") {
+TEST_CASE("source limiter: the bucket refills in steps of one interval", "[guard][limiter]") {
     SourceLimiter limiter(limits());
     const auto a = endpoint("198.51.100.7");
     REQUIRE(burst(limiter, a, t0) == 5);
@@ -80,7 +81,7 @@ TEST_CASE("source limiter: the bucket refills in steps of one interval", "[relay
     CHECK(burst(limiter, a, t0 + 150ms + 225ms + 10s) == 5);
 }
 
-TEST_CASE("source limiter: a steady 20/s passes, 21/s does not for long", "[relay][limiter]") {
+TEST_CASE("source limiter: a steady 20/s passes, 21/s does not for long", "[guard][limiter]") {
     SourceLimiter limiter(limits());
     const auto a = endpoint("192.0.2.1");
     for (int i = 0; i < 1000; ++i) REQUIRE(limiter.allow_handshake(a, t0 + i * 50ms));
@@ -91,7 +92,7 @@ TEST_CASE("source limiter: a steady 20/s passes, 21/s does not for long", "[rela
     CHECK(refused == 1000 - 5 - 939);
 }
 
-TEST_CASE("source limiter: custom rate and burst", "[relay][limiter]") {
+TEST_CASE("source limiter: custom rate and burst", "[guard][limiter]") {
     auto l = limits();
     l.handshakes_per_second = 4;
     l.burst = 2;
@@ -129,7 +130,7 @@ TEST_CASE("source limiter: custom rate and burst", "[relay][limiter]") {
     }
 }
 
-TEST_CASE("source limiter: IPv4 is per address, IPv6 per /64, ports never matter", "[relay][limiter]") {
+TEST_CASE("source limiter: IPv4 is per address, IPv6 per /64, ports never matter", "[guard][limiter]") {
     struct Case {
         const char* a;
         const char* b;
@@ -165,14 +166,14 @@ TEST_CASE("source limiter: IPv4 is per address, IPv6 per /64, ports never matter
     }
 }
 
-TEST_CASE("source limiter: key_of", "[relay][limiter]") {
+TEST_CASE("source limiter: key_of", "[guard][limiter]") {
     CHECK(SourceLimiter::key_of(endpoint("192.0.2.1")) == SourceKey{0xff000000c0000201ull});
     CHECK(SourceLimiter::key_of(endpoint("2001:db8:aaaa:bbbb:1:2:3:4")) == SourceKey{0x20010db8aaaabbbbull});
     CHECK(SourceLimiter::key_of(endpoint("::ffff:192.0.2.1")) == SourceKey{0xff000000c0000201ull});
     CHECK_FALSE(SourceLimiter::key_of(Endpoint{}).has_value());
 }
 
-TEST_CASE("source limiter: an endpoint that is not IPv4/IPv6 is refused", "[relay][limiter]") {
+TEST_CASE("source limiter: an endpoint that is not IPv4/IPv6 is refused", "[guard][limiter]") {
     SourceLimiter limiter(limits());
     CHECK_FALSE(limiter.allow_handshake(Endpoint{}, t0));
     CHECK_FALSE(limiter.acquire_session(Endpoint{}, t0).has_value());
@@ -181,7 +182,7 @@ TEST_CASE("source limiter: an endpoint that is not IPv4/IPv6 is refused", "[rela
 }
 
 TEST_CASE("source limiter: a full table evicts idle sources, oldest first, then fails closed",
-          "[relay][limiter]") {
+          "[guard][limiter]") {
     SourceLimiter limiter(limits(4));
     // Four sources; A spends its whole burst, the others one token each, 10 ms apart.
     const auto a = endpoint("192.0.2.1"), b = endpoint("192.0.2.2"), c = endpoint("192.0.2.3"), d = endpoint("192.0.2.4");
@@ -219,7 +220,7 @@ TEST_CASE("source limiter: a full table evicts idle sources, oldest first, then 
     CHECK(limiter.stats().refused_table_full == 3);
 }
 
-TEST_CASE("source limiter: a refused handshake is not activity", "[relay][limiter]") {
+TEST_CASE("source limiter: a refused handshake is not activity", "[guard][limiter]") {
     SourceLimiter limiter(limits(1));
     const auto a = endpoint("192.0.2.1"), b = endpoint("192.0.2.2");
     REQUIRE(burst(limiter, a, t0) == 5);
@@ -232,7 +233,7 @@ TEST_CASE("source limiter: a refused handshake is not activity", "[relay][limite
     CHECK(limiter.stats().evicted == 1);
 }
 
-TEST_CASE("source limiter: sources holding sessions are never evicted", "[relay][limiter]") {
+TEST_CASE("source limiter: sources holding sessions are never evicted", "[guard][limiter]") {
     SourceLimiter limiter(limits(2));
     const auto a = endpoint("192.0.2.1"), b = endpoint("2001:db8::1"), c = endpoint("192.0.2.3");
     const auto sa = limiter.acquire_session(a, t0);
@@ -256,7 +257,7 @@ TEST_CASE("source limiter: sources holding sessions are never evicted", "[relay]
     CHECK(limiter.sessions_of(*sa) == 1);  // A kept its count
 }
 
-TEST_CASE("source limiter: sessions per source", "[relay][limiter]") {
+TEST_CASE("source limiter: sessions per source", "[guard][limiter]") {
     auto l = limits();
     l.sessions_per_source = 3;
     SourceLimiter limiter(l);
@@ -304,7 +305,7 @@ TEST_CASE("source limiter: sessions per source", "[relay][limiter]") {
     }
 }
 
-TEST_CASE("source limiter: many sources, a table of the default size", "[relay][limiter]") {
+TEST_CASE("source limiter: many sources, a table of the default size", "[guard][limiter]") {
     SourceLimiter limiter;  // defaults: 16384 sources, random seed
     CHECK(limiter.limits().max_sources == 16384);
     std::uint32_t allowed = 0;
@@ -326,7 +327,7 @@ TEST_CASE("source limiter: many sources, a table of the default size", "[relay][
 
 // ---- FlatIndex --------------------------------------------------------------------------
 
-TEST_CASE("flat index: insert, find, assign, erase against a reference map", "[relay][flat_index]") {
+TEST_CASE("flat index: insert, find, assign, erase against a reference map", "[guard][flat_index]") {
     FlatIndex index(1000, 42);
     std::unordered_map<std::uint64_t, std::uint32_t> ref;
     std::mt19937_64 rng(7);
@@ -361,7 +362,7 @@ TEST_CASE("flat index: insert, find, assign, erase against a reference map", "[r
     }
 }
 
-TEST_CASE("flat index: refusals", "[relay][flat_index]") {
+TEST_CASE("flat index: refusals", "[guard][flat_index]") {
     FlatIndex index(2, 1);
     CHECK_FALSE(index.insert(1, FlatIndex::kAbsent));  // not a value
     CHECK(index.insert(1, 10));
@@ -384,7 +385,7 @@ TEST_CASE("flat index: refusals", "[relay][flat_index]") {
 }
 
 TEST_CASE("flat index: probe runs are capped, erase keeps runs intact across the wrap",
-          "[relay][flat_index]") {
+          "[guard][flat_index]") {
     // kMaxProbe + 1 keys with the same home slot under seed 1: the last slot, so their run
     // wraps around to the front.
     FlatIndex index(256, 1);

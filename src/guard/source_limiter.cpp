@@ -1,4 +1,4 @@
-#include "porthop/relay/source_limiter.hpp"
+#include "porthop/guard/source_limiter.hpp"
 
 #include <netinet/in.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <random>
 
-namespace porthop::relay {
+namespace porthop::guard {
 
 namespace {
 
@@ -53,8 +53,7 @@ void SourceLimiter::set_limits(const Limits& limits) noexcept {
     apply_rate();
 }
 
-std::optional<SourceKey> SourceLimiter::key_of(const net::Endpoint& from) noexcept {
-    const sockaddr* sa = from.sockaddr_ptr();
+std::optional<SourceKey> SourceLimiter::key_of(const sockaddr* sa) noexcept {
     if (sa->sa_family == AF_INET) {
         const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
         return SourceKey{kV4Tag | ntohl(in->sin_addr.s_addr)};
@@ -74,37 +73,15 @@ std::optional<SourceKey> SourceLimiter::key_of(const net::Endpoint& from) noexce
     return std::nullopt;
 }
 
-void SourceLimiter::unlink(std::uint32_t i) noexcept {
-    Entry& e = entries_[i];
-    if (e.prev != kNone)
-        entries_[e.prev].next = e.next;
-    else
-        idle_head_ = e.next;
-    if (e.next != kNone)
-        entries_[e.next].prev = e.prev;
-    else
-        idle_tail_ = e.prev;
-    e.prev = e.next = kNone;
-}
-
-void SourceLimiter::push_front(std::uint32_t i) noexcept {
-    Entry& e = entries_[i];
-    e.prev = kNone;
-    e.next = idle_head_;
-    if (idle_head_ != kNone) entries_[idle_head_].prev = i;
-    idle_head_ = i;
-    if (idle_tail_ == kNone) idle_tail_ = i;
-}
-
 // The entry for `key`, added if absent (on the idle list, with a full bucket); kNone if the
 // table is full and its least recently active idle entry has not been idle for refill_.
 std::uint32_t SourceLimiter::find_or_add(std::uint64_t key, Clock::time_point now) noexcept {
     if (const auto i = index_.find(key); i != FlatIndex::kAbsent) return i;
     if (free_ == kNone) {
         // The idle list is ordered by `last`, so if its tail is not stale, no entry is.
-        const std::uint32_t victim = idle_tail_;
+        const std::uint32_t victim = idle_.back();
         if (victim == kNone || now - entries_[victim].last < refill_) return kNone;
-        unlink(victim);
+        idle_.unlink(entries_, victim);
         index_.erase(entries_[victim].key);
         entries_[victim].next = free_;
         free_ = victim;
@@ -115,11 +92,11 @@ std::uint32_t SourceLimiter::find_or_add(std::uint64_t key, Clock::time_point no
     if (!index_.insert(key, i)) return kNone;
     free_ = entries_[i].next;
     entries_[i] = Entry{.key = key, .tat = now, .last = now};
-    push_front(i);
+    idle_.push_front(entries_, i);
     return i;
 }
 
-bool SourceLimiter::allow_handshake(const net::Endpoint& from, Clock::time_point now) noexcept {
+bool SourceLimiter::allow_handshake(const sockaddr* from, Clock::time_point now) noexcept {
     const auto key = key_of(from);
     if (!key) {
         ++stats_.refused_invalid;
@@ -143,16 +120,12 @@ bool SourceLimiter::allow_handshake(const net::Endpoint& from, Clock::time_point
     }
     e.tat = std::max(e.tat, now) + interval_;
     e.last = now;
-    if (e.sessions == 0) {
-        unlink(i);
-        push_front(i);
-    }
+    if (e.sessions == 0) idle_.to_front(entries_, i);
     ++stats_.handshakes_allowed;
     return true;
 }
 
-std::optional<SourceKey> SourceLimiter::acquire_session(const net::Endpoint& from,
-                                                        Clock::time_point now) noexcept {
+std::optional<SourceKey> SourceLimiter::acquire_session(const sockaddr* from, Clock::time_point now) noexcept {
     const auto key = key_of(from);
     if (!key) {
         ++stats_.refused_invalid;
@@ -172,7 +145,7 @@ std::optional<SourceKey> SourceLimiter::acquire_session(const net::Endpoint& fro
         ++stats_.refused_sessions;
         return std::nullopt;
     }
-    if (e.sessions++ == 0) unlink(i);  // pinned: an entry holding sessions is never evicted
+    if (e.sessions++ == 0) idle_.unlink(entries_, i);  // pinned: an entry holding sessions is never evicted
     ++stats_.sessions_acquired;
     return key;
 }
@@ -185,7 +158,7 @@ void SourceLimiter::release_session(SourceKey source, Clock::time_point now) noe
         // Back on the idle list as its most recent member, which keeps the list ordered by
         // `last`; the entry may be evicted once it has been idle for refill_.
         e.last = now;
-        push_front(i);
+        idle_.push_front(entries_, i);
     }
 }
 
@@ -194,4 +167,4 @@ std::uint32_t SourceLimiter::sessions_of(SourceKey source) const noexcept {
     return i == FlatIndex::kAbsent ? 0 : entries_[i].sessions;
 }
 
-}  // namespace porthop::relay
+}  // namespace porthop::guard

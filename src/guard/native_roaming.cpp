@@ -1,8 +1,8 @@
-#include "porthop/relay/native_roaming.hpp"
+#include "porthop/guard/native_roaming.hpp"
 
 #include <random>
 
-namespace porthop::relay {
+namespace porthop::guard {
 
 namespace wg = wire::wg;
 namespace ovpn = wire::ovpn;
@@ -80,33 +80,9 @@ std::uint32_t NativeRoaming::entry_of(std::uint64_t session) const noexcept {
     return by_session_.find(session);
 }
 
-void NativeRoaming::unlink(std::uint32_t i) noexcept {
-    Entry& e = entries_[i];
-    if (e.prev != kNone)
-        entries_[e.prev].next = e.next;
-    else
-        lru_head_ = e.next;
-    if (e.next != kNone)
-        entries_[e.next].prev = e.prev;
-    else
-        lru_tail_ = e.prev;
-    e.prev = e.next = kNone;
-}
-
-void NativeRoaming::push_front(std::uint32_t i) noexcept {
-    Entry& e = entries_[i];
-    e.prev = kNone;
-    e.next = lru_head_;
-    if (lru_head_ != kNone) entries_[lru_head_].prev = i;
-    lru_head_ = i;
-    if (lru_tail_ == kNone) lru_tail_ = i;
-}
-
 void NativeRoaming::touch(std::uint32_t i, Clock::time_point now) noexcept {
     entries_[i].touched = now;
-    if (lru_head_ == i) return;
-    unlink(i);
-    push_front(i);
+    lru_.to_front(entries_, i);
 }
 
 void NativeRoaming::drop_wg(Entry& e, std::size_t slot) noexcept {
@@ -137,7 +113,7 @@ void NativeRoaming::release(std::uint32_t i) noexcept {
     while (e.sid_count > 0) drop_sid(e, e.sid_count - 1);
     drop_peer(e);
     by_session_.erase(e.session);
-    unlink(i);
+    lru_.unlink(entries_, i);
     e = Entry{};
     e.next = free_;
     free_ = i;
@@ -148,7 +124,7 @@ void NativeRoaming::release(std::uint32_t i) noexcept {
 std::uint32_t NativeRoaming::find_or_add(std::uint64_t session, Clock::time_point now) noexcept {
     if (const auto i = by_session_.find(session); i != kNone) return i;
     if (free_ == kNone) {
-        const std::uint32_t victim = lru_tail_;
+        const std::uint32_t victim = lru_.back();
         if (victim == kNone || now - entries_[victim].touched < limits_.stale_after) return kNone;
         release(victim);
         ++stats_.evicted;
@@ -159,7 +135,7 @@ std::uint32_t NativeRoaming::find_or_add(std::uint64_t session, Clock::time_poin
     entries_[i] = Entry{};
     entries_[i].session = session;
     entries_[i].touched = now;
-    push_front(i);
+    lru_.push_front(entries_, i);
     return i;
 }
 
@@ -408,4 +384,4 @@ Move NativeRoaming::accept_ovpn_move(std::uint64_t session, const ovpn::Packet& 
     return count(Move::accepted);
 }
 
-}  // namespace porthop::relay
+}  // namespace porthop::guard

@@ -27,7 +27,7 @@
 #include <memory>
 #include <new>
 
-namespace porthop::relay {
+namespace porthop::guard {
 
 class FlatIndex {
 public:
@@ -154,4 +154,4 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace porthop::relay
+}  // namespace porthop::guard

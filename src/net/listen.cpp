@@ -3,11 +3,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/v6_only.hpp>
 #include <cerrno>
 
 #include "porthop/net/steering.hpp"
+#include "porthop/net/udp_batch.hpp"
 
 namespace porthop::net {
+
+namespace {
+
+boost::system::error_code errno_code(int err) {
+    return err ? boost::system::error_code(err, boost::system::system_category()) : boost::system::error_code{};
+}
+
+// Worker 0 of a group checks the port before the group forms (probe_port_free says why).
+template <typename Endpoint>
+boost::system::error_code probe(const Endpoint& at, ReuseportGroup group, bool tcp) {
+    if (group.worker != 0 || group.workers < 2) return {};
+    return errno_code(probe_port_free(at.data(), static_cast<socklen_t>(at.size()), tcp));
+}
+
+}  // namespace
 
 int join_reuseport_group(int fd, bool v6, std::uint32_t worker, std::uint32_t workers, bool before_bind) noexcept {
     if (workers < 2) return 0;
@@ -32,6 +49,37 @@ int probe_port_free(const sockaddr* address, socklen_t length, bool tcp) noexcep
     const int err = ::bind(fd, address, length) == 0 ? 0 : errno;
     ::close(fd);
     return err;
+}
+
+boost::system::error_code open_udp_listener(boost::asio::ip::udp::socket& socket,
+                                            const boost::asio::ip::udp::endpoint& at, ReuseportGroup group) {
+    namespace ip = boost::asio::ip;
+    const bool v6 = at.address().is_v6();
+    auto ec = probe(at, group, false);
+    if (!ec) socket.open(v6 ? ip::udp::v6() : ip::udp::v4(), ec);
+    if (!ec && v6) socket.set_option(ip::v6_only(true), ec);
+    if (!ec) ec = errno_code(join_reuseport_group(socket.native_handle(), v6, group.worker, group.workers, true));
+    if (!ec) socket.bind(at, ec);
+    if (!ec) ec = errno_code(join_reuseport_group(socket.native_handle(), v6, group.worker, group.workers, false));
+    if (!ec) socket.non_blocking(true, ec);
+    if (!ec && at.address().is_unspecified()) ec = errno_code(enable_pktinfo(socket.native_handle(), v6));
+    return ec;
+}
+
+boost::system::error_code open_tcp_listener(boost::asio::ip::tcp::acceptor& acceptor,
+                                            const boost::asio::ip::tcp::endpoint& at, ReuseportGroup group,
+                                            int backlog) {
+    namespace ip = boost::asio::ip;
+    const bool v6 = at.address().is_v6();
+    auto ec = probe(at, group, true);
+    if (!ec) acceptor.open(v6 ? ip::tcp::v6() : ip::tcp::v4(), ec);
+    if (!ec && v6) acceptor.set_option(ip::v6_only(true), ec);
+    if (!ec) acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
+    if (!ec) ec = errno_code(join_reuseport_group(acceptor.native_handle(), v6, group.worker, group.workers, true));
+    if (!ec) acceptor.bind(at, ec);
+    if (!ec) acceptor.listen(backlog, ec);
+    if (!ec) ec = errno_code(join_reuseport_group(acceptor.native_handle(), v6, group.worker, group.workers, false));
+    return ec;
 }
 
 }  // namespace porthop::net

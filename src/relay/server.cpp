@@ -30,8 +30,8 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       worker_(worker),
       backend_(opt_.backend.to_udp()),
       sweep_timer_(io),
-      epoch_timer_(io),
-      guard_(guard_config(opt_), counters_) {
+      guard_(guard_config(opt_), counters_),
+      listeners_(io, net::ReuseportGroup{worker, shared.workers}, *this) {
     for (auto& buffer : rx_) buffer = pool_.get();
     if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
@@ -321,7 +321,7 @@ std::vector<SavedSession> Server::Impl::saved_sessions() const {
 }
 
 bool Server::Impl::restore(const SavedSession& saved) {
-    const auto* listener = udp_listener_at(saved.listener);
+    const auto* listener = listeners_.udp_at(saved.listener);
     if (!listener || sessions_.find_udp(UdpKey{(*listener)->id, saved.client})) return false;
     net::ReceiveSlot slot;
     slot.peer = saved.client;

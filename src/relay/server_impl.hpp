@@ -27,43 +27,19 @@
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
 #include "handoff.hpp"
+#include "listener_set.hpp"
 #include "tcp_host.hpp"
 
 namespace porthop::relay {
-
-// What a listener was configured as: reload compares these to decide what opens and closes.
-struct ListenerKey {
-    boost::asio::ip::address address;
-    std::uint16_t port;  // as configured (0 = ephemeral, tests)
-    friend bool operator==(const ListenerKey&, const ListenerKey&) = default;
-};
-
-// Listeners are shared with their pending handlers, so closing one on reload never leaves a
-// handler with a dangling reference; `closed` tells such a handler to do nothing.
-struct UdpListener {
-    std::uint32_t id;  // never reused: part of the session key
-    ListenerKey key;
-    boost::asio::ip::udp::socket socket;
-    net::Endpoint bound;
-    std::shared_ptr<ListenerCounters> stats = std::make_shared<ListenerCounters>();
-    bool closed = false;
-};
-
-struct TcpListener {
-    ListenerKey key;
-    boost::asio::ip::tcp::acceptor acceptor;
-    net::Endpoint bound;
-    boost::asio::steady_timer retry;  // re-arms accept after EMFILE instead of spinning
-    std::shared_ptr<ListenerCounters> stats = std::make_shared<ListenerCounters>();
-    bool closed = false;
-};
 
 class TcpConnection;
 struct SessionHandover;  // workers.cpp
 using net::FrameQueue;
 using net::QueueBudget;
 
-class Server::Impl {
+// The listener set's events (listener_set.hpp) are private: only the set calls them. Final, so
+// that deleting an Impl needs no virtual destructor.
+class Server::Impl final : private ListenerEvents {
 public:
     using Clock = Session::Clock;
     // Datagrams handled per wakeup of one socket before yielding to the others (fairness);
@@ -148,8 +124,6 @@ public:
     void adopt_session(std::unique_ptr<SessionHandover> handover);  // on the connection's worker
     // The worker other than this one holding the agent session an attach frame names.
     std::optional<std::uint32_t> attach_owner(std::span<const std::byte> frame) const;
-    // The listener bound to `bound` on this worker (the same address on every worker).
-    const std::shared_ptr<UdpListener>* udp_listener_at(const net::Endpoint& bound) const noexcept;
     // Takes a session slot of the server's max_sessions (false: full, nothing taken).
     bool reserve_session() noexcept;
     void unreserve_session() noexcept;
@@ -202,8 +176,6 @@ public:
     // link only while a key is configured (null: none); agent sessions always have a codec.
     const hop::FrameCodec* codec() const noexcept { return codec_ ? &*codec_ : nullptr; }
     const hop::FrameCodec* ingress_codec() const noexcept { return opt_.hop_keys ? codec() : nullptr; }
-    // The UDP ports to have open now: all of them, or in moving-target mode this epoch's few.
-    std::vector<std::uint16_t> udp_ports_now(const ServerOptions& options) const;
     // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
     void count_tcp_push(const TcpConnection& connection, FrameQueue::Push pushed) noexcept;
     void account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes);
@@ -226,9 +198,8 @@ public:
     net::PacketPool pool_;
     QueueBudget tcp_budget_{opt_.tcp_queue_budget};  // all TCP reply queues of this worker
     net::UdpBatch batch_;
-    std::vector<std::shared_ptr<UdpListener>> udp_;
-    std::vector<std::shared_ptr<TcpListener>> tcp_;
-    std::uint32_t next_listener_id_ = 0;
+    // This worker's listeners (listener_set.hpp): what the configuration asks to have open.
+    const ListenerSet& listeners() const noexcept { return listeners_; }
     // Connections that were pending when tracked; entries of those decided or gone are pruned
     // whenever the list doubles, so a connect/close flood cannot grow it without bound.
     // Oldest first: when every TCP slot is taken, the connection that has waited longest for
@@ -271,15 +242,14 @@ private:
     Session* accept_attach(std::span<const std::byte> frame, Clock::time_point now, Describe&& describe);
     void set_reply_path(Session& session, bool via_tcp, UdpListener* listener,
                         const std::shared_ptr<ListenerCounters>& stats) noexcept;
-    void arm_moving_target();
-    boost::system::error_code open_udp(const ListenerKey& key);
-    boost::system::error_code open_tcp(const ListenerKey& key);
-    // Opens the listeners of `options` that are not open yet. On failure closes the ones this
-    // call opened and returns the message; `fresh` receives the number opened per kind.
-    std::optional<std::string> open_missing(const ServerOptions& options, std::size_t& fresh_udp,
-                                            std::size_t& fresh_tcp);
-    void close_udp_listener(UdpListener& listener);
-    void close_tcp_listener(TcpListener& listener);
+    // ListenerEvents (listeners.cpp): GRO on a new UDP socket, receiving and accepting on a
+    // listener that serves, the sessions of a UDP listener a reload removes (native ones close
+    // with CloseReason::listener_removed, agents lose that path), and the moving target's epoch.
+    void listener_bound(UdpListener& listener) override;
+    void listener_serving(const std::shared_ptr<UdpListener>& listener) override;
+    void listener_serving(const std::shared_ptr<TcpListener>& listener) override;
+    std::size_t listener_removing(UdpListener& listener) override;
+    void epoch_began() override;
     void arm_udp(const std::shared_ptr<UdpListener>& listener);
     void on_udp_readable(const std::shared_ptr<UdpListener>& listener);
     void arm_upstream(const SessionPtr& session);
@@ -329,8 +299,8 @@ private:
     std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
     std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
     std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
-    boost::asio::steady_timer epoch_timer_;  // moving target: re-opens the ports each epoch
     NativeGuard guard_;
+    ListenerSet listeners_;
     // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.
     std::optional<boost::asio::posix::stream_descriptor> inbox_wake_;
     std::unique_ptr<net::PacketBuffer> handoff_buffer_;

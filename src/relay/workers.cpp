@@ -51,12 +51,6 @@ void Server::Impl::note_flow(const Session& s, const UdpListener& listener, cons
     if (multi_worker()) shared_.directory.set_flow(FlowKey{listener.bound, peer}, owner(s));
 }
 
-const std::shared_ptr<UdpListener>* Server::Impl::udp_listener_at(const net::Endpoint& bound) const noexcept {
-    for (const auto& listener : udp_)
-        if (listener->bound == bound && !listener->closed) return &listener;
-    return nullptr;
-}
-
 bool Server::Impl::reserve_session() noexcept { return Shared::take(shared_.sessions, opt_.max_sessions); }
 
 bool Server::Impl::reserve_or_evict() {
@@ -89,7 +83,7 @@ void Server::Impl::drain_inbox() {
             arm_inbox();
             return;
         }
-        const auto* listener = udp_listener_at(header.listener);
+        const auto* listener = listeners_.udp_at(header.listener);
         if (!listener || header.length == 0) {
             // Its port closed meanwhile, or it was longer than a buffer (pop returns length 0).
             Counters::add(counters_.drop_handoff);
@@ -223,8 +217,7 @@ bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
     moved->to_client_bytes = s.to_client_bytes;
     if (s.listener) h.reply_listener = s.listener->bound;
     for (const auto& key : sessions_.udp_paths(s.id))
-        for (const auto& l : udp_)
-            if (l->id == key.listener) h.udp_paths.emplace_back(l->bound, key.client);
+        if (const UdpListener* l = listeners_.udp_by_id(key.listener)) h.udp_paths.emplace_back(l->bound, key.client);
     // Its TCP path here is superseded by the connection it moves to, as attach_tcp would.
     if (TcpConnection* old = s.tcp) {
         s.tcp = nullptr;
@@ -242,7 +235,7 @@ SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection
     SessionPtr s = std::move(h.session);
     error_code ec;
     s->upstream.assign(backend_.protocol(), std::exchange(h.upstream, -1), ec);
-    const auto* reply = h.reply_listener ? udp_listener_at(*h.reply_listener) : nullptr;
+    const auto* reply = h.reply_listener ? listeners_.udp_at(*h.reply_listener) : nullptr;
     s->listener = reply ? reply->get() : nullptr;
     // Counted on the listener its replies leave from (a TCP path's once it binds).
     if (reply)
@@ -261,7 +254,7 @@ SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection
         return nullptr;
     }
     for (const auto& [bound, client] : h.udp_paths) {
-        const auto* listener = udp_listener_at(bound);
+        const auto* listener = listeners_.udp_at(bound);
         if (!listener) continue;  // its port closed meanwhile
         const UdpKey key{(*listener)->id, client};
         if (Session* holder = sessions_.find_udp(key); holder && holder != s.get()) continue;  // taken here
@@ -373,8 +366,8 @@ struct Server::Group {
         const Impl& first = *workers[0]->impl;
         ServerOptions m = first.opt_;
         m.binds.emplace();
-        for (const auto& l : first.udp_) m.binds->udp.push_back(l->bound);
-        for (const auto& l : first.tcp_) m.binds->tcp.push_back(l->bound);
+        for (const auto& l : first.listeners().udp()) m.binds->udp.push_back(l->bound);
+        for (const auto& l : first.listeners().tcp()) m.binds->tcp.push_back(l->bound);
         m.moving_target = false;  // worker 0 keeps the epoch timer and calls sync_others
         return m;
     }
@@ -516,13 +509,13 @@ std::size_t Server::session_count() const noexcept {
 
 std::vector<net::Endpoint> Server::udp_endpoints() const {
     std::vector<net::Endpoint> out;
-    for (const auto& l : group_->workers[0]->impl->udp_) out.push_back(l->bound);
+    for (const auto& l : group_->workers[0]->impl->listeners().udp()) out.push_back(l->bound);
     return out;
 }
 
 std::vector<net::Endpoint> Server::tcp_endpoints() const {
     std::vector<net::Endpoint> out;
-    for (const auto& l : group_->workers[0]->impl->tcp_) out.push_back(l->bound);
+    for (const auto& l : group_->workers[0]->impl->listeners().tcp()) out.push_back(l->bound);
     return out;
 }
 

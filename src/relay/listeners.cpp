@@ -261,12 +261,12 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
         if (is_wanted(listener, udp_keys)) continue;
         removed_udp.push_back(listener.bound);
         sessions_.for_each([&](const Session& s) {
-            if (s.listener == &listener && !s.agent) orphaned.push_back(s.id);
+            if (s.path.listener() == &listener && !s.agent) orphaned.push_back(s.id);
         });
         for (auto id : agents) {
             sessions_.remove_listener_paths(id, listener.id);
-            if (auto session = sessions_.get(id); session && session->listener == &listener)
-                session->listener = nullptr;  // replies wait for the agent's next path
+            if (auto session = sessions_.get(id))
+                session->path.clear_listener(listener);  // replies wait for the agent's next path
         }
     }
     for (auto id : orphaned)

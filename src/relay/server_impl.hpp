@@ -269,8 +269,8 @@ private:
     // answer sealed into ack_. `describe` names the path for the log line of a new session.
     template <typename Describe>
     Session* accept_attach(std::span<const std::byte> frame, Clock::time_point now, Describe&& describe);
-    void set_reply_path(Session& session, bool via_tcp, UdpListener* listener,
-                        const std::shared_ptr<ListenerCounters>& stats) noexcept;
+    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs).
+    void count(PathChange change) noexcept;
     void arm_moving_target();
     boost::system::error_code open_udp(const ListenerKey& key);
     boost::system::error_code open_tcp(const ListenerKey& key);

@@ -53,6 +53,7 @@ Session* Server::Impl::accept_attach(std::span<const std::byte> frame, Clock::ti
         auto created = open_session(nullptr, now, [&] { return "refusing a porthop client on " + describe(); });
         if (!created) return nullptr;
         created->agent = std::make_unique<AgentLink>();
+        created->path.become_agent();
         created->agent->hop_id = c.session_id;
         created->agent->attaches.accept(c.counter);
         sessions_.set_hop_id(created->id, c.session_id);
@@ -99,18 +100,15 @@ void Server::Impl::on_udp_attach(UdpListener& listener, const net::ReceiveSlot& 
     if (Session* holder = sessions_.find_udp(key); holder && holder != session) {
         if (holder->agent) {
             sessions_.remove_listener_paths(holder->id, listener.id);  // handled below by add
-            if (holder->listener == &listener && holder->client == slot.peer) holder->listener = nullptr;
+            holder->path.lose_udp(listener, slot.peer);
         } else {
             close_session(*holder, CloseReason::superseded);
         }
     }
     sessions_.add_udp_path(session->id, key);
     note_flow(*session, listener, slot.peer);
-    if (!session->listener && !(session->agent->reply_via_tcp && session->tcp)) {
-        session->client = slot.peer;  // its first path: replies go here until data says otherwise
-        session->local = slot.local;
-        set_reply_path(*session, false, &listener, listener.stats);
-    }
+    // Its first path (or its last one's port closed): replies go here until data says otherwise.
+    count(session->path.attach_udp(listener, slot.peer, slot.local, listener.stats));
     const net::SendItem item{ack_.data(), ack_.size(), &slot.peer, &slot.local};
     const auto result = batch_.send(listener.socket.native_handle(), {&item, 1});
     if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
@@ -138,66 +136,39 @@ Session* Server::Impl::accept_tcp_attach(std::span<const std::byte> frame, const
 }
 
 void Server::Impl::bind_tcp_path(Session& session, TcpConnection& connection) {
-    if (session.tcp != &connection) {
-        // One TCP path per agent: a new connection supersedes the last one (the agent opens a
-        // new one only after giving up on the old).
-        if (TcpConnection* old = session.tcp) {
-            session.tcp = nullptr;
-            old->close();
-        }
-        session.tcp = &connection;
-        if (!session.listener) {
-            session.client = connection.peer();
-            set_reply_path(session, true, nullptr, connection.stats());
-        }
-    }
+    // One TCP path per agent: a new connection supersedes the last one (the agent opens a new
+    // one only after giving up on the old).
+    const auto bound = session.path.attach_tcp(connection, connection.peer(), connection.stats());
+    if (bound.superseded) bound.superseded->close();
+    count(bound.change);
     count_tcp_push(connection, connection.enqueue_control(ack_));
 }
 
-void Server::Impl::set_reply_path(Session& s, bool via_tcp, UdpListener* listener,
-                                  const std::shared_ptr<ListenerCounters>& stats) noexcept {
-    auto& link = *s.agent;
+void Server::Impl::count(PathChange change) noexcept {
     // Counted by what the last path was, even if it is gone since (its port closed): a move to
     // TCP after the UDP ports closed is still a fallback.
-    if (link.has_path) {
-        if (via_tcp && !link.reply_via_tcp)
-            Counters::add(counters_.agent_fallbacks);
-        else if (!via_tcp && link.reply_via_tcp)
-            Counters::add(counters_.agent_climbs);
-        else if (!via_tcp)
-            Counters::add(counters_.agent_hops);
-    }
-    link.reply_via_tcp = via_tcp;
-    link.has_path = true;
-    if (!via_tcp) s.listener = listener;
-    // The session is counted on the listener its replies leave from.
-    if (s.stats != stats) {
-        if (s.stats) Counters::subtract(s.stats->sessions);
-        s.stats = stats;
-        Counters::add(s.stats->sessions);
+    switch (change) {
+        case PathChange::hop: Counters::add(counters_.agent_hops); return;
+        case PathChange::fallback: Counters::add(counters_.agent_fallbacks); return;
+        case PathChange::climb: Counters::add(counters_.agent_climbs); return;
+        case PathChange::refused:
+        case PathChange::none:
+        case PathChange::first: return;
     }
 }
 
 void Server::Impl::note_udp_data(Session& s, UdpListener& listener, const net::ReceiveSlot& slot) noexcept {
-    if (s.listener != &listener || s.client != slot.peer || s.agent->reply_via_tcp) {
-        s.client = slot.peer;
-        set_reply_path(s, false, &listener, listener.stats);
-    }
+    count(s.path.prefer_udp(listener, slot.peer, listener.stats));
 }
 
 void Server::Impl::note_tcp_data(Session& s, TcpConnection& connection) noexcept {
     s.last_from_client = Clock::now();
-    if (!s.agent->reply_via_tcp || s.tcp != &connection) {
-        s.tcp = &connection;
-        set_reply_path(s, true, s.listener, connection.stats());
-    }
+    count(s.path.prefer_tcp(connection, connection.stats()));
 }
 
 void Server::Impl::detach_tcp(Session& s, TcpConnection& connection) noexcept {
-    if (s.tcp != &connection) return;
-    // Replies fall back to the last UDP path, if any (the upstream loop sends on TCP only while
-    // there is a connection); reply_via_tcp stays, so the agent's next UDP data counts as a climb.
-    s.tcp = nullptr;
+    // Replies fall back to the last UDP path, if any; the agent's next UDP data counts as a climb.
+    s.path.detach_tcp(connection);
 }
 
 }  // namespace porthop::relay

@@ -150,13 +150,13 @@ std::size_t Server::Impl::listener_removing(UdpListener& listener) {
     sessions_.for_each([&](const Session& s) {
         if (s.agent)
             agents.push_back(s.id);
-        else if (s.listener == &listener)
+        else if (s.path.listener() == &listener)
             orphaned.push_back(s.id);
     });
     for (auto id : agents) {
         sessions_.remove_listener_paths(id, listener.id);
-        if (auto session = sessions_.get(id); session && session->listener == &listener)
-            session->listener = nullptr;  // replies wait for the agent's next path
+        if (auto session = sessions_.get(id))
+            session->path.clear_listener(listener);  // replies wait for the agent's next path
     }
     for (auto id : orphaned)
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::listener_removed);

@@ -41,19 +41,13 @@ Session* Server::Impl::roam(UdpListener& listener, const net::ReceiveSlot& slot,
     if (!id) return nullptr;
     Session* s = sessions_.find(*id);
     // Only native UDP sessions roam; the table never names others, but a closing one may linger.
-    if (!s || s->closed || s->agent || s->tcp || !s->listener) return nullptr;
+    if (!s || s->closed || s->agent || s->path.via() != Via::udp) return nullptr;
     const Move move = guard_.accept_move(s->id, native, datagram, now);
     // Refused or not, the datagram goes through this session's upstream socket: a straggler from
     // the client's old address (or a replay) must not open a second session, which would make
     // the backend see the client at a new port. Only an accepted move changes the reply path.
     if (move == Move::accepted && sessions_.move_udp(s->id, UdpKey{listener.id, slot.peer})) {
-        if (s->stats != listener.stats) {
-            Counters::subtract(s->stats->sessions);
-            s->stats = listener.stats;
-            Counters::add(s->stats->sessions);
-        }
-        s->listener = &listener;
-        s->client = slot.peer;
+        s->path.roam(listener, slot.peer, listener.stats);
         note_flow(*s, listener, slot.peer);
         // One line per move (not per packet): a roaming client is worth seeing in the log.
         base::log_info("session " + std::to_string(s->id) + " moved: udp " + slot.peer.to_string() + " -> port " +
@@ -179,7 +173,7 @@ bool Server::Impl::evict_provisional() {
         Counters::add(counters_.drop_provisional_evicted);
         warn_limited(warn_provisional_, [&] {
             return "unanswered sessions from non-handshake datagrams at their limit: closing the oldest, " +
-                   session->client.to_string();
+                   session->path.client().to_string();
         });
         close_session(*session, CloseReason::evicted);
         return true;
@@ -199,7 +193,7 @@ bool Server::Impl::admit_to_client(Session& s, std::span<const std::byte> datagr
                                  note.id, owner(s));
     if (!pass)
         warn_limited(warn_amplification_, [&] {
-            return "session " + std::to_string(s.id) + " (udp " + s.client.to_string() +
+            return "session " + std::to_string(s.id) + " (udp " + s.path.client().to_string() +
                    "): holding back the backend's replies beyond " + std::to_string(s.native.amplification) +
                    "x what the client sent, until it shows it receives at its address (anti-amplification)";
         });

@@ -154,10 +154,10 @@ Server::Impl::Admitted Server::Impl::admit_udp(UdpListener& listener, const net:
             break;
     }
     session->last_from_client = now;
-    // A native datagram that reached its session by roaming without moving it (a straggler
-    // from the old address) must not change where replies leave from.
-    if (session->agent || (session->listener == &listener && session->client == slot.peer))
-        session->local = slot.local;
+    // Replies leave from where the client sent to, if this is its path: an agent's data has
+    // just made it so (note_udp_data); a native datagram that reached its session by roaming
+    // without moving it (a straggler from the old address) must not change where they leave from.
+    session->path.note_local(listener, slot.peer, slot.local);
     return {session, in.bytes, false};
 }
 
@@ -174,8 +174,8 @@ void Server::Impl::count_ingress_drop(hop::Drop drop) noexcept {
 void Server::Impl::account_to_backend(Session& session, std::uint64_t packets, std::uint64_t bytes) {
     Counters::add(counters_.to_backend_packets, packets);
     Counters::add(counters_.to_backend_bytes, bytes);
-    Counters::add(session.stats->from_client_packets, packets);
-    Counters::add(session.stats->from_client_bytes, bytes);
+    Counters::add(session.path.stats()->from_client_packets, packets);
+    Counters::add(session.path.stats()->from_client_bytes, bytes);
     session.from_client_packets += packets;
     session.from_client_bytes += bytes;
 }
@@ -183,8 +183,8 @@ void Server::Impl::account_to_backend(Session& session, std::uint64_t packets, s
 void Server::Impl::account_to_client(Session& session, std::uint64_t packets, std::uint64_t bytes) {
     Counters::add(counters_.to_client_packets, packets);
     Counters::add(counters_.to_client_bytes, bytes);
-    Counters::add(session.stats->to_client_packets, packets);
-    Counters::add(session.stats->to_client_bytes, bytes);
+    Counters::add(session.path.stats()->to_client_packets, packets);
+    Counters::add(session.path.stats()->to_client_bytes, bytes);
     session.to_client_packets += packets;
     session.to_client_bytes += bytes;
 }
@@ -247,8 +247,8 @@ std::optional<asio::ip::udp::socket> Server::Impl::open_upstream(const net::Endp
 void Server::Impl::log_opened(const Session& s, const char* note) {
     error_code ec;
     base::log(s.provisional ? base::LogLevel::debug : base::LogLevel::info,
-             "session " + std::to_string(s.id) + " opened: udp " + s.client.to_string() + " -> port " +
-                 (s.listener ? std::to_string(s.listener->bound.port()) : std::string("?")) + ", backend sees " +
+             "session " + std::to_string(s.id) + " opened: udp " + s.path.client().to_string() + " -> port " +
+                 (s.path.listener() ? std::to_string(s.path.listener()->bound.port()) : std::string("?")) + ", backend sees " +
                  net::Endpoint::from_asio(s.upstream.local_endpoint(ec)).to_string() + note);
 }
 
@@ -290,11 +290,7 @@ Session* Server::Impl::open_udp_session(UdpListener& listener, const net::Receiv
     auto session = open_session(&key, now, [&] { return "dropping datagrams from new clients such as " + slot.peer.to_string(); },
                                 bind_to);
     if (!session) return nullptr;
-    session->listener = &listener;
-    session->stats = listener.stats;
-    Counters::add(session->stats->sessions);
-    session->client = slot.peer;
-    session->local = slot.local;
+    session->path.open_udp(listener, slot.peer, slot.local, listener.stats);
     note_flow(*session, listener, slot.peer);
     // A provisional session is logged when the backend answers it (a flood of forgeries must
     // not become a flood of log lines); until then only at debug level.
@@ -309,11 +305,12 @@ std::vector<SavedSession> Server::Impl::saved_sessions() const {
     std::vector<SavedSession> out;
     sessions_.for_each([&](const Session& s) {
         // Native UDP sessions: an agent re-attaches by itself, a TCP connection is gone anyway.
-        if (s.closed || s.agent || s.tcp || !s.listener || s.provisional) return;
+        if (s.closed || s.agent || s.path.via() != Via::udp || s.provisional) return;
         error_code ec;
         const auto upstream = s.upstream.local_endpoint(ec);
         if (ec) return;
-        out.push_back(SavedSession{s.listener->bound, s.client, s.local, net::Endpoint::from_asio(upstream),
+        out.push_back(SavedSession{s.path.listener()->bound, s.path.client(), s.path.local(),
+                                   net::Endpoint::from_asio(upstream),
                                    s.native.validated, s.native.amplification, s.native.opened_by_data,
                                    s.native.roamed});
     });
@@ -372,8 +369,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
         std::size_t n = 0;
         std::uint64_t pending = 0;  // bytes in items_ for the client (the amplification cap)
         const auto flush = [&] {
-            if (n > 0 && s.listener) {
-                const auto result = batch_.send(s.listener->socket.native_handle(), {items_.data(), n});
+            if (n > 0 && s.path.listener()) {
+                const auto result = batch_.send(s.path.listener()->socket.native_handle(), {items_.data(), n});
                 // Payload bytes, as on every other path: a hop-link header is not the client's data.
                 account_to_client(s, result.sent, result.sent_bytes - result.head_bytes);
                 if (result.failed) Counters::add(counters_.drop_send_to_client, result.failed);
@@ -393,11 +390,11 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 if (n == items_.size()) flush();
                 if (s.provisional) {
                     leave_provisional(s);  // the backend answers it: an ordinary session from now on
-                    if (s.listener) log_opened(s, " (answered by the backend: a client that sent no handshake here)");
+                    if (s.path.listener()) log_opened(s, " (answered by the backend: a client that sent no handshake here)");
                 }
-                if (!s.agent && !s.tcp && !admit_to_client(s, {slot.data, slot.length}, pending, now)) continue;
-                if (s.agent ? (s.agent->reply_via_tcp && s.tcp) : s.tcp != nullptr) {
-                    count_tcp_push(*s.tcp, s.tcp->enqueue({slot.data, slot.length}));
+                if (!s.agent && !s.path.tcp() && !admit_to_client(s, {slot.data, slot.length}, pending, now)) continue;
+                if (s.path.via() == Via::tcp) {
+                    count_tcp_push(*s.path.tcp(), s.path.tcp()->enqueue({slot.data, slot.length}));
                     continue;
                 }
                 if (s.agent) {
@@ -408,12 +405,12 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                         continue;
                     }
                     net::SendItem& item = items_[n++];
-                    item = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+                    item = net::SendItem{slot.data, slot.length, &s.path.client(), &s.path.local()};
                     item.head_length = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
                                                           {slot.data, slot.length});
                     continue;
                 }
-                items_[n++] = net::SendItem{slot.data, slot.length, &s.client, &s.local};
+                items_[n++] = net::SendItem{slot.data, slot.length, &s.path.client(), &s.path.local()};
             }
         }
         flush();
@@ -543,10 +540,7 @@ SessionPtr Server::Impl::open_tcp_session(TcpConnection& connection) {
         return nullptr;
     }
     session->source = source;
-    session->client = connection.peer();
-    session->stats = connection.stats();
-    Counters::add(session->stats->sessions);
-    session->tcp = &connection;
+    session->path.open_tcp(connection, connection.peer(), connection.stats());
     error_code ec;
     base::log_info("session " + std::to_string(session->id) + " opened: tcp " + connection.peer().to_string() +
                   " -> port " + std::to_string(connection.port()) + ", backend sees " +
@@ -561,13 +555,9 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     session.closed = true;
     error_code ignored;
     session.upstream.close(ignored);
-    const bool was_tcp = session.agent ? session.agent->reply_via_tcp : session.tcp != nullptr;
-    if (session.tcp) {
-        session.tcp->close();
-        session.tcp = nullptr;
-    }
+    const bool was_tcp = session.path.chosen() == Via::tcp;
+    if (TcpConnection* connection = session.path.close()) connection->close();
     Counters::add(counters_.sessions_closed);
-    if (session.stats) Counters::subtract(session.stats->sessions);
     const bool was_provisional = session.provisional;
     release_native(session, Clock::now());
     unreserve_session();
@@ -577,7 +567,7 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     if (!was_provisional || base::log_level() == base::LogLevel::debug)
         base::log(was_provisional ? base::LogLevel::debug : base::LogLevel::info, "session " + std::to_string(session.id) + " closed (" + to_string(reason) +
                   "): " + (session.agent ? "agent, last via " : "") + (was_tcp ? "tcp " : "udp ") +
-                  session.client.to_string() + " after " + std::to_string(lived) + " s, from client " +
+                  session.path.client().to_string() + " after " + std::to_string(lived) + " s, from client " +
                   std::to_string(session.from_client_packets) + " pkts/" +
                   std::to_string(session.from_client_bytes) + " B, to client " +
                   std::to_string(session.to_client_packets) + " pkts/" +

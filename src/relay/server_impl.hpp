@@ -240,8 +240,8 @@ private:
     // answer sealed into ack_. `describe` names the path for the log line of a new session.
     template <typename Describe>
     Session* accept_attach(std::span<const std::byte> frame, Clock::time_point now, Describe&& describe);
-    void set_reply_path(Session& session, bool via_tcp, UdpListener* listener,
-                        const std::shared_ptr<ListenerCounters>& stats) noexcept;
+    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs).
+    void count(PathChange change) noexcept;
     // ListenerEvents (listeners.cpp): GRO on a new UDP socket, receiving and accepting on a
     // listener that serves, the sessions of a UDP listener a reload removes (native ones close
     // with CloseReason::listener_removed, agents lose that path), and the moving target's epoch.

@@ -202,8 +202,7 @@ bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
     // Everything but what points into this worker (listener, TCP connection, listener
     // counters): the new worker finds those again. Only agent sessions move, so the native
     // guard's state (source, provisional) is empty; it is carried all the same.
-    moved->client = s.client;
-    moved->local = s.local;
+    s.path.carry_to(moved->path);
     moved->agent = std::move(s.agent);
     moved->opened = s.opened;
     moved->last_from_client = s.last_from_client;
@@ -215,15 +214,12 @@ bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
     moved->from_client_bytes = s.from_client_bytes;
     moved->to_client_packets = s.to_client_packets;
     moved->to_client_bytes = s.to_client_bytes;
-    if (s.listener) h.reply_listener = s.listener->bound;
+    if (s.path.listener()) h.reply_listener = s.path.listener()->bound;
     for (const auto& key : sessions_.udp_paths(s.id))
         if (const UdpListener* l = listeners_.udp_by_id(key.listener)) h.udp_paths.emplace_back(l->bound, key.client);
-    // Its TCP path here is superseded by the connection it moves to, as attach_tcp would.
-    if (TcpConnection* old = s.tcp) {
-        s.tcp = nullptr;
-        old->close();
-    }
-    if (s.stats) Counters::subtract(s.stats->sessions);
+    // Its TCP path here is superseded by the connection it moves to, as attach_tcp would; it
+    // is no longer counted on a listener here.
+    if (TcpConnection* old = s.path.close()) old->close();
     s.closed = true;  // what this worker still has of it (a wait, a posted read) does nothing
     shared_.directory.move_session(owner(s), Owner{to.worker_, s.id});
     h.session = std::move(moved);
@@ -236,15 +232,15 @@ SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection
     error_code ec;
     s->upstream.assign(backend_.protocol(), std::exchange(h.upstream, -1), ec);
     const auto* reply = h.reply_listener ? listeners_.udp_at(*h.reply_listener) : nullptr;
-    s->listener = reply ? reply->get() : nullptr;
     // Counted on the listener its replies leave from (a TCP path's once it binds).
+    std::shared_ptr<ListenerCounters> stats;
     if (reply)
-        s->stats = (*reply)->stats;
+        stats = (*reply)->stats;
     else if (connection && !connection->closed())
-        s->stats = connection->stats();
+        stats = connection->stats();
     else
-        s->stats = std::make_shared<ListenerCounters>();  // no path: counted on no listener yet
-    Counters::add(s->stats->sessions);
+        stats = std::make_shared<ListenerCounters>();  // no path: counted on no listener yet
+    s->path.resume(reply ? reply->get() : nullptr, std::move(stats));
     const bool installed =
         !ec && !stopped_ && sessions_.insert(s, nullptr) && sessions_.set_hop_id(s->id, s->agent->hop_id);
     if (!installed) {

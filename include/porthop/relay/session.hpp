@@ -1,7 +1,8 @@
 // A session is one client of the backend. It owns one connected UDP socket to the backend, so
 // the backend sees one stable source address per client for as long as the session lives.
-// Replies take the session's reply path: back out of the UDP listener the client last used
-// (to the client's address, from the local address it sent to), or into its TCP connection.
+// Replies take the session's reply path (relay/reply_path.hpp): back out of the UDP listener
+// the client last used (to the client's address, from the local address it sent to), or into
+// its TCP connection.
 #pragma once
 
 #include <boost/asio/ip/udp.hpp>
@@ -16,11 +17,9 @@
 #include "porthop/relay/counters.hpp"
 #include "porthop/relay/guard_tables.hpp"
 #include "porthop/relay/native_guard.hpp"
+#include "porthop/relay/reply_path.hpp"
 
 namespace porthop::relay {
-
-class TcpConnection;
-struct UdpListener;
 
 enum class CloseReason : std::uint8_t {
     idle,
@@ -37,13 +36,11 @@ const char* to_string(CloseReason reason) noexcept;
 
 // What the server keeps for a porthop client (hop link, docs/PROTOCOL.md). The session outlives
 // its paths: each accepted attach binds one more (UDP port + agent address, or a TCP
-// connection), and replies follow the path the agent's data last came in on.
+// connection), and replies follow the path the agent's data last came in on (Session::path).
 struct AgentLink {
     std::uint64_t hop_id = 0;    // the session id the hop link authenticates
     hop::ReplayWindow attaches;  // counters of accepted attaches
     std::uint64_t ack_counter = 0;
-    bool reply_via_tcp = false;  // the agent's data last came over its TCP connection
-    bool has_path = false;       // a reply path was ever set (the path-change counters need it)
 };
 
 struct Session {
@@ -55,16 +52,10 @@ struct Session {
     std::uint64_t id;
     boost::asio::ip::udp::socket upstream;
 
-    // Reply path. A native session has exactly one of `listener` (UDP) or `tcp`; an agent
-    // session may have both (its last UDP path and its TCP connection), `agent->reply_via_tcp`
-    // choosing, or neither for a moment (its port closed by a reload: it waits for the next
-    // attach or data frame).
-    UdpListener* listener = nullptr;
-    net::Endpoint client;     // the client's address (UDP) or the connection's peer (TCP)
-    net::LocalAddress local;  // where the client sent to; the source of our replies (UDP)
-    TcpConnection* tcp = nullptr;
-    std::shared_ptr<ListenerCounters> stats;  // the listener the client came in through
-    std::unique_ptr<AgentLink> agent;         // set for porthop clients, null for native ones
+    // Where replies go: a native session's one path (UDP or TCP), an agent session's UDP path
+    // and TCP connection with the one its data last came on chosen (relay/reply_path.hpp).
+    ReplyPath path;
+    std::unique_ptr<AgentLink> agent;  // set for porthop clients, null for native ones
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only

@@ -170,7 +170,7 @@ void Server::Impl::epoch_began() {
     if (auto failure = reconfigure(opt_, changes))
         base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
     else
-        base::log_debug("moving target: epoch " + std::to_string(epoch_now()) + ":" + changes);
+        base::log_debug("moving target: epoch " + std::to_string(agent_links_.epoch_now()) + ":" + changes);
     if (after_listener_change_) after_listener_change_();
     listeners_.follow_epochs(opt_);
 }

@@ -150,7 +150,7 @@ Server::Impl::Admitted Server::Impl::admit_udp(UdpListener& listener, const net:
             if (!session) return {};
             break;
         case hop::Route::agent_data:
-            note_udp_data(*session, listener, slot);
+            agent_links_.note_udp_data(*session, listener, slot);
             break;
     }
     session->last_from_client = now;

@@ -26,6 +26,7 @@
 #include "porthop/relay/session_table.hpp"
 #include "porthop/wire/protocol.hpp"
 #include "porthop/wire/hoplink.hpp"
+#include "agent_links.hpp"
 #include "handoff.hpp"
 #include "listener_set.hpp"
 #include "tcp_host.hpp"
@@ -37,9 +38,10 @@ struct SessionHandover;  // workers.cpp
 using net::FrameQueue;
 using net::QueueBudget;
 
-// The listener set's events (listener_set.hpp) are private: only the set calls them. Final, so
-// that deleting an Impl needs no virtual destructor.
-class Server::Impl final : private ListenerEvents {
+// The listener set's events (listener_set.hpp) and what the agent links ask (agent_links.hpp)
+// are private: only those components call them. Final, so that deleting an Impl needs no
+// virtual destructor.
+class Server::Impl final : private ListenerEvents, private AgentLinkHost {
 public:
     using Clock = Session::Clock;
     // Datagrams handled per wakeup of one socket before yielding to the others (fairness);
@@ -77,7 +79,8 @@ public:
     void enter_tcp_source(SourceKey source);
     void leave_tcp_source(SourceKey source) noexcept;
 
-    // ---- hop link (agent_link.cpp) ----
+    // ---- hop link (agent_link.cpp; the checks and path bookkeeping are AgentLinks') ----
+    AgentLinks& agent_links() noexcept { return agent_links_; }
     // An attach on UDP: checked; if accepted, the path is bound and an ack goes back the same way.
     // `frame`: the control frame as the codec opened it (the datagram in `slot` is what is
     // handed to another worker).
@@ -90,17 +93,9 @@ public:
     // another session is refused there (one connection, one session).
     SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
                           const Session* current = nullptr);
-    // The checks of attach_tcp, without binding: the session, with the ack sealed into ack_.
-    Session* accept_tcp_attach(std::span<const std::byte> frame, const net::Endpoint& peer,
-                               std::uint16_t port);
-    // Makes `connection` the session's TCP path (superseding another) and queues ack_ on it.
+    // Makes `connection` the session's TCP path (superseding another) and queues the agent
+    // links' last ack on it.
     void bind_tcp_path(Session& session, TcpConnection& connection);
-    // A data frame from an agent on a bound path: replies follow the path the data came on.
-    void note_udp_data(Session& session, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
-    void note_tcp_data(Session& session, TcpConnection& connection) noexcept;
-    // The agent's TCP connection ended; the session stays.
-    void detach_tcp(Session& session, TcpConnection& connection) noexcept;
-    std::uint64_t epoch_now() const noexcept;
 
     // ---- workers (workers.cpp) ----
     bool multi_worker() const noexcept { return shared_.workers > 1; }
@@ -236,12 +231,13 @@ private:
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);
 
-    // Checks an attach (hop link); on success returns its session, created if new, with the
-    // answer sealed into ack_. `describe` names the path for the log line of a new session.
-    template <typename Describe>
-    Session* accept_attach(std::span<const std::byte> frame, Clock::time_point now, Describe&& describe);
-    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs).
-    void count(PathChange change) noexcept;
+    // AgentLinkHost (agent_link.cpp): the options and codec of now, agent sessions by hop-link
+    // id, opening one (open_session) and entering it in the table, directory and log.
+    const ServerOptions& link_options() const noexcept override;
+    const hop::FrameCodec& link_codec() const noexcept override;
+    Session* find_agent(std::uint64_t hop_id) noexcept override;
+    Session* open_agent_session(Clock::time_point now, const AttachVia& via) override;
+    void agent_opened(Session& s, const AttachVia& via) override;
     // ListenerEvents (listeners.cpp): GRO on a new UDP socket, receiving and accepting on a
     // listener that serves, the sessions of a UDP listener a reload removes (native ones close
     // with CloseReason::listener_removed, agents lose that path), and the moving target's epoch.
@@ -297,8 +293,7 @@ private:
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
     std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
-    std::array<std::byte, hop::FrameCodec::kMaxControl> ack_buffer_{};
-    std::span<const std::byte> ack_;  // the last ack sealed, in ack_buffer_
+    AgentLinks agent_links_{*this, counters_};
     NativeGuard guard_;
     ListenerSet listeners_;
     // Several workers: the inbox's eventfd, and the buffer a handed-off datagram is copied into.

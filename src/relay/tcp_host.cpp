@@ -51,7 +51,7 @@ bool TcpHost::admit_native_frame(std::span<const std::byte> frame, const net::En
 }
 
 void TcpHost::note_agent_data(Session& session, TcpConnection& connection) noexcept {
-    impl_.note_tcp_data(session, connection);
+    impl_.agent_links().note_tcp_data(session, connection);
 }
 
 std::size_t TcpHost::forward_to_backend(Session& session, std::span<const net::SendItem> items,
@@ -73,7 +73,7 @@ void TcpHost::account_to_client(Session& session, std::uint64_t packets, std::ui
 void TcpHost::close_session(Session& session, CloseReason reason) { impl_.close_session(session, reason); }
 
 void TcpHost::detach(Session& session, TcpConnection& connection) noexcept {
-    impl_.detach_tcp(session, connection);
+    impl_.agent_links().detach_tcp(session, connection);
 }
 
 }  // namespace porthop::relay

@@ -182,10 +182,11 @@ void Server::Impl::give_session(std::unique_ptr<SessionHandover> h) {
     Session* s = (!stopped_ && fields) ? sessions_.find_agent(fields->session_id) : nullptr;
     if (!s) {
         h->verdict = TcpConnection::Handover::gone;  // closed, or moved on: the asker judges it
-    } else if (!accept_tcp_attach(h->attach, h->peer, h->port)) {
+    } else if (!agent_links_.accept(h->attach, Clock::now(), {"tcp", h->peer, h->port})) {
         h->verdict = TcpConnection::Handover::refused;  // counted
     } else {
-        h->ack.assign(ack_.begin(), ack_.end());
+        const auto ack = agent_links_.ack();
+        h->ack.assign(ack.begin(), ack.end());
         h->verdict = release_session(*s, *asker, *h) ? TcpConnection::Handover::moved
                                                       : TcpConnection::Handover::refused;
     }
@@ -278,9 +279,7 @@ void Server::Impl::adopt_session(std::unique_ptr<SessionHandover> h) {
     }
     if (!connection || connection->closed()) return;
     if (session) {
-        const std::size_t n = std::min(h->ack.size(), ack_buffer_.size());
-        std::copy_n(h->ack.begin(), n, ack_buffer_.begin());
-        ack_ = std::span<const std::byte>(ack_buffer_.data(), n);
+        agent_links_.adopt_ack(h->ack);
         bind_tcp_path(*session, *connection);
     }
     connection->handed_over(verdict, std::move(session));

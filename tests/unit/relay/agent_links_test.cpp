@@ -1,0 +1,243 @@
+// The agent links (src/relay/agent_links.hpp) over a fake server: the verdicts on attaches
+// (a new session opened, a known one attached again, and each refusal: replay, bad tag, an
+// epoch too far, a malformed frame, the reserved id, another session on a connection that
+// belongs to one), that every refusal is counted and touches no session, and the ack each
+// accepted attach is answered with. No socket is bound, no backend, no worker.
+#include "../../../src/relay/agent_links.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include "../../support/endpoints.hpp"
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/crypto/hop_key.hpp"
+#include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/schedule.hpp"
+#include "porthop/wire/hoplink.hpp"
+
+using namespace std::chrono_literals;
+using namespace porthop;
+using relay::AgentLinks;
+using relay::AttachVia;
+using relay::Counters;
+using relay::Session;
+using Frame = std::array<std::byte, wire::hop::kControlSize>;
+
+namespace {
+
+constexpr std::uint64_t kHop = 0x0123456789abcdef;
+constexpr std::uint64_t kOtherHop = 0x1111222233334444;
+
+std::chrono::system_clock::time_point fixed_wall_clock() {
+    return std::chrono::system_clock::time_point{std::chrono::seconds{1'700'000'000}};
+}
+
+crypto::HopKeys keys_from(std::uint8_t first) {
+    crypto::HopKey k{};
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>(first + i);
+    return crypto::derive_hop_keys(k);
+}
+
+// The server's hop keys in these tests.
+const crypto::HopKeys& server_keys() {
+    static const auto k = keys_from(7);
+    return k;
+}
+
+// The server's state as the links see it, recording what they ask.
+struct FakeHost final : relay::AgentLinkHost {
+    FakeHost() : codec(keys) {
+        opt.hop_keys = keys;
+        opt.hop_interval = 60s;
+        opt.wall_clock = &fixed_wall_clock;
+    }
+
+    const relay::ServerOptions& link_options() const noexcept override { return opt; }
+    const hop::FrameCodec& link_codec() const noexcept override { return codec; }
+    Session* find_agent(std::uint64_t hop_id) noexcept override {
+        const auto it = by_hop.find(hop_id);
+        return it == by_hop.end() ? nullptr : it->second;
+    }
+    Session* open_agent_session(Clock::time_point, const AttachVia& via) override {
+        opened_via.push_back(via.describe());
+        if (refuse_open) return nullptr;
+        sessions.push_back(std::make_unique<Session>(sessions.size() + 1, boost::asio::ip::udp::socket(io)));
+        return sessions.back().get();
+    }
+    void agent_opened(Session& s, const AttachVia&) override {
+        REQUIRE(s.agent);
+        by_hop[s.agent->hop_id] = &s;
+    }
+
+    boost::asio::io_context io;
+    crypto::HopKeys keys = server_keys();
+    hop::FrameCodec codec;
+    relay::ServerOptions opt;
+    bool refuse_open = false;
+    std::vector<std::unique_ptr<Session>> sessions;
+    std::map<std::uint64_t, Session*> by_hop;
+    std::vector<std::string> opened_via;
+};
+
+std::uint64_t epoch() { return hop::epoch_at(fixed_wall_clock(), 60s); }
+
+Frame attach(std::uint64_t counter, std::uint64_t hop = kHop, std::uint64_t at_epoch = epoch(),
+             const crypto::HopKeys& k = server_keys()) {
+    Frame f{};
+    crypto::seal_control(k, {wire::hop::Type::attach, hop, counter, at_epoch, 0}, f);
+    return f;
+}
+
+const AttachVia kVia{"udp", test::endpoint("192.0.2.7", 4000), 443};
+
+// The counters an attach can move, as one value to compare.
+struct Tally {
+    std::uint64_t attaches, opened, malformed, bad_tag, stale_epoch, replay, other;
+    friend bool operator==(const Tally&, const Tally&) = default;
+};
+Tally tally(const Counters& c) {
+    return {c.agent_attaches.load(),          c.agent_sessions_opened.load(), c.agent_reject_malformed.load(),
+            c.agent_reject_bad_tag.load(),    c.agent_reject_stale_epoch.load(), c.agent_reject_replay.load(),
+            c.agent_reject_other.load()};
+}
+
+// The ack answers `counter` of session `hop`, authenticated with the hop keys in this epoch.
+void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64_t hop, std::uint64_t counter) {
+    REQUIRE(ack.size() == wire::hop::kControlSize);
+    const auto checked = hop::authenticate(host.keys, ack, wire::hop::Type::ack, epoch());
+    REQUIRE(checked.verdict == hop::Verdict::accept);
+    CHECK(checked.control.session_id == hop);
+    CHECK(checked.control.echo == counter);
+}
+
+}  // namespace
+
+TEST_CASE("agent links: an attach from a new porthop client opens its session and is acked", "[relay][agent_links]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    const auto now = Session::Clock::now();
+
+    Session* s = links.accept(attach(1), now, kVia);
+    REQUIRE(s);
+    REQUIRE(s->agent);
+    CHECK(s->agent->hop_id == kHop);
+    CHECK(s->path.kind() == relay::ReplyPath::Kind::agent);
+    CHECK(s->last_from_client == now);
+    CHECK(host.by_hop.at(kHop) == s);  // the host entered it under its hop id
+    CHECK(host.opened_via == std::vector<std::string>{"udp 192.0.2.7:4000 -> port 443"});
+    CHECK(tally(counters) == Tally{1, 1, 0, 0, 0, 0, 0});
+    check_ack(host, links.ack(), kHop, 1);
+    CHECK(links.epoch_now() == epoch());
+}
+
+TEST_CASE("agent links: an attach for a known session attaches it again without opening one", "[relay][agent_links]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    Session* first = links.accept(attach(1), Session::Clock::now(), kVia);
+    REQUIRE(first);
+
+    Session* again = links.accept(attach(2), Session::Clock::now(), kVia);
+    CHECK(again == first);
+    CHECK(host.sessions.size() == 1);
+    CHECK(tally(counters) == Tally{2, 1, 0, 0, 0, 0, 0});
+    check_ack(host, links.ack(), kHop, 2);
+    CHECK(first->agent->ack_counter == 2);  // each ack has a counter of its own
+}
+
+TEST_CASE("agent links: refused attaches are counted, never acked, and touch no session", "[relay][agent_links]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    const auto now = Session::Clock::now();
+    Session* s = links.accept(attach(5), now, kVia);
+    REQUIRE(s);
+    const Frame first_ack = [&] {
+        Frame f{};
+        std::copy(links.ack().begin(), links.ack().end(), f.begin());
+        return f;
+    }();
+    const Tally before = tally(counters);
+    const auto refused = [&](std::span<const std::byte> frame, const Session* current = nullptr) {
+        const auto later = now + 1s;
+        CHECK_FALSE(links.accept(frame, later, kVia, current));
+        CHECK(s->last_from_client == now);
+        CHECK(s->agent->ack_counter == 1);
+        CHECK(host.sessions.size() == 1);
+        CHECK(std::equal(links.ack().begin(), links.ack().end(), first_ack.begin(), first_ack.end()));
+    };
+
+    SECTION("replayed") {
+        refused(attach(5));
+        refused(attach(5));  // however often
+        CHECK(tally(counters) == Tally{before.attaches, 1, 0, 0, 0, 2, 0});
+    }
+    SECTION("bad tag") {
+        refused(attach(6, kHop, epoch(), keys_from(8)));
+        Frame flipped = attach(6);
+        flipped[flipped.size() - 1] ^= std::byte{1};
+        refused(flipped);
+        CHECK(tally(counters) == Tally{before.attaches, 1, 0, 2, 0, 0, 0});
+    }
+    SECTION("an epoch too far from the server's") {
+        refused(attach(6, kHop, epoch() + 2));
+        refused(attach(6, kHop, epoch() - 2));
+        CHECK(tally(counters) == Tally{before.attaches, 1, 0, 0, 2, 0, 0});
+        // One epoch away is the tolerance: still accepted.
+        CHECK(links.accept(attach(7, kHop, epoch() + 1), now, kVia) == s);
+    }
+    SECTION("malformed") {
+        refused(std::span<const std::byte>(attach(6)).first(wire::hop::kControlSize - 1));
+        CHECK(tally(counters) == Tally{before.attaches, 1, 1, 0, 0, 0, 0});
+    }
+    SECTION("the reserved session id 0") {
+        refused(attach(1, 0));
+        CHECK(tally(counters) == Tally{before.attaches, 1, 0, 0, 0, 0, 1});
+        CHECK(host.opened_via.size() == 1);
+    }
+    SECTION("another session on a connection that belongs to one") {
+        refused(attach(1, kOtherHop), s);
+        CHECK(tally(counters) == Tally{before.attaches, 1, 0, 0, 0, 0, 1});
+        CHECK_FALSE(host.by_hop.count(kOtherHop));
+        CHECK(host.opened_via.size() == 1);
+        // Refused before the check: its counter stays unused, so the same attach on a
+        // connection of its own opens its session.
+        Session* other = links.accept(attach(1, kOtherHop), now, kVia);
+        REQUIRE(other);
+        CHECK(other != s);
+        // Its own session on that connection is accepted.
+        CHECK(links.accept(attach(6), now, kVia, s) == s);
+    }
+}
+
+TEST_CASE("agent links: an attach the server has no room for opens nothing", "[relay][agent_links]") {
+    FakeHost host;
+    host.refuse_open = true;
+    Counters counters;
+    AgentLinks links(host, counters);
+    CHECK_FALSE(links.accept(attach(1), Session::Clock::now(), kVia));
+    CHECK(host.opened_via.size() == 1);  // asked, refused (the host counts that)
+    CHECK(tally(counters) == Tally{0, 0, 0, 0, 0, 0, 0});
+    CHECK(links.ack().empty());
+    // Room again: the same attach is accepted (a refused open took no replay counter).
+    host.refuse_open = false;
+    CHECK(links.accept(attach(1), Session::Clock::now(), kVia));
+}
+
+TEST_CASE("agent links: an ack sealed on another worker becomes the links' ack", "[relay][agent_links]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    const Frame ack = [&] {
+        Frame f{};
+        crypto::seal_control(host.keys, {wire::hop::Type::ack, kHop, 3, epoch(), 9}, f);
+        return f;
+    }();
+    links.adopt_ack(ack);
+    check_ack(host, links.ack(), kHop, 9);
+}

@@ -22,7 +22,8 @@ Session* Server::Impl::find_agent(std::uint64_t hop_id) noexcept { return sessio
 
 Session* Server::Impl::open_agent_session(Clock::time_point now, const AttachVia& via) {
     // The table holds the session: the pointer stays valid after `created` goes.
-    const auto created = open_session(nullptr, now, [&] { return "refusing a porthop client on " + via.describe(); });
+    const auto created =
+        open_session(nullptr, now, [&] { return "refusing a porthop client on " + via.describe(); });
     return created.get();
 }
 

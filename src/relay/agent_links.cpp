@@ -68,8 +68,8 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
     Counters::add(counters_.agent_attaches);
     session->last_from_client = now;
     // The ack is as long as the attach: never more bytes to a sender than it sent.
-    const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter, epoch_now(),
-                                 c.counter};
+    const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
+                                 epoch_now(), c.counter};
     ack_ = host_.link_codec().seal_control(ack, ack_buffer_);
     return session;
 }
@@ -108,12 +108,19 @@ void AgentLinks::count(PathChange change) noexcept {
     // Counted by what the last path was, even if it is gone since (its port closed): a move to
     // TCP after the UDP ports closed is still a fallback.
     switch (change) {
-        case PathChange::hop: Counters::add(counters_.agent_hops); return;
-        case PathChange::fallback: Counters::add(counters_.agent_fallbacks); return;
-        case PathChange::climb: Counters::add(counters_.agent_climbs); return;
+        case PathChange::hop:
+            Counters::add(counters_.agent_hops);
+            return;
+        case PathChange::fallback:
+            Counters::add(counters_.agent_fallbacks);
+            return;
+        case PathChange::climb:
+            Counters::add(counters_.agent_climbs);
+            return;
         case PathChange::refused:
         case PathChange::none:
-        case PathChange::first: return;
+        case PathChange::first:
+            return;
     }
 }
 

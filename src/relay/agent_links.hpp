@@ -12,13 +12,13 @@
 #include <span>
 #include <string>
 
+#include "listener_set.hpp"
 #include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
 #include "porthop/relay/server.hpp"
 #include "porthop/relay/session.hpp"
-#include "listener_set.hpp"
 
 namespace porthop::relay {
 

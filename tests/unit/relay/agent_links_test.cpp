@@ -100,13 +100,14 @@ struct Tally {
     friend bool operator==(const Tally&, const Tally&) = default;
 };
 Tally tally(const Counters& c) {
-    return {c.agent_attaches.load(),          c.agent_sessions_opened.load(), c.agent_reject_malformed.load(),
-            c.agent_reject_bad_tag.load(),    c.agent_reject_stale_epoch.load(), c.agent_reject_replay.load(),
+    return {c.agent_attaches.load(),       c.agent_sessions_opened.load(),    c.agent_reject_malformed.load(),
+            c.agent_reject_bad_tag.load(), c.agent_reject_stale_epoch.load(), c.agent_reject_replay.load(),
             c.agent_reject_other.load()};
 }
 
 // The ack answers `counter` of session `hop`, authenticated with the hop keys in this epoch.
-void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64_t hop, std::uint64_t counter) {
+void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64_t hop,
+               std::uint64_t counter) {
     REQUIRE(ack.size() == wire::hop::kControlSize);
     const auto checked = hop::authenticate(host.keys, ack, wire::hop::Type::ack, epoch());
     REQUIRE(checked.verdict == hop::Verdict::accept);
@@ -116,7 +117,8 @@ void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64
 
 }  // namespace
 
-TEST_CASE("agent links: an attach from a new porthop client opens its session and is acked", "[relay][agent_links]") {
+TEST_CASE("agent links: an attach from a new porthop client opens its session and is acked",
+          "[relay][agent_links]") {
     FakeHost host;
     Counters counters;
     AgentLinks links(host, counters);
@@ -135,7 +137,8 @@ TEST_CASE("agent links: an attach from a new porthop client opens its session an
     CHECK(links.epoch_now() == epoch());
 }
 
-TEST_CASE("agent links: an attach for a known session attaches it again without opening one", "[relay][agent_links]") {
+TEST_CASE("agent links: an attach for a known session attaches it again without opening one",
+          "[relay][agent_links]") {
     FakeHost host;
     Counters counters;
     AgentLinks links(host, counters);
@@ -150,7 +153,8 @@ TEST_CASE("agent links: an attach for a known session attaches it again without 
     CHECK(first->agent->ack_counter == 2);  // each ack has a counter of its own
 }
 
-TEST_CASE("agent links: refused attaches are counted, never acked, and touch no session", "[relay][agent_links]") {
+TEST_CASE("agent links: refused attaches are counted, never acked, and touch no session",
+          "[relay][agent_links]") {
     FakeHost host;
     Counters counters;
     AgentLinks links(host, counters);

@@ -1,6 +1,5 @@
 #include "porthop/guard/native_roaming.hpp"
 
-#include <random>
 
 namespace porthop::guard {
 
@@ -8,11 +7,6 @@ namespace wg = wire::wg;
 namespace ovpn = wire::ovpn;
 
 namespace {
-
-std::uint64_t random_seed() {
-    std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ rd();
-}
 
 bool is_hard_reset(ovpn::Opcode op) noexcept {
     return op == ovpn::Opcode::control_hard_reset_client_v2 ||
@@ -43,7 +37,7 @@ const char* to_string(Move move) noexcept {
 }
 
 NativeRoaming::Limits NativeRoaming::seeded(Limits limits) {
-    if (limits.seed == 0) limits.seed = random_seed();
+    if (limits.seed == 0) limits.seed = FlatIndex::random_seed();
     return limits;
 }
 

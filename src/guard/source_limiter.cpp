@@ -4,16 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 namespace porthop::guard {
 
 namespace {
-
-std::uint64_t random_seed() {
-    std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ rd();
-}
 
 constexpr std::uint64_t kV4Tag = 0xff00000000000000ull;
 
@@ -24,7 +18,7 @@ SourceLimiter::SourceLimiter() : SourceLimiter(Limits{}) {}
 SourceLimiter::SourceLimiter(const Limits& limits)
     : limits_(limits),
       entries_(limits.max_sources),
-      index_(limits.max_sources, limits.seed != 0 ? limits.seed : random_seed()) {
+      index_(limits.max_sources, limits.seed != 0 ? limits.seed : FlatIndex::random_seed()) {
     // Every entry starts on the free list; nothing is allocated after this.
     for (std::size_t i = 0; i < entries_.size(); ++i)
         entries_[i].next = i + 1 < entries_.size() ? static_cast<std::uint32_t>(i + 1) : kNone;

@@ -7,7 +7,9 @@
 # llvm-symbolizer for readable stack traces. The build goes to build-fuzz/ (override with
 # PORTHOP_FUZZ_BUILD=DIR), configured with clang and -DPORTHOP_FUZZ=ON, which instruments the
 # whole build with ASan + UBSan + coverage; tests and benchmarks are not built there (they
-# have their own build). New inputs land in DIR/fuzz-corpus/TARGET and crashes in
+# have their own build). It is also the one tree CI compiles file by file
+# (-DPORTHOP_UNITY_BUILD=OFF): every other build batches sources, which would hide a source
+# that compiles only because another in its batch included what it needs. New inputs land in DIR/fuzz-corpus/TARGET and crashes in
 # DIR/fuzz-artifacts/TARGET; the checked-in tests/fuzz/corpus is only read.
 #
 # Exit status: 0 if every target ran clean, 1 if any found a crash (its input is named).
@@ -31,7 +33,7 @@ generator=()
 # PORTHOP_FUZZ_CMAKE_ARGS: extra configure arguments (word-split), e.g. -DCMAKE_CXX_COMPILER=clang++-14.
 # shellcheck disable=SC2086
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPORTHOP_FUZZ=ON -DPORTHOP_BUILD_TESTS=OFF -DPORTHOP_BUILD_BENCH=OFF ${PORTHOP_FUZZ_CMAKE_ARGS:-} \
+    -DPORTHOP_FUZZ=ON -DPORTHOP_UNITY_BUILD=OFF -DPORTHOP_BUILD_TESTS=OFF -DPORTHOP_BUILD_BENCH=OFF ${PORTHOP_FUZZ_CMAKE_ARGS:-} \
     >"$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; exit 1; }
 [[ -d $build/tests/fuzz ]] || {
     echo "run.sh: the top-level CMakeLists.txt does not add tests/fuzz when PORTHOP_FUZZ=ON" >&2
@@ -46,17 +48,30 @@ if ! command -v llvm-symbolizer >/dev/null && command -v llvm-symbolizer-14 >/de
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# One fuzzer per CPU at a time (each runs single-threaded): the wall time is about
+# SECONDS x targets / CPUs, not SECONDS x targets. PORTHOP_FUZZ_JOBS overrides the count.
+jobs=${PORTHOP_FUZZ_JOBS:-$(nproc)}
+[[ $jobs =~ ^[0-9]+$ && $jobs -gt 0 ]] || { echo "run.sh: PORTHOP_FUZZ_JOBS must be a positive number" >&2; exit 2; }
+fuzz_one() {  # TARGET: runs it; its exit status is the fuzzer's
+    local t=$1
+    mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t/"
+    # The first corpus directory receives new inputs; the checked-in seeds are read only.
+    "$build/tests/fuzz/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -max_len=4096 \
+        -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t/" \
+        "$build/fuzz-corpus/$t" "$root/tests/fuzz/corpus/$t" >"$build/fuzz-$t.log" 2>&1
+}
+declare -A pid_of=()
+for t in "${targets[@]}"; do
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+    echo "== $t: ${seconds}s" >&2
+    fuzz_one "$t" &
+    pid_of[$t]=$!
+done
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-    work=$build/fuzz-corpus/$t
-    artifacts=$build/fuzz-artifacts/$t/
-    mkdir -p "$work" "$artifacts"
     log=$build/fuzz-$t.log
-    echo "== $t: ${seconds}s" >&2
-    # The first corpus directory receives new inputs; the checked-in seeds are read only.
-    if "$build/tests/fuzz/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -max_len=4096 \
-        -print_final_stats=1 -artifact_prefix="$artifacts" "$work" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1; then
+    if wait "${pid_of[$t]}"; then
         status=ok
     else
         status=FAILED
@@ -66,7 +81,7 @@ for t in "${targets[@]}"; do
     runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)
     summary+=("$(printf '%-14s %-6s %12s execs  %s  corpus %s files' "$t" "$status" "${runs:-?}" "${cov:-}" \
-        "$(find "$work" -type f | wc -l)")")
+        "$(find "$build/fuzz-corpus/$t" -type f | wc -l)")")
 done
 
 echo

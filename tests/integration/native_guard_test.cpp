@@ -18,22 +18,7 @@ bool is_type(const Bytes& d, int type, std::size_t size) {
 }
 
 // The backend's index for the keypair of every test session.
-constexpr std::uint32_t kBackendIndex = 0xabcd1234;
-
-// A WireGuard server in outline: answers an initiation with a response naming kBackendIndex
-// (plus `extra` more datagrams, as a backend would send data right after), and echoes transport.
-EchoBackend::Script wg_server(std::vector<Bytes> extra = {}) {
-    return [extra](const Bytes& d) {
-        std::vector<Bytes> out;
-        if (is_type(d, 1, 148)) {
-            out.push_back(wg_response(kBackendIndex, le32(d, 4)));
-            out.insert(out.end(), extra.begin(), extra.end());
-        } else {
-            out.push_back(d);
-        }
-        return out;
-    };
-}
+constexpr std::uint32_t kGuardBackendIndex = 0xabcd1234;
 
 relay::ServerOptions guarded(const EchoBackend& backend, wire::Protocol protocol, std::size_t udp = 1,
                              std::size_t tcp = 0) {
@@ -149,7 +134,7 @@ TEST_CASE("mac1 firewall: the key of another server fails the real handshake", "
 }
 
 TEST_CASE("native roaming: a WireGuard client moving address or port keeps its session", "[native][roaming]") {
-    EchoBackend backend(true, wg_server());
+    EchoBackend backend(true, wg_server(kGuardBackendIndex));
     RunningRelay relay(guarded(backend, wire::Protocol::wireguard, 2));
     REQUIRE_FALSE(relay.error());
     UdpClient old_address(false), new_address(false);
@@ -158,11 +143,11 @@ TEST_CASE("native roaming: a WireGuard client moving address or port keeps its s
     auto response = old_address.receive();
     REQUIRE(response);
     REQUIRE(is_type(response->first, 2, 92));
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+    old_address.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 0, 16));
     REQUIRE(old_address.receive());
 
     // The client's address changes (NAT rebinding): its next packet comes from elsewhere.
-    const auto moved = wg_transport(kBackendIndex, 1, 16);
+    const auto moved = wg_transport(kGuardBackendIndex, 1, 16);
     new_address.send_to(relay.udp_port(0), moved);
     auto reply = new_address.receive();
     REQUIRE(reply);
@@ -173,7 +158,7 @@ TEST_CASE("native roaming: a WireGuard client moving address or port keeps its s
 
     // A straggler (or a replay) from the old address reaches the backend through the same
     // session, but the replies stay with the new address.
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+    old_address.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 0, 16));
     CHECK(new_address.receive());
     CHECK_FALSE(old_address.receive(200ms));
     CHECK(relay.counter(&relay::Counters::move_replayed) == 1);
@@ -181,12 +166,12 @@ TEST_CASE("native roaming: a WireGuard client moving address or port keeps its s
     CHECK(relay.sessions() == 1);
 
     // A jump far beyond the highest counter does not move it either.
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1 + (std::uint64_t{1} << 21), 16));
+    old_address.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 1 + (std::uint64_t{1} << 21), 16));
     CHECK(new_address.receive());
     CHECK(relay.counter(&relay::Counters::move_too_far) == 1);
 
     // The same client moving to the relay's other port: replies now leave from that port.
-    new_address.send_to(relay.udp_port(1), wg_transport(kBackendIndex, 2, 16));
+    new_address.send_to(relay.udp_port(1), wg_transport(kGuardBackendIndex, 2, 16));
     reply = new_address.receive();
     REQUIRE(reply);
     CHECK(reply->second == relay.udp_port(1));
@@ -220,7 +205,7 @@ TEST_CASE("native roaming: an OpenVPN client moving address keeps its session by
 TEST_CASE("anti-amplification: an unvalidated WireGuard client gets no more than it sent", "[native][amplification]") {
     // The backend answers an initiation with its response and, at once, two data packets: more
     // than the 148 bytes the client sent.
-    EchoBackend backend(true, wg_server({wg_transport(7, 0, 68), wg_transport(7, 1, 68)}));
+    EchoBackend backend(true, wg_server(kGuardBackendIndex, {wg_transport(7, 0, 68), wg_transport(7, 1, 68)}));
     RunningRelay relay(guarded(backend, wire::Protocol::wireguard));
     REQUIRE_FALSE(relay.error());
     UdpClient client(false);
@@ -233,10 +218,10 @@ TEST_CASE("anti-amplification: an unvalidated WireGuard client gets no more than
     CHECK(relay.counter(&relay::Counters::native_validated) == 0);
 
     // A transport message with the index from the response shows the client received it.
-    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 1000));
+    client.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 0, 1000));
     REQUIRE(client.receive());
     CHECK(relay.counter(&relay::Counters::native_validated) == 1);
-    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1));  // a keepalive...
+    client.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 1));  // a keepalive...
     REQUIRE(client.receive());
     CHECK(relay.counter(&relay::Counters::drop_amplification) == 2);
 }
@@ -340,7 +325,7 @@ TEST_CASE("restart: a client's transport data is validated by the backend's firs
     RunningRelay relay(options);
     REQUIRE_FALSE(relay.error());
     UdpClient client(false);
-    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 500));  // a 32-byte keepalive
+    client.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 500));  // a 32-byte keepalive
     for (int i = 0; i < 3; ++i) {
         auto reply = client.receive();
         REQUIRE(reply);
@@ -356,7 +341,7 @@ TEST_CASE("restart: backend data does not validate a session that roamed or bega
     SECTION("a session opened by an initiation waits for the index proof") {
         // wg_server's initiation answer is followed by bulk transport data: from a real
         // backend impossible before the client's first transport message, and not proof here.
-        EchoBackend backend(true, wg_server({bulk}));
+        EchoBackend backend(true, wg_server(kGuardBackendIndex, {bulk}));
         auto options = guarded(backend, wire::Protocol::wireguard);
         options.source_limits.sessions_per_source = 64;
         RunningRelay relay(options);
@@ -371,7 +356,7 @@ TEST_CASE("restart: backend data does not validate a session that roamed or bega
     SECTION("a session that moved is capped again, backend data or not") {
         // Initiations get a response; transport data is answered with three times 1232 bytes.
         EchoBackend backend(true, [&](const Bytes& d) {
-            if (is_type(d, 1, 148)) return std::vector<Bytes>{wg_response(kBackendIndex, le32(d, 4))};
+            if (is_type(d, 1, 148)) return std::vector<Bytes>{wg_response(kGuardBackendIndex, le32(d, 4))};
             return std::vector<Bytes>(3, bulk);
         });
         auto options = guarded(backend, wire::Protocol::wireguard);
@@ -380,14 +365,14 @@ TEST_CASE("restart: backend data does not validate a session that roamed or bega
         REQUIRE_FALSE(relay.error());
         UdpClient old_address(false), new_address(false);
         // Opened by transport data (as after a restart), validated by the backend's answer.
-        old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+        old_address.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 0, 16));
         CHECK(drain(old_address) == 3);
         CHECK(relay.counter(&relay::Counters::native_validated) == 1);
         // The relay learns no index from transport data: a move needs a handshake first.
         old_address.send_to(relay.udp_port(0), wg_initiation(9));
         REQUIRE(old_address.receive());
         // The client moves; the backend's answer to the moved packet is more than it sent.
-        new_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1, 16));
+        new_address.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 1, 16));
         CHECK(drain(new_address) == 0);
         CHECK(relay.counter(&relay::Counters::move_accepted) == 1);
         CHECK(relay.counter(&relay::Counters::drop_amplification) == 3);
@@ -439,7 +424,7 @@ TEST_CASE("forged transport messages: a few provisional sessions per source, evi
 }
 
 TEST_CASE("index guesses from a new address spend the source's handshake tokens", "[native][limits][roaming]") {
-    EchoBackend backend(true, wg_server());
+    EchoBackend backend(true, wg_server(kGuardBackendIndex));
     auto options = guarded(backend, wire::Protocol::wireguard);
     options.source_limits.handshakes_per_second = 1;  // slow refill: the test sees the burst only
     options.source_limits.burst = 3;
@@ -449,19 +434,19 @@ TEST_CASE("index guesses from a new address spend the source's handshake tokens"
     UdpClient client(0x7f000002u);
     client.send_to(relay.udp_port(0), wg_initiation(7));  // token 1
     REQUIRE(client.receive());
-    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));  // its own session: free
+    client.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 0, 16));  // its own session: free
     REQUIRE(client.receive());
     // An attacker at another source guesses indices, one new port per guess: the live index
     // is among them, yet after the burst nothing gets through to the roaming check.
     std::vector<UdpClient> guesses;
     for (int i = 0; i < 8; ++i) guesses.emplace_back(0x7f000003u);
     for (std::uint32_t i = 0; i < guesses.size(); ++i)
-        guesses[i].send_to(relay.udp_port(0), wg_transport(i == 7 ? kBackendIndex : 0x100 + i, 1u << 30));
+        guesses[i].send_to(relay.udp_port(0), wg_transport(i == 7 ? kGuardBackendIndex : 0x100 + i, 1u << 30));
     CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_handshake_rate) == 5; }));
     CHECK(relay.counter(&relay::Counters::move_accepted) == 0);
     CHECK(relay.counter(&relay::Counters::move_too_far) == 0);  // the live guess never got looked up
     // The real client is untouched.
-    client.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 1, 16));
+    client.send_to(relay.udp_port(0), wg_transport(kGuardBackendIndex, 1, 16));
     CHECK(client.receive());
 }
 

@@ -42,6 +42,22 @@ inline Bytes wg_transport(std::uint32_t receiver, std::uint64_t counter, std::si
     return b;
 }
 
+// A WireGuard server in outline for an EchoBackend: answers an initiation with a response
+// naming `index` (plus `extra` more datagrams, as a backend sends data right after), and echoes
+// everything else.
+inline EchoBackend::Script wg_server(std::uint32_t index, std::vector<Bytes> extra = {}) {
+    return [index, extra](const Bytes& d) {
+        std::vector<Bytes> out;
+        if (d.size() == 148 && d[0] == std::byte{1}) {
+            out.push_back(wg_response(index, le32(d, 4)));
+            out.insert(out.end(), extra.begin(), extra.end());
+        } else {
+            out.push_back(d);
+        }
+        return out;
+    };
+}
+
 // P_DATA_V2 (opcode 9, key id 0) with peer-id 5 and an AEAD packet id in clear.
 inline Bytes ovpn_data_v2(std::uint32_t packet_id) {
     Bytes b(64);

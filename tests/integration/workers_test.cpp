@@ -42,15 +42,7 @@ relay::ServerOptions with_workers(const EchoBackend& backend, std::uint32_t work
 
 std::vector<std::size_t> worker_sessions(RunningRelay& relay) { return relay.snapshot().worker_sessions; }
 
-constexpr std::uint32_t kBackendIndex = 0x5eed0001;
-
-// Answers an initiation with a response naming kBackendIndex; echoes everything else.
-EchoBackend::Script wg_server() {
-    return [](const Bytes& d) {
-        if (d.size() == 148 && d[0] == std::byte{1}) return std::vector<Bytes>{wg_response(kBackendIndex, le32(d, 4))};
-        return std::vector<Bytes>{d};
-    };
-}
+constexpr std::uint32_t kWorkersBackendIndex = 0x5eed0001;
 
 // A relay of two workers with a hop key (one UDP port, `tcp` TCP ports) on the fake clock, and
 // the frames of a porthop client (session `hop_id`) made by hand.
@@ -139,7 +131,7 @@ TEST_CASE("workers: each client address is served by the worker the steering fun
 
 TEST_CASE("workers: a WireGuard client that changes address keeps its session on its worker",
           "[workers][roaming]") {
-    EchoBackend backend(true, wg_server());
+    EchoBackend backend(true, wg_server(kWorkersBackendIndex));
     auto options = with_workers(backend, 2, 1, 0);
     options.protocol = wire::Protocol::wireguard;
     RunningRelay relay(options);
@@ -148,13 +140,13 @@ TEST_CASE("workers: a WireGuard client that changes address keeps its session on
 
     old_address.send_to(relay.udp_port(0), wg_initiation(7));
     REQUIRE(old_address.receive());
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 0, 16));
+    old_address.send_to(relay.udp_port(0), wg_transport(kWorkersBackendIndex, 0, 16));
     REQUIRE(old_address.receive());
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
 
     // The new address is worker 1's: it hands the datagram to worker 0, which moves the path.
     for (std::uint64_t counter = 1; counter <= 5; ++counter) {
-        const auto moved = wg_transport(kBackendIndex, counter, 16);
+        const auto moved = wg_transport(kWorkersBackendIndex, counter, 16);
         new_address.send_to(relay.udp_port(0), moved);
         auto reply = new_address.receive();
         REQUIRE(reply);
@@ -168,7 +160,7 @@ TEST_CASE("workers: a WireGuard client that changes address keeps its session on
     CHECK(backend.sources().size() == 1);  // the backend still sees one endpoint
 
     // A replay from the old address (worker 0's own) is forwarded but does not move it back.
-    old_address.send_to(relay.udp_port(0), wg_transport(kBackendIndex, 2, 16));
+    old_address.send_to(relay.udp_port(0), wg_transport(kWorkersBackendIndex, 2, 16));
     CHECK(new_address.receive());
     CHECK_FALSE(old_address.receive(200ms));
     CHECK(relay.counter(&relay::Counters::move_replayed) == 1);

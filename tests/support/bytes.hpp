@@ -8,6 +8,9 @@
 //   to_hex(span)               back to lower-case hex, for comparing with a vector's text
 //   pattern(n, seed)           n bytes that differ with the seed and the position, so that a
 //                              datagram delivered to the wrong place or shifted shows up
+//   stream_frame(body)         body as one frame of the TCP stream framing (wire/framing.hpp:
+//                              a 2-byte big-endian length, then the body)
+//   concat({a, b, c})          the parts one after another (several frames in one read)
 //
 // Builders throw std::invalid_argument on bad input (a hex typo, too many bytes for a size):
 // the test then fails with that message.
@@ -80,9 +83,24 @@ inline std::string to_hex(std::span<const std::byte> data) {
 
 // Byte i is (seed + i * step) mod 256. The default step, 31, is odd, so the bytes run through
 // all 256 values before repeating.
-inline Bytes pattern(std::size_t n, unsigned seed, unsigned step = 31) {
+inline Bytes pattern(std::size_t n, unsigned seed = 1, unsigned step = 31) {
     Bytes out(n);
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * step + seed) & 0xFF);
+    return out;
+}
+
+// Bodies over 65535 bytes cannot be framed: throws, like the other builders' bad input.
+inline Bytes stream_frame(std::span<const std::byte> body) {
+    if (body.size() > 0xFFFF)
+        throw std::invalid_argument("stream_frame(): " + std::to_string(body.size()) + " bytes do not fit");
+    Bytes out{static_cast<std::byte>(body.size() >> 8), static_cast<std::byte>(body.size() & 0xFF)};
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+}
+
+inline Bytes concat(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
     return out;
 }
 

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <random>
 
 namespace porthop::guard {
 
@@ -33,6 +34,12 @@ class FlatIndex {
 public:
     static constexpr std::uint32_t kAbsent = 0xFFFFFFFF;  // find()'s "no such key"; not a valid value
     static constexpr std::size_t kMaxProbe = 128;
+
+    // A seed nobody outside this process can know: the production tables' seed.
+    static std::uint64_t random_seed() {
+        std::random_device rd;
+        return (std::uint64_t{rd()} << 32) ^ rd();
+    }
 
     // Room for `max_entries` keys. `seed` keys the hash (a random one in production, fixed in
     // tests that want a reproducible layout).

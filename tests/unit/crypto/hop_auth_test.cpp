@@ -11,32 +11,27 @@
 #include <vector>
 
 #include "../../support/bytes.hpp"
+#include "../../support/hop_vectors.hpp"
 
 namespace crypto = porthop::crypto;
-namespace hop = porthop::wire::hop;
+namespace hoplink = porthop::wire::hop;
 using crypto::OpenStatus;
 using porthop::test::bytes;
 using porthop::test::hex;
+using porthop::test::kAck;
+using porthop::test::kAckHex;
+using porthop::test::kAttach;
+using porthop::test::kAttachHex;
 
 namespace {
 
-// python3 tests/vectors/make_hop_vectors.py --cpp (key: bytes 0x00..0x1f)
-const std::string kAttachHex =
-    "01010123456789abcdef00000000000000010000000001ab3f0000000000000000001274746e65870bf58653dfa06c325fbf";
-const std::string kAckHex =
-    "02010123456789abcdef00000000000000070000000001ab3f010000000000000001f881ba14bcddab45624fe6f406031860";
-const hop::Control kAttach{hop::Type::attach, 0x0123456789abcdef, 1, 28000000, 0};
-const hop::Control kAck{hop::Type::ack, 0x0123456789abcdef, 7, 28000001, 1};
-
-using Frame = std::array<std::byte, hop::kControlSize>;
+using Frame = std::array<std::byte, hoplink::kControlSize>;
 
 crypto::HopKeys test_keys() {
-    crypto::HopKey k{};
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>(i);
-    return crypto::derive_hop_keys(k);
+    return crypto::derive_hop_keys(porthop::test::counting_key());
 }
 
-Frame sealed(const crypto::HopKeys& keys, const hop::Control& c) {
+Frame sealed(const crypto::HopKeys& keys, const hoplink::Control& c) {
     Frame f{};
     crypto::seal_control(keys, c, f);
     return f;
@@ -62,12 +57,12 @@ TEST_CASE("hop auth: open_control accepts the vector frames and reads their fiel
 
 TEST_CASE("hop auth: seal then open round trips", "[crypto][hopauth]") {
     const auto keys = test_keys();
-    const hop::Control rows[] = {
+    const hoplink::Control rows[] = {
         kAttach,
         kAck,
-        {hop::Type::attach, 0, 0, 0, 0},  // counter 0 is a freshness matter, not open_control's
-        {hop::Type::ack, ~0ull, ~0ull, ~0ull, ~0ull},
-        {hop::Type::attach, 42, 1ull << 63, 1, 99},
+        {hoplink::Type::attach, 0, 0, 0, 0},  // counter 0 is a freshness matter, not open_control's
+        {hoplink::Type::ack, ~0ull, ~0ull, ~0ull, ~0ull},
+        {hoplink::Type::attach, 42, 1ull << 63, 1, 99},
     };
     for (const auto& c : rows) {
         const auto opened = crypto::open_control(keys, sealed(keys, c));
@@ -80,7 +75,7 @@ TEST_CASE("hop auth: malformed frames", "[crypto][hopauth]") {
     const auto keys = test_keys();
     const auto good = sealed(keys, kAttach);
     SECTION("every truncation and one byte more") {
-        for (std::size_t n = 0; n < hop::kControlSize; ++n) {
+        for (std::size_t n = 0; n < hoplink::kControlSize; ++n) {
             INFO("length " << n);
             CHECK(crypto::open_control(keys, std::span<const std::byte>(good).first(n)).status ==
                   OpenStatus::malformed);
@@ -95,20 +90,20 @@ TEST_CASE("hop auth: malformed frames", "[crypto][hopauth]") {
         for (int type : {0x00, 0x03, 0x04, 0xff}) {
             auto f = good;
             f[0] = static_cast<std::byte>(type);
-            crypto::hop_tag(keys.auth, std::span<const std::byte>(f).first(hop::kTagOffset),
-                            std::span<std::byte, 16>(f.data() + hop::kTagOffset, 16));
+            crypto::hop_tag(keys.auth, std::span<const std::byte>(f).first(hoplink::kTagOffset),
+                            std::span<std::byte, 16>(f.data() + hoplink::kTagOffset, 16));
             INFO("type " << type);
             const auto opened = crypto::open_control(keys, f);
             CHECK(opened.status == OpenStatus::malformed);
-            CHECK(opened.control == hop::Control{});
+            CHECK(opened.control == hoplink::Control{});
         }
     }
     SECTION("wrong version, even with a tag made for it") {
         for (int version : {0x00, 0x02, 0xff}) {
             auto f = good;
             f[1] = static_cast<std::byte>(version);
-            crypto::hop_tag(keys.auth, std::span<const std::byte>(f).first(hop::kTagOffset),
-                            std::span<std::byte, 16>(f.data() + hop::kTagOffset, 16));
+            crypto::hop_tag(keys.auth, std::span<const std::byte>(f).first(hoplink::kTagOffset),
+                            std::span<std::byte, 16>(f.data() + hoplink::kTagOffset, 16));
             INFO("version " << version);
             CHECK(crypto::open_control(keys, f).status == OpenStatus::malformed);
         }
@@ -119,7 +114,7 @@ TEST_CASE("hop auth: every single-bit flip of a frame fails", "[crypto][hopauth]
     const auto keys = test_keys();
     for (const auto& c : {kAttach, kAck}) {
         const auto good = sealed(keys, c);
-        for (std::size_t bit = 0; bit < hop::kControlSize * 8; ++bit) {
+        for (std::size_t bit = 0; bit < hoplink::kControlSize * 8; ++bit) {
             auto f = good;
             f[bit / 8] ^= static_cast<std::byte>(1 << (bit % 8));
             const auto opened = crypto::open_control(keys, f);
@@ -127,7 +122,7 @@ TEST_CASE("hop auth: every single-bit flip of a frame fails", "[crypto][hopauth]
             CHECK(opened.status != OpenStatus::ok);
             // Bits 0..15 can make it no control frame at all; any other bit breaks the tag.
             if (bit >= 16) CHECK(opened.status == OpenStatus::bad_tag);
-            CHECK(opened.control == hop::Control{});
+            CHECK(opened.control == hoplink::Control{});
         }
     }
 }

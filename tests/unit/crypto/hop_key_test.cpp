@@ -18,10 +18,14 @@
 #include <vector>
 
 #include "../../fixtures/fixture.hpp"
+#include "../../support/hop_vectors.hpp"
 
 namespace crypto = porthop::crypto;
 using crypto::HopKey;
+using porthop::test::counting_key;
 using porthop::test::hex;
+using porthop::test::kAckHex;
+using porthop::test::kAttachHex;
 
 namespace {
 
@@ -29,16 +33,6 @@ namespace {
 const std::string kKeyText = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const std::string kAuthHex = "728f60e0f29ca22fdc6ee28e6757cf15e17616f06c629138e5e16450164ae6a2";
 const std::string kScheduleHex = "c7da916c72b17cc505f7bcc1db75133699980721e076756571cf8d5c87515630";
-const std::string kAttachHex =
-    "01010123456789abcdef00000000000000010000000001ab3f0000000000000000001274746e65870bf58653dfa06c325fbf";
-const std::string kAckHex =
-    "02010123456789abcdef00000000000000070000000001ab3f010000000000000001f881ba14bcddab45624fe6f406031860";
-
-HopKey counting_key() {
-    HopKey k{};
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>(i);
-    return k;
-}
 
 HopKey key_of_hex(const std::string& digits) {
     const auto bytes = hex(digits);

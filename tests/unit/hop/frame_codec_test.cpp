@@ -9,30 +9,23 @@
 #include <vector>
 
 #include "../../support/bytes.hpp"
+#include "../../support/hop_vectors.hpp"
 
 using porthop::hop::FrameCodec;
+using porthop::test::counting_codec;
 using porthop::test::hex;
+using porthop::test::kAttach;
+using porthop::test::kAttachHex;
 namespace wh = porthop::wire::hop;
 
 namespace {
-
-// python3 tests/vectors/make_hop_vectors.py --cpp (key: bytes 0x00..0x1f)
-const std::string kAttachHex =
-    "01010123456789abcdef00000000000000010000000001ab3f0000000000000000001274746e65870bf58653dfa06c325fbf";
-const wh::Control kAttach{wh::Type::attach, 0x0123456789abcdef, 1, 28000000, 0};
-
-FrameCodec test_codec() {
-    porthop::crypto::HopKey k{};
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>(i);
-    return FrameCodec(porthop::crypto::derive_hop_keys(k));
-}
 
 using porthop::test::bytes;
 
 }  // namespace
 
 TEST_CASE("frame codec: seal_control gives the vector frame", "[hop][codec]") {
-    const auto codec = test_codec();
+    const auto codec = counting_codec();
     std::array<std::byte, FrameCodec::kMaxControl> out{};
     const auto frame = codec.seal_control(kAttach, out);
     CHECK(std::vector<std::byte>(frame.begin(), frame.end()) == hex(kAttachHex));
@@ -40,7 +33,7 @@ TEST_CASE("frame codec: seal_control gives the vector frame", "[hop][codec]") {
 }
 
 TEST_CASE("frame codec: a sealed data frame opens to the datagram it carries", "[hop][codec]") {
-    const auto codec = test_codec();
+    const auto codec = counting_codec();
     auto datagram = bytes({0x04, 0x00, 0x00, 0x00, 0xaa, 0xbb});
     const auto original = datagram;
     std::array<std::byte, FrameCodec::kMaxHead> head{};
@@ -57,7 +50,7 @@ TEST_CASE("frame codec: a sealed data frame opens to the datagram it carries", "
 }
 
 TEST_CASE("frame codec: open classifies control, data and everything else", "[hop][codec]") {
-    const auto codec = test_codec();
+    const auto codec = counting_codec();
     auto control = hex(kAttachHex);
     const auto c = codec.open(control);
     CHECK(c.kind == wh::Kind::control);

@@ -7,22 +7,16 @@
 #include <vector>
 
 #include "../../support/bytes.hpp"
+#include "../../support/hop_vectors.hpp"
 
 using namespace porthop::hop;
+using porthop::test::counting_codec;
 using porthop::test::hex;
+using porthop::test::kAttachHex;
 
 namespace {
 
-FrameCodec test_codec() {
-    porthop::crypto::HopKey k{};
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::byte>(i);
-    return FrameCodec(porthop::crypto::derive_hop_keys(k));
-}
-
 using porthop::test::bytes;
-
-const std::string kAttachHex =
-    "01010123456789abcdef00000000000000010000000001ab3f0000000000000000001274746e65870bf58653dfa06c325fbf";
 
 struct Row {
     const char* name;
@@ -38,7 +32,7 @@ struct Row {
 }  // namespace
 
 TEST_CASE("ingress: every row of the decision table", "[hop][ingress]") {
-    const auto codec = test_codec();
+    const auto codec = counting_codec();
     const auto attach = hex(kAttachHex);
     const auto data = bytes({0x03, 0x04, 0x00, 0x00, 0x00, 0x11});
     const auto empty_data = bytes({0x03});

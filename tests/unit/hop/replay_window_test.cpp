@@ -28,7 +28,7 @@ void run(const std::vector<Step>& steps) {
     }
 }
 
-constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t kMaxCounter = std::numeric_limits<std::uint64_t>::max();
 
 }  // namespace
 
@@ -62,11 +62,11 @@ TEST_CASE("replay window: sequences", "[hop][replay]") {
     }
     SECTION("huge jumps and the top of the range") {
         run({{1, true},
-             {kMax - 1, true},
-             {kMax, true},
-             {kMax, false},
-             {kMax - 63, true},
-             {kMax - 64, false},
+             {kMaxCounter - 1, true},
+             {kMaxCounter, true},
+             {kMaxCounter, false},
+             {kMaxCounter - 63, true},
+             {kMaxCounter - 64, false},
              {1ull << 63, false}});
     }
 }

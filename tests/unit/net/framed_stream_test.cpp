@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../support/memory_stream.hpp"
+#include "../../support/bytes.hpp"
 
 using namespace std::chrono_literals;
 using porthop::net::Frame;
@@ -20,31 +21,16 @@ using porthop::net::FrameQueue;
 using porthop::net::QueueBudget;
 using porthop::net::StreamEnd;
 using porthop::test::MemoryStream;
-using Bytes = std::vector<std::byte>;
+using porthop::test::Bytes;
+using porthop::test::concat;
+using porthop::test::pattern;
+using porthop::test::stream_frame;
 using Push = FrameQueue::Push;
 
 namespace {
 
-Bytes payload(std::size_t n, unsigned seed = 1) {
-    Bytes out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * 7 + seed) & 0xFF);
-    return out;
-}
-
-Bytes frame(const Bytes& body) {
-    Bytes out{static_cast<std::byte>(body.size() >> 8), static_cast<std::byte>(body.size() & 0xFF)};
-    out.insert(out.end(), body.begin(), body.end());
-    return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
 // The owner of a FramedStream over one end of an in-memory pair; records what it is handed.
-struct Endpoint : porthop::net::FrameHandler {
+struct Peer : porthop::net::FrameHandler {
     using Stream = FramedStream<MemoryStream>;
 
     std::unique_ptr<Stream> stream;
@@ -53,8 +39,8 @@ struct Endpoint : porthop::net::FrameHandler {
     std::optional<StreamEnd> ended;
     boost::system::error_code end_error;
     std::chrono::milliseconds timeout{};
-    std::function<void(Endpoint&, const Frame&)> on_each;  // runs after a frame is recorded
-    std::function<void(Endpoint&)> on_done;
+    std::function<void(Peer&, const Frame&)> on_each;  // runs after a frame is recorded
+    std::function<void(Peer&)> on_done;
 
     void on_frame(const Frame& f) override {
         frames.emplace_back(f.payload.begin(), f.payload.end());
@@ -79,11 +65,11 @@ struct Pair {
                   std::size_t slack = 16384) {
         auto [mine, theirs] = MemoryStream::pair(io.get_executor());
         peer.emplace(std::move(theirs));
-        owner = std::make_shared<Endpoint>();
+        owner = std::make_shared<Peer>();
         owner->timeout = timeout;
-        owner->stream = std::make_unique<Endpoint::Stream>(
+        owner->stream = std::make_unique<Peer::Stream>(
             std::move(mine), *owner,
-            Endpoint::Stream::Options{{max_frame, chunk, slack}, deadline_from_start}, budget);
+            Peer::Stream::Options{{max_frame, chunk, slack}, deadline_from_start}, budget);
     }
     ~Pair() {
         owner->stream->close();
@@ -108,7 +94,7 @@ struct Pair {
 
     boost::asio::io_context io;
     QueueBudget budget{std::size_t{4} << 20};
-    std::shared_ptr<Endpoint> owner;
+    std::shared_ptr<Peer> owner;
     std::optional<MemoryStream> peer;
 };
 
@@ -118,22 +104,22 @@ TEST_CASE("framed stream: a frame split over many reads is delivered once, whole
     Pair p;
     p.ours().set_read_limit(1);  // one byte per read
     p.start();
-    const auto body = payload(300);
-    p.peer->put(frame(body));
+    const auto body = pattern(300);
+    p.peer->put(stream_frame(body));
     p.run();
     REQUIRE(p.owner->frames.size() == 1);
     CHECK(p.owner->frames[0] == body);
     CHECK_FALSE(p.owner->ended);
 
     SECTION("a partial frame is not delivered until its last byte comes") {
-        const auto next = frame(payload(40, 9));
+        const auto next = stream_frame(pattern(40, 9));
         p.peer->put({next.data(), next.size() - 1});
         p.run();
         CHECK(p.owner->frames.size() == 1);
         p.peer->put({next.data() + next.size() - 1, 1});
         p.run();
         REQUIRE(p.owner->frames.size() == 2);
-        CHECK(p.owner->frames[1] == payload(40, 9));
+        CHECK(p.owner->frames[1] == pattern(40, 9));
     }
 }
 
@@ -142,13 +128,13 @@ TEST_CASE("framed stream: several frames in one read are delivered in order, the
     Pair p;
     p.start();
     p.peer->put(
-        concat({frame(payload(10, 1)), frame(payload(0)), frame(payload(1400, 3)), frame(payload(5, 4))}));
+        concat({stream_frame(pattern(10, 1)), stream_frame(pattern(0)), stream_frame(pattern(1400, 3)), stream_frame(pattern(5, 4))}));
     p.run();
     REQUIRE(p.owner->frames.size() == 4);
-    CHECK(p.owner->frames[0] == payload(10, 1));
+    CHECK(p.owner->frames[0] == pattern(10, 1));
     CHECK(p.owner->frames[1].empty());  // an empty frame is a frame: its owner judges it
-    CHECK(p.owner->frames[2] == payload(1400, 3));
-    CHECK(p.owner->frames[3] == payload(5, 4));
+    CHECK(p.owner->frames[2] == pattern(1400, 3));
+    CHECK(p.owner->frames[3] == pattern(5, 4));
     CHECK(p.owner->batches == 1);
 }
 
@@ -159,11 +145,11 @@ TEST_CASE("framed stream: reads are bounded by the chunk, except for a longer fr
     Pair p(Pair::kMaxFrame, false, {}, 100, 100);
     p.start();
     Bytes many;
-    for (unsigned i = 0; i < 30; ++i) many = concat({many, frame(payload(20, i))});
-    p.peer->put(concat({many, frame(payload(1000, 99))}));
+    for (unsigned i = 0; i < 30; ++i) many = concat({many, stream_frame(pattern(20, i))});
+    p.peer->put(concat({many, stream_frame(pattern(1000, 99))}));
     p.run();
     REQUIRE(p.owner->frames.size() == 31);
-    CHECK(p.owner->frames[30] == payload(1000, 99));
+    CHECK(p.owner->frames[30] == pattern(1000, 99));
     CHECK(p.owner->batches > 1);  // 660 bytes of small frames do not fit one 100-byte read
 }
 
@@ -172,16 +158,16 @@ TEST_CASE("framed stream: a frame longer than max_frame ends the stream before i
     Pair p(100);
     p.start();
     SECTION("one byte over the limit: nothing of it is delivered, the frames before it are") {
-        p.peer->put(concat({frame(payload(100, 1)), Bytes{std::byte{0}, std::byte{101}}}));
+        p.peer->put(concat({stream_frame(pattern(100, 1)), Bytes{std::byte{0}, std::byte{101}}}));
         p.run();
         REQUIRE(p.owner->frames.size() == 1);
-        CHECK(p.owner->frames[0] == payload(100, 1));
+        CHECK(p.owner->frames[0] == pattern(100, 1));
         REQUIRE(p.owner->ended);
         CHECK(*p.owner->ended == StreamEnd::frame_too_large);
         CHECK(p.owner->batches == 0);  // the owner learns of the end, not of a finished batch
     }
     SECTION("negative: exactly max_frame is a frame") {
-        p.peer->put(frame(payload(100, 2)));
+        p.peer->put(stream_frame(pattern(100, 2)));
         p.run();
         CHECK(p.owner->frames.size() == 1);
         CHECK_FALSE(p.owner->ended);
@@ -192,7 +178,7 @@ TEST_CASE("framed stream: the peer's end of stream ends delivery, after the fram
           "[net][framed_stream]") {
     Pair p;
     p.start();
-    p.peer->put(frame(payload(50)));
+    p.peer->put(stream_frame(pattern(50)));
     p.peer->close();
     p.run();
     CHECK(p.owner->frames.size() == 1);
@@ -203,7 +189,7 @@ TEST_CASE("framed stream: the peer's end of stream ends delivery, after the fram
     Pair q;
     q.start();
     q.owner->stream->close();
-    q.peer->put(frame(payload(50)));
+    q.peer->put(stream_frame(pattern(50)));
     q.run();
     CHECK(q.owner->frames.empty());
     CHECK_FALSE(q.owner->ended);
@@ -216,20 +202,20 @@ TEST_CASE("framed stream: hold() keeps frames and pauses reading until resume() 
     p.start();
     // The owner cannot take the second frame (as a full backend socket): it holds from there.
     std::size_t hold_at = 0;
-    p.owner->on_each = [&](Endpoint& e, const Frame& f) {
+    p.owner->on_each = [&](Peer& e, const Frame& f) {
         if (e.frames.size() == 2 && hold_at == 0) {
             hold_at = f.begin;
             e.stream->hold(f.begin);
         }
     };
-    p.peer->put(concat({frame(payload(10, 1)), frame(payload(20, 2)), frame(payload(30, 3))}));
+    p.peer->put(concat({stream_frame(pattern(10, 1)), stream_frame(pattern(20, 2)), stream_frame(pattern(30, 3))}));
     p.run();
     REQUIRE(p.owner->frames.size() == 2);  // the third was not delivered: delivery stopped
     CHECK(p.owner->batches == 0);          // and no batch ended
     CHECK(p.owner->stream->held());
 
     // Reading is paused: what the peer sends now waits at the peer's side of the stream.
-    p.peer->put(frame(payload(40, 4)));
+    p.peer->put(stream_frame(pattern(40, 4)));
     p.run();
     CHECK(p.owner->frames.size() == 2);
     CHECK(p.ours().unread() > 0);
@@ -237,9 +223,9 @@ TEST_CASE("framed stream: hold() keeps frames and pauses reading until resume() 
     p.owner->stream->resume();
     p.run();
     REQUIRE(p.owner->frames.size() == 5);
-    CHECK(p.owner->frames[2] == payload(20, 2));  // the held frame again, then the rest
-    CHECK(p.owner->frames[3] == payload(30, 3));
-    CHECK(p.owner->frames[4] == payload(40, 4));
+    CHECK(p.owner->frames[2] == pattern(20, 2));  // the held frame again, then the rest
+    CHECK(p.owner->frames[3] == pattern(30, 3));
+    CHECK(p.owner->frames[4] == pattern(40, 4));
     CHECK_FALSE(p.owner->stream->held());
     CHECK(p.ours().unread() == 0);
 }
@@ -250,28 +236,28 @@ TEST_CASE("framed stream: a hold from on_frames_done keeps the unfinished part o
     p.start();
     std::vector<std::size_t> begins;
     bool hold_once = true;
-    p.owner->on_each = [&](Endpoint&, const Frame& f) { begins.push_back(f.begin); };
-    p.owner->on_done = [&](Endpoint& e) {
+    p.owner->on_each = [&](Peer&, const Frame& f) { begins.push_back(f.begin); };
+    p.owner->on_done = [&](Peer& e) {
         if (std::exchange(hold_once, false)) e.stream->hold(begins.at(1));  // the first went out
     };
-    p.peer->put(concat({frame(payload(10, 1)), frame(payload(20, 2))}));
+    p.peer->put(concat({stream_frame(pattern(10, 1)), stream_frame(pattern(20, 2))}));
     p.run();
     REQUIRE(p.owner->frames.size() == 2);
     CHECK(p.owner->stream->held());
     p.owner->stream->resume();
     p.run();
     REQUIRE(p.owner->frames.size() == 3);
-    CHECK(p.owner->frames[2] == payload(20, 2));
+    CHECK(p.owner->frames[2] == pattern(20, 2));
 }
 
 TEST_CASE("framed stream: while held, back-pressure reaches a peer that writes", "[net][framed_stream]") {
     Pair p;
     p.ours().set_inbox_capacity(64);  // as a socket's receive buffer
     p.start();
-    p.owner->on_each = [](Endpoint& e, const Frame& f) { e.stream->hold(f.begin); };
+    p.owner->on_each = [](Peer& e, const Frame& f) { e.stream->hold(f.begin); };
     // The peer writes 10 frames of 40 bytes with async_write: its writes stall while held.
     Bytes all;
-    for (unsigned i = 0; i < 10; ++i) all = concat({all, frame(payload(40, i))});
+    for (unsigned i = 0; i < 10; ++i) all = concat({all, stream_frame(pattern(40, i))});
     bool written = false;
     boost::asio::async_write(*p.peer, boost::asio::buffer(all),
                              [&](const boost::system::error_code& ec, std::size_t) { written = !ec; });
@@ -303,10 +289,10 @@ TEST_CASE("framed stream: the frame deadline", "[net][framed_stream][deadline]")
     SECTION("a frame that starts and stalls ends the stream") {
         Pair p(Pair::kMaxFrame, false, 50ms);
         p.start();
-        p.peer->put(frame(payload(20)));  // a whole frame: no deadline after it
+        p.peer->put(stream_frame(pattern(20)));  // a whole frame: no deadline after it
         p.run_until([] { return false; }, 150ms);
         CHECK_FALSE(p.owner->ended);
-        const auto partial = frame(payload(100));
+        const auto partial = stream_frame(pattern(100));
         p.peer->put({partial.data(), 10});
         REQUIRE(p.run_until([&] { return p.owner->ended.has_value(); }));
         CHECK(*p.owner->ended == StreamEnd::frame_timeout);
@@ -316,7 +302,7 @@ TEST_CASE("framed stream: the frame deadline", "[net][framed_stream][deadline]")
         Pair p(Pair::kMaxFrame, true, 100ms);
         p.start();
         for (int i = 0; i < 8; ++i) {
-            p.peer->put(frame(payload(20)));
+            p.peer->put(stream_frame(pattern(20)));
             p.run_until([] { return false; }, 40ms);
         }
         CHECK_FALSE(p.owner->ended);
@@ -324,9 +310,9 @@ TEST_CASE("framed stream: the frame deadline", "[net][framed_stream][deadline]")
     }
     SECTION("negative: no deadline runs while the owner holds complete frames") {
         Pair p(Pair::kMaxFrame, true, 50ms);
-        p.owner->on_each = [](Endpoint& e, const Frame& f) { e.stream->hold(f.begin); };
+        p.owner->on_each = [](Peer& e, const Frame& f) { e.stream->hold(f.begin); };
         p.start();
-        p.peer->put(frame(payload(20)));
+        p.peer->put(stream_frame(pattern(20)));
         CHECK_FALSE(p.run_until([&] { return p.owner->ended.has_value(); }, 300ms));
         CHECK(p.owner->stream->held());
     }
@@ -337,14 +323,14 @@ TEST_CASE("framed stream: frames queued while a write is in flight go out in one
     Pair p;
     p.start();
     const std::byte type{0x03};
-    REQUIRE(p.owner->stream->push({&type, 1}, payload(100, 1)) == Push::queued);  // starts a write
-    REQUIRE(p.owner->stream->push({}, payload(200, 2)) == Push::queued);          // these wait
-    REQUIRE(p.owner->stream->push({}, payload(300, 3)) == Push::queued);
+    REQUIRE(p.owner->stream->push({&type, 1}, pattern(100, 1)) == Push::queued);  // starts a write
+    REQUIRE(p.owner->stream->push({}, pattern(200, 2)) == Push::queued);          // these wait
+    REQUIRE(p.owner->stream->push({}, pattern(300, 3)) == Push::queued);
     p.run();
     Bytes first{type};
-    const auto p1 = payload(100, 1);
+    const auto p1 = pattern(100, 1);
     first.insert(first.end(), p1.begin(), p1.end());
-    CHECK(p.peer->take() == concat({frame(first), frame(payload(200, 2)), frame(payload(300, 3))}));
+    CHECK(p.peer->take() == concat({stream_frame(first), stream_frame(pattern(200, 2)), stream_frame(pattern(300, 3))}));
     CHECK(p.ours().write_calls() == 2);  // the first frame, then the other two together
 }
 
@@ -352,7 +338,7 @@ TEST_CASE("framed stream: a peer that does not read meets the queue's bounds", "
     Pair p;
     p.peer->set_inbox_capacity(0);  // the peer reads nothing: the first write stalls
     p.start();
-    const auto big = payload(1400);
+    const auto big = pattern(1400);
     std::size_t queued = 0;
     Push last = Push::queued;
     while (last == Push::queued && queued < 1000)
@@ -372,19 +358,19 @@ TEST_CASE("framed stream: a peer that does not read meets the queue's bounds", "
 TEST_CASE("framed stream: the event loop's budget is shared by its streams", "[net][framed_stream]") {
     boost::asio::io_context io;
     QueueBudget budget{FrameQueue::kFloor};  // room for one stream's floor
-    std::vector<std::shared_ptr<Endpoint>> owners;
+    std::vector<std::shared_ptr<Peer>> owners;
     std::vector<MemoryStream> peers;
     for (int i = 0; i < 2; ++i) {
         auto [mine, theirs] = MemoryStream::pair(io.get_executor());
         theirs.set_inbox_capacity(0);
         peers.push_back(std::move(theirs));
-        auto e = std::make_shared<Endpoint>();
-        e->stream = std::make_unique<Endpoint::Stream>(
-            std::move(mine), *e, Endpoint::Stream::Options{{1500, 16384, 16384}, false}, budget);
+        auto e = std::make_shared<Peer>();
+        e->stream = std::make_unique<Peer::Stream>(
+            std::move(mine), *e, Peer::Stream::Options{{1500, 16384, 16384}, false}, budget);
         e->stream->start(e);
         owners.push_back(e);
     }
-    const auto frame_of = payload(1000);
+    const auto frame_of = pattern(1000);
     // The first stream takes the budget and then some (each queue may hold up to kFloor).
     Push a = Push::queued;
     for (int i = 0; i < 200 && a == Push::queued; ++i) a = owners[0]->stream->push({}, frame_of);
@@ -407,12 +393,12 @@ TEST_CASE("framed stream: closed during a write, the write's buffer is freed whe
     Pair p;
     p.peer->set_inbox_capacity(0);
     p.start();
-    REQUIRE(p.owner->stream->push({}, payload(5000)) == Push::queued);
-    REQUIRE(p.owner->stream->push({}, payload(5000)) == Push::queued);
+    REQUIRE(p.owner->stream->push({}, pattern(5000)) == Push::queued);
+    REQUIRE(p.owner->stream->push({}, pattern(5000)) == Push::queued);
     p.run();
     CHECK(p.budget.used > 0);
     p.owner->stream->close();
-    CHECK(p.owner->stream->push({}, payload(10)) == Push::closed);
+    CHECK(p.owner->stream->push({}, pattern(10)) == Push::closed);
     p.run();  // the stalled write completes (aborted) and lets go of its buffer and owner
     CHECK(p.budget.used == 0);
     CHECK_FALSE(p.owner->ended);  // a close by the owner is not reported back to it
@@ -421,13 +407,13 @@ TEST_CASE("framed stream: closed during a write, the write's buffer is freed whe
 
 TEST_CASE("framed stream: a write that fails ends the stream", "[net][framed_stream]") {
     Pair p;
-    p.owner->on_each = [](Endpoint& e, const Frame& f) { e.stream->hold(f.begin); };  // no read pending
+    p.owner->on_each = [](Peer& e, const Frame& f) { e.stream->hold(f.begin); };  // no read pending
     p.start();
-    p.peer->put(frame(payload(10)));
+    p.peer->put(stream_frame(pattern(10)));
     p.run();
     REQUIRE(p.owner->stream->held());
     p.peer->close();
-    REQUIRE(p.owner->stream->push({}, payload(10)) == Push::queued);
+    REQUIRE(p.owner->stream->push({}, pattern(10)) == Push::queued);
     p.run();
     REQUIRE(p.owner->ended);
     CHECK(*p.owner->ended == StreamEnd::write_error);

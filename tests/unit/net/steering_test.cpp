@@ -9,31 +9,27 @@
 
 #include <map>
 
-#include "../../support/endpoints.hpp"
 #include "porthop/net/steering.hpp"
 
-using namespace porthop::net;
+#include "../../support/endpoints.hpp"
 
-namespace {
-Endpoint ep(const char* address, std::uint16_t port) {
-    return Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(address), port));
-}
-}  // namespace
+using namespace porthop::net;
+using porthop::test::endpoint;
 
 TEST_CASE("steering: one worker per address, whatever the port", "[net][steering]") {
     for (std::uint32_t workers : {1u, 2u, 3u, 8u}) {
-        CHECK(steering_worker(ep("203.0.113.9", 1), workers) == steering_worker(ep("203.0.113.9", 65000), workers));
-        CHECK(steering_worker(ep("2001:db8:1:2::1", 1), workers) ==
-              steering_worker(ep("2001:db8:1:2:ffff::9", 7), workers));  // same /64
-        CHECK(steering_worker(ep("203.0.113.9", 1), workers) < workers);
+        CHECK(steering_worker(endpoint("203.0.113.9", 1), workers) == steering_worker(endpoint("203.0.113.9", 65000), workers));
+        CHECK(steering_worker(endpoint("2001:db8:1:2::1", 1), workers) ==
+              steering_worker(endpoint("2001:db8:1:2:ffff::9", 7), workers));  // same /64
+        CHECK(steering_worker(endpoint("203.0.113.9", 1), workers) < workers);
     }
-    CHECK(steering_worker(ep("203.0.113.9", 1), 1) == 0);
+    CHECK(steering_worker(endpoint("203.0.113.9", 1), 1) == 0);
 }
 
 TEST_CASE("steering: addresses spread over the workers", "[net][steering]") {
     std::map<std::uint32_t, int> seen;
     for (int host = 0; host < 256; ++host)
-        ++seen[steering_worker(ep(("192.168.7." + std::to_string(host)).c_str(), 1), 4)];
+        ++seen[steering_worker(endpoint(("192.168.7." + std::to_string(host)).c_str(), 1), 4)];
     REQUIRE(seen.size() == 4);
     for (const auto& [worker, n] : seen) CHECK(n > 40);
     // IPv6 /64s differing in one bit of the prefix land apart, too.
@@ -41,7 +37,7 @@ TEST_CASE("steering: addresses spread over the workers", "[net][steering]") {
     for (int net = 0; net < 64; ++net) {
         char text[64];
         std::snprintf(text, sizeof text, "2001:db8:0:%x::1", net);
-        ++v6[steering_worker(ep(text, 1), 2)];
+        ++v6[steering_worker(endpoint(text, 1), 2)];
     }
     REQUIRE(v6.size() == 2);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "porthop/net/framed_stream.hpp"
+#include "../../support/bytes.hpp"
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -25,7 +26,8 @@ using porthop::net::FramedStream;
 using porthop::net::FrameQueue;
 using porthop::net::QueueBudget;
 using porthop::net::StreamEnd;
-using Bytes = std::vector<std::byte>;
+using porthop::test::Bytes;
+using porthop::test::pattern;
 
 // Both instantiations compile in full here, whatever the tests below use of them.
 template class porthop::net::FramedStream<tcp::socket>;
@@ -33,14 +35,8 @@ template class porthop::net::FramedStream<ssl::stream<tcp::socket>>;
 
 namespace {
 
-Bytes payload(std::size_t n, unsigned seed) {
-    Bytes out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((i * 5 + seed) & 0xFF);
-    return out;
-}
-
 template <class Stream>
-struct Endpoint : porthop::net::FrameHandler {
+struct TlsPeer : porthop::net::FrameHandler {
     std::unique_ptr<FramedStream<Stream>> stream;
     std::vector<Bytes> frames;
     std::optional<StreamEnd> ended;
@@ -50,8 +46,8 @@ struct Endpoint : porthop::net::FrameHandler {
 };
 
 template <class Stream>
-std::shared_ptr<Endpoint<Stream>> framed(Stream stream, QueueBudget& budget, std::size_t max_frame = 4000) {
-    auto e = std::make_shared<Endpoint<Stream>>();
+std::shared_ptr<TlsPeer<Stream>> framed(Stream stream, QueueBudget& budget, std::size_t max_frame = 4000) {
+    auto e = std::make_shared<TlsPeer<Stream>>();
     e->stream = std::make_unique<FramedStream<Stream>>(
         std::move(stream), *e, typename FramedStream<Stream>::Options{{max_frame, 16384, 16384}, false},
         budget);
@@ -113,12 +109,12 @@ TEST_CASE("framed stream over TCP: frames both ways, many per write", "[net][fra
     auto server = framed(std::move(s), budget);
     auto client = framed(std::move(c), budget);
     for (unsigned i = 0; i < 50; ++i)
-        REQUIRE(client->stream->push({}, payload(100 + 70 * i, i)) == FrameQueue::Push::queued);
+        REQUIRE(client->stream->push({}, pattern(100 + 70 * i, i)) == FrameQueue::Push::queued);
     REQUIRE(run_until(io, [&] { return server->frames.size() == 50; }));
-    for (unsigned i = 0; i < 50; ++i) CHECK(server->frames[i] == payload(100 + 70 * i, i));
-    REQUIRE(server->stream->push({}, payload(3000, 9)) == FrameQueue::Push::queued);
+    for (unsigned i = 0; i < 50; ++i) CHECK(server->frames[i] == pattern(100 + 70 * i, i));
+    REQUIRE(server->stream->push({}, pattern(3000, 9)) == FrameQueue::Push::queued);
     REQUIRE(run_until(io, [&] { return client->frames.size() == 1; }));
-    CHECK(client->frames[0] == payload(3000, 9));
+    CHECK(client->frames[0] == pattern(3000, 9));
     // Its end reaches the other side as the peer's end of stream.
     client->stream->close();
     REQUIRE(run_until(io, [&] { return server->ended.has_value(); }));
@@ -149,20 +145,20 @@ TEST_CASE("framed stream over TLS: frames both ways inside an OpenSSL stream", "
     auto client = framed(std::move(client_tls), budget, 2000);
     const std::byte type{0x03};
     for (unsigned i = 0; i < 20; ++i)
-        REQUIRE(client->stream->push({&type, 1}, payload(50 * i, i)) == FrameQueue::Push::queued);
+        REQUIRE(client->stream->push({&type, 1}, pattern(50 * i, i)) == FrameQueue::Push::queued);
     REQUIRE(run_until(io, [&] { return server->frames.size() == 20; }));
     for (unsigned i = 0; i < 20; ++i) {
         Bytes expected{type};
-        const auto p = payload(50 * i, i);
+        const auto p = pattern(50 * i, i);
         expected.insert(expected.end(), p.begin(), p.end());
         CHECK(server->frames[i] == expected);
     }
-    REQUIRE(server->stream->push({}, payload(1999, 7)) == FrameQueue::Push::queued);
+    REQUIRE(server->stream->push({}, pattern(1999, 7)) == FrameQueue::Push::queued);
     REQUIRE(run_until(io, [&] { return client->frames.size() == 1; }));
-    CHECK(client->frames[0] == payload(1999, 7));
+    CHECK(client->frames[0] == pattern(1999, 7));
 
     SECTION("negative: a frame over the receiver's limit ends its stream there too") {
-        REQUIRE(server->stream->push({}, payload(2001, 8)) == FrameQueue::Push::queued);
+        REQUIRE(server->stream->push({}, pattern(2001, 8)) == FrameQueue::Push::queued);
         REQUIRE(run_until(io, [&] { return client->ended.has_value(); }));
         CHECK(*client->ended == StreamEnd::frame_too_large);
         CHECK(client->frames.size() == 1);

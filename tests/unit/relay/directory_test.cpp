@@ -2,21 +2,18 @@
 
 #include "porthop/relay/directory.hpp"
 
+#include "../../support/endpoints.hpp"
+
 using namespace porthop;
+using porthop::test::endpoint;
 using relay::Directory;
 using relay::FlowKey;
 using relay::IdKind;
 using relay::Owner;
 
-namespace {
-net::Endpoint ep(const char* address, std::uint16_t port) {
-    return net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(address), port));
-}
-}  // namespace
-
 TEST_CASE("directory: flows and ids lead to their owner until the session closes", "[relay][directory]") {
     Directory d;
-    const FlowKey flow{ep("0.0.0.0", 443), ep("192.0.2.7", 5000)};
+    const FlowKey flow{endpoint("0.0.0.0", 443), endpoint("192.0.2.7", 5000)};
     const Owner a{1, 10}, b{0, 11};
     CHECK_FALSE(d.flow(flow));
     d.set_flow(flow, a);
@@ -28,8 +25,8 @@ TEST_CASE("directory: flows and ids lead to their owner until the session closes
     CHECK(*d.id(IdKind::hop_session, 0xabcd) == b);
     CHECK_FALSE(d.id(IdKind::openvpn_peer_id, 0xabcd));
     // The same port from another client, or another port: other flows.
-    CHECK_FALSE(d.flow(FlowKey{ep("0.0.0.0", 443), ep("192.0.2.7", 5001)}));
-    CHECK_FALSE(d.flow(FlowKey{ep("0.0.0.0", 444), ep("192.0.2.7", 5000)}));
+    CHECK_FALSE(d.flow(FlowKey{endpoint("0.0.0.0", 443), endpoint("192.0.2.7", 5001)}));
+    CHECK_FALSE(d.flow(FlowKey{endpoint("0.0.0.0", 444), endpoint("192.0.2.7", 5000)}));
     d.erase_session(a);
     CHECK_FALSE(d.flow(flow));
     CHECK_FALSE(d.id(IdKind::wireguard_index, 0xabcd));
@@ -50,7 +47,7 @@ TEST_CASE("directory: a key taken over by another session stays with it", "[rela
 TEST_CASE("directory: a session holds at most kMaxKeysPerSession entries, oldest out first", "[relay][directory]") {
     Directory d;
     const Owner o{0, 5};
-    const auto flow = [](std::uint16_t port) { return FlowKey{ep("0.0.0.0", port), ep("198.51.100.1", 9)}; };
+    const auto flow = [](std::uint16_t port) { return FlowKey{endpoint("0.0.0.0", port), endpoint("198.51.100.1", 9)}; };
     for (std::uint16_t port = 1; port <= Directory::kMaxKeysPerSession + 10; ++port) {
         d.set_flow(flow(port), o);
         d.set_flow(flow(port), o);  // known: not counted twice
@@ -65,8 +62,8 @@ TEST_CASE("directory: a session holds at most kMaxKeysPerSession entries, oldest
 
 TEST_CASE("directory: a session that moves to another worker takes its entries along", "[relay][directory]") {
     Directory d;
-    const FlowKey flow{ep("0.0.0.0", 443), ep("192.0.2.7", 5000)};
-    const FlowKey taken{ep("0.0.0.0", 443), ep("192.0.2.8", 5000)};
+    const FlowKey flow{endpoint("0.0.0.0", 443), endpoint("192.0.2.7", 5000)};
+    const FlowKey taken{endpoint("0.0.0.0", 443), endpoint("192.0.2.8", 5000)};
     const Owner before{0, 21}, after{1, 21}, other{0, 22};
     d.set_flow(flow, before);
     d.set_flow(taken, before);

@@ -79,14 +79,15 @@ Bytes ovpn(const std::string& wrapping, const std::string& direction, std::size_
 
 // One native UDP session as the server drives it: the client's datagrams through observe(),
 // the backend's through admit_to_client(), with the byte counts the server keeps.
-struct Session {
+struct GuardedSession {
     NativeGuard& guard;
     std::uint64_t id;
     NativeState state;
     std::uint64_t from_client = 0, to_client = 0;
     Clock::time_point now = Clock::time_point{} + std::chrono::hours{1};
 
-    Session(NativeGuard& g, std::uint64_t session_id, const Bytes& first) : guard(g), id(session_id) {
+    GuardedSession(NativeGuard& the_guard, std::uint64_t session_id, const Bytes& first)
+        : guard(the_guard), id(session_id) {
         const auto native = wire::classify_native(first, wire::Protocol::any);
         state = NativeGuard::open_state(native);
         from_client_sends(first);
@@ -178,7 +179,7 @@ TEST_CASE("native guard: a WireGuard session gets at most what it sent until its
           "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 1, wg_initiation(0x1111));
+    GuardedSession s(guard, 1, wg_initiation(0x1111));
     CHECK(s.backend_sends(wg_response(0xbbbb, 0x1111)));      // 92 of 148
     CHECK_FALSE(s.backend_sends(wg_transport(0x1111, 0, 64)));  // 92 + 80 > 148: held back
     CHECK(counters.drop_amplification == 1);
@@ -201,13 +202,13 @@ TEST_CASE("native guard: backend data validates a session opened by data, unless
     relay::Counters counters;
     NativeGuard guard(config(), counters);
     SECTION("opened by data, never moved: the backend's transport answer validates") {
-        Session s(guard, 1, wg_transport(0x2222, 5, 64));
+        GuardedSession s(guard, 1, wg_transport(0x2222, 5, 64));
         CHECK(s.backend_sends(wg_transport(0x3333, 5, 32)));
         CHECK(s.state.validated);
         CHECK(s.state.backend_sent_data);
     }
     SECTION("after a move the same answer does not") {
-        Session s(guard, 1, wg_transport(0x2222, 5, 64));
+        GuardedSession s(guard, 1, wg_transport(0x2222, 5, 64));
         NativeGuard::moved(s.state, s.from_client, s.to_client);
         CHECK(s.state.roamed);
         s.from_client_sends(wg_transport(0x2222, 6, 64));
@@ -215,7 +216,7 @@ TEST_CASE("native guard: backend data validates a session opened by data, unless
         CHECK_FALSE(s.state.validated);
     }
     SECTION("opened by a handshake: backend data alone does not") {
-        Session s(guard, 1, wg_initiation(0x4444));
+        GuardedSession s(guard, 1, wg_initiation(0x4444));
         CHECK(s.backend_sends(wg_transport(0x4444, 1, 32)));
         CHECK_FALSE(s.state.validated);
     }
@@ -224,7 +225,7 @@ TEST_CASE("native guard: backend data validates a session opened by data, unless
 TEST_CASE("native guard: the cap counts from the last move", "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 1, wg_initiation(0x5555));
+    GuardedSession s(guard, 1, wg_initiation(0x5555));
     s.from_client_sends(wg_transport(0x9999, 1, 1000));  // lots sent from the old address
     NativeGuard::moved(s.state, s.from_client, s.to_client);
     CHECK_FALSE(s.backend_sends(wg_transport(0x5555, 2, 32)));  // nothing sent since: nothing back
@@ -236,7 +237,7 @@ TEST_CASE("native guard: OpenVPN gets three times until its ack names the backen
           "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 1, ovpn("none", "c2s", 0));
+    GuardedSession s(guard, 1, ovpn("none", "c2s", 0));
     CHECK(s.state.amplification == 3);
     CHECK(s.backend_sends(ovpn("none", "s2c", 0)));  // the reset reply: within 3x
     CHECK_FALSE(s.state.validated);
@@ -247,7 +248,7 @@ TEST_CASE("native guard: OpenVPN gets three times until its ack names the backen
 TEST_CASE("native guard: under tls-crypt the backend's own check validates", "[relay][native_guard][amplification]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 1, ovpn("tls-crypt", "c2s", 0));
+    GuardedSession s(guard, 1, ovpn("tls-crypt", "c2s", 0));
     CHECK(s.backend_sends(ovpn("tls-crypt", "s2c", 0)));  // the reset reply does not echo the id in clear
     CHECK(s.state.ovpn_control_encrypted);
     CHECK_FALSE(s.state.validated);
@@ -257,7 +258,7 @@ TEST_CASE("native guard: under tls-crypt the backend's own check validates", "[r
 
     SECTION("a plain backend is never taken for an encrypted one") {
         NativeGuard plain_guard(config(), counters);
-        Session p(plain_guard, 2, ovpn("none", "c2s", 0));
+        GuardedSession p(plain_guard, 2, ovpn("none", "c2s", 0));
         p.backend_sends(ovpn("none", "s2c", 0));
         CHECK_FALSE(p.state.ovpn_control_encrypted);
     }
@@ -267,7 +268,7 @@ TEST_CASE("native guard: roaming finds a session by the index it learnt, and cou
           "[relay][native_guard][roaming]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 7, wg_initiation(0x1010));
+    GuardedSession s(guard, 7, wg_initiation(0x1010));
     s.backend_sends(wg_response(0x2020, 0x1010));
     s.from_client_sends(wg_transport(0x2020, 1));
     const auto moving = wg_transport(0x2020, 2);
@@ -287,7 +288,7 @@ TEST_CASE("native guard: the directory learns the backend's index and a new peer
           "[relay][native_guard]") {
     relay::Counters counters;
     NativeGuard guard(config(), counters);
-    Session s(guard, 1, wg_initiation(0x1));
+    GuardedSession s(guard, 1, wg_initiation(0x1));
     std::uint64_t pending = 0;
     NativeGuard::DirectoryNote note;
     const auto response = wg_response(0xfeed, 0x1);

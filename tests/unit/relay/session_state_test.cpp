@@ -4,30 +4,29 @@
 
 #include "porthop/relay/session_state.hpp"
 
+#include "../../support/endpoints.hpp"
+
 using namespace porthop;
+using porthop::test::endpoint;
 
 namespace {
-
-net::Endpoint ep(const char* address, std::uint16_t port) {
-    return net::Endpoint::from_asio(boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(address), port));
-}
 
 relay::SavedState sample() {
     relay::SavedState state;
     state.written = std::chrono::system_clock::time_point{std::chrono::seconds{1'800'000'000}};
-    state.backend = ep("127.0.0.1", 51820);
+    state.backend = endpoint("127.0.0.1", 51820);
     relay::SavedSession a;
-    a.listener = ep("0.0.0.0", 443);
-    a.client = ep("198.51.100.7", 40001);
+    a.listener = endpoint("0.0.0.0", 443);
+    a.client = endpoint("198.51.100.7", 40001);
     a.local.family = AF_INET;
     a.local.ifindex = 2;
     a.local.v4.s_addr = htonl(0xc0000201);  // 192.0.2.1
-    a.upstream = ep("127.0.0.1", 41234);
+    a.upstream = endpoint("127.0.0.1", 41234);
     a.validated = true;
     relay::SavedSession b;
-    b.listener = ep("::", 1194);
-    b.client = ep("2001:db8::5", 5000);
-    b.upstream = ep("::1", 50000);
+    b.listener = endpoint("::", 1194);
+    b.client = endpoint("2001:db8::5", 5000);
+    b.upstream = endpoint("::1", 50000);
     b.amplification = 3;
     b.opened_by_data = true;
     b.roamed = true;

@@ -19,6 +19,10 @@
 #include "porthop/hop/schedule.hpp"
 #include "porthop/wire/hoplink.hpp"
 
+// A namespace of its own: with unity builds the files of a test target share a translation
+// unit, so the local names here (FakeHost, attach, ...) must not meet another file's.
+namespace agent_links_test {
+
 using namespace std::chrono_literals;
 using namespace porthop;
 using relay::AgentLinks;
@@ -26,8 +30,6 @@ using relay::AttachVia;
 using relay::Counters;
 using relay::Session;
 using Frame = std::array<std::byte, wire::hop::kControlSize>;
-
-namespace {
 
 constexpr std::uint64_t kHop = 0x0123456789abcdef;
 constexpr std::uint64_t kOtherHop = 0x1111222233334444;
@@ -114,8 +116,6 @@ void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64
     CHECK(checked.control.session_id == hop);
     CHECK(checked.control.echo == counter);
 }
-
-}  // namespace
 
 TEST_CASE("agent links: an attach from a new porthop client opens its session and is acked",
           "[relay][agent_links]") {
@@ -245,3 +245,5 @@ TEST_CASE("agent links: an ack sealed on another worker becomes the links' ack",
     links.adopt_ack(ack);
     check_ack(host, links.ack(), kHop, 9);
 }
+
+}  // namespace agent_links_test

@@ -19,7 +19,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Fixture {
+// Names of their own: with unity builds this file may share a translation unit with another
+// test file (tcp_connection_test.cpp has a Fixture and a client too).
+struct TableFixture {
     boost::asio::io_context io;
 
     SessionPtr make(std::uint64_t id, Session::Clock::time_point last = {}) {
@@ -29,7 +31,7 @@ struct Fixture {
     }
 };
 
-Endpoint client(std::uint16_t port) { return porthop::test::endpoint("192.0.2.1", port); }
+Endpoint client_at(std::uint16_t port) { return porthop::test::endpoint("192.0.2.1", port); }
 
 std::vector<std::uint64_t> sorted(std::vector<std::uint64_t> v) {
     std::sort(v.begin(), v.end());
@@ -38,14 +40,14 @@ std::vector<std::uint64_t> sorted(std::vector<std::uint64_t> v) {
 
 }  // namespace
 
-TEST_CASE_METHOD(Fixture, "SessionTable: insert, find, get, erase", "[relay][session_table]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: insert, find, get, erase", "[relay][session_table]") {
     SessionTable table(10);
     CHECK(table.size() == 0);
     CHECK(table.limit() == 10);
     CHECK_FALSE(table.full());
 
-    const UdpKey key1{0, client(1000)};
-    const UdpKey key2{1, client(1000)};  // same client, another listener: another session
+    const UdpKey key1{0, client_at(1000)};
+    const UdpKey key2{1, client_at(1000)};  // same client, another listener: another session
     auto s1 = make(1);
     auto s2 = make(2);
     auto s3 = make(3);  // a TCP session: no UDP key
@@ -56,8 +58,8 @@ TEST_CASE_METHOD(Fixture, "SessionTable: insert, find, get, erase", "[relay][ses
 
     CHECK(table.find_udp(key1) == s1.get());
     CHECK(table.find_udp(key2) == s2.get());
-    CHECK(table.find_udp(UdpKey{0, client(1001)}) == nullptr);
-    CHECK(table.find_udp(UdpKey{2, client(1000)}) == nullptr);
+    CHECK(table.find_udp(UdpKey{0, client_at(1001)}) == nullptr);
+    CHECK(table.find_udp(UdpKey{2, client_at(1000)}) == nullptr);
     CHECK(table.get(1) == s1);
     CHECK(table.get(3) == s3);
     CHECK(table.get(4) == nullptr);
@@ -88,7 +90,8 @@ TEST_CASE_METHOD(Fixture, "SessionTable: insert, find, get, erase", "[relay][ses
     CHECK(table.find_udp(key1) == s4.get());
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: the table lets go of what it erases", "[relay][session_table]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: the table lets go of what it erases",
+                 "[relay][session_table]") {
     SessionTable table(10);
     std::weak_ptr<Session> watch;
     {
@@ -104,9 +107,9 @@ TEST_CASE_METHOD(Fixture, "SessionTable: the table lets go of what it erases", "
     CHECK(watch.expired());
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: the limit refuses new sessions", "[relay][session_table]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: the limit refuses new sessions", "[relay][session_table]") {
     SessionTable table(2);
-    const UdpKey k1{0, client(1)}, k2{0, client(2)}, k3{0, client(3)};
+    const UdpKey k1{0, client_at(1)}, k2{0, client_at(2)}, k3{0, client_at(3)};
     REQUIRE(table.insert(make(1), &k1));
     CHECK_FALSE(table.full());
     REQUIRE(table.insert(make(2), &k2));
@@ -139,9 +142,9 @@ TEST_CASE_METHOD(Fixture, "SessionTable: the limit refuses new sessions", "[rela
     CHECK_FALSE(none.insert(make(1), nullptr));
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: duplicate key or id is refused", "[relay][session_table]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: duplicate key or id is refused", "[relay][session_table]") {
     SessionTable table(10);
-    const UdpKey key{0, client(1000)};
+    const UdpKey key{0, client_at(1000)};
     auto first = make(1);
     REQUIRE(table.insert(first, &key));
 
@@ -155,7 +158,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: duplicate key or id is refused", "[rela
     }
     SECTION("the id is taken") {
         auto same_id = make(1);
-        const UdpKey other_key{0, client(2000)};
+        const UdpKey other_key{0, client_at(2000)};
         CHECK_FALSE(table.insert(same_id, &other_key));
         CHECK_FALSE(table.insert(same_id, nullptr));
         CHECK(table.size() == 1);
@@ -169,7 +172,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: duplicate key or id is refused", "[rela
     }
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: idle_since", "[relay][session_table]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: idle_since", "[relay][session_table]") {
     SessionTable table(10);
     const Session::Clock::time_point t0 = Session::Clock::time_point{} + 1000s;
     REQUIRE(table.insert(make(1, t0), nullptr));
@@ -201,14 +204,14 @@ TEST_CASE("CloseReason names", "[relay][session_table]") {
 
 TEST_CASE("UdpKeyHash: equal keys hash equal, the listener matters", "[relay][session_table]") {
     const UdpKeyHash hash;
-    CHECK(hash(UdpKey{3, client(5)}) == hash(UdpKey{3, client(5)}));
-    CHECK(hash(UdpKey{3, client(5)}) != hash(UdpKey{4, client(5)}));
-    CHECK(hash(UdpKey{3, client(5)}) != hash(UdpKey{3, client(6)}));
-    CHECK(UdpKey{3, client(5)} == UdpKey{3, client(5)});
-    CHECK_FALSE(UdpKey{3, client(5)} == UdpKey{4, client(5)});
+    CHECK(hash(UdpKey{3, client_at(5)}) == hash(UdpKey{3, client_at(5)}));
+    CHECK(hash(UdpKey{3, client_at(5)}) != hash(UdpKey{4, client_at(5)}));
+    CHECK(hash(UdpKey{3, client_at(5)}) != hash(UdpKey{3, client_at(6)}));
+    CHECK(UdpKey{3, client_at(5)} == UdpKey{3, client_at(5)});
+    CHECK_FALSE(UdpKey{3, client_at(5)} == UdpKey{4, client_at(5)});
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: set_hop_id and find_agent", "[relay][session_table][agent]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: set_hop_id and find_agent", "[relay][session_table][agent]") {
     SessionTable table(10);
     auto a = make(1);
     auto b = make(2);
@@ -239,7 +242,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: set_hop_id and find_agent", "[relay][se
     CHECK(table.size() == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: hop id 0 is reserved", "[relay][session_table][agent]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: hop id 0 is reserved", "[relay][session_table][agent]") {
     // 0 means "not an agent session" in the table: it must not become findable, or erase
     // (which skips hop id 0) would leave find_agent(0) pointing at a freed session.
     SessionTable table(10);
@@ -250,15 +253,15 @@ TEST_CASE_METHOD(Fixture, "SessionTable: hop id 0 is reserved", "[relay][session
     CHECK(table.find_agent(0) == nullptr);
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refuses",
+TEST_CASE_METHOD(TableFixture, "SessionTable: add_udp_path binds, refreshes and refuses",
                  "[relay][session_table][agent]") {
     SessionTable table(10);
     auto agent = make(1);
     REQUIRE(table.insert(agent, nullptr));
     REQUIRE(table.set_hop_id(1, 0xAAAA));
-    const UdpKey p0{0, client(1000)};
-    const UdpKey p1{1, client(1000)};  // the same agent address on another port
-    const UdpKey p2{1, client(1001)};  // the agent's address changed (NAT rebinding)
+    const UdpKey p0{0, client_at(1000)};
+    const UdpKey p1{1, client_at(1000)};  // the same agent address on another port
+    const UdpKey p2{1, client_at(1001)};  // the agent's address changed (NAT rebinding)
 
     CHECK_FALSE(table.add_udp_path(99, p0));  // unknown session
     CHECK(table.find_udp(p0) == nullptr);
@@ -280,24 +283,24 @@ TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refus
         REQUIRE(table.add_udp_path(1, p0));
         CHECK(table.find_udp(p0) == agent.get());
         // 3 distinct keys now; 5 more make 8 (the limit): nothing evicted, so p0 is there once.
-        for (std::uint16_t i = 0; i < 5; ++i) REQUIRE(table.add_udp_path(1, UdpKey{2, client(2000 + i)}));
+        for (std::uint16_t i = 0; i < 5; ++i) REQUIRE(table.add_udp_path(1, UdpKey{2, client_at(2000 + i)}));
         CHECK(table.find_udp(p0) == agent.get());
         CHECK(table.find_udp(p1) == agent.get());
         CHECK(table.find_udp(p2) == agent.get());
         // The 9th evicts the oldest: p1 (p0 was refreshed after it), then p2, then p0.
-        REQUIRE(table.add_udp_path(1, UdpKey{3, client(1)}));
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client_at(1)}));
         CHECK(table.find_udp(p1) == nullptr);
         CHECK(table.find_udp(p0) == agent.get());
-        REQUIRE(table.add_udp_path(1, UdpKey{3, client(2)}));
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client_at(2)}));
         CHECK(table.find_udp(p2) == nullptr);
         CHECK(table.find_udp(p0) == agent.get());
-        REQUIRE(table.add_udp_path(1, UdpKey{3, client(3)}));
+        REQUIRE(table.add_udp_path(1, UdpKey{3, client_at(3)}));
         CHECK(table.find_udp(p0) == nullptr);
-        CHECK(table.find_udp(UdpKey{2, client(2000)}) == agent.get());
+        CHECK(table.find_udp(UdpKey{2, client_at(2000)}) == agent.get());
     }
     SECTION("a key owned by another session is refused") {
         auto native = make(2);
-        const UdpKey taken{0, client(5000)};
+        const UdpKey taken{0, client_at(5000)};
         REQUIRE(table.insert(native, &taken));
         CHECK_FALSE(table.add_udp_path(1, taken));
         CHECK(table.find_udp(taken) == native.get());
@@ -307,18 +310,18 @@ TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refus
         REQUIRE(table.set_hop_id(3, 0xBBBB));
         CHECK_FALSE(table.add_udp_path(3, p0));  // agent 1's path stays agent 1's
         CHECK(table.find_udp(p0) == agent.get());
-        REQUIRE(table.add_udp_path(3, UdpKey{0, client(6000)}));
-        CHECK(table.find_udp(UdpKey{0, client(6000)}) == other_agent.get());
+        REQUIRE(table.add_udp_path(3, UdpKey{0, client_at(6000)}));
+        CHECK(table.find_udp(UdpKey{0, client_at(6000)}) == other_agent.get());
     }
     SECTION("the 9th path evicts the oldest") {
         STATIC_REQUIRE(SessionTable::kMaxAgentPaths == 8);
         std::vector<UdpKey> keys{p0, p1, p2};
         for (std::uint16_t i = 0; keys.size() < SessionTable::kMaxAgentPaths; ++i) {
-            keys.push_back(UdpKey{2, client(3000 + i)});
+            keys.push_back(UdpKey{2, client_at(3000 + i)});
             REQUIRE(table.add_udp_path(1, keys.back()));
         }
         for (const auto& k : keys) CHECK(table.find_udp(k) == agent.get());
-        const UdpKey ninth{4, client(4000)};
+        const UdpKey ninth{4, client_at(4000)};
         REQUIRE(table.add_udp_path(1, ninth));
         CHECK(table.find_udp(ninth) == agent.get());
         CHECK(table.find_udp(p0) == nullptr);  // the oldest is forgotten
@@ -328,7 +331,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: add_udp_path binds, refreshes and refus
     }
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: remove_listener_paths", "[relay][session_table][agent]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: remove_listener_paths", "[relay][session_table][agent]") {
     SessionTable table(10);
     auto a = make(1);
     auto b = make(2);
@@ -336,7 +339,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: remove_listener_paths", "[relay][sessio
     REQUIRE(table.insert(b, nullptr));
     REQUIRE(table.set_hop_id(1, 0xA));
     REQUIRE(table.set_hop_id(2, 0xB));
-    const UdpKey a0{0, client(1)}, a1{1, client(1)}, a1b{1, client(2)}, b1{1, client(3)};
+    const UdpKey a0{0, client_at(1)}, a1{1, client_at(1)}, a1b{1, client_at(2)}, b1{1, client_at(3)};
     REQUIRE(table.add_udp_path(1, a0));
     REQUIRE(table.add_udp_path(1, a1));
     REQUIRE(table.add_udp_path(1, a1b));
@@ -359,14 +362,14 @@ TEST_CASE_METHOD(Fixture, "SessionTable: remove_listener_paths", "[relay][sessio
     CHECK(table.find_udp(a1) == a.get());
     // Removed paths no longer count towards the limit: 7 more fit beside a0 and a1 before
     // a0 is evicted.
-    for (std::uint16_t i = 0; i < 6; ++i) REQUIRE(table.add_udp_path(1, UdpKey{5, client(100 + i)}));
+    for (std::uint16_t i = 0; i < 6; ++i) REQUIRE(table.add_udp_path(1, UdpKey{5, client_at(100 + i)}));
     CHECK(table.find_udp(a0) == a.get());
-    REQUIRE(table.add_udp_path(1, UdpKey{5, client(200)}));
+    REQUIRE(table.add_udp_path(1, UdpKey{5, client_at(200)}));
     CHECK(table.find_udp(a0) == nullptr);
     CHECK(table.find_udp(a1) == a.get());
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: erase removes an agent's paths and its hop id",
+TEST_CASE_METHOD(TableFixture, "SessionTable: erase removes an agent's paths and its hop id",
                  "[relay][session_table][agent]") {
     SessionTable table(10);
     auto a = make(1);
@@ -375,7 +378,7 @@ TEST_CASE_METHOD(Fixture, "SessionTable: erase removes an agent's paths and its 
     REQUIRE(table.insert(b, nullptr));
     REQUIRE(table.set_hop_id(1, 0xA));
     REQUIRE(table.set_hop_id(2, 0xB));
-    const UdpKey k0{0, client(1)}, k1{1, client(1)}, k2{2, client(9)}, kb{0, client(2)};
+    const UdpKey k0{0, client_at(1)}, k1{1, client_at(1)}, k2{2, client_at(9)}, kb{0, client_at(2)};
     REQUIRE(table.add_udp_path(1, k0));
     REQUIRE(table.add_udp_path(1, k1));
     REQUIRE(table.add_udp_path(1, k2));
@@ -401,9 +404,10 @@ TEST_CASE_METHOD(Fixture, "SessionTable: erase removes an agent's paths and its 
     CHECK(table.find_udp(k1) == again.get());
 }
 
-TEST_CASE_METHOD(Fixture, "SessionTable: move_udp re-keys a native session", "[relay][session_table][roaming]") {
+TEST_CASE_METHOD(TableFixture, "SessionTable: move_udp re-keys a native session",
+                 "[relay][session_table][roaming]") {
     SessionTable table(10);
-    const UdpKey old_key{1, client(1000)}, new_key{2, client(2000)}, other_key{1, client(3000)};
+    const UdpKey old_key{1, client_at(1000)}, new_key{2, client_at(2000)}, other_key{1, client_at(3000)};
     REQUIRE(table.insert(make(1), &old_key));
     REQUIRE(table.insert(make(2), &other_key));
     REQUIRE(table.insert(make(3), nullptr));  // TCP: no UDP key

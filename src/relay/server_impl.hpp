@@ -61,6 +61,21 @@ public:
     std::vector<SavedSession> saved_sessions() const;
     bool restore(const SavedSession& saved);
 
+    // What the worker group (workers.cpp) reads and sets of a worker.
+    const ListenerSet& listeners() const noexcept { return listeners_; }  // what is open now
+    const ServerOptions& options() const noexcept { return opt_; }
+    const Counters& counters() const noexcept { return counters_; }
+    // Workers 1.. before they start: worker 0's options with the addresses its listeners
+    // bound (ServerOptions::binds), so that every worker opens the same ports.
+    void mirror(ServerOptions options) { opt_ = std::move(options); }
+    // Worker 0 with several workers: called after the moving target changed its UDP ports, so
+    // the other workers open and close the same ones (after it, in worker order).
+    void set_after_listener_change(std::function<void()> call) { after_listener_change_ = std::move(call); }
+
+private:
+    // The TCP connections' view of this worker (tcp_host.hpp) is part of it.
+    friend class TcpHost;
+
     // Sends `items` (all for this session) to the backend and counts the outcome. Returns how
     // many items are done with (sent, or dropped for a reason other than a full socket). With
     // `hold_when_full` the items a full socket refused are not dropped: the caller keeps them
@@ -193,8 +208,6 @@ public:
     net::PacketPool pool_;
     QueueBudget tcp_budget_{opt_.tcp_queue_budget};  // all TCP reply queues of this worker
     net::UdpBatch batch_;
-    // This worker's listeners (listener_set.hpp): what the configuration asks to have open.
-    const ListenerSet& listeners() const noexcept { return listeners_; }
     // Connections that were pending when tracked; entries of those decided or gone are pruned
     // whenever the list doubles, so a connect/close flood cannot grow it without bound.
     // Oldest first: when every TCP slot is taken, the connection that has waited longest for
@@ -213,9 +226,7 @@ public:
     Shared& shared_;
     const std::uint32_t worker_;
     bool stopped_ = false;
-    // Worker 0 with several workers: called after the moving target changed its UDP ports, so
-    // the other workers open and close the same ones (after it, in worker order).
-    std::function<void()> after_listener_change_;
+    std::function<void()> after_listener_change_;  // set_after_listener_change
 
     base::RateLimitedWarning warn_session_limit_{std::chrono::seconds{10}};
     base::RateLimitedWarning warn_tcp_limit_{std::chrono::seconds{10}};
@@ -227,7 +238,6 @@ public:
     base::RateLimitedWarning warn_provisional_{std::chrono::seconds{10}};
     base::RateLimitedWarning warn_source_{std::chrono::seconds{10}};
 
-private:
     Session* roam(UdpListener& listener, const net::ReceiveSlot& slot, const wire::Native& native,
                   std::span<const std::byte> datagram, Clock::time_point now);
 

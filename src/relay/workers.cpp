@@ -329,7 +329,7 @@ struct Server::Group {
             });
         }
         for (const auto& w : workers) shared.impls.push_back(w->impl.get());
-        if (shared.workers > 1) workers[0]->impl->after_listener_change_ = [this] { sync_others(); };
+        if (shared.workers > 1) workers[0]->impl->set_after_listener_change([this] { sync_others(); });
     }
 
     ~Group() {
@@ -359,7 +359,7 @@ struct Server::Group {
     // Worker 0's options with its bound addresses: what every other worker must have open.
     ServerOptions mirrored() const {
         const Impl& first = *workers[0]->impl;
-        ServerOptions m = first.opt_;
+        ServerOptions m = first.options();
         m.binds.emplace();
         for (const auto& l : first.listeners().udp()) m.binds->udp.push_back(l->bound);
         for (const auto& l : first.listeners().tcp()) m.binds->tcp.push_back(l->bound);
@@ -372,7 +372,7 @@ struct Server::Group {
         const ServerOptions m = mirrored();
         for (std::size_t k = 1; k < workers.size(); ++k) {
             auto failure = on(k, [&](Impl& w) {
-                w.opt_ = m;
+                w.mirror(m);
                 return w.start();
             });
             if (failure) {
@@ -409,7 +409,7 @@ struct Server::Group {
     std::optional<std::string> save_state(const std::string& path) {
         SavedState state;
         state.written = std::chrono::system_clock::now();
-        state.backend = workers[0]->impl->opt_.backend;
+        state.backend = workers[0]->impl->options().backend;
         for (std::size_t k = 0; k < workers.size(); ++k) {
             auto part = on(k, [](Impl& w) { return w.saved_sessions(); });
             state.sessions.insert(state.sessions.end(), part.begin(), part.end());
@@ -425,7 +425,7 @@ struct Server::Group {
         if (!text) return out;
         auto state = parse_state(*text, out.why_none);
         if (!state) return out;
-        const ServerOptions& opt = workers[0]->impl->opt_;
+        const ServerOptions& opt = workers[0]->impl->options();
         if (!(state->backend == opt.backend)) {
             out.why_none = "it was written for backend " + state->backend.to_string();
             return out;
@@ -472,9 +472,9 @@ struct Server::Group {
     }
 
     const Counters& counters() {
-        if (workers.size() == 1) return workers[0]->impl->counters_;
+        if (workers.size() == 1) return workers[0]->impl->counters();
         merged.reset();
-        for (const auto& w : workers) merged.add_from(w->impl->counters_);
+        for (const auto& w : workers) merged.add_from(w->impl->counters());
         return merged;
     }
 

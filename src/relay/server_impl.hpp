@@ -1,5 +1,8 @@
-// Private to the relay: the server's state and the per-packet loop, shared by server.cpp
-// (listeners, sessions, expiry) and tcp_connection.cpp (the TCP reply path).
+// Private to the relay: one worker of the server. It owns the components (ListenerSet,
+// NativeGuard, AgentLinks, the session table) and runs the per-packet loops that call them.
+// Its methods live in server.cpp (sessions, receive loops, expiry), listeners.cpp (start,
+// stop, reload), native_clients.cpp, agent_link.cpp and workers.cpp; TCP connections reach it
+// through TcpHost (tcp_host.hpp). docs/ARCHITECTURE.md draws the whole.
 #pragma once
 
 #include <array>

@@ -32,7 +32,14 @@ if ! command -v "$triplet-g++" >/dev/null; then
     echo "cross-build: $triplet-g++ missing: run scripts/install-deps.sh --test (crossbuild-essential-$arch)" >&2
     exit 1
 fi
-cmake -S "$src" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchain-$arch.cmake" \
+# Ninja where it is installed and the tree is new (a tree keeps the generator it was made
+# with). With unity builds each layer's library is one to three translation units, and Make
+# starts a library only once the libraries it links are built, so the layers would compile
+# nearly one at a time; Ninja compiles the sources of every library at once and waits only to
+# link.
+generator=()
+[[ ! -f $build/CMakeCache.txt ]] && command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S "$src" -B "$build" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchain-$arch.cmake" \
     -DCMAKE_BUILD_TYPE=Release -DPORTHOP_BUILD_BENCH=OFF -DPORTHOP_BUILD_TESTS="$tests" >"$build.configure.log" 2>&1 \
     || { cat "$build.configure.log" >&2; exit 1; }
 mv "$build.configure.log" "$build/configure.log"

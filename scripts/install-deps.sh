@@ -21,7 +21,8 @@ test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2
 # Router builds (scripts/cross-build.sh ARCH) and their tests under qemu-user: Debian's cross
 # toolchains and qemu-user-static, plus each target's static libraries (below).
 cross_arches=(arm64 armhf mipsel)
-cross_host=(qemu-user-static "${cross_arches[@]/#/crossbuild-essential-}")
+# ninja-build: cross-build.sh builds with Ninja where it is installed (it says why).
+cross_host=(qemu-user-static ninja-build "${cross_arches[@]/#/crossbuild-essential-}")
 # The target's -dev packages are downloaded with apt and extracted under $CROSS_ROOT/ARCH, not
 # installed: installed beside the host's they would have to be the very same version
 # (Multi-Arch: same), and a mirror's foreign architectures may lag the host's security updates.

@@ -9,8 +9,9 @@
 # whole build with ASan + UBSan + coverage; tests and benchmarks are not built there (they
 # have their own build). It is also the one tree CI compiles file by file
 # (-DPORTHOP_UNITY_BUILD=OFF): every other build batches sources, which would hide a source
-# that compiles only because another in its batch included what it needs. New inputs land in DIR/fuzz-corpus/TARGET and crashes in
-# DIR/fuzz-artifacts/TARGET; the checked-in tests/fuzz/corpus is only read.
+# that compiles only because another in its batch included what it needs. New inputs land in
+# DIR/fuzz-corpus/TARGET and crashes in DIR/fuzz-artifacts/TARGET; the checked-in
+# tests/fuzz/corpus is only read. PORTHOP_FUZZ_JOBS: fuzzers run at once (default: CPUs).
 #
 # Exit status: 0 if every target ran clean, 1 if any found a crash (its input is named).
 set -euo pipefail
@@ -23,6 +24,8 @@ all_targets=(wg_classify ovpn_classify framing mac1 config hoplink native_guard)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2; }
+parallel=${PORTHOP_FUZZ_JOBS:-$(nproc)}
+[[ $parallel =~ ^[0-9]+$ && $parallel -gt 0 ]] || { echo "run.sh: PORTHOP_FUZZ_JOBS must be a positive number" >&2; exit 2; }
 for t in "${targets[@]}"; do
     [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "run.sh: unknown target '$t' (${all_targets[*]})" >&2; exit 2; }
 done
@@ -50,8 +53,6 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # One fuzzer per CPU at a time (each runs single-threaded): the wall time is about
 # SECONDS x targets / CPUs, not SECONDS x targets. PORTHOP_FUZZ_JOBS overrides the count.
-jobs=${PORTHOP_FUZZ_JOBS:-$(nproc)}
-[[ $jobs =~ ^[0-9]+$ && $jobs -gt 0 ]] || { echo "run.sh: PORTHOP_FUZZ_JOBS must be a positive number" >&2; exit 2; }
 fuzz_one() {  # TARGET: runs it; its exit status is the fuzzer's
     local t=$1
     mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t/"
@@ -62,7 +63,7 @@ fuzz_one() {  # TARGET: runs it; its exit status is the fuzzer's
 }
 declare -A pid_of=()
 for t in "${targets[@]}"; do
-    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+    while (($(jobs -rp | wc -l) >= parallel)); do wait -n || true; done
     echo "== $t: ${seconds}s" >&2
     fuzz_one "$t" &
     pid_of[$t]=$!

@@ -481,7 +481,13 @@ bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<Sour
         }
     }
     if (Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) return true;
-    if (evict_pending_tcp() && Shared::take(shared_.tcp_connections, opt_.max_tcp_connections)) return true;
+    // Every slot is taken. The newcomer holds one beyond the limit while a pending connection
+    // is evicted, so the evicted one's slot passes straight to it: given back to the shared
+    // count first, another worker's accept could take it in between and leave this newcomer
+    // (a real client, say) refused although an eviction was made for it.
+    shared_.tcp_connections.fetch_add(1, std::memory_order_relaxed);
+    if (evict_pending_tcp()) return true;
+    shared_.tcp_connections.fetch_sub(1, std::memory_order_relaxed);
     Counters::add(counters_.drop_tcp_limit);
     warn_limited(warn_tcp_limit_, [&] {
         return "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
@@ -492,20 +498,28 @@ bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<Sour
 
 bool Server::Impl::evict_pending_tcp() {
     const auto now = Clock::now();
-    while (!pending_tcp_.empty()) {
-        const auto oldest = pending_tcp_.front().lock();
-        if (oldest && oldest->mode() == TcpConnection::Mode::pending && !oldest->closed() &&
-            now - oldest->waiting_since() < kEvictionGrace)
-            return false;  // the oldest (so every one) is too new: refuse the newcomer instead
-        pending_tcp_.pop_front();
-        if (!oldest || oldest->mode() != TcpConnection::Mode::pending || oldest->closed()) continue;
+    std::size_t looked = 0;
+    for (auto it = pending_tcp_.begin(); it != pending_tcp_.end() && looked < kEvictionScan;) {
+        const auto candidate = it->lock();
+        if (!candidate || candidate->mode() != TcpConnection::Mode::pending || candidate->closed()) {
+            it = pending_tcp_.erase(it);  // gone, or past its first frame: never a candidate again
+            continue;
+        }
+        if (now - candidate->waiting_since() < kEvictionGrace)
+            return false;  // this one (so every one behind it) is too new: refuse the newcomer instead
+        ++looked;
+        if (candidate->has_unread_input()) {  // it has sent; this worker has not read it yet
+            ++it;
+            continue;
+        }
+        pending_tcp_.erase(it);
         Counters::add(counters_.drop_tcp_evicted);
         warn_limited(warn_tcp_limit_, [&] {
             return "TCP connection limit (max_tcp_connections = " + std::to_string(opt_.max_tcp_connections) +
-                   ") reached: closing " + oldest->peer().to_string() +
+                   ") reached: closing " + candidate->peer().to_string() +
                    ", the connection that waited longest for its first frame";
         });
-        oldest->close();
+        candidate->close();
         return true;
     }
     return false;

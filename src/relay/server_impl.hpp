@@ -271,11 +271,15 @@ private:
     void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
     // Takes a TCP slot for a connection from `source` (nullopt: an endpoint with no source).
     bool admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source);
-    // Closes the oldest connection still waiting for its first frame; false if there is none
-    // that has waited kEvictionGrace: a connection just accepted has not had its chance to send
-    // (under a burst of accepts its first read may not even have run yet).
+    // Closes the oldest connection still waiting for its first frame that has waited
+    // kEvictionGrace and has nothing unread in the kernel (under a burst of accepts its first
+    // read may not have run yet); false if the first kEvictionScan candidates hold none. A
+    // real client's first segment follows its handshake's last one back to back, so the grace
+    // is short: a long one let a flood that reopens every slot within it (or in bursts larger
+    // than a worker's share of slots) refuse every newcomer, real clients too.
     bool evict_pending_tcp();
-    static constexpr std::chrono::milliseconds kEvictionGrace{250};
+    static constexpr std::chrono::milliseconds kEvictionGrace{50};
+    static constexpr std::size_t kEvictionScan = 16;
     // The one way a session opens: a slot of max_sessions (a provisional session evicted if the
     // table is full), a socket to the backend (bound to `bind_to` for a restored session), the
     // table entry under `key` (UDP) and the count; its upstream armed. `admit` runs once the

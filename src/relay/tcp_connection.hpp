@@ -77,6 +77,9 @@ public:
     bool closed() const noexcept { return closed_; }
     // While pending: when it was accepted (the first frame's deadline counts from there).
     Session::Clock::time_point waiting_since() const noexcept { return accepted_; }
+    // Whether the client has sent bytes this relay has not read yet (the read is queued behind
+    // other work): such a connection is not a silent one, whatever its age.
+    bool has_unread_input() const noexcept { return stream_->unread_bytes() > 0; }
     const net::Endpoint& peer() const noexcept { return peer_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::shared_ptr<ListenerCounters>& stats() const noexcept { return stats_; }

@@ -161,25 +161,28 @@ def tcp_hold(port, first, nsrc, per_src, seconds, mode):
 
 
 def tcp_probe(port, count):
-    served, log = 0, []
+    served, log, why = 0, [], []
     t0 = time.monotonic()
     for k in range(count):
         time.sleep(max(0.0, t0 + k - time.monotonic()))
         payload = os.urandom(100)
         start = time.monotonic()
-        ok = False
+        ok, stage = False, "connect"
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=1.5)
+            stage = "reply"
             s.settimeout(max(0.1, 1.5 - (time.monotonic() - start)))
             s.sendall(struct.pack(">H", len(payload)) + payload)
             h = recv_exact(s, 2)
             ok = len(h) == 2 and recv_exact(s, struct.unpack(">H", h)[0]) == payload
             s.close()
-        except OSError:
-            pass
+            if not ok:
+                why.append("%d: closed or wrong reply after %.2f s" % (k, time.monotonic() - start))
+        except OSError as e:
+            why.append("%d: %s failed after %.2f s (%s)" % (k, stage, time.monotonic() - start, e))
         served += ok
         log.append("1" if ok else "0")
-    print(json.dumps({"attempts": count, "served": served, "timeline": "".join(log)}))
+    print(json.dumps({"attempts": count, "served": served, "timeline": "".join(log), "failures": why}))
 
 
 def tcp_noread(port, first, nsrc, per_src, seconds, size, per_s):

@@ -91,6 +91,9 @@ public:
     virtual bool held() const noexcept = 0;
     // The buffer capacity the write queue holds (counted against the QueueBudget).
     virtual std::size_t queue_held() const noexcept = 0;
+    // Bytes the kernel holds for this stream that no read has taken yet (0 for a stream with no
+    // socket under it, or on error): a peer that has sent but not been read is not silent.
+    virtual std::size_t unread_bytes() const noexcept = 0;
 };
 
 namespace detail {
@@ -176,6 +179,16 @@ public:
     bool closed() const noexcept override { return closed_; }
     bool held() const noexcept override { return held_; }
     std::size_t queue_held() const noexcept override { return out_.held(); }
+    std::size_t unread_bytes() const noexcept override {
+        if constexpr (requires { stream_.lowest_layer().available(); }) {
+            if (closed_) return 0;
+            boost::system::error_code ec;
+            const std::size_t n = stream_.lowest_layer().available(ec);
+            return ec ? 0 : n;
+        } else {
+            return 0;
+        }
+    }
 
 private:
     using Clock = std::chrono::steady_clock;

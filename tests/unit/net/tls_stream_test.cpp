@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
@@ -28,6 +29,7 @@ using porthop::net::QueueBudget;
 using porthop::net::StreamEnd;
 using porthop::test::Bytes;
 using porthop::test::pattern;
+using porthop::test::stream_frame;
 
 // Both instantiations compile in full here, whatever the tests below use of them.
 template class porthop::net::FramedStream<tcp::socket>;
@@ -120,6 +122,29 @@ TEST_CASE("framed stream over TCP: frames both ways, many per write", "[net][fra
     REQUIRE(run_until(io, [&] { return server->ended.has_value(); }));
     CHECK(*server->ended == StreamEnd::closed_by_peer);
     server->stream->close();
+    io.restart();
+    io.run();
+}
+
+TEST_CASE("framed stream over TCP: unread_bytes counts what the kernel holds and no read has taken",
+          "[net][framed_stream][tcp]") {
+    asio::io_context io;
+    QueueBudget budget{std::size_t{4} << 20};
+    auto [s, c] = connected(io);
+    auto server = std::make_shared<TlsPeer<tcp::socket>>();
+    server->stream = std::make_unique<FramedStream<tcp::socket>>(
+        std::move(s), *server, FramedStream<tcp::socket>::Options{{4000, 16384, 16384}, false}, budget);
+    CHECK(server->stream->unread_bytes() == 0);  // nothing sent yet
+    const auto frame = stream_frame(pattern(100));
+    asio::write(c, asio::buffer(frame));
+    // Loopback delivers at once, but let the kernel finish before asking.
+    REQUIRE(run_until(io, [&] { return server->stream->unread_bytes() == frame.size(); }, 2s));
+    server->stream->start(server);  // the read takes it
+    REQUIRE(run_until(io, [&] { return server->frames.size() == 1; }));
+    CHECK(server->stream->unread_bytes() == 0);
+    asio::write(c, asio::buffer(frame));
+    server->stream->close();
+    CHECK(server->stream->unread_bytes() == 0);  // closed: nothing is waiting for this stream any more
     io.restart();
     io.run();
 }

@@ -84,12 +84,12 @@ constexpr const char* kEventBackend = "epoll";
 #endif
 
 // Stopping closes every socket, and the loop ends once their cancelled operations have
-// completed. A service manager waits for that, so it must never take long: if it takes more
-// than kGrace (it has been seen to stall on the io_uring backend under load), the loop is
-// stopped outright. Nothing is lost then: every session is already closed.
+// completed. A service manager (and a restart) waits for that, so it must never take long: if
+// it takes more than Server::kStopGrace (it stalls on the io_uring backend after heavy
+// traffic), the loop is stopped outright. Nothing is lost then: every session is already closed.
 class ShutdownWatchdog {
 public:
-    static constexpr std::chrono::seconds kGrace{3};
+    static constexpr auto kGrace = relay::Server::kStopGrace;
 
     ~ShutdownWatchdog() { loop_done(); }
 
@@ -98,7 +98,8 @@ public:
         thread_ = std::thread([this, &io] {
             std::unique_lock lock(mutex_);
             if (wake_.wait_for(lock, kGrace, [this] { return done_; })) return;
-            base::log_warn("shutdown took longer than 3 s: stopping the event loop now");
+            base::log_debug("the event loop still had work " + std::to_string(kGrace.count()) +
+                            " ms after stopping (io_uring leaves an operation pending): stopped it");
             io.stop();
         });
     }

@@ -334,12 +334,13 @@ struct Server::Group {
 
     ~Group() {
         stop();
+        // Sockets closed by stop() finish on their own; a backend that leaves an operation
+        // hanging (io_uring) gets kStopGrace, all workers together, before its loop is stopped.
+        const auto until = std::chrono::steady_clock::now() + Server::kStopGrace;
         for (std::size_t k = 1; k < workers.size(); ++k) {
             Worker& w = *workers[k];
             w.guard.reset();
-            // Sockets closed by stop() finish on their own; a backend that leaves an operation
-            // hanging (seen with io_uring) gets 3 s before the loop is stopped outright.
-            if (w.finished.wait_for(std::chrono::seconds{3}) != std::future_status::ready) w.io->stop();
+            if (w.finished.wait_until(until) != std::future_status::ready) w.io->stop();
             w.thread.join();
         }
     }

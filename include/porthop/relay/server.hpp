@@ -109,6 +109,12 @@ public:
     std::optional<std::string> start();
     // Closes listeners and sessions; the io_context runs out of work afterwards.
     void stop();
+    // How long an event loop may take to run out of work after stop() before it is stopped
+    // outright. Nothing is lost then (every socket is closed, every session saved and closed),
+    // but a restart waits for it: the io_uring backend has been seen to keep one operation in
+    // flight for good after a session carried heavy traffic (README, "Event backends"), and a
+    // tunnel's TCP backs off the longer its path is gone (3 s cost a download 8 s, not 3).
+    static constexpr std::chrono::milliseconds kStopGrace{500};
 
     // Live reload (loop thread only). Listeners of `next` that are not open yet are opened;
     // if any fails, everything stays as it was and the message says why. Otherwise listeners

@@ -362,6 +362,17 @@ TEST_CASE("peers that never read spend the worker's queue budget, not a reading 
         spent = relay.counter(&relay::Counters::drop_tcp_queue_memory) > 0;
     }
     REQUIRE(spent);
+    // What the stalled peers have sent is still flowing through the relay to the echo backend
+    // and back: let it settle first, or the reader's datagrams may meet the test backend's full
+    // UDP buffers under load (seen in CI), which says nothing about the relay's queues.
+    auto last = relay.counter(&relay::Counters::to_backend_packets);
+    CHECK(eventually(
+        [&] {
+            std::this_thread::sleep_for(100ms);
+            const auto now = relay.counter(&relay::Counters::to_backend_packets);
+            return std::exchange(last, now) == now;
+        },
+        10s));
     // The budget is spent, yet a client that reads what it is sent loses nothing.
     TcpClient reader(false, relay.tcp_port(0));
     REQUIRE(reader.connected());

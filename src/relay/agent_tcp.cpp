@@ -1,5 +1,7 @@
 #include "agent_tcp.hpp"
 
+#include <utility>
+
 #include "porthop/wire/framing.hpp"
 #include "porthop/wire/hoplink.hpp"
 
@@ -8,27 +10,24 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 
 AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t max_frame)
-    : socket_(io), handler_(handler), max_frame_(max_frame) {}
+    : io_(io), handler_(handler), max_frame_(max_frame) {}
 
 void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
-    socket_.async_connect(server, [self = shared_from_this()](const boost::system::error_code& ec) {
-        if (self->closed_) return;
-        if (ec) {
-            self->fail("connect: " + ec.message());
-            return;
-        }
-        boost::system::error_code ignored;
-        // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
-        self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-        // Reads take whatever has arrived, up to a frame beyond the longest one.
-        const std::size_t room = wire::kFrameHeaderSize + self->max_frame_;
-        using Stream = net::FramedStream<asio::ip::tcp::socket>;
-        self->stream_ = std::make_unique<Stream>(
-            std::move(self->socket_), static_cast<net::FrameHandler&>(*self),
-            Stream::Options{{self->max_frame_, 2 * room, room}, false}, self->budget_);
-        self->handler_.on_tcp_up();
-        if (!self->closed_) self->stream_->start(self);
-    });
+    // Reads take whatever has arrived, up to a frame beyond the longest one.
+    const std::size_t room = wire::kFrameHeaderSize + max_frame_;
+    connecting_ = connect_stream(
+        io_, server, static_cast<net::FrameHandler&>(*this), {max_frame_, 2 * room, room}, budget_,
+        [self = shared_from_this()](const boost::system::error_code& ec, std::unique_ptr<net::FrameChannel> stream) {
+            self->connecting_.reset();
+            if (self->closed_) return;
+            if (ec) {
+                self->fail("connect: " + ec.message());
+                return;
+            }
+            self->stream_ = std::move(stream);
+            self->handler_.on_tcp_up();
+            if (!self->closed_) self->stream_->start(self);
+        });
 }
 
 void AgentTcpPath::on_frame(const net::Frame& frame) { handler_.on_tcp_frame(frame.payload); }
@@ -74,13 +73,8 @@ void AgentTcpPath::fail(const std::string& why) {
 void AgentTcpPath::close() {
     if (closed_) return;
     closed_ = true;
-    if (stream_) {
-        stream_->close();
-        return;
-    }
-    boost::system::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    if (stream_) stream_->close();
+    if (connecting_) std::exchange(connecting_, nullptr)->cancel();
 }
 
 }  // namespace porthop::relay

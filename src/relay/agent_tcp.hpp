@@ -1,7 +1,8 @@
 // The agent's TCP path to porthop server: one connection, u16-length-framed hop-link frames
-// both ways (docs/PROTOCOL.md), TCP_NODELAY. Once connected, a net::FramedStream carries it
-// (the stream seam, as on the server's side): frames are handed to the owner one by one, sends
-// are queued (bounded by the stream's own queue). After close() no callback runs.
+// both ways (docs/PROTOCOL.md), made by the relay's TCP transport (tcp_transport.hpp). Once
+// connected, a net::FramedStream carries it (the stream seam, as on the server's side): frames
+// are handed to the owner one by one, sends are queued (bounded by the stream's own queue).
+// After close() no callback runs.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "porthop/net/framed_stream.hpp"
+#include "tcp_transport.hpp"
 
 namespace porthop::relay {
 
@@ -45,11 +47,12 @@ private:
 
     void fail(const std::string& why);
 
-    boost::asio::ip::tcp::socket socket_;  // until connected; then the stream's
+    boost::asio::io_context& io_;
     Handler& handler_;
     std::size_t max_frame_;
     bool closed_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
+    std::shared_ptr<OutgoingStream> connecting_;           // until connected
     std::unique_ptr<net::FrameChannel> stream_;            // set once connected
 };
 

@@ -142,7 +142,9 @@ void Server::Impl::listener_bound(UdpListener& listener) {
 
 void Server::Impl::listener_serving(const std::shared_ptr<UdpListener>& listener) { arm_udp(listener); }
 
-void Server::Impl::listener_serving(const std::shared_ptr<TcpListener>& listener) { arm_accept(listener); }
+void Server::Impl::listener_serving(const std::shared_ptr<TcpListener>& listener) {
+    accept_connections(listener, tcp_host_);
+}
 
 std::size_t Server::Impl::listener_removing(UdpListener& listener) {
     std::vector<std::uint64_t> orphaned;  // native UDP sessions whose reply path closes

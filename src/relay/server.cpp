@@ -431,43 +431,6 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
 
 // ---- TCP ---------------------------------------------------------------------------------
 
-void Server::Impl::arm_accept(const std::shared_ptr<TcpListener>& shared) {
-    shared->acceptor.async_accept([this, shared](const error_code& ec, asio::ip::tcp::socket socket) {
-        TcpListener& listener = *shared;
-        if (ec == asio::error::operation_aborted || listener.closed) return;
-        if (ec) {
-            warn_limited(warn_socket_, [&] {
-                return std::string("accept on tcp " + listener.bound.to_string() +
-                                   " failed: " + ec.message());
-            });
-            // Out of descriptors (EMFILE) would make accept fail at once, forever: back off.
-            listener.retry.expires_after(std::chrono::milliseconds{100});
-            listener.retry.async_wait([this, shared](const error_code& wait_ec) {
-                if (!wait_ec && !shared->closed) arm_accept(shared);
-            });
-            return;
-        }
-        on_accept(listener, std::move(socket));
-        arm_accept(shared);
-    });
-}
-
-void Server::Impl::on_accept(TcpListener& listener, asio::ip::tcp::socket socket) {
-    error_code ec;
-    const auto peer = net::Endpoint::from_asio(socket.remote_endpoint(ec));
-    // A connection costs a socket and, once it names a VPN, a session: the source's handshake
-    // rate applies before anything is read from it.
-    if (!allow_handshake(peer, Clock::now())) return;  // counted; the socket closes
-    const auto source = SourceLimiter::key_of(peer);
-    if (!admit_tcp(peer, source)) return;  // counted; the socket closes as it goes out of scope
-    // Nagle would hold small tunnelled packets back for up to hundreds of milliseconds.
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    auto connection = std::make_shared<TcpConnection>(tcp_host_, std::move(socket), tcp_budget_, peer,
-                                                      listener.stats, listener.bound.port());
-    Counters::add(counters_.tcp_connections_opened);
-    connection->start(source);  // its first frame decides what it is (tcp_connection.hpp)
-}
-
 bool Server::Impl::admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source) {
     if (opt_.tcp_per_source && source) {
         const auto it = tcp_sources_.find(*source);

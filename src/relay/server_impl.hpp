@@ -267,8 +267,6 @@ private:
     bool release_session(Session& session, Impl& to, SessionHandover& handover);
     SessionPtr install_session(SessionHandover& handover, const TcpConnection* connection);
     void on_upstream_readable(const SessionPtr& session);
-    void arm_accept(const std::shared_ptr<TcpListener>& listener);
-    void on_accept(TcpListener& listener, boost::asio::ip::tcp::socket socket);
     // Takes a TCP slot for a connection from `source` (nullopt: an endpoint with no source).
     bool admit_tcp(const net::Endpoint& peer, const std::optional<SourceKey>& source);
     // Closes the oldest connection still waiting for its first frame that has waited

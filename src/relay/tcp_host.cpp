@@ -14,6 +14,24 @@ const hop::FrameCodec* TcpHost::reply_codec() const noexcept { return impl_.code
 
 Counters& TcpHost::counters() noexcept { return impl_.counters_; }
 
+bool TcpHost::admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) {
+    // A connection costs a socket and, once it names a VPN, a session: the source's handshake
+    // rate applies before anything is read from it.
+    if (!impl_.allow_handshake(peer, Clock::now())) return false;  // counted
+    source = SourceLimiter::key_of(peer);
+    return impl_.admit_tcp(peer, source);  // counted
+}
+
+net::QueueBudget& TcpHost::stream_budget() noexcept { return impl_.tcp_budget_; }
+
+void TcpHost::connection_accepted() noexcept { Counters::add(impl_.counters_.tcp_connections_opened); }
+
+void TcpHost::accept_failed(const TcpListener& listener, const boost::system::error_code& ec) {
+    impl_.warn_limited(impl_.warn_socket_, [&] {
+        return std::string("accept on tcp " + listener.bound.to_string() + " failed: " + ec.message());
+    });
+}
+
 void TcpHost::warn_input(const std::function<std::string()>& message) {
     impl_.warn_limited(impl_.warn_input_, message);
 }

@@ -1,16 +1,27 @@
-// Server::Impl as its TCP connections see it (stream_host.hpp): each method stands for one or
-// two members of the worker, named in tcp_host.cpp. Kept apart from Server::Impl so that the
+// Server::Impl as its TCP connections and its accept loops see it (stream_host.hpp,
+// tcp_transport.hpp): each method stands for one or two members of the worker, named in
+// tcp_host.cpp. Kept apart from Server::Impl so that the
 // connection's view of the server stays this narrow, and tcp_connection.hpp needs nothing of
 // server_impl.hpp.
 #pragma once
 
 #include "stream_host.hpp"
+#include "tcp_transport.hpp"
 
 namespace porthop::relay {
 
-class TcpHost final : public StreamHost {
+class TcpHost final : public StreamHost, public AcceptHost {
 public:
     explicit TcpHost(Server::Impl& impl) noexcept : impl_(impl) {}
+
+    // AcceptHost (tcp_transport.hpp)
+    bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) override;
+    StreamHost& stream_host() noexcept override { return *this; }
+    net::QueueBudget& stream_budget() noexcept override;
+    void connection_accepted() noexcept override;
+    void accept_failed(const TcpListener& listener, const boost::system::error_code& ec) override;
+
+    // StreamHost
 
     const ServerOptions& options() const noexcept override;
     Counters& counters() noexcept override;

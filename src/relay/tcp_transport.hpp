@@ -1,0 +1,61 @@
+// The relay's TCP transport: the one file (tcp_transport.cpp) that knows a stream is a TCP
+// socket. The server's accepted connections and the agent's outgoing one are set up there
+// (TCP_NODELAY, a net::FramedStream over the socket) and leave it as a TcpConnection or a
+// net::FrameChannel; the rest of the relay sees only those. A transport that wraps the socket
+// (TLS on 443) changes this file and no other.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "porthop/net/endpoint.hpp"
+#include "porthop/net/framed_stream.hpp"
+#include "porthop/relay/guard_tables.hpp"
+
+namespace porthop::relay {
+
+struct TcpListener;
+class StreamHost;
+
+// What the accept loop needs of its worker (TcpHost implements it).
+class AcceptHost {
+public:
+    // Whether a connection from `peer` may have a slot; `source` is set to its source key. A
+    // refusal is counted; the connection is closed.
+    virtual bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) = 0;
+    // The host of the connections it accepts, and the budget of their reply queues.
+    virtual StreamHost& stream_host() noexcept = 0;
+    virtual net::QueueBudget& stream_budget() noexcept = 0;
+    virtual void connection_accepted() noexcept = 0;  // counts it
+    virtual void accept_failed(const TcpListener& listener, const boost::system::error_code& ec) = 0;
+
+protected:
+    ~AcceptHost() = default;
+};
+
+// Accepts on `listener` until it is closed: each admitted connection becomes a TcpConnection
+// and starts (its first frame decides what it is). A failed accept is reported and retried
+// after 100 ms (out of descriptors, accept would otherwise fail at once, forever).
+void accept_connections(const std::shared_ptr<TcpListener>& listener, AcceptHost& host);
+
+// An outgoing connection being made (connect_stream); cancel() abandons it.
+class OutgoingStream {
+public:
+    virtual ~OutgoingStream() = default;
+    // Closes the socket; `done` is not called afterwards.
+    virtual void cancel() noexcept = 0;
+};
+
+// Connects to `server`; once connected, `done` gets a framed stream over the connection with
+// `handler` and `limits` (not started: the caller starts it), or the error and null. Runs once.
+using StreamConnected = std::function<void(const boost::system::error_code&, std::unique_ptr<net::FrameChannel>)>;
+std::shared_ptr<OutgoingStream> connect_stream(boost::asio::io_context& io,
+                                               const boost::asio::ip::tcp::endpoint& server,
+                                               net::FrameHandler& handler, net::FrameReader::Limits limits,
+                                               net::QueueBudget& budget, StreamConnected done);
+
+}  // namespace porthop::relay

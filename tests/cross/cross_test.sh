@@ -11,6 +11,8 @@ PORTHOP_CROSS_BUILD_DIR=$build JOBS=${JOBS:-$(nproc)} "$src/scripts/cross-build.
 built=$SECONDS
 echo "cross.$arch: build $((built - start)) s"
 status=0
-ctest --test-dir "$build" --output-on-failure || status=$?
+# In parallel: each test works in a directory and on free ports of its own; the unit tests
+# under qemu are single-threaded and would leave the other CPUs idle.
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" || status=$?
 echo "cross.$arch: tests under qemu $((SECONDS - built)) s"
 exit $status

@@ -189,6 +189,7 @@ void ListenerSet::close_all() {
 }
 
 void ListenerSet::follow_epochs(const ServerOptions& options) {
+    epoch_timer_.cancel();  // a reload may have changed the interval, or turned it off
     if (!options.moving_target || !options.hop_keys) return;
     const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(options.hop_interval);
     const auto since_epoch =

@@ -102,7 +102,7 @@ public:
     void close_all();
 
     // Moving target (options.moving_target with a hop key): epoch_began just after the next
-    // epoch boundary. Otherwise nothing.
+    // epoch boundary. Otherwise nothing. Either way it replaces the wait armed before.
     void follow_epochs(const ServerOptions& options);
 
     bool empty() const noexcept { return udp_.empty() && tcp_.empty(); }

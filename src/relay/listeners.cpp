@@ -111,6 +111,8 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     // sessions that are still open (they end when idle); ingress no longer opens hop link.
     if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
     set_sweep_interval();
+    // A reload may turn moving target on or off, or change the interval or the key.
+    listeners_.follow_epochs(opt_);
     if (changes.empty()) changes = " nothing changed";
     return std::nullopt;
 }
@@ -169,12 +171,13 @@ std::size_t Server::Impl::listener_removing(UdpListener& listener) {
 void Server::Impl::epoch_began() {
     if (stopped_) return;
     std::string changes;
-    if (auto failure = reconfigure(opt_, changes))
+    if (auto failure = reconfigure(opt_, changes)) {
         base::log_warn("moving target: " + *failure + "; keeping the ports that are open");
-    else
+        listeners_.follow_epochs(opt_);  // try again at the next boundary (a success re-arms)
+    } else {
         base::log_debug("moving target: epoch " + std::to_string(agent_links_.epoch_now()) + ":" + changes);
+    }
     if (after_listener_change_) after_listener_change_();
-    listeners_.follow_epochs(opt_);
 }
 
 }  // namespace porthop::relay

@@ -414,6 +414,26 @@ TEST_CASE_METHOD(AgentFixture, "agent: a native UDP client and an agent share a 
     CHECK(relay.counter(&relay::Counters::agent_sessions_opened) == 1);
 }
 
+TEST_CASE_METHOD(AgentFixture, "agent: a reload that turns moving target on follows the epochs from then on",
+                 "[agent][hop]") {
+    auto options = server_options(false, 20);
+    const hop::PortSchedule schedule(crypto::derive_hop_keys(key).schedule, options.udp_ports);
+    std::uint64_t e = FakeWallClock::epoch(kInterval) + 2;
+    while (schedule.moving_target_ports(e - 1) == schedule.moving_target_ports(e)) ++e;
+    go_to_epoch(e - 1, kInterval - 500ms);
+    auto& relay = start_relay(options);
+    CHECK(relay.udp_ports().size() == options.udp_ports.size());  // not moving yet: every port
+    options.moving_target = true;
+    REQUIRE_FALSE(relay.reconfigure(options));
+    CHECK(as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e - 1)));
+    // The boundary passes 500 ms later: the timer the reload armed opens the next epoch's set.
+    CHECK(eventually([&] { return as_set(relay.udp_ports()) == as_set(schedule.moving_target_ports(e)); }));
+    // Turned off again: every port.
+    options.moving_target = false;
+    REQUIRE_FALSE(relay.reconfigure(options));
+    CHECK(relay.udp_ports().size() == options.udp_ports.size());
+}
+
 TEST_CASE_METHOD(AgentFixture, "agent: a moving-target server opens the schedule's ports epoch by epoch",
                  "[agent][hop]") {
     auto options = server_options(false, 20);

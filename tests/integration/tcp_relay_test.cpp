@@ -2,6 +2,8 @@
 // framed back into the same connection.
 #include <catch2/catch.hpp>
 
+#include <optional>
+
 #include "../support/harness.hpp"
 
 using namespace porthop;
@@ -194,6 +196,47 @@ TEST_CASE("with every TCP slot taken, the connection that waited longest for a f
     client.write_raw(TcpClient::frame(bytes("again")));
     CHECK(client.read_frame());
 }
+
+#if !defined(PORTHOP_IO_URING)
+// epoll only: on io_uring a connection's read is already in the kernel, which takes the bytes
+// as they arrive, so there is never anything unread to see (README, "Limits an attacker meets").
+TEST_CASE("with every TCP slot taken, a connection whose bytes wait unread is not taken for silent",
+          "[tcp][limits]") {
+    EchoBackend backend;
+    auto options = options_for(backend, false, 0, 1);
+    options.max_tcp_connections = 2;
+    RunningRelay relay(options);
+    REQUIRE_FALSE(relay.error());
+    TcpClient oldest(false, relay.tcp_port(0));
+    REQUIRE(oldest.connected());
+    REQUIRE(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 1; }));
+    TcpClient newer(false, relay.tcp_port(0));
+    REQUIRE(eventually([&] { return relay.counter(&relay::Counters::tcp_connections_opened) == 2; }));
+    std::this_thread::sleep_for(150ms);  // both past the grace (50 ms)
+    std::optional<TcpClient> newcomer;
+    {
+        // The loop is busy: a newcomer queues in the accept backlog first, then the oldest
+        // sends its first frame, which the kernel holds unread. The loop then takes the
+        // newcomer first (it became ready first) and must pass over the oldest.
+        const auto paused = relay.pause();
+        newcomer.emplace(false, relay.tcp_port(0));
+        REQUIRE(newcomer->connected());
+        std::this_thread::sleep_for(20ms);
+        oldest.write_raw(TcpClient::frame(bytes("first")));
+        std::this_thread::sleep_for(20ms);
+    }  // the loop runs again
+    CHECK(newer.closed_by_peer());
+    newcomer->write_raw(TcpClient::frame(bytes("newcomer")));
+    const auto newcomer_reply = newcomer->read_frame();
+    REQUIRE(newcomer_reply);
+    CHECK(*newcomer_reply == bytes("newcomer"));
+    const auto oldest_reply = oldest.read_frame();
+    REQUIRE(oldest_reply);
+    CHECK(*oldest_reply == bytes("first"));
+    CHECK(relay.counter(&relay::Counters::drop_tcp_evicted) == 1);
+    CHECK(relay.counter(&relay::Counters::drop_tcp_limit) == 0);
+}
+#endif
 
 TEST_CASE("the TCP connection limit closes connections beyond it", "[tcp][limits]") {
     EchoBackend backend;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -299,6 +300,18 @@ public:
         std::promise<std::invoke_result_t<F&, relay::Server&>> p;
         boost::asio::post(io_, [&] { p.set_value(f(server_)); });
         return p.get_future().get();
+    }
+    // Holds the loop thread in a task until the returned handle is dropped, so that what arrives
+    // meanwhile waits in the kernel, as it does behind a burst of work on a busy loop.
+    [[nodiscard]] std::shared_ptr<void> pause() {
+        auto release = std::make_shared<std::promise<void>>();
+        std::promise<void> holding;
+        boost::asio::post(io_, [gate = release->get_future().share(), &holding] {
+            holding.set_value();
+            gate.wait();
+        });
+        holding.get_future().wait();
+        return std::shared_ptr<void>(nullptr, [release](void*) { release->set_value(); });
     }
     relay::ServerSnapshot snapshot() {
         std::promise<relay::ServerSnapshot> p;

@@ -26,6 +26,7 @@
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/net/steering.hpp"
 #include "porthop/relay/agent.hpp"
+#include "porthop/relay/server.hpp"
 
 using namespace porthop;
 using namespace porthop::test;
@@ -79,14 +80,15 @@ public:
     // `stop` runs on the loop and should leave the io_context without work, so that run()
     // returns. On the io_uring build it sometimes does not after agent traffic (one operation
     // counted as outstanding with every socket closed and no timer pending; compare Asio issue
-    // 1327): this is not what these tests are about, so after a grace period the loop is
-    // stopped, and the test says so.
+    // 1327): this is not what these tests are about, so after the grace porthop itself gives a
+    // stopping loop (relay::Server::kStopGrace) the loop is stopped, and the test says so.
     void join(std::function<void()> stop = {}) {
         if (!thread_.joinable()) return;
         if (stop) asio::post(io, std::move(stop));
         work_.reset();
-        if (ended_.get_future().wait_for(2s) != std::future_status::ready) {
-            std::printf("alloc: note: the event loop still had work 2 s after stop(); stopped it\n");
+        if (ended_.get_future().wait_for(relay::Server::kStopGrace) != std::future_status::ready) {
+            std::printf("alloc: note: the event loop still had work %lld ms after stop(); stopped it\n",
+                        static_cast<long long>(relay::Server::kStopGrace.count()));
             std::fflush(stdout);
             io.stop();
         }

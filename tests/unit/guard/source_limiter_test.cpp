@@ -19,6 +19,11 @@
 #include "porthop/guard/flat_index.hpp"
 #include "porthop/net/endpoint.hpp"
 
+// A namespace of its own: with unity builds the files of a test target share a translation
+// unit, so the local names here (t0, limits, burst) must not meet another file's (the roaming
+// test has a t0 and a limits() of its own).
+namespace source_limiter_test {
+
 using porthop::guard::FlatIndex;
 using porthop::guard::SourceKey;
 using porthop::guard::SourceLimiter;
@@ -424,3 +429,5 @@ TEST_CASE("flat index: probe runs are capped, erase keeps runs intact across the
     }
     CHECK(homes.size() > same.size() / 2);
 }
+
+}  // namespace source_limiter_test

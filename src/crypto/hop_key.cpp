@@ -12,6 +12,7 @@ constexpr std::size_t kHopKeyTextSize = 44;  // 4 * ceil(32 / 3): 43 characters 
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "porthop1";
 constexpr std::uint64_t kSubkeyAuth = 1;
 constexpr std::uint64_t kSubkeySchedule = 2;
+constexpr std::uint64_t kSubkeyMask = 3;
 constexpr std::size_t kTagSize = 16;
 constexpr std::size_t kPrfSize = 8;
 
@@ -99,6 +100,8 @@ HopKeys derive_hop_keys(const HopKey& key) noexcept {
     crypto_kdf_derive_from_key(u8(keys.auth.data()), keys.auth.size(), kSubkeyAuth, kKdfContext,
                                u8(key.data()));
     crypto_kdf_derive_from_key(u8(keys.schedule.data()), keys.schedule.size(), kSubkeySchedule, kKdfContext,
+                               u8(key.data()));
+    crypto_kdf_derive_from_key(u8(keys.mask.data()), keys.mask.size(), kSubkeyMask, kKdfContext,
                                u8(key.data()));
     return keys;
 }

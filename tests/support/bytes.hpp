@@ -5,6 +5,8 @@
 //   bytes("hello")             the characters of a string
 //   bytes(span)                a copy (of a std::array, a span, a part of a buffer)
 //   hex("0a0b")                from hex digits (test vectors, captured packets)
+//   hex_array<8>("0a0b...")    the same into a fixed size (a key, a salt, a seed); throws
+//                              unless the digits are exactly that many bytes
 //   to_hex(span)               back to lower-case hex, for comparing with a vector's text
 //   pattern(n, seed)           n bytes that differ with the seed and the position, so that a
 //                              datagram delivered to the wrong place or shifted shows up
@@ -16,6 +18,8 @@
 // the test then fails with that message.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -67,6 +71,17 @@ inline Bytes hex(std::string_view digits) {
     Bytes out(digits.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i)
         out[i] = static_cast<std::byte>(nibble(digits[2 * i]) << 4 | nibble(digits[2 * i + 1]));
+    return out;
+}
+
+template <std::size_t N>
+std::array<std::byte, N> hex_array(std::string_view digits) {
+    const Bytes b = hex(digits);
+    if (b.size() != N)
+        throw std::invalid_argument("hex_array(): " + std::to_string(b.size()) + " bytes, not " +
+                                    std::to_string(N));
+    std::array<std::byte, N> out{};
+    std::copy(b.begin(), b.end(), out.begin());
     return out;
 }
 

@@ -3,7 +3,9 @@
 //
 //   text form:  standard base64 of 32 random bytes (44 characters, like a WireGuard key)
 //   subkeys:    crypto_kdf_derive_from_key(32, id, "porthop1", key):
-//               id 1 = auth (control-frame tags), id 2 = schedule (port PRF)
+//               id 1 = auth (control-frame tags), id 2 = schedule (port PRF),
+//               id 3 = mask (hop link v2's frame mask, crypto/frame_mask.hpp; derived, not yet
+//               used on the wire)
 //   tag:        BLAKE2b, 16-byte output, keyed with auth, over control bytes [0, 34)
 //   schedule:   BLAKE2b, 8-byte output, keyed with schedule, over the epoch as 8 bytes
 //               big-endian; read as a big-endian u64
@@ -26,6 +28,7 @@ using HopKey = std::array<std::byte, kHopKeySize>;
 struct HopKeys {
     HopKey auth{};
     HopKey schedule{};
+    HopKey mask{};
 };
 
 // sodium_init(); safe to call more than once and from any thread. False if libsodium cannot

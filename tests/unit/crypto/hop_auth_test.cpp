@@ -135,7 +135,7 @@ TEST_CASE("hop auth: a frame sealed with another key is bad_tag", "[crypto][hopa
     CHECK(crypto::open_control(other_keys, sealed(keys, kAttach)).status == OpenStatus::bad_tag);
     CHECK(crypto::open_control(keys, sealed(other_keys, kAck)).status == OpenStatus::bad_tag);
     // Swapping the subkeys' roles does not verify either.
-    const crypto::HopKeys swapped{keys.schedule, keys.auth};
+    const crypto::HopKeys swapped{keys.schedule, keys.auth, keys.mask};
     CHECK(crypto::open_control(swapped, sealed(keys, kAttach)).status == OpenStatus::bad_tag);
     // An attach turned into an ack (type byte only) keeps its old tag: bad_tag.
     auto f = sealed(keys, kAttach);

@@ -1,9 +1,10 @@
 // crypto/hop_key: the hop link's key, its text form, the subkeys, the tag and the schedule PRF.
 //
-// The known answers come from tests/vectors/make_hop_vectors.py, which uses only Python's
-// hashlib.blake2b (the BLAKE2 reference code), not libsodium; docs/PROTOCOL.md shows the same
-// numbers. That script models crypto_kdf_derive_from_key as plain BLAKE2b with salt and
-// personalisation; the first test checks that model against libsodium itself.
+// The known answers come from tests/vectors/make_hop_vectors.py (and, for the v2 mask subkey,
+// make_mask_vectors.py, which reuses its kdf()); both use only Python's hashlib.blake2b (the
+// BLAKE2 reference code), not libsodium; docs/PROTOCOL.md shows the same numbers. kdf() models
+// crypto_kdf_derive_from_key as plain BLAKE2b with salt and personalisation; the first test
+// checks that model against libsodium itself.
 #include "porthop/crypto/hop_key.hpp"
 
 #include <sodium.h>
@@ -33,14 +34,10 @@ namespace {
 const std::string kKeyText = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const std::string kAuthHex = "728f60e0f29ca22fdc6ee28e6757cf15e17616f06c629138e5e16450164ae6a2";
 const std::string kScheduleHex = "c7da916c72b17cc505f7bcc1db75133699980721e076756571cf8d5c87515630";
+// python3 tests/vectors/make_mask_vectors.py --cpp
+const std::string kMaskHex = "25c4420cfc02cc27b28782093e34e3503bbf3fb97309e5c5edd7a42964c132c1";
 
-HopKey key_of_hex(const std::string& digits) {
-    const auto bytes = hex(digits);
-    REQUIRE(bytes.size() == crypto::kHopKeySize);
-    HopKey k{};
-    std::copy(bytes.begin(), bytes.end(), k.begin());
-    return k;
-}
+HopKey key_of_hex(const std::string& digits) { return porthop::test::hex_array<crypto::kHopKeySize>(digits); }
 
 const unsigned char* u8(const std::byte* p) { return reinterpret_cast<const unsigned char*>(p); }
 unsigned char* u8(std::byte* p) { return reinterpret_cast<unsigned char*>(p); }
@@ -87,7 +84,10 @@ TEST_CASE("hop key: subkeys, tag and PRF match the hashlib vectors", "[crypto][h
     const auto keys = crypto::derive_hop_keys(*key);
     CHECK(keys.auth == key_of_hex(kAuthHex));
     CHECK(keys.schedule == key_of_hex(kScheduleHex));
+    CHECK(keys.mask == key_of_hex(kMaskHex));
     CHECK(keys.auth != keys.schedule);
+    CHECK(keys.mask != keys.auth);
+    CHECK(keys.mask != keys.schedule);
 
     for (const auto& digits : {kAttachHex, kAckHex}) {
         const auto frame = hex(digits);
@@ -98,8 +98,9 @@ TEST_CASE("hop key: subkeys, tag and PRF match the hashlib vectors", "[crypto][h
         crypto::hop_tag(keys.auth, covered, out);
         CHECK(std::equal(out.begin(), out.end(), tag.begin()));
         CHECK(crypto::hop_tag_valid(keys.auth, covered, tag));
-        // Keyed with the schedule subkey or the master key, the same bytes do not verify.
+        // Keyed with the schedule or mask subkey or the master key, the same bytes do not verify.
         CHECK_FALSE(crypto::hop_tag_valid(keys.schedule, covered, tag));
+        CHECK_FALSE(crypto::hop_tag_valid(keys.mask, covered, tag));
         CHECK_FALSE(crypto::hop_tag_valid(*key, covered, tag));
     }
 

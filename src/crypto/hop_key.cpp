@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "sodium_bytes.hpp"
+
 namespace porthop::crypto {
 
 namespace {
@@ -23,9 +25,6 @@ static_assert(kHopKeySize == crypto_kdf_KEYBYTES && kHopKeySize == crypto_generi
 // made with hashlib's digest_size=8, pin that down).
 static_assert(kTagSize >= crypto_generichash_BYTES_MIN && kPrfSize <= crypto_generichash_BYTES_MAX);
 static_assert(sizeof(kKdfContext) - 1 == crypto_kdf_CONTEXTBYTES);
-
-const unsigned char* u8(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
-unsigned char* u8(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
 
 bool is_base64_char(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';

@@ -18,15 +18,16 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 struct MetricsHttpServer::State {
-    State(asio::io_context& io, Render r, Render s)
-        : acceptor(io), retry(io), render(std::move(r)), status(std::move(s)) {}
+    State(asio::io_context& io, Render r, Render s, std::chrono::milliseconds t)
+        : acceptor(io), retry(io), render(std::move(r)), status(std::move(s)), timeout(t) {}
     asio::ip::tcp::acceptor acceptor;
     asio::steady_timer retry;  // after an accept error (e.g. out of descriptors), wait, don't spin
     Render render;
     Render status;  // empty: no /status
+    std::chrono::milliseconds timeout;  // per request, and again for its response
     std::size_t connections = 0;
     // Connections accepted (at most kMaxConnections alive; gone ones pruned at each accept), so
-    // that stop() closes them instead of leaving the loop to their 5 s timeouts.
+    // that stop() closes them instead of leaving the loop to their timeouts.
     std::vector<std::weak_ptr<Connection>> open;
     bool stopped = false;
 };
@@ -45,7 +46,7 @@ public:
     void start() {
         parser_.header_limit(8192);
         parser_.body_limit(4096);
-        stream_.expires_after(std::chrono::seconds{5});
+        stream_.expires_after(state_->timeout);
         http::async_read(
             stream_, buffer_, parser_,
             [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_request(ec); });
@@ -79,7 +80,7 @@ private:
         }
         response_.prepare_payload();
         if (request.method() == http::verb::head) response_.body().clear();  // length stays
-        stream_.expires_after(std::chrono::seconds{5});
+        stream_.expires_after(state_->timeout);
         http::async_write(stream_, response_, [self = shared_from_this()](const error_code&, std::size_t) {
             error_code ignored;
             self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -99,8 +100,9 @@ void accept(const std::shared_ptr<MetricsHttpServer::State>& state);
 
 }  // namespace
 
-MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render, Render status)
-    : state_(std::make_shared<State>(io, std::move(render), std::move(status))) {}
+MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render, Render status,
+                                     std::chrono::milliseconds request_timeout)
+    : state_(std::make_shared<State>(io, std::move(render), std::move(status), request_timeout)) {}
 
 MetricsHttpServer::~MetricsHttpServer() { stop(); }
 

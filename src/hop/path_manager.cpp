@@ -37,11 +37,19 @@ std::string to_string(Path p) {
     return "none";
 }
 
-PathManager::PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, PathTimers timers)
-    : schedule_(schedule), tcp_port_(tcp_port), timers_(timers), ports_(schedule_.ports().size()) {
-    // Zero would make a round or a retry window empty; the config layer should not allow it,
-    // and one is the closest meaningful value.
+PathManager::PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, PathTimers timers,
+                         std::uint64_t seed)
+    : schedule_(schedule),
+      tcp_port_(tcp_port),
+      timers_(timers),
+      ports_(schedule_.ports().size()),
+      rng_(seed) {
+    // Zero would make a round, a retry window or the dark evidence empty; the config layer
+    // should not allow it, and one is the closest meaningful value. Jitter is kept below 1 so
+    // that no gap shrinks to nothing.
     timers_.candidates_per_round = std::max<std::size_t>(timers_.candidates_per_round, 1);
+    timers_.dark_probes = std::max<std::size_t>(timers_.dark_probes, 1);
+    timers_.jitter = std::clamp(timers_.jitter, 0.0, 0.9);
     for (PortState& p : ports_) p.backoff_next = timers_.port_backoff_first;
     // The first poll starts the search (it brings the epoch).
     start_search(Origin::start, true);
@@ -164,8 +172,8 @@ PathManager::Clock::time_point PathManager::poll(Clock::time_point now, std::uin
 void PathManager::run_active(Clock::time_point now, std::vector<PathAction>& out) {
     if (active_.kind == Path::Kind::none || health_.dark) return;
     Health& h = health_;
-    const bool dark = h.probes_since_rx >= 2 && now >= h.second_probe + timers_.fast_probe_after &&
-                      now >= h.last_rx + timers_.silence;
+    const bool dark = h.probes_since_rx >= timers_.dark_probes &&
+                      now >= h.verdict_probe + timers_.fast_probe_after && now >= h.last_rx + timers_.silence;
     if (dark) {
         h.dark = true;
         hop_.on = false;
@@ -182,15 +190,26 @@ void PathManager::run_active(Clock::time_point now, std::vector<PathAction>& out
         }
         return;
     }
-    const bool keepalive = now >= h.last_probe + timers_.probe_interval;
-    const bool fast = h.send_pending && now >= h.first_unanswered + timers_.fast_probe_after &&
-                      now >= h.last_probe + timers_.fast_probe_after;
-    if (!keepalive && !fast) return;
+    if (now < next_probe_at()) return;
     if (active_.kind == Path::Kind::udp)
         attach_udp(active_.port, out);
     else
         out.push_back(action(PathAction::Kind::send_attach, active_));
     note_probe(now);
+}
+
+// When the active path wants its next attach (2 above): quiet paths only, jittered gaps.
+PathManager::Clock::time_point PathManager::next_probe_at() const noexcept {
+    const Health& h = health_;
+    // A probe is out unanswered: the path is suspect, gather evidence.
+    if (h.probes_since_rx > 0) return h.last_probe + h.suspect_gap;
+    // Nothing received and nothing probed for a while: a keepalive.
+    Clock::time_point t = std::max(h.last_rx, h.last_probe) + h.keepalive_gap;
+    // Data went out and nothing came back: suspect once that has lasted fast_probe_after.
+    if (h.send_pending)
+        t = std::min(t,
+                     std::max(h.first_unanswered + timers_.fast_probe_after, h.last_probe + h.suspect_gap));
+    return t;
 }
 
 void PathManager::run_hop(Clock::time_point now, std::uint64_t epoch, bool epoch_changed,
@@ -303,12 +322,9 @@ PathManager::Clock::time_point PathManager::next_wakeup(Clock::time_point now) c
     if (tcp_.role == TcpRole::linger) take(tcp_.linger_until);
     if (active_.kind != Path::Kind::none && !health_.dark) {
         const Health& h = health_;
-        take(h.last_probe + timers_.probe_interval);
-        if (h.send_pending)
-            take(std::max(h.first_unanswered + timers_.fast_probe_after,
-                          h.last_probe + timers_.fast_probe_after));
-        if (h.probes_since_rx >= 2)
-            take(std::max(h.second_probe + timers_.fast_probe_after, h.last_rx + timers_.silence));
+        take(next_probe_at());
+        if (h.probes_since_rx >= timers_.dark_probes)
+            take(std::max(h.verdict_probe + timers_.fast_probe_after, h.last_rx + timers_.silence));
     }
     if (hop_.on) take(hop_.next_at);
     if (active_.kind == Path::Kind::tcp && !health_.dark && !search_.on) take(retry_.next_at);
@@ -356,7 +372,9 @@ void PathManager::attach_udp(std::uint16_t port, std::vector<PathAction>& out) {
 
 void PathManager::note_probe(Clock::time_point now) noexcept {
     health_.last_probe = now;
-    if (++health_.probes_since_rx == 2) health_.second_probe = now;
+    if (++health_.probes_since_rx == timers_.dark_probes) health_.verdict_probe = now;
+    health_.keepalive_gap = jittered(timers_.probe_interval);
+    health_.suspect_gap = jittered(timers_.suspect_probe_every);
 }
 
 void PathManager::reset_health(Clock::time_point now) noexcept {
@@ -364,6 +382,19 @@ void PathManager::reset_health(Clock::time_point now) noexcept {
     health_ = Health{};
     health_.last_rx = now;
     health_.last_probe = now;
+    health_.keepalive_gap = jittered(timers_.probe_interval);
+    health_.suspect_gap = jittered(timers_.suspect_probe_every);
+}
+
+PathManager::Clock::duration PathManager::jittered(milliseconds nominal) noexcept {
+    // splitmix64: a few operations, good enough to spread timings (nothing secret rides on it).
+    std::uint64_t z = (rng_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    const double u = static_cast<double>(z >> 11) * 0x1.0p-53 * 2.0 - 1.0;  // [-1, 1)
+    const auto d = std::chrono::duration_cast<Clock::duration>(nominal);
+    return d + std::chrono::duration_cast<Clock::duration>(d * (timers_.jitter * u));
 }
 
 void PathManager::mark_rx(Clock::time_point now) noexcept {

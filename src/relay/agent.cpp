@@ -12,6 +12,7 @@
 #include "agent_tcp.hpp"
 #include "porthop/base/log.hpp"
 #include "porthop/crypto/hop_auth.hpp"
+#include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/attach_check.hpp"
 #include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/offload.hpp"
@@ -35,7 +36,7 @@ public:
           keys_(crypto::derive_hop_keys(opt_.key)),
           codec_(keys_),
           schedule_(keys_.schedule, opt_.udp_ports),
-          paths_(schedule_, opt_.tcp_port, opt_.timers),
+          paths_(schedule_, opt_.tcp_port, opt_.timers, crypto::random_nonzero_u64()),
           pool_(opt_.max_datagram, net::kMaxBatch),  // the receive batch; the TCP path copies
           batch_(*opt_.syscalls),
           local_(io),

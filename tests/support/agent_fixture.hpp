@@ -38,6 +38,7 @@ inline hop::PathTimers fast_timers() {
     t.probe_interval = 100ms;
     t.fast_probe_after = 50ms;
     t.silence = 300ms;
+    t.suspect_probe_every = 20ms;  // the default eight probes fit in the 300 ms of silence
     t.attempt_timeout = 200ms;
     t.tcp_connect_timeout = 1000ms;
     t.retry_udp_first = 500ms;

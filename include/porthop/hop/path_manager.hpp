@@ -1,6 +1,7 @@
 // The agent's path manager: which path (a UDP port of the server, or its TCP port) carries the
 // tunnel, when to probe, when a path has gone dark, and where to go next. A pure state machine
-// with an injected clock: the relay reports events and carries out the actions poll() returns.
+// with an injected clock and an injected seed (for the jitter of its probes): the relay reports
+// events and carries out the actions poll() returns.
 //
 // Ladder: the scheduled UDP port -> other UDP ports -> TCP -> back to UDP when it heals.
 //
@@ -9,13 +10,21 @@
 //    ("start -> udp/P"). A round unanswered for attempt_timeout starts the next round with the
 //    next alternates; after udp_rounds rounds, TCP (connect_tcp, then attach on it once up;
 //    its ack switches: "no UDP answer -> tcp/443").
-// 2. Active UDP path: an attach every probe_interval (keepalive); also one as soon as data has
-//    gone out with nothing back for fast_probe_after (then at most that often). The path is dark
-//    when nothing (ack or data) came back on it for `silence` and at least two attaches went
-//    unanswered. Its port goes into backoff (port_backoff_first, doubled each time it goes dark
-//    again, up to port_backoff_max; an ack from it clears the backoff) and the search starts:
-//    rounds of alternates not in backoff, as in 1. The first ack switches
-//    ("udp/A silent for 1.5 s -> udp/B"); after udp_rounds rounds TCP
+// 2. Active UDP path. Liveness rides on data: while data frames come back, no attach is sent.
+//    The path is probed (an attach) only when it is quiet: after about probe_interval with
+//    nothing received and nothing probed (a keepalive), or once data has gone out with nothing
+//    back for fast_probe_after, or once a probe went unanswered for fast_probe_after (the path
+//    is then "suspect" and probed about every suspect_probe_every until something comes back).
+//    Every gap is drawn at random within +-jitter of its nominal length, so probes have no
+//    fixed period an observer could match. The path is dark only on evidence: dark_probes
+//    attaches in a row unanswered and nothing (ack or data) received for `silence`. One lost
+//    round trip, or a few, is loss, not a blocked port: under 30 % loss each way (a round trip
+//    lost 51 % of the time) eight probes in a row are lost with probability 0.5 %, while a
+//    blocked port gives its verdict about 2.8 s after the last thing it let through. Its port
+//    goes into backoff (port_backoff_first, doubled each time it goes dark again, up to
+//    port_backoff_max; an ack from it clears the backoff) and the search starts: rounds of
+//    alternates not in backoff, as in 1. The first ack switches
+//    ("udp/A silent for 2.8 s -> udp/B"); after udp_rounds rounds TCP
 //    ("all UDP silent -> tcp/443"). An ack from a UDP candidate that arrives late still wins
 //    while TCP is being set up.
 // 3. Scheduled hop: when the epoch changes and the active path is UDP, attach to the new
@@ -23,7 +32,7 @@
 //    attempt_timeout up to 3 attempts. Its ack switches ("scheduled hop udp/A -> udp/B");
 //    no ack: the port goes into backoff and the path stays. Data keeps flowing on the old path
 //    until the switch (make-before-break).
-// 4. Active TCP path: keepalive and dark detection as on UDP. Every udp_retry interval
+// 4. Active TCP path: probes and dark detection as on UDP. Every udp_retry interval
 //    (retry_udp_first, doubling up to retry_udp_max while UDP stays silent) attach to
 //    port_for(epoch) and one alternate, backoff or not. An ack switches back
 //    ("udp/P answers again -> back to udp") and close_tcp follows after tcp_linger, so data
@@ -42,9 +51,11 @@
 //   the same actions.
 // - Darkness. An attach counts as unanswered once fast_probe_after has passed since it went
 //   out with nothing back (so a probe sent a moment ago is never held against the path). The
-//   silence in a reason runs from the last thing received on the path to the dark verdict,
-//   in seconds with one decimal ("1.5 s"). Any ack or data frame on the active path resets
-//   the count; data or acks on any other path do not keep the active path alive. After the
+//   verdict comes at the later of: fast_probe_after after the dark_probes-th unanswered
+//   attach, and `silence` after the last thing received. The silence in a reason runs from
+//   the last thing received on the path to the verdict, in seconds with one decimal
+//   ("2.8 s"). Acks are not matched to attaches: any ack or data frame on the active path
+//   resets the count; data or acks on any other path do not keep the active path alive. After the
 //   verdict the dark path gets no probes and its data frames are not counted, but a late ack
 //   from it (round trip proven) ends the search: the path stays active with no switch_path,
 //   its backoff is cleared, and a TCP connection being set up is closed.
@@ -84,6 +95,9 @@
 //   Attempts at t, t+attempt_timeout, t+2*attempt_timeout; backoff at t+3*attempt_timeout.
 // - UDP retries from TCP attach to port_for(epoch) and alternates(epoch, 1); an ack from any
 //   port attached by them while this TCP path is active climbs.
+// - Probe timing. A gap's nominal length g becomes g * (1 + jitter * u), u uniform in [-1, 1],
+//   drawn when the attach before it goes out (so the events stay a few compares). The same
+//   seed, events and polls give the same actions.
 // - Wakeup. poll() returns no later than the earliest pending timer and never later than
 //   now + probe_interval, so an epoch change is seen within probe_interval.
 // - Cost. on_data_sent/on_data_received: a few compares and stores. Per-port state is one
@@ -120,6 +134,13 @@ struct PathTimers {
     std::chrono::milliseconds port_backoff_first{30000};
     std::chrono::milliseconds port_backoff_max{300000};
     std::chrono::milliseconds tcp_linger{5000};
+    // The dark verdict's evidence (2 above): this many attaches in a row unanswered, sent about
+    // suspect_probe_every apart once the path is suspect. At least 1.
+    std::size_t dark_probes = 8;
+    std::chrono::milliseconds suspect_probe_every{200};
+    // Each gap between probes varies by up to this fraction of its nominal length, either way
+    // (0: exact periods; at most 0.9).
+    double jitter = 0.25;
 };
 
 struct PathAction {
@@ -147,7 +168,9 @@ class PathManager {
 public:
     using Clock = std::chrono::steady_clock;
 
-    PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, PathTimers timers = {});
+    // `seed` drives the probes' jitter only (the relay passes a random one).
+    PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, PathTimers timers = {},
+                std::uint64_t seed = 0);
 
     // Events. Nothing is sent from here; the next poll() says what to do.
     void on_data_sent(Clock::time_point now);                 // a datagram went out on active()
@@ -172,8 +195,10 @@ private:
     struct Health {
         Clock::time_point last_rx{};           // last ack or data frame on it
         Clock::time_point last_probe{};        // last attach sent on it
-        Clock::time_point second_probe{};      // the 2nd attach since last_rx
+        Clock::time_point verdict_probe{};     // the dark_probes-th attach since last_rx
         Clock::time_point first_unanswered{};  // first data sent since last_rx
+        Clock::duration keepalive_gap{};       // jittered probe_interval, drawn at the last probe
+        Clock::duration suspect_gap{};         // jittered suspect_probe_every, likewise
         std::uint32_t probes_since_rx = 0;
         bool send_pending = false;  // data went out since last_rx
         bool dark = false;
@@ -222,6 +247,8 @@ private:
     void put_backoff(std::uint16_t port, Clock::time_point now);
     void attach_udp(std::uint16_t port, std::vector<PathAction>& out);
     void note_probe(Clock::time_point now) noexcept;
+    Clock::time_point next_probe_at() const noexcept;
+    Clock::duration jittered(std::chrono::milliseconds nominal) noexcept;
     void reset_health(Clock::time_point now) noexcept;
     void mark_rx(Clock::time_point now) noexcept;
     void start_search(Origin origin, bool ignore_backoff);
@@ -256,6 +283,7 @@ private:
     bool seen_epoch_ = false;
     std::uint64_t epoch_ = 0;
     std::vector<PathAction> pending_;  // decided by events, handed out by the next poll
+    std::uint64_t rng_;                // splitmix64 state: the probes' jitter
 
     std::uint64_t hops_ = 0;
     std::uint64_t fallbacks_ = 0;

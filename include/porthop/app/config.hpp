@@ -17,6 +17,7 @@
 #include "porthop/app/port_spec.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/schedule.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::app {
@@ -50,7 +51,7 @@ struct ServerConfig {
     // Hop link (porthop client). Without a key the server serves native clients only.
     std::optional<crypto::HopKey> key;
     // Must equal the clients' hop_interval: both ends derive the port of each epoch from it.
-    std::chrono::seconds hop_interval{60};
+    std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     // Open only the UDP ports of the current and neighbouring epochs (needs a key).
     bool moving_target = false;
     // What native clients speak: any, wireguard or openvpn (wire/protocol.hpp).
@@ -76,7 +77,7 @@ struct ClientConfig {
     std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};  // must match the server's
     std::vector<PortRange> tcp{{443, 443}};                                // the first is the fallback port
     std::optional<crypto::HopKey> key;                                     // required for `porthop client`
-    std::chrono::seconds hop_interval{60};
+    std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     std::uint32_t max_datagram = kMaxUdpPayload;
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };

@@ -16,6 +16,12 @@
 
 namespace porthop::hop {
 
+// The default epoch length, on both ends. Five minutes: each hop starts a new UDP flow to the
+// server, and a censor can count the distinct ports one client uses (issue 14: more than 8 in
+// 10 minutes is a rule seen in the field); a hop every 5 minutes stays under that. A blocked
+// port is still left within seconds: that does not wait for the schedule.
+inline constexpr std::chrono::seconds kDefaultHopInterval{300};
+
 // floor(unix_seconds / interval_seconds); times before 1970 count as epoch 0. `interval` must
 // be at least one second (the config layer ensures it).
 std::uint64_t epoch_at(std::chrono::system_clock::time_point t, std::chrono::seconds interval) noexcept;

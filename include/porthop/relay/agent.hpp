@@ -16,6 +16,7 @@
 
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/path_manager.hpp"
+#include "porthop/hop/schedule.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/agent_status.hpp"
@@ -28,7 +29,7 @@ struct AgentOptions {
     std::vector<std::uint16_t> udp_ports;  // the server's UDP port set (the schedule's domain)
     std::uint16_t tcp_port = 443;
     crypto::HopKey key{};
-    std::chrono::seconds hop_interval{60};
+    std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     // Largest datagram from the VPN client: UDP over IPv4 carries at most 65507 (65535 - 20 - 8).
     std::uint32_t max_datagram = 65507;
     hop::PathTimers timers;

@@ -16,6 +16,7 @@
 
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/schedule.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
@@ -47,7 +48,7 @@ struct ServerOptions {
     bool tolerate_missing_ipv6 = true;
     // Hop link (porthop clients, docs/PROTOCOL.md). Without keys only native clients are served.
     std::optional<crypto::HopKeys> hop_keys;
-    std::chrono::seconds hop_interval{60};
+    std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     // Open only the UDP ports of the current and neighbouring epochs (needs hop_keys); the
     // rest of `udp_ports` stays closed until its epoch comes.
     bool moving_target = false;

@@ -16,5 +16,5 @@ TEST_CASE("describe: the client's start-up line, exactly", "[app][setup]") {
     options.server = boost::asio::ip::make_address("203.0.113.5");
     options.tcp_port = 8443;  // the first of tcp: the fallback
     CHECK(describe(config, options) ==
-          "127.0.0.1:51820 -> vpn.example.net (203.0.113.5) udp 443,1194,40000-40099 tcp 8443, hop every 1m");
+          "127.0.0.1:51820 -> vpn.example.net (203.0.113.5) udp 443,1194,40000-40099 tcp 8443, hop every 5m");
 }

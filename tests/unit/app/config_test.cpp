@@ -110,7 +110,7 @@ TEST_CASE("config: the documented defaults", "[app][config]") {
     CHECK(c.server.max_datagram == 65507);
     CHECK(c.server.tcp_connections_per_source == 32);
     CHECK_FALSE(c.server.key);
-    CHECK(c.server.hop_interval == 60s);
+    CHECK(c.server.hop_interval == 5min);
     CHECK_FALSE(c.server.moving_target);
     CHECK(c.client.listen == HostPort{"127.0.0.1", 51820});
     CHECK(c.client.server.empty());
@@ -581,7 +581,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "max_tcp_connections = 1024\n"
           "max_datagram = 65507\n"
           "workers = 0\n"
-          "hop_interval = \"1m\"\n"
+          "hop_interval = \"5m\"\n"
           "moving_target = false\n"
           "protocol = \"any\"\n"
           "handshake_rate = 20\n"
@@ -595,7 +595,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "listen = \"127.0.0.1:51820\"\n"
           "udp = [\"443\", \"1194\", \"40000-40099\"]\n"
           "tcp = [\"443\"]\n"
-          "hop_interval = \"1m\"\n"
+          "hop_interval = \"5m\"\n"
           "max_datagram = 65507\n"
           "\n[client_metrics]\n"
           "listen = \"127.0.0.1:9817\"\n"
@@ -953,8 +953,8 @@ TEST_CASE("config: hop_interval", "[app][config][hop_settings]") {
                 REQUIRE(result.errors.size() == 1);
                 check_error(result.errors[0], 2, 16, section + ".hop_interval", row.message);
                 // The default stays.
-                CHECK(result.config.server.hop_interval == 60s);
-                CHECK(result.config.client.hop_interval == 60s);
+                CHECK(result.config.server.hop_interval == 5min);
+                CHECK(result.config.client.hop_interval == 5min);
             }
         }
         for (const std::string bad : {"", "60", "1 m", "-60s", "1.5m"}) {
@@ -1255,7 +1255,7 @@ TEST_CASE("to_toml: keys are printed for check-config, absent ones not at all", 
     c.client.server = "vpn.example.net";
     text = to_toml(c);
     // The user's own file, echoed to their terminal (as `wg showconf` does); never logged.
-    CHECK(text.find("\nmax_datagram = 65507\nworkers = 0\nkey = \"" + kKeyText + "\"\nhop_interval = \"1m\"\n") !=
+    CHECK(text.find("\nmax_datagram = 65507\nworkers = 0\nkey = \"" + kKeyText + "\"\nhop_interval = \"5m\"\n") !=
           std::string::npos);
     CHECK(text.find("\n[client]\nlisten = \"127.0.0.1:51820\"\nserver = \"vpn.example.net\"\nudp = ") !=
           std::string::npos);

@@ -92,6 +92,6 @@ TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
     CHECK(describe(config, options) ==
           "udp 443,1194,40000-40099 and tcp 443 on 127.0.0.1, ::1 -> backend 10.1.2.3:51820 (3 workers, "
           "idle_timeout 3m, max_sessions 16384, max_tcp_connections 1024; porthop clients accepted, hop_interval "
-          "1m, moving target; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
+          "5m, moving target; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
           "sessions and 32 TCP connections per source)");
 }

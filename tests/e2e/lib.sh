@@ -145,7 +145,7 @@ _ph_stop_pids() {
             ph_log "pid $pid ignored SIGTERM for 3 s, killing it"
             kill -KILL "$pid" 2>/dev/null
         fi
-        wait "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null || true # its status after our SIGTERM says nothing (and set -e)
     done
     return 0
 }

@@ -24,7 +24,8 @@ V2Header v2_encode_header(const V2Fields& f) noexcept {
     std::uint8_t flags = 0;
     if (f.control) flags |= v2::kFlagControl;
     if (f.mode == v2::Mode::full) flags |= v2::kFlagFull;
-    return {std::byte{flags}, static_cast<std::byte>(f.padding >> 8), static_cast<std::byte>(f.padding & 0xff)};
+    return {std::byte{flags}, static_cast<std::byte>(f.padding >> 8),
+            static_cast<std::byte>(f.padding & 0xff)};
 }
 
 // Bytes of the body that the mask covers after the header.
@@ -36,12 +37,18 @@ std::size_t v2_masked_body(v2::Mode mode, std::size_t body) noexcept {
 
 const char* v2::to_string(Refusal r) noexcept {
     switch (r) {
-        case Refusal::none: return "none";
-        case Refusal::too_short: return "too_short";
-        case Refusal::reserved_bits: return "reserved_bits";
-        case Refusal::bad_padding: return "bad_padding";
-        case Refusal::bad_length: return "bad_length";
-        case Refusal::bad_control: return "bad_control";
+        case Refusal::none:
+            return "none";
+        case Refusal::too_short:
+            return "too_short";
+        case Refusal::reserved_bits:
+            return "reserved_bits";
+        case Refusal::bad_padding:
+            return "bad_padding";
+        case Refusal::bad_length:
+            return "bad_length";
+        case Refusal::bad_control:
+            return "bad_control";
     }
     return "?";
 }
@@ -72,8 +79,8 @@ FrameCodecV2::Opened FrameCodecV2::open(std::span<std::byte> frame) const noexce
     crypto::MaskStream peek = start;
     peek.apply(header);
     const auto flags = std::to_integer<std::uint8_t>(header[0]);
-    const auto padding =
-        static_cast<std::uint16_t>(std::to_integer<unsigned>(header[1]) << 8 | std::to_integer<unsigned>(header[2]));
+    const auto padding = static_cast<std::uint16_t>(std::to_integer<unsigned>(header[1]) << 8 |
+                                                    std::to_integer<unsigned>(header[2]));
     if ((flags & v2::kFlagsReserved) != 0 || (padding & v2::kPaddingReserved) != 0) {
         out.refusal = v2::Refusal::reserved_bits;
         return out;
@@ -113,8 +120,8 @@ void FrameCodecV2::restore(std::span<std::byte> frame) const noexcept {
     if (frame.size() < v2::kOverhead) return;
     // The header is in clear now: it says what open() unmasked.
     const auto flags = std::to_integer<std::uint8_t>(frame[v2::kSaltSize]);
-    const std::size_t padding =
-        std::to_integer<std::size_t>(frame[v2::kSaltSize + 1]) << 8 | std::to_integer<std::size_t>(frame[v2::kSaltSize + 2]);
+    const std::size_t padding = std::to_integer<std::size_t>(frame[v2::kSaltSize + 1]) << 8 |
+                                std::to_integer<std::size_t>(frame[v2::kSaltSize + 2]);
     if (padding > frame.size() - v2::kOverhead) return;  // not a frame open() accepted
     const v2::Mode mode = (flags & v2::kFlagFull) != 0 ? v2::Mode::full : v2::Mode::light;
     const std::size_t body_size = frame.size() - v2::kOverhead - padding;
@@ -136,8 +143,8 @@ std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRando
     return lo + random.uniform(static_cast<std::uint32_t>(hi - lo + 1));
 }
 
-FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
-                                                 std::span<std::byte> tail,
+FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> head,
+                                                 std::span<std::byte> datagram, std::span<std::byte> tail,
                                                  crypto::StreamRandom& random) const noexcept {
     static_assert(v2::kOverhead <= kMaxHead);
     SealedData out;

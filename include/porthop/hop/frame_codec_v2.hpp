@@ -44,11 +44,11 @@ namespace porthop::hop {
 
 namespace v2 {
 
-inline constexpr std::size_t kSaltSize = crypto::kMaskSaltSize;  // 8
-inline constexpr std::size_t kHeaderSize = 3;                    // flags, padding length
-inline constexpr std::size_t kOverhead = kSaltSize + kHeaderSize;  // 11: what every frame adds
+inline constexpr std::size_t kSaltSize = crypto::kMaskSaltSize;        // 8
+inline constexpr std::size_t kHeaderSize = 3;                          // flags, padding length
+inline constexpr std::size_t kOverhead = kSaltSize + kHeaderSize;      // 11: what every frame adds
 inline constexpr std::size_t kLightCoverage = crypto::kMaskBlockSize;  // masked bytes, light mode
-inline constexpr std::size_t kMaxPadding = 2047;                   // the length field's 11 bits
+inline constexpr std::size_t kMaxPadding = 2047;                       // the length field's 11 bits
 inline constexpr std::size_t kControlFrameSize = kOverhead + wire::hop::kControlSize;  // 61 unpadded
 
 inline constexpr std::uint8_t kFlagControl = 0x01;
@@ -127,7 +127,8 @@ public:
 
     // Writes the control frame for `c` (tag as in v1, full mode, padded) into `out`; returns
     // the bytes to send.
-    std::span<const std::byte> seal_control(const wire::hop::Control& c, std::span<std::byte, kMaxControl> out,
+    std::span<const std::byte> seal_control(const wire::hop::Control& c,
+                                            std::span<std::byte, kMaxControl> out,
                                             crypto::StreamRandom& random) const noexcept;
 
     // Bytes a data frame adds to an unpadded datagram (the MTU and max_datagram checks).

@@ -1,8 +1,9 @@
 // Issue 14's statistics rule on hop link v2's draft codec (hop/frame_codec_v2.hpp), with the
 // random source seeded so that every run sees the same frames: 100,000 frames of each kind,
 //  - the chi-square statistic at each of the first 64 byte positions (all 43 of a WireGuard
-//    keepalive's frame) is not rejected at an overall p = 0.001 (Bonferroni over the positions; tests/support/chi_square.hpp, whose
-//    own test shows it rejects unmasked, one-salt and 1 %-biased samples);
+//    keepalive's frame) is not rejected at an overall p = 0.001 (Bonferroni over the positions;
+//    tests/support/chi_square.hpp, whose own test shows it rejects unmasked, one-salt and 1 %-biased
+//    samples);
 //  - no length value holds more than 2 % of the control or handshake-carrying frames.
 // Every frame of a kind carries the same plaintext (the worst case: nothing but the mask and
 // the salt varies).
@@ -49,7 +50,7 @@ Bytes wg_message(int type, std::size_t size) {
     Bytes d = test::pattern(size, static_cast<std::uint8_t>(type * 17));
     d[0] = static_cast<std::byte>(type);
     d[1] = d[2] = d[3] = std::byte{0};
-    if (type == 4) d[15] = std::byte{0};  // a transport counter WireGuard accepts
+    if (type == 4) d[15] = std::byte{0};                            // a transport counter WireGuard accepts
     if (type == 1) std::fill(d.end() - 16, d.end(), std::byte{0});  // no cookie: mac2 zero
     return d;
 }
@@ -99,7 +100,8 @@ TEST_CASE("frame codec v2 statistics: 100,000 frames of each kind look uniform i
                 const auto sealed = codec.seal_data(head, datagram, tail, random);
                 frame.assign(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(sealed.head));
                 frame.insert(frame.end(), datagram.begin(), datagram.end());
-                frame.insert(frame.end(), tail.begin(), tail.begin() + static_cast<std::ptrdiff_t>(sealed.tail));
+                frame.insert(frame.end(), tail.begin(),
+                             tail.begin() + static_cast<std::ptrdiff_t>(sealed.tail));
             }
             if (frame.size() < kind.positions) FAIL("a frame of " << frame.size() << " bytes");
             counts.add(std::span<const std::byte>(frame).first(kind.positions));

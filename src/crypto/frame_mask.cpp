@@ -22,9 +22,11 @@ std::uint32_t counter_of(std::uint64_t block_index) noexcept {
 
 }  // namespace
 
-MaskStream::MaskStream(const HopKey& mask_key, std::span<const std::byte, kMaskSaltSize> salt) noexcept
+MaskStream::MaskStream(const HopKey& mask_key, std::span<const std::byte, kMaskSaltSize> salt,
+                       MaskDirection direction) noexcept
     : key_(mask_key) {
-    std::memcpy(nonce_.data(), salt.data(), kMaskSaltSize);  // the last 4 bytes stay zero
+    std::memcpy(nonce_.data(), salt.data(), kMaskSaltSize);
+    nonce_[kMaskSaltSize] = static_cast<std::byte>(direction);  // the last 3 bytes stay zero
     // Block 0 straight into block_ (no XOR over zeros needed at counter 0).
     crypto_stream_chacha20_ietf(u8(block_.data()), block_.size(), u8(nonce_.data()), u8(key_.data()));
 }

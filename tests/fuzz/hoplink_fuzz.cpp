@@ -34,15 +34,6 @@ namespace {
 
 using porthop::fuzz::check;
 
-const crypto::HopKeys& keys() {
-    static const crypto::HopKeys k = [] {
-        crypto::HopKey key{};
-        for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::byte>(i);
-        return crypto::derive_hop_keys(key);
-    }();
-    return k;
-}
-
 std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
 
 void check_window(std::span<const std::byte> in) {
@@ -68,15 +59,13 @@ void check_window(std::span<const std::byte> in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    check(crypto::init_sodium());
-    porthop::fuzz::install_allocation_hooks();
-    keys();
+    porthop::fuzz::init_hop_target();
     return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);
-    const auto& k = keys();
+    const auto& k = porthop::fuzz::vector_keys();
     // A receiver epoch near the frame's, from the last byte, so every epoch verdict is reached.
     const std::uint64_t skew = size ? std::to_integer<std::uint64_t>(in[size - 1]) % 5 : 0;
 

@@ -8,6 +8,7 @@ writes what it discovers to the build directory, never here.
 import importlib.util
 import pathlib
 import struct
+import sys
 
 here = pathlib.Path(__file__).resolve().parent
 fixtures = here.parent / "fixtures"
@@ -140,6 +141,18 @@ write("hoplink", {
     "counters_window_slide": b"".join(struct.pack(">Q", c) for c in [1, 2, 70, 6, 7, 7, 0, 2**64 - 1, 2**64 - 64]),
 })
 
+
+# hop link v2 (draft): the vectors' sealed frames, prefixed by the receiver byte of
+# hoplink_v2_fuzz.cpp (0: the server opens agent -> server frames, 1: the agent the others).
+sys.path.insert(0, str(here.parent / "vectors"))  # make_v2_vectors imports its neighbours
+import make_v2_vectors as v2  # noqa: E402
+
+v2_frames, _ = v2.sealed_frames()
+write("hoplink_v2", {
+    **{f"{name}_vector": bytes([direction - 1]) + frame for name, direction, _, _, _, frame in v2_frames},
+    "too_short": b"\x00" + bytes(10),
+    "light_header_only": b"\x00" + v2_frames[1][5][:11],
+})
 
 # native_guard: two configuration bytes, then operations (op, session, time step, u16 LE length,
 # datagram); see native_guard_fuzz.cpp. Captured WireGuard and OpenVPN packets drive the

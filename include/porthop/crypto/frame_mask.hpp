@@ -2,7 +2,13 @@
 // does not use it). A v2 frame starts with an 8-byte salt in clear, chosen at random per
 // frame; the bytes after it are XORed with
 //
-//   ChaCha20-IETF(key = the mask subkey, nonce = salt || 00 00 00 00, block counter from 0)
+//   ChaCha20-IETF(key = the mask subkey, nonce = salt || direction || 00 00 00, block counter from 0)
+//
+// The direction byte (0x01 agent -> server, 0x02 server -> agent) keeps the two directions
+// apart: a salt drawn by the agent and the same salt drawn by the server give two different
+// keystreams, so the XOR of two frames never reveals the XOR of their plaintexts across
+// directions. (The building-block vectors in docs/PROTOCOL.md use direction byte 0, which no
+// frame uses.)
 //
 // (libsodium's crypto_stream_chacha20_ietf; the mask subkey is HopKeys::mask, id 3). Without
 // the key the masked bytes look random, so a DPI box finds no hop-link header and none of the
@@ -45,11 +51,18 @@ inline constexpr std::uint64_t kMaskStreamMax = std::uint64_t{kMaskBlockSize} <<
 
 using MaskSalt = std::array<std::byte, kMaskSaltSize>;
 
+// Byte 8 of the nonce. MaskDirection{0} is the building blocks' vector value only.
+enum class MaskDirection : std::uint8_t {
+    agent_to_server = 0x01,
+    server_to_agent = 0x02,
+};
+
 class MaskStream {
 public:
     // Copies the key (32 bytes: the stream never points at the caller's storage) and
-    // computes block 0.
-    MaskStream(const HopKey& mask_key, std::span<const std::byte, kMaskSaltSize> salt) noexcept;
+    // computes block 0 for nonce = salt || direction || 00 00 00.
+    MaskStream(const HopKey& mask_key, std::span<const std::byte, kMaskSaltSize> salt,
+               MaskDirection direction) noexcept;
 
     // XORs the next data.size() bytes of the keystream over `data`, in place, and moves past
     // them. Any length, 0 included, starting at any position.
@@ -68,7 +81,7 @@ private:
     void load_block(std::uint64_t index) noexcept;
 
     HopKey key_;
-    std::array<std::byte, 12> nonce_{};  // salt || 4 zero bytes
+    std::array<std::byte, 12> nonce_{};  // salt || direction || 3 zero bytes
     // Keystream block number block_index_. position_ lies in it (or at its end) whenever it is
     // valid; skip() past its end leaves it stale, and apply() reloads it when needed.
     std::array<std::byte, kMaskBlockSize> block_;

@@ -186,6 +186,11 @@ const Vector kVectors[] = {
 
 constexpr std::size_t kLengths[] = {0, 1, 50, 64, 65, 200, 1500};
 
+// The vectors above are for direction byte 0 (nonce = salt || 00 00 00 00), a value no frame
+// uses; the two real directions are checked by tests/unit/hop/frame_codec_v2_test.cpp against
+// tests/vectors/make_v2_vectors.py, and below against each other.
+constexpr crypto::MaskDirection kDirection{0};
+
 crypto::HopKey mask_key() { return crypto::derive_hop_keys(test::counting_key()).mask; }
 
 MaskSalt salt_of(const std::string& digits) { return test::hex_array<crypto::kMaskSaltSize>(digits); }
@@ -198,7 +203,7 @@ MaskSalt salt_from(std::uint64_t value) {
 
 // `data` masked by one apply() over all of it.
 Bytes masked_whole(const crypto::HopKey& key, const MaskSalt& salt, Bytes data) {
-    MaskStream stream(key, salt);
+    MaskStream stream(key, salt, kDirection);
     stream.apply(data);
     CHECK(stream.position() == data.size());
     return data;
@@ -207,7 +212,7 @@ Bytes masked_whole(const crypto::HopKey& key, const MaskSalt& salt, Bytes data) 
 // `data` masked by one apply() per piece, the pieces ending at `cuts` (ascending).
 Bytes masked_in_pieces(const crypto::HopKey& key, const MaskSalt& salt, Bytes data,
                        const std::vector<std::size_t>& cuts) {
-    MaskStream stream(key, salt);
+    MaskStream stream(key, salt, kDirection);
     std::size_t from = 0;
     for (std::size_t to : cuts) {
         stream.apply(std::span<std::byte>(data).subspan(from, to - from));
@@ -294,10 +299,10 @@ TEST_CASE("frame mask: masking twice restores the input", "[crypto][framemask]")
         for (std::uint64_t s : {0ull, 1ull, 0x0123456789abcdefull}) {
             const Bytes plain = pattern(n, static_cast<unsigned>(s & 0xFF) + 5);
             Bytes data = plain;
-            MaskStream(key, salt_from(s)).apply(data);
+            MaskStream(key, salt_from(s), kDirection).apply(data);
             if (n > 8) CHECK(data != plain);
             // Unmasked in other pieces than it was masked in: the keystream, not the calls, matters.
-            MaskStream unmask(key, salt_from(s));
+            MaskStream unmask(key, salt_from(s), kDirection);
             const std::size_t head = std::min<std::size_t>(n, 3);
             unmask.apply(std::span<std::byte>(data).first(head));
             unmask.apply(std::span<std::byte>(data).subspan(head));
@@ -314,7 +319,7 @@ TEST_CASE("frame mask: a copy taken before apply undoes it", "[crypto][framemask
     const auto key = mask_key();
     const Bytes expected = hex(kVectors[1].masked);  // starts with pattern(200) masked
     for (std::size_t already : {0, 1, 63, 64, 65, 130}) {
-        MaskStream stream(key, salt_of(kVectors[1].salt));
+        MaskStream stream(key, salt_of(kVectors[1].salt), kDirection);
         Bytes head(already);  // a header masked first, so the copy carries a used block
         stream.apply(head);
         const MaskStream saved = stream;
@@ -366,7 +371,7 @@ TEST_CASE("frame mask: skip moves along the keystream and touches no byte", "[cr
     for (std::size_t skipped : {0, 1, 2, 50, 63, 64, 65, 100, 127, 128, 129, 700, 1499, 1500}) {
         for (std::size_t length : {0, 1, 13, 64, 65, 200}) {
             const std::size_t n = std::min(length, 1500 - skipped);
-            MaskStream stream(key, salt_of(v.salt));
+            MaskStream stream(key, salt_of(v.salt), kDirection);
             stream.skip(skipped);
             CHECK(stream.position() == skipped);
             Bytes data(plain.begin() + static_cast<std::ptrdiff_t>(skipped),
@@ -380,7 +385,7 @@ TEST_CASE("frame mask: skip moves along the keystream and touches no byte", "[cr
     }
     // Between applies, and in several steps: apply 10, skip 60, apply 10, skip 0, skip 200, apply 300.
     Bytes data = plain;
-    MaskStream stream(key, salt_of(v.salt));
+    MaskStream stream(key, salt_of(v.salt), kDirection);
     stream.apply(std::span<std::byte>(data).subspan(0, 10));
     stream.skip(60);
     stream.apply(std::span<std::byte>(data).subspan(70, 10));
@@ -395,6 +400,26 @@ TEST_CASE("frame mask: skip moves along the keystream and touches no byte", "[cr
     }
 }
 
+TEST_CASE("frame mask: the direction byte gives each direction its own keystream", "[crypto][framemask]") {
+    const auto key = mask_key();
+    const auto salt = salt_of(kVectors[1].salt);
+    Bytes none(200), up(200), down(200);
+    MaskStream(key, salt, kDirection).apply(none);
+    MaskStream(key, salt, crypto::MaskDirection::agent_to_server).apply(up);
+    MaskStream(key, salt, crypto::MaskDirection::server_to_agent).apply(down);
+    Bytes vector_stream = hex(kVectors[1].masked);  // direction 0: pattern(1500) masked
+    const Bytes plain = pattern(200);
+    vector_stream.resize(200);
+    for (std::size_t i = 0; i < plain.size(); ++i) vector_stream[i] ^= plain[i];
+    CHECK(none == vector_stream);
+    CHECK(up != none);
+    CHECK(down != none);
+    CHECK(up != down);
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < up.size(); ++i) equal += up[i] == down[i];
+    CHECK(equal < 10);  // about 200 / 256 expected by chance
+}
+
 TEST_CASE("frame mask: zero-length spans change nothing", "[crypto][framemask]") {
     const auto key = mask_key();
     const Vector& v = kVectors[2];
@@ -402,7 +427,7 @@ TEST_CASE("frame mask: zero-length spans change nothing", "[crypto][framemask]")
     // Empty spans at the start, inside a block, at a block boundary and after the first block
     // (a default span has no storage at all): the result is one apply over the 200 bytes.
     Bytes data = pattern(200);
-    MaskStream stream(key, salt_of(v.salt));
+    MaskStream stream(key, salt_of(v.salt), kDirection);
     stream.apply({});
     stream.apply(std::span<std::byte>(data).first(0));
     CHECK(stream.position() == 0);

@@ -73,7 +73,7 @@ BytePositionCounts copies(Salts how, std::size_t biased = kLength) {
     for (std::size_t i = 0; i < kSamples; ++i) {
         frame = plain;
         if (how == Salts::per_frame) random.fill(salt);
-        if (how != Salts::unmasked) crypto::MaskStream(key, salt).apply(frame);
+        if (how != Salts::unmasked) crypto::MaskStream(key, salt, crypto::MaskDirection::agent_to_server).apply(frame);
         if (biased < kLength && i % 100 == 0) frame[biased] = std::byte{0};
         counts.add(frame);
     }

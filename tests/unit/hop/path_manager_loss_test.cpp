@@ -182,9 +182,7 @@ std::size_t most_changes_per_minute(const std::vector<LossyNet::Switch>& switche
     return most;
 }
 
-}  // namespace path_manager_loss_test
-
-using namespace path_manager_loss_test;
+// (The test cases stay in the namespace: unity builds share a translation unit.)
 
 TEST_CASE("30 % loss each way for 10 minutes: at most 2 path changes in any minute", "[hop][path_manager]") {
     for (const milliseconds every : {1000ms, 100ms}) {
@@ -277,3 +275,5 @@ TEST_CASE("probe gaps are jittered within +-25 %, the same seed gives the same t
     REQUIRE(at.size() > 20);
     for (std::size_t i = 4; i < at.size(); ++i) CHECK(at[i] - at[i - 1] == 1020ms);
 }
+
+}  // namespace path_manager_loss_test

@@ -35,9 +35,10 @@ void FrameQueue::free(std::vector<std::byte>& buffer) noexcept {
     std::vector<std::byte>().swap(buffer);
 }
 
-FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<const std::byte> payload) {
+FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<const std::byte> payload,
+                                  std::span<const std::byte> tail) {
     if (closed_) return Push::closed;
-    const std::size_t length = head.size() + payload.size();
+    const std::size_t length = head.size() + payload.size() + tail.size();
     if (length > wire::kMaxFrameLength) return Push::too_slow;  // callers never get here
     const std::size_t need = waiting_.size() + wire::kFrameHeaderSize + length;
     if (need > waiting_.capacity() && !grow(need)) {
@@ -49,6 +50,7 @@ FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<con
     waiting_.insert(waiting_.end(), header.begin(), header.end());
     waiting_.insert(waiting_.end(), head.begin(), head.end());
     waiting_.insert(waiting_.end(), payload.begin(), payload.end());
+    waiting_.insert(waiting_.end(), tail.begin(), tail.end());
     return Push::queued;
 }
 

@@ -27,12 +27,12 @@ bool same_destination(const SendItem& a, const SendItem& b) noexcept {
 std::size_t gso_run(std::span<const SendItem> items, std::size_t max_segments,
                     std::size_t max_bytes) noexcept {
     if (items.empty() || max_segments == 0) return 0;
-    const std::size_t size = items[0].head_length + items[0].length;
+    const std::size_t size = items[0].size();
     if (size == 0 || size > max_bytes) return 1;
     std::size_t n = 1, total = size;
     while (n < items.size() && n < max_segments) {
         const SendItem& next = items[n];
-        const std::size_t next_size = next.head_length + next.length;
+        const std::size_t next_size = next.size();
         if (next_size == 0 || next_size > size || total + next_size > max_bytes ||
             !same_destination(items[0], next))
             break;

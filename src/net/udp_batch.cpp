@@ -224,15 +224,15 @@ SendResult UdpBatch::send(int fd, std::span<const SendItem> items) noexcept {
                 if (items[k].head_length != 0)
                     iovecs_[iov++] = {const_cast<std::byte*>(items[k].head.data()), items[k].head_length};
                 iovecs_[iov++] = {const_cast<std::byte*>(items[k].data), items[k].length};
+                if (items[k].tail_length != 0)
+                    iovecs_[iov++] = {const_cast<std::byte*>(items[k].tail), items[k].tail_length};
             }
             m.msg_iovlen = static_cast<std::size_t>(&iovecs_[iov] - m.msg_iov);
             m.msg_name = first.peer ? const_cast<sockaddr*>(first.peer->sockaddr_ptr()) : nullptr;
             m.msg_namelen = first.peer ? first.peer->sockaddr_len() : 0;
             ControlWriter control(control_[messages].data());
             write_local_address(control, first.local);
-            if (run > 1)
-                control.add(SOL_UDP, UDP_SEGMENT,
-                            static_cast<std::uint16_t>(first.head_length + first.length));
+            if (run > 1) control.add(SOL_UDP, UDP_SEGMENT, static_cast<std::uint16_t>(first.size()));
             m.msg_control = control.used() ? control_[messages].data() : nullptr;
             m.msg_controllen = control.used();
             m.msg_flags = 0;
@@ -275,8 +275,8 @@ SendResult UdpBatch::send(int fd, std::span<const SendItem> items) noexcept {
         std::size_t gso_messages = 0, gso_datagrams = 0;
         for (std::size_t m = 0; m < static_cast<std::size_t>(sent); ++m) {
             for (std::size_t k = first_item_[m]; k < first_item_[m] + item_count_[m]; ++k) {
-                result.sent_bytes += items[k].head_length + items[k].length;
-                result.head_bytes += items[k].head_length;
+                result.sent_bytes += items[k].size();
+                result.head_bytes += items[k].head_length + items[k].tail_length;
             }
             result.sent += item_count_[m];
             if (item_count_[m] > 1) {

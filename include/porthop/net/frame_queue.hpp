@@ -48,9 +48,11 @@ public:
     FrameQueue(const FrameQueue&) = delete;
     FrameQueue& operator=(const FrameQueue&) = delete;
 
-    // Queues one frame: the u16 length of (head + payload), `head` (0 or a few bytes),
-    // `payload`. Nothing is queued unless the result is `queued`.
-    Push push(std::span<const std::byte> head, std::span<const std::byte> payload);
+    // Queues one frame: the u16 length of (head + payload + tail), `head` (0 or a few bytes),
+    // `payload`, `tail` (a hop-link frame's padding, or nothing). Nothing is queued unless the
+    // result is `queued`.
+    Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
+              std::span<const std::byte> tail = {});
 
     // True when frames wait and no write is in flight: the caller should start one.
     bool should_write() const noexcept { return !closed_ && !writing_now_ && !waiting_.empty(); }

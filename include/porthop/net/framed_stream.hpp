@@ -75,9 +75,10 @@ public:
     virtual ~FrameChannel() = default;
     // Starts reading; `owner` owns this channel and is kept alive by every operation in flight.
     virtual void start(const std::shared_ptr<void>& owner) = 0;
-    // Queues a copy of one frame (`head` then `payload`) and starts a write unless one is in
-    // flight. Anything but `queued` means nothing was queued.
-    virtual FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload) = 0;
+    // Queues a copy of one frame (`head`, `payload`, then `tail`) and starts a write unless one
+    // is in flight. Anything but `queued` means nothing was queued.
+    virtual FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
+                                  std::span<const std::byte> tail = {}) = 0;
     // From on_frame() or on_frames_done() only: the frames from offset `from` on (delivered,
     // not done with) stay in the buffer, the ones before are dropped, delivery stops and
     // reading pauses until resume(). While held, no frame deadline runs.
@@ -145,9 +146,10 @@ public:
         if (out_.should_write()) write();  // frames pushed before start
     }
 
-    FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload) override {
+    FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
+                          std::span<const std::byte> tail = {}) override {
         if (closed_) return FrameQueue::Push::closed;
-        const auto pushed = out_.push(head, payload);
+        const auto pushed = out_.push(head, payload, tail);
         if (out_.should_write()) write();
         return pushed;
     }

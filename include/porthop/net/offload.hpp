@@ -22,7 +22,7 @@ inline constexpr std::size_t kGsoMaxBytes = 65535 - 20 - 8;
 bool same_destination(const SendItem& a, const SendItem& b) noexcept;
 
 // How many items, from the first, can go out as one GSO message: all to the first item's
-// destination, all as long as the first (head + data, which becomes the segment size) except
+// destination, all as long as the first (head + data + tail: the segment size) except
 // that the last may be shorter (but not empty), at most `max_segments` of them and `max_bytes`
 // in total. 1 means "send the first item on its own" (also for an empty first item, or when
 // `max_segments` is 1); 0 only for no items or max_segments 0.

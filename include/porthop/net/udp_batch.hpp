@@ -91,6 +91,13 @@ struct SendItem {
     static constexpr std::size_t kMaxHead = 32;
     std::array<std::byte, kMaxHead> head{};
     std::size_t head_length = 0;
+    // Bytes sent after `data` (a hop-link frame's padding), from storage the caller keeps
+    // until send() returns: the datagram is head + data + tail.
+    const std::byte* tail = nullptr;
+    std::size_t tail_length = 0;
+
+    // The datagram's length on the wire.
+    std::size_t size() const noexcept { return head_length + length + tail_length; }
 };
 
 struct ReceiveResult {
@@ -102,7 +109,8 @@ struct ReceiveResult {
 struct SendResult {
     std::size_t sent = 0;        // datagrams (items), however many messages they went in
     std::size_t sent_bytes = 0;  // head + data of the items sent
-    std::size_t head_bytes = 0;  // of sent_bytes, the heads' (what a caller's payload count leaves out)
+    std::size_t head_bytes =
+        0;  // of sent_bytes, the heads' and tails' (what a caller's payload count leaves out)
     std::size_t failed = 0;
     int error = 0;  // last errno seen, 0 if none
     // The socket buffer was full (EAGAIN): items from `stopped_at` on were not tried (they are
@@ -174,7 +182,7 @@ private:
     State gro_ = State::unknown;
     OffloadCounters counters_;
     std::array<mmsghdr, kMaxBatch> headers_{};
-    std::array<iovec, 2 * kMaxSendItems> iovecs_{};  // 2 per item: head and data
+    std::array<iovec, 3 * kMaxSendItems> iovecs_{};  // up to 3 per item: head, data and tail
     std::array<Endpoint, kMaxBatch> addresses_{};
     // Per message of the current send call: its first item and how many items it carries.
     std::array<std::size_t, kMaxBatch> first_item_{};

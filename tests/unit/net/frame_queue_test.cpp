@@ -139,3 +139,21 @@ TEST_CASE("frame queue: closed during a write, it frees the write's buffer only 
     idle.close();
     CHECK(budget.used == 0);
 }
+
+TEST_CASE("frame queue: a tail goes after the payload, inside the frame's length", "[net][frame_queue]") {
+    QueueBudget budget{1 << 20};
+    FrameQueue q(budget);
+    const auto head = bytes(3, 7), payload = bytes(10, 1), tail = bytes(5, 9);
+    REQUIRE(q.push(head, payload, tail) == Push::queued);
+    auto out = q.start_write();
+    std::vector<std::byte> want = {std::byte{0}, std::byte{18}};  // 3 + 10 + 5
+    want.insert(want.end(), head.begin(), head.end());
+    want.insert(want.end(), payload.begin(), payload.end());
+    want.insert(want.end(), tail.begin(), tail.end());
+    CHECK(std::vector<std::byte>(out.begin(), out.end()) == want);
+    q.finish_write();
+    // Head, payload and tail together must fit a frame: one byte too many is refused whole.
+    const auto big = bytes(65535 - 3 - 5 + 1, 2);
+    CHECK(q.push(head, big, tail) == Push::too_slow);
+    CHECK_FALSE(q.should_write());
+}

@@ -134,6 +134,19 @@ TEST_CASE("gso_run: a head counts towards the segment size", "[net][offload][gso
     CHECK(gso_run(items) == 2);
 }
 
+TEST_CASE("gso_run: a tail counts towards the segment size too", "[net][offload][gso]") {
+    const std::byte pad[3] = {};
+    auto items = items_of({100, 100, 100, 100});
+    items[0].tail = items[1].tail = pad;
+    items[0].tail_length = items[1].tail_length = 2;  // 102, 102
+    items[2].head_length = 2;                         // 102 too, with a head instead
+    CHECK(items[0].size() == 102);
+    CHECK(gso_run(items) == 4);  // 102, 102, 102, then 100 as a shorter last
+    items[3].tail = pad;
+    items[3].tail_length = 3;  // 103: longer, ends the run
+    CHECK(gso_run(items) == 3);
+}
+
 // ---- gso_refused ------------------------------------------------------------------------------
 
 TEST_CASE("gso_refused: errors that turn GSO off, and the others", "[net][offload][gso]") {

@@ -923,6 +923,48 @@ TEST_CASE_METHOD(OffloadFixture, "GSO: a head goes out as its own iovec, in ever
     }
 }
 
+TEST_CASE_METHOD(OffloadFixture, "a tail goes out after the data, as its own iovec, GSO or not",
+                 "[net][udp_batch][gso]") {
+    const std::byte tails[3][2] = {{std::byte{0xa0}, std::byte{0xa1}},
+                                   {std::byte{0xb0}, std::byte{0xb1}},
+                                   {std::byte{0xc0}, std::byte{0xc1}}};
+    Burst burst;
+    burst.add(3, 100);
+    burst.build({&burst.a}, {3});
+    for (std::size_t i = 0; i < 3; ++i) {
+        burst.items[i].head[0] = std::byte{4};
+        burst.items[i].head_length = 1;
+        burst.items[i].tail = tails[i];
+        burst.items[i].tail_length = 2;
+    }
+    const auto r = batch.send(5, burst.items);
+    CHECK(r.sent == 3);
+    CHECK(r.sent_bytes == 309);  // head and tail count
+    CHECK(r.head_bytes == 9);    // and are not payload
+    REQUIRE(g.send_counts == std::vector<unsigned>{1});
+    const auto& m = g.send_calls[0][0];
+    CHECK(m.gso_size == 103);
+    REQUIRE(m.pieces.size() == 9);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(m.pieces[3 * i] == burst.items[i].head.data());
+        CHECK(m.pieces[3 * i + 1] == burst.payloads[i].data());
+        CHECK(m.pieces[3 * i + 2] == tails[i]);
+        CHECK(m.bytes[103 * i] == std::byte{4});
+        CHECK(m.bytes[103 * i + 101] == tails[i][0]);
+        CHECK(m.bytes[103 * i + 102] == tails[i][1]);
+    }
+    // A tail that makes one item longer than the others ends the GSO run there.
+    g.send_calls.clear();
+    g.send_counts.clear();
+    burst.items[1].tail_length = 1;  // 102 after 103: a shorter last segment
+    burst.items[2].tail_length = 2;  // 103 again: its own message
+    const auto r2 = batch.send(5, burst.items);
+    CHECK(r2.sent == 3);
+    REQUIRE(g.send_counts == std::vector<unsigned>{2});
+    CHECK(g.send_calls[0][0].pieces.size() == 6);
+    CHECK(g.send_calls[0][1].pieces.size() == 3);
+}
+
 TEST_CASE_METHOD(OffloadFixture, "GSO: a kernel without UDP_SEGMENT is asked once, and counted",
                  "[net][udp_batch][gso]") {
     g.getsockopt_errno = ENOPROTOOPT;

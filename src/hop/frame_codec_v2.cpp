@@ -135,9 +135,12 @@ v2::Mode FrameCodecV2::mode_for(std::span<const std::byte> datagram) noexcept {
     return v2::Mode::full;
 }
 
-std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRandom& random) const noexcept {
-    const std::size_t lo = std::max<std::size_t>(padding_.min_total, unpadded);
-    const std::size_t hi = std::max<std::size_t>(padding_.max_total, unpadded);
+std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRandom& random,
+                                       std::size_t at_most) const noexcept {
+    const std::size_t lo =
+        std::max<std::size_t>(std::min<std::size_t>(padding_.min_total, at_most), unpadded);
+    const std::size_t hi =
+        std::max<std::size_t>(std::min<std::size_t>(padding_.max_total, at_most), unpadded);
     // One uniform draw even when lo == hi (uniform(1) draws once), so that the sequence of
     // draws depends only on which frames are padded (the vectors' generator does the same).
     return lo + random.uniform(static_cast<std::uint32_t>(hi - lo + 1));
@@ -169,11 +172,12 @@ FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> 
 
 std::span<const std::byte> FrameCodecV2::seal_control(const wire::hop::Control& c,
                                                       std::span<std::byte, kMaxControl> out,
-                                                      crypto::StreamRandom& random) const noexcept {
+                                                      crypto::StreamRandom& random,
+                                                      std::size_t at_most) const noexcept {
     static_assert(v2::kControlFrameSize + v2::kMaxPadding >= kMaxControl);
     const auto salt = out.first<v2::kSaltSize>();
     random.fill(salt);
-    const std::size_t total = padded_total(v2::kControlFrameSize, random);
+    const std::size_t total = padded_total(v2::kControlFrameSize, random, at_most);
     const std::size_t padding = total - v2::kControlFrameSize;  // <= kMaxControl - 61 < kMaxPadding
 
     const V2Header header = v2_encode_header({true, v2::Mode::full, padding});

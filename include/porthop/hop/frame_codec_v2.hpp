@@ -126,10 +126,14 @@ public:
                          std::span<std::byte> tail, crypto::StreamRandom& random) const noexcept;
 
     // Writes the control frame for `c` (tag as in v1, full mode, padded) into `out`; returns
-    // the bytes to send.
+    // the bytes to send. `at_most` caps the total length: the server's ack is never longer than
+    // the attach it answers (no more bytes to a sender than it sent), so its padded length is
+    // drawn from the range cut at the attach's length (never below the 61 bytes of an
+    // unpadded control frame). The default leaves the range as configured.
     std::span<const std::byte> seal_control(const wire::hop::Control& c,
                                             std::span<std::byte, kMaxControl> out,
-                                            crypto::StreamRandom& random) const noexcept;
+                                            crypto::StreamRandom& random,
+                                            std::size_t at_most = kMaxControl) const noexcept;
 
     // Bytes a data frame adds to an unpadded datagram (the MTU and max_datagram checks).
     static constexpr std::size_t data_overhead() noexcept { return v2::kOverhead; }
@@ -141,8 +145,10 @@ public:
     v2::PaddingRange padding() const noexcept { return padding_; }
 
 private:
-    // Total length of a padded frame whose unpadded length is `unpadded`.
-    std::size_t padded_total(std::size_t unpadded, crypto::StreamRandom& random) const noexcept;
+    // Total length of a padded frame whose unpadded length is `unpadded`, at most `at_most`
+    // (where that leaves room for the unpadded frame).
+    std::size_t padded_total(std::size_t unpadded, crypto::StreamRandom& random,
+                             std::size_t at_most = kMaxControl) const noexcept;
 
     crypto::HopKeys keys_;
     crypto::MaskDirection seal_direction_;

@@ -195,9 +195,10 @@ Bytes seal_data(const FrameCodecV2& codec, Bytes datagram, crypto::StreamRandom&
     return wire;
 }
 
-Bytes seal_control(const FrameCodecV2& codec, const wh::Control& c, crypto::StreamRandom& random) {
+Bytes seal_control(const FrameCodecV2& codec, const wh::Control& c, crypto::StreamRandom& random,
+                   std::size_t at_most = FrameCodecV2::kMaxControl) {
     std::array<std::byte, FrameCodecV2::kMaxControl> out{};
-    const auto frame = codec.seal_control(c, out, random);
+    const auto frame = codec.seal_control(c, out, random, at_most);
     CHECK(frame.data() == out.data());
     return Bytes(frame.begin(), frame.end());
 }
@@ -402,6 +403,27 @@ TEST_CASE("frame codec v2: padding ranges, clamped, and a tail too short", "[hop
         const FrameCodecV2 inverted(keys, v2::Side::agent, {900, 200});
         CHECK(inverted.padding().min_total == 200);
         CHECK(inverted.padding().max_total == 200);
+    }
+    SECTION("an ack is never longer than the attach it answers") {
+        const FrameCodecV2 codec(keys, v2::Side::server);
+        std::size_t shortest = 9999, longest = 0;
+        for (const std::size_t attach : {61, 100, 160, 161, 400, 1000, 1500}) {
+            INFO("attach of " << attach << " bytes");
+            for (int round = 0; round < 200; ++round) {
+                const auto ack = seal_control(codec, test::kAck, random, attach);
+                CHECK(ack.size() <= std::max<std::size_t>(attach, v2::kControlFrameSize));
+                CHECK(ack.size() >= std::min<std::size_t>(attach, 160));
+                shortest = std::min(shortest, ack.size());
+                longest = std::max(longest, ack.size());
+                Bytes opened = ack;
+                CHECK(agent().open(opened).kind == wh::Kind::control);
+            }
+        }
+        CHECK(shortest == 61);   // the attach of 61 bytes: no room for padding
+        CHECK(longest > 950);    // the range's top region, once the attach is longer...
+        CHECK(longest <= 1000);  // ... and not beyond it
+        // Below 61 (no attach is): the unpadded frame still goes out whole.
+        CHECK(seal_control(codec, test::kAck, random, 10).size() == v2::kControlFrameSize);
     }
     SECTION("a tail shorter than the padding wanted: cut to it, and the frame still opens") {
         const FrameCodecV2 fixed(keys, v2::Side::agent, {900, 900});

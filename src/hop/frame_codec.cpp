@@ -1,32 +1,27 @@
 #include "porthop/hop/frame_codec.hpp"
 
-#include "porthop/crypto/hop_auth.hpp"
+#include <utility>
 
 namespace porthop::hop {
 
-namespace wh = wire::hop;
+FrameCodec::FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random) noexcept
+    : keys_(keys), v2_(keys, side), random_(std::move(random)) {}
 
 FrameCodec::Opened FrameCodec::open(std::span<std::byte> frame) const noexcept {
-    switch (wh::classify(frame)) {
-        case wh::Kind::control: return {wh::Kind::control, frame};
-        case wh::Kind::data: return {wh::Kind::data, frame.subspan(wh::kDataOverhead)};
-        case wh::Kind::other: break;
-    }
-    return {};
+    const auto opened = v2_.open(frame);
+    return {opened.kind, opened.body};
 }
 
-std::size_t FrameCodec::seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte>) const noexcept {
-    static_assert(wh::kDataOverhead <= kMaxHead);
-    head[0] = static_cast<std::byte>(wh::Type::data);  // version 1: the datagram follows unchanged
-    return wh::kDataOverhead;
+FrameCodec::Sealed FrameCodec::seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
+                                         std::span<std::byte> tail) noexcept {
+    const auto sealed = v2_.seal_data(head, datagram, tail, random_);
+    return {sealed.head, sealed.tail};
 }
 
-std::span<const std::byte> FrameCodec::seal_control(const wh::Control& c,
-                                                    std::span<std::byte, kMaxControl> out) const noexcept {
-    static_assert(wh::kControlSize <= kMaxControl);
-    const auto frame = out.first<wh::kControlSize>();
-    crypto::seal_control(keys_, c, frame);
-    return frame;
+std::span<const std::byte> FrameCodec::seal_control(const wire::hop::Control& c,
+                                                    std::span<std::byte, kMaxControl> out,
+                                                    std::size_t at_most) noexcept {
+    return v2_.seal_control(c, out, random_, at_most);
 }
 
 }  // namespace porthop::hop

@@ -34,7 +34,7 @@ public:
         : io_(io),
           opt_(std::move(options)),
           keys_(crypto::derive_hop_keys(opt_.key)),
-          codec_(keys_),
+          codec_(keys_, hop::FrameCodec::Side::agent),
           schedule_(keys_.schedule, opt_.udp_ports),
           paths_(schedule_, opt_.tcp_port, opt_.timers, crypto::random_nonzero_u64()),
           pool_(opt_.max_datagram, net::kMaxBatch),  // the receive batch; the TCP path copies
@@ -165,16 +165,29 @@ private:
                     // Replies go to whoever spoke last: the VPN client may restart on another port.
                     local_peer_ = slot.peer;
                     have_local_peer_ = true;
+                    if (active.kind != hop::Path::Kind::none &&
+                        slot.length + codec_.data_overhead() > opt_.max_datagram) {
+                        ++counters_.dropped_send;  // no room for the frame's header
+                        continue;
+                    }
                     if (active.kind == hop::Path::Kind::udp) {
                         if (n == items_.size()) flush();
                         // The frame header goes out in front of the datagram, which stays in place
-                        // (GRO packs datagrams back to back: no room in front of them).
-                        net::SendItem& item = items_[n++];
+                        // (GRO packs datagrams back to back: no room in front of them), and the
+                        // padding of a handshake after it, from this item's own tail buffer.
+                        const std::size_t k = n++;
+                        net::SendItem& item = items_[k];
                         item = net::SendItem{slot.data, slot.length, &active_endpoint_, nullptr};
-                        item.head_length = codec_.seal_data(
-                            std::span(item.head).first<hop::FrameCodec::kMaxHead>(), {slot.data, slot.length});
+                        const auto sealed = codec_.seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
+                                                             {slot.data, slot.length}, tail_room(k, slot.length));
+                        item.head_length = sealed.head;
+                        item.tail = tails_[k].data();
+                        item.tail_length = sealed.tail;
                     } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
-                        if (tcp_->send_data({slot.data, slot.length})) {
+                        std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
+                        const auto sealed = codec_.seal_data(head, {slot.data, slot.length}, tail_room(0, slot.length));
+                        if (tcp_->send_data({head.data(), sealed.head}, {slot.data, slot.length},
+                                            {tails_[0].data(), sealed.tail})) {
                             count_to_server(1, slot.length);
                             ++sent;
                         } else {
@@ -260,6 +273,14 @@ private:
         }
         if (out_count_ == out_.size()) flush_to_local();
         out_[out_count_++] = net::SendItem{opened.body.data(), opened.body.size(), &local_peer_, nullptr};
+    }
+
+    // Item k's padding buffer, no longer than what keeps a frame of a `length`-byte datagram
+    // within max_datagram.
+    std::span<std::byte> tail_room(std::size_t k, std::size_t length) noexcept {
+        const std::size_t frame = length + codec_.data_overhead();
+        const std::size_t room = opt_.max_datagram > frame ? opt_.max_datagram - frame : 0;
+        return std::span(tails_[k]).first(std::min(room, tails_[k].size()));
     }
 
     void flush_to_local() {
@@ -370,6 +391,8 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
+    // The padding of items_[k] (FrameCodec::seal_data's tail); also the TCP path's, item 0.
+    std::array<std::array<std::byte, hop::FrameCodec::kMaxTail>, net::kMaxBatch> tails_;
     std::array<net::SendItem, net::kMaxBatch> out_;
     std::size_t out_count_ = 0;
 };

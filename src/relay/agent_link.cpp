@@ -16,7 +16,7 @@ using boost::system::error_code;
 
 const ServerOptions& Server::Impl::link_options() const noexcept { return opt_; }
 
-const hop::FrameCodec& Server::Impl::link_codec() const noexcept { return *codec_; }
+hop::FrameCodec& Server::Impl::link_codec() noexcept { return *codec_; }
 
 Session* Server::Impl::find_agent(std::uint64_t hop_id) noexcept { return sessions_.find_agent(hop_id); }
 
@@ -51,12 +51,15 @@ void Server::Impl::on_udp_attach(UdpListener& listener, const net::ReceiveSlot& 
         const auto fields = wire::hop::decode_control(frame);
         if (fields && !sessions_.find_agent(fields->session_id))
             if (auto to = other_owner(IdKind::hop_session, fields->session_id)) {
+                // The owner opens it again: it goes as it arrived, masked.
+                codec_->restore({slot.data, slot.length});
                 hand_off(*to, listener, slot, {slot.data, slot.length});
                 return;
             }
     }
     const UdpKey key{listener.id, slot.peer};
-    Session* session = agent_links_.accept(frame, now, {"udp", slot.peer, listener.bound.port()});
+    Session* session =
+        agent_links_.accept(frame, now, {"udp", slot.peer, listener.bound.port(), slot.length});
     if (!session) return;
     // The agent's address on this port may still belong to a native session (it sent data to a
     // server that had forgotten it, say after a restart): the authenticated attach wins.
@@ -79,9 +82,9 @@ void Server::Impl::on_udp_attach(UdpListener& listener, const net::ReceiveSlot& 
 }
 
 SessionPtr Server::Impl::attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
-                                    const Session* current) {
-    Session* session =
-        agent_links_.accept(frame, Clock::now(), {"tcp", connection.peer(), connection.port()}, current);
+                                    std::size_t length, const Session* current) {
+    Session* session = agent_links_.accept(frame, Clock::now(),
+                                           {"tcp", connection.peer(), connection.port(), length}, current);
     if (!session) return nullptr;
     bind_tcp_path(*session, connection);
     return sessions_.get(session->id);

@@ -67,10 +67,10 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
     }
     Counters::add(counters_.agent_attaches);
     session->last_from_client = now;
-    // The ack is as long as the attach: never more bytes to a sender than it sent.
+    // The ack is no longer than the attach: never more bytes to a sender than it sent.
     const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
                                  epoch_now(), c.counter};
-    ack_ = host_.link_codec().seal_control(ack, ack_buffer_);
+    ack_ = host_.link_codec().seal_control(ack, ack_buffer_, via.length);
     return session;
 }
 

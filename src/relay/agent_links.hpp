@@ -29,6 +29,9 @@ struct AttachVia {
     const char* transport;  // "udp" or "tcp"
     net::Endpoint peer;
     std::uint16_t port;  // the server's port it arrived on
+    // The attach's length as it came (the datagram, or the TCP record): the ack is never
+    // longer, so nobody gets more bytes back than it sent.
+    std::size_t length = 0;
     std::string describe() const;
 };
 
@@ -39,7 +42,7 @@ public:
     // The options of now (hop keys, hop interval, wall clock): a reload changes them.
     virtual const ServerOptions& link_options() const noexcept = 0;
     // The hop-link codec of now; asked only while link_options() has a hop key.
-    virtual const hop::FrameCodec& link_codec() const noexcept = 0;
+    virtual hop::FrameCodec& link_codec() noexcept = 0;
     // This worker's agent session whose hop-link id is `hop_id`, or null.
     virtual Session* find_agent(std::uint64_t hop_id) noexcept = 0;
     // A new session (a slot of max_sessions, its backend socket, its table entry) for a porthop
@@ -73,7 +76,7 @@ public:
     // open or touch any session. Needs a hop key (link_options().hop_keys).
     Session* accept(std::span<const std::byte> frame, Clock::time_point now, const AttachVia& via,
                     const Session* current = nullptr);
-    // The last ack sealed (as long as its attach: never more bytes to a sender than it sent).
+    // The last ack sealed (no longer than its attach: never more bytes to a sender than it sent).
     std::span<const std::byte> ack() const noexcept { return ack_; }
     // An ack another worker sealed (a session moving here with the connection that attached):
     // it becomes ack().

@@ -54,10 +54,9 @@ void AgentTcpPath::on_stream_end(net::StreamEnd why, const boost::system::error_
     }
 }
 
-bool AgentTcpPath::send_data(std::span<const std::byte> datagram) {
-    static constexpr std::array<std::byte, wire::hop::kDataOverhead> kDataType{
-        static_cast<std::byte>(wire::hop::Type::data)};
-    return up() && stream_->push(kDataType, datagram) == net::FrameQueue::Push::queued;
+bool AgentTcpPath::send_data(std::span<const std::byte> head, std::span<const std::byte> datagram,
+                             std::span<const std::byte> tail) {
+    return up() && stream_->push(head, datagram, tail) == net::FrameQueue::Push::queued;
 }
 
 bool AgentTcpPath::send_control(std::span<const std::byte> frame) {

@@ -32,9 +32,10 @@ public:
     AgentTcpPath(boost::asio::io_context& io, Handler& handler, std::size_t max_frame);
 
     void connect(const boost::asio::ip::tcp::endpoint& server);
-    // Queues a copy of `datagram` as a hop-link data frame; false when the queue is full or
-    // the path is not up.
-    bool send_data(std::span<const std::byte> datagram);
+    // Queues a copy of a sealed hop-link data frame (FrameCodec::seal_data's head, the masked
+    // datagram, its padding) as one record; false when the queue is full or the path is not up.
+    bool send_data(std::span<const std::byte> head, std::span<const std::byte> datagram,
+                   std::span<const std::byte> tail);
     bool send_control(std::span<const std::byte> frame);
     void close();
     bool up() const noexcept { return stream_ && !closed_; }

@@ -109,7 +109,7 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     opt_ = std::move(next);
     // A new key seals from now on. A key removed keeps its codec for the replies to agent
     // sessions that are still open (they end when idle); ingress no longer opens hop link.
-    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server);
     set_sweep_interval();
     // A reload may turn moving target on or off, or change the interval or the key.
     listeners_.follow_epochs(opt_);

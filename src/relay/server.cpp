@@ -33,7 +33,7 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       guard_(guard_config(opt_), counters_),
       listeners_(io, net::ReuseportGroup{worker, shared.workers}, *this) {
     for (auto& buffer : rx_) buffer = pool_.get();
-    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys);
+    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server);
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
                                  &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});
@@ -399,15 +399,23 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 }
                 if (s.agent) {
                     // A hop-link data frame: its header goes out in front of the datagram, which
-                    // stays where it is (GRO packs datagrams back to back: no room in front).
-                    if (slot.length + codec()->data_overhead() > opt_.max_datagram) {
+                    // stays where it is (GRO packs datagrams back to back: no room in front), and
+                    // a handshake's padding after it, from this item's own tail buffer, cut so
+                    // that the frame stays within max_datagram.
+                    const std::size_t frame = slot.length + hop::FrameCodec::data_overhead();
+                    if (frame > opt_.max_datagram) {
                         Counters::add(counters_.drop_truncated);
                         continue;
                     }
-                    net::SendItem& item = items_[n++];
+                    const std::size_t k = n++;
+                    net::SendItem& item = items_[k];
                     item = net::SendItem{slot.data, slot.length, &s.path.client(), &s.path.local()};
-                    item.head_length = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
-                                                          {slot.data, slot.length});
+                    const auto tail = std::span(tails_[k]).first(std::min(tails_[k].size(), opt_.max_datagram - frame));
+                    const auto sealed = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
+                                                           {slot.data, slot.length}, tail);
+                    item.head_length = sealed.head;
+                    item.tail = tails_[k].data();
+                    item.tail_length = sealed.tail;
                     continue;
                 }
                 items_[n++] = net::SendItem{slot.data, slot.length, &s.path.client(), &s.path.local()};

@@ -108,8 +108,9 @@ private:
     // (counted, never answered). On success the connection becomes the session's TCP path and
     // the ack is queued on it.
     // `current` is the session an agent connection already belongs to: an attach naming
-    // another session is refused there (one connection, one session).
-    SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame,
+    // another session is refused there (one connection, one session). `length`: the record's
+    // length as it came (the ack is no longer).
+    SessionPtr attach_tcp(TcpConnection& connection, std::span<const std::byte> frame, std::size_t length,
                           const Session* current = nullptr);
     // Makes `connection` the session's TCP path (superseding another) and queues the agent
     // links' last ack on it.
@@ -132,7 +133,8 @@ private:
     // worker: that worker judges the attach and, if it accepts, hands the session to this one
     // (give_session, then adopt_session here), where the connection is. False (nothing asked)
     // when no other worker holds the session. workers.cpp says why the session moves.
-    bool request_session(TcpConnection& connection, std::span<const std::byte> attach);
+    // `attach`: the control frame as the codec opened it; `length`: the record as it came.
+    bool request_session(TcpConnection& connection, std::span<const std::byte> attach, std::size_t length);
     void give_session(std::unique_ptr<SessionHandover> handover);   // on the session's worker
     void adopt_session(std::unique_ptr<SessionHandover> handover);  // on the connection's worker
     // The worker other than this one holding the agent session an attach frame names.
@@ -187,6 +189,8 @@ private:
     void count_ingress_drop(hop::Drop drop) noexcept;
     // The hop-link codec: every hop-link frame is opened and sealed by it. Ingress opens hop
     // link only while a key is configured (null: none); agent sessions always have a codec.
+    // Sealing draws from the codec's random generator: the non-const one seals.
+    hop::FrameCodec* codec() noexcept { return codec_ ? &*codec_ : nullptr; }
     const hop::FrameCodec* codec() const noexcept { return codec_ ? &*codec_ : nullptr; }
     const hop::FrameCodec* ingress_codec() const noexcept { return opt_.hop_keys ? codec() : nullptr; }
     // Counts (and logs, rate-limited) a reply a TCP connection's queue did not take.
@@ -247,7 +251,7 @@ private:
     // AgentLinkHost (agent_link.cpp): the options and codec of now, agent sessions by hop-link
     // id, opening one (open_session) and entering it in the table, directory and log.
     const ServerOptions& link_options() const noexcept override;
-    const hop::FrameCodec& link_codec() const noexcept override;
+    hop::FrameCodec& link_codec() noexcept override;
     Session* find_agent(std::uint64_t hop_id) noexcept override;
     Session* open_agent_session(Clock::time_point now, const AttachVia& via) override;
     void agent_opened(Session& s, const AttachVia& via) override;
@@ -307,6 +311,8 @@ private:
     std::array<std::unique_ptr<net::PacketBuffer>, net::kMaxBatch> rx_;
     std::array<net::ReceiveSlot, net::kMaxBatch> slots_;
     std::array<net::SendItem, net::kMaxBatch> items_;
+    // The padding of items_[k] sent to an agent (FrameCodec::seal_data's tail).
+    std::array<std::array<std::byte, hop::FrameCodec::kMaxTail>, net::kMaxBatch> tails_;
     std::optional<hop::FrameCodec> codec_;  // from opt_.hop_keys (start and reload)
     AgentLinks agent_links_{*this, counters_};
     NativeGuard guard_;

@@ -40,7 +40,7 @@ public:
     // on this port). Replies to an agent are sealed with reply_codec(), which stays after a
     // reload removed the key, for the agents still connected (non-null once a key was set).
     virtual const hop::FrameCodec* codec() const noexcept = 0;
-    virtual const hop::FrameCodec* reply_codec() const noexcept = 0;
+    virtual hop::FrameCodec* reply_codec() noexcept = 0;
     // A warning about a client's input, rate-limited together with the server's other input
     // warnings; `message` runs only when the line is logged.
     virtual void warn_input(const std::function<std::string()>& message) = 0;
@@ -61,11 +61,13 @@ public:
     // A hop-link attach that may name a session of another worker. True: that worker judges
     // it, and its answer comes back as TcpConnection::handed_over() (the session moves here if
     // accepted); false: the session is not elsewhere, the connection calls attach() itself.
-    virtual bool hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach) = 0;
+    // `attach` is the control frame as the codec opened it, `length` the record as it came.
+    virtual bool hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach,
+                                  std::size_t length) = 0;
     // A hop-link attach, or on an agent connection (`current`: its session) a keepalive: the
     // session it names (new or known), bound to this connection as its TCP path with the ack
     // queued on it; null when refused (counted, never answered).
-    virtual SessionPtr attach(TcpConnection& connection, std::span<const std::byte> frame,
+    virtual SessionPtr attach(TcpConnection& connection, std::span<const std::byte> frame, std::size_t length,
                               const Session* current) = 0;
 
     // ---- every frame after it ----

@@ -42,7 +42,8 @@ TcpConnection::Ingress TcpConnection::ingress(const net::Frame& frame, std::span
             const auto in = hop::decide(host_.codec(), hop::Flow::agent, frame.payload);
             switch (in.route) {
                 case hop::Route::attach:
-                    host_.attach(*this, in.bytes, session_.get());  // a keepalive; refused: dropped
+                    host_.attach(*this, in.bytes, frame.payload.size(),
+                                 session_.get());  // a keepalive; refused: dropped
                     return Ingress::done;
                 case hop::Route::agent_data:
                     host_.note_agent_data(*session_, *this);
@@ -66,17 +67,20 @@ TcpConnection::Ingress TcpConnection::ingress(const net::Frame& frame, std::span
 // waits for another worker to judge its attach.
 bool TcpConnection::decide(const net::Frame& first) {
     const auto& opt = host_.options();
-    if (hop::decide(host_.codec(), hop::Flow::unknown, first.payload).route == hop::Route::attach) {
+    const auto in = hop::decide(host_.codec(), hop::Flow::unknown, first.payload);
+    if (in.route == hop::Route::attach) {
         // A porthop client whose address changed may connect to another worker than the one
         // holding its session: that worker judges the attach and, if it accepts, hands the
         // session over. The frames stay held here until it answers (handed_over()). Asked
-        // again only if the session moved on meanwhile (bounded).
-        if (handovers_ < 2 && host_.hand_over_attach(*this, first.payload)) {
+        // again only if the session moved on meanwhile (bounded): the held frame is masked
+        // back, so that it opens again then.
+        if (handovers_ < 2 && host_.hand_over_attach(*this, in.bytes, first.payload.size())) {
             ++handovers_;
+            host_.codec()->restore(first.payload);
             stream_->hold(first.begin);
             return false;
         }
-        session_ = host_.attach(*this, first.payload, nullptr);
+        session_ = host_.attach(*this, in.bytes, first.payload.size(), nullptr);
         if (!session_) {
             reject("hop-link attach refused");
             return false;
@@ -204,13 +208,14 @@ void TcpConnection::reject(const char* why) {
 
 Push TcpConnection::enqueue(std::span<std::byte> datagram) {
     std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
-    std::size_t head_length = 0;
+    std::array<std::byte, hop::FrameCodec::kMaxTail> tail;  // written only as far as it is sent
+    hop::FrameCodec::Sealed sealed;
     if (mode_ == Mode::agent) {
-        const hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
+        hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
         if (!codec) return Push::closed;
-        head_length = codec->seal_data(head, datagram);
+        sealed = codec->seal_data(head, datagram, tail);
     }
-    const auto pushed = stream_->push({head.data(), head_length}, datagram);
+    const auto pushed = stream_->push({head.data(), sealed.head}, datagram, {tail.data(), sealed.tail});
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
     if (pushed == Push::queued) host_.account_to_client(*session_, 1, datagram.size());
     return pushed;

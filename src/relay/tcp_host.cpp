@@ -10,7 +10,7 @@ namespace asio = boost::asio;
 
 const ServerOptions& TcpHost::options() const noexcept { return impl_.opt_; }
 const hop::FrameCodec* TcpHost::codec() const noexcept { return impl_.ingress_codec(); }
-const hop::FrameCodec* TcpHost::reply_codec() const noexcept { return impl_.codec(); }
+hop::FrameCodec* TcpHost::reply_codec() noexcept { return impl_.codec(); }
 
 Counters& TcpHost::counters() noexcept { return impl_.counters_; }
 
@@ -54,13 +54,14 @@ SessionPtr TcpHost::open_native_session(TcpConnection& connection, const wire::N
     return impl_.open_tcp_session(connection);
 }
 
-bool TcpHost::hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach) {
-    return impl_.request_session(connection, attach);
+bool TcpHost::hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach,
+                               std::size_t length) {
+    return impl_.request_session(connection, attach, length);
 }
 
-SessionPtr TcpHost::attach(TcpConnection& connection, std::span<const std::byte> frame,
+SessionPtr TcpHost::attach(TcpConnection& connection, std::span<const std::byte> frame, std::size_t length,
                            const Session* current) {
-    return impl_.attach_tcp(connection, frame, current);
+    return impl_.attach_tcp(connection, frame, length, current);
 }
 
 bool TcpHost::admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,

@@ -26,15 +26,16 @@ public:
     const ServerOptions& options() const noexcept override;
     Counters& counters() noexcept override;
     const hop::FrameCodec* codec() const noexcept override;
-    const hop::FrameCodec* reply_codec() const noexcept override;
+    hop::FrameCodec* reply_codec() noexcept override;
     void warn_input(const std::function<std::string()>& message) override;
     void connection_started(const std::shared_ptr<TcpConnection>& connection,
                             const std::optional<SourceKey>& source) override;
     void connection_closed(const std::optional<SourceKey>& source) noexcept override;
     SessionPtr open_native_session(TcpConnection& connection, const wire::Native& native,
                                    std::span<const std::byte> first_frame) override;
-    bool hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach) override;
-    SessionPtr attach(TcpConnection& connection, std::span<const std::byte> frame,
+    bool hand_over_attach(TcpConnection& connection, std::span<const std::byte> attach,
+                          std::size_t length) override;
+    SessionPtr attach(TcpConnection& connection, std::span<const std::byte> frame, std::size_t length,
                       const Session* current) override;
     bool admit_native_frame(std::span<const std::byte> frame, const net::Endpoint& peer,
                             Clock::time_point now) override;

@@ -138,7 +138,8 @@ std::optional<std::uint32_t> Server::Impl::attach_owner(std::span<const std::byt
 struct SessionHandover {
     std::uint32_t asker = 0;  // the worker holding the connection
     std::uint64_t request = 0;
-    std::vector<std::byte> attach;  // as it came, for the owner's check
+    std::vector<std::byte> attach;  // the control frame, opened, for the owner's check
+    std::size_t length = 0;         // the record's length as it came (the ack is no longer)
     net::Endpoint peer;  // the connection's, for the owner's log line
     std::uint16_t port = 0;
     TcpConnection::Handover verdict = TcpConnection::Handover::gone;
@@ -158,7 +159,8 @@ struct SessionHandover {
     }
 };
 
-bool Server::Impl::request_session(TcpConnection& connection, std::span<const std::byte> attach) {
+bool Server::Impl::request_session(TcpConnection& connection, std::span<const std::byte> attach,
+                                   std::size_t length) {
     if (!multi_worker()) return false;
     const auto to = attach_owner(attach);
     if (!to) return false;
@@ -167,6 +169,7 @@ bool Server::Impl::request_session(TcpConnection& connection, std::span<const st
     handover->asker = worker_;
     handover->request = ++next_handover_;
     handover->attach.assign(attach.begin(), attach.end());
+    handover->length = length;
     handover->peer = connection.peer();
     handover->port = connection.port();
     awaiting_session_.emplace(handover->request, connection.shared_from_this());
@@ -182,7 +185,7 @@ void Server::Impl::give_session(std::unique_ptr<SessionHandover> h) {
     Session* s = (!stopped_ && fields) ? sessions_.find_agent(fields->session_id) : nullptr;
     if (!s) {
         h->verdict = TcpConnection::Handover::gone;  // closed, or moved on: the asker judges it
-    } else if (!agent_links_.accept(h->attach, Clock::now(), {"tcp", h->peer, h->port})) {
+    } else if (!agent_links_.accept(h->attach, Clock::now(), {"tcp", h->peer, h->port, h->length})) {
         h->verdict = TcpConnection::Handover::refused;  // counted
     } else {
         const auto ack = agent_links_.ack();

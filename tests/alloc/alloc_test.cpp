@@ -24,6 +24,8 @@
 #include "../support/harness.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/hop/frame_codec.hpp"
+#include "../support/hop_vectors.hpp"
 #include "porthop/net/steering.hpp"
 #include "porthop/relay/agent.hpp"
 #include "porthop/relay/server.hpp"
@@ -477,28 +479,28 @@ TEST_CASE("datagrams handed from one worker to another forward without allocatin
     ServerLoop relay(options);
     const auto port = relay.server.udp_endpoints().at(0).port();
     UdpClient first(address_on(0, 2)), moved(address_on(1, 2));
+    // The client's end of the hop link (its allocations are not the relay's: only the relay's
+    // threads are counted).
+    hop::FrameCodec agent(keys, hop::FrameCodec::Side::agent);
     const auto attach = [&](UdpClient& from, std::uint64_t counter) {
-        std::array<std::byte, wire::hop::kControlSize> frame{};
-        crypto::seal_control(keys,
-                             {wire::hop::Type::attach, 0x77, counter,
-                              hop::epoch_at(std::chrono::system_clock::now(), options.hop_interval), 0},
-                             std::span<std::byte, wire::hop::kControlSize>(frame));
-        from.send_to(port, Bytes(frame.begin(), frame.end()));
-        return from.receive().has_value();
+        from.send_to(port, test::sealed_control(agent, {wire::hop::Type::attach, 0x77, counter,
+                                                        hop::epoch_at(std::chrono::system_clock::now(),
+                                                                      options.hop_interval),
+                                                        0}));
+        auto ack = from.receive();
+        return ack && agent.open(ack->first).kind == wire::hop::Kind::control;
     };
     REQUIRE(attach(first, 1));
     REQUIRE(attach(moved, 2));
     Client client{[&](const std::vector<Bytes>& burst) {
-                      for (const auto& d : burst) {
-                          Bytes frame{std::byte{0x03}};
-                          frame.insert(frame.end(), d.begin(), d.end());
-                          moved.send_to(port, frame);
-                      }
+                      for (const auto& d : burst) moved.send_to(port, test::sealed_data(agent, d));
                   },
                   [&]() -> std::optional<Bytes> {
                       auto got = moved.receive();
-                      if (!got || got->first.empty()) return std::nullopt;
-                      return Bytes(got->first.begin() + 1, got->first.end());
+                      if (!got) return std::nullopt;
+                      const auto opened = agent.open(got->first);
+                      if (opened.kind != wire::hop::Kind::data || opened.body.empty()) return std::nullopt;
+                      return Bytes(opened.body.begin(), opened.body.end());
                   }};
     const auto handed_before = relay.server.counters().handoffs.load();
     const auto w = measure("handed between workers", client);

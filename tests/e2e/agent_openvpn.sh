@@ -23,6 +23,7 @@ INTERVAL=20
 SRV_TUN=10.79.0.1
 
 ph_topology
+ph_censor_signatures
 ph_ovpn_pki
 ph_ovpn_server "$PH_NS_SRV" "tuns$PH_ID" 127.0.0.1 1194
 KEY=$(ph_hop_key)
@@ -80,5 +81,6 @@ ph_result "RESULT port_block_recovery=${PH_PORT_BLOCK_RECOVERY}s all_udp_block_r
     "tcp_iperf=${tcp_mbps}Mbit/s unblock_back_to_udp=${PH_BACK_TO_UDP}s climb_loss=$PH_CLIMB_LOST" \
     "scheduled_hops=$scheduled openvpn_inits=$inits openvpn_restarts=$restarts"
 
+ph_censor_signature_check
 ph_agent_stop
 ph_porthop_stop

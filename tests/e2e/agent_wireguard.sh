@@ -37,6 +37,7 @@ TCP_PORT=443
 INTERVAL=10
 
 ph_topology
+ph_censor_signatures
 ph_censor_count_udp "$WG_PORT"
 KEY=$(ph_hop_key)
 ph_wg_keys server
@@ -154,5 +155,6 @@ ph_result "RESULT scheduled_hops=$scheduled hop_loss=$hop_loss port_block_recove
     "all_udp_block_recovery=${PH_ALL_UDP_RECOVERY}s tcp_iperf=${tcp_mbps}Mbit/s" \
     "unblock_back_to_udp=${PH_BACK_TO_UDP}s climb_loss=$PH_CLIMB_LOST handshakes=$handshakes endpoints=${#eps[@]}"
 
+ph_censor_signature_check
 ph_agent_stop
 ph_porthop_stop

@@ -6,11 +6,11 @@
 #   1) native WireGuard through the relay (plain UDP 443): nDPI must call the flow WireGuard.
 #      This is the control: it shows the capture point, the tool and nDPI's dissector work, so
 #      an "Unknown" verdict elsewhere means something.
-#   2) the same tunnel through the agent (hop link), over several UDP flows (the agent is
-#      restarted between flows: each start is a new flow to a new port): reported, with the
-#      byte offsets among the first 16 that are the same in every flow's first datagram.
-#      Hop link v1 is matchable there (its attach starts 01 01); hop link v2 (issue 14, not
-#      yet on the wire) must make this an assertion: no WireGuard verdict, no constant offset.
+#   2) the same tunnel through the agent (hop link v2), over several UDP flows (the agent is
+#      restarted between flows: each start opens new flows, from a new source port): no flow
+#      may be classified WireGuard or OpenVPN, and no byte offset among the first 16 may hold
+#      the same value in every flow's first datagram (hop link v1 failed that: 0, 1 and
+#      10-15 were constant, its attach starting 01 01).
 # About 30 s.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +47,10 @@ capture_stop() {
     _ph_stop_pids "$CAPTURE_PID"
 }
 
+# The censor's signature rules (lib.sh), counting only here: native WireGuard must hit them
+# (so they can match at all), the agent's traffic must not.
+ph_censor_signatures count
+
 # --- 1) the control: native WireGuard through the relay -------------------------------------
 capture_start native
 ph_wg_up "$PH_NS_CLI" wgn$PH_ID "$CLI_TUN/24" private-key "$PH_TMP/client.key" listen-port 51821 \
@@ -59,6 +63,12 @@ native=$(python3 "$FINGERPRINT" "$PCAP" "$PH_SRV_ADDR")
 ph_result "native WireGuard through the relay: nDPI $(jq -c .ndpi <<<"$native"); first bytes $(jq -r '.flows[0].first' <<<"$native")"
 jq -e '.ndpi.WireGuard >= 1' <<<"$native" >/dev/null ||
     ph_die "nDPI did not classify native WireGuard as WireGuard ($native): the capture or the tool is broken"
+for sig in sig_wg_initiation sig_wg_response sig_wg_transport; do
+    hits=$(ph_censor_signature_packets "$sig")
+    ((hits > 0)) || ph_die "the censor's rule $sig matched no native WireGuard packet: the rules are broken"
+done
+ph_result "native WireGuard through the relay: the censor's WireGuard rules matched it"
+ph_ns "$PH_NS_RTR" nft reset counters table inet phsig >/dev/null
 
 # --- 2) the same tunnel through the agent, one UDP flow per agent start ---------------------
 capture_start agent
@@ -75,8 +85,13 @@ done
 capture_stop
 agent=$(python3 "$FINGERPRINT" "$PCAP" "$PH_SRV_ADDR")
 nflows=$(jq '.flows | length' <<<"$agent")
-ph_result "through the agent (hop link v1): $nflows flows; nDPI $(jq -c .ndpi <<<"$agent");" \
+ph_result "through the agent (hop link v2): $nflows flows; nDPI $(jq -c .ndpi <<<"$agent");" \
     "offsets among the first 16 bytes constant in every flow's first datagram: $(jq -c .constant_offsets <<<"$agent")"
 jq -r '.flows[] | "  \(.proto) \(.client) -> \(.server): \(.first) (\(.ndpi))"' <<<"$agent"
-((nflows >= 2)) || ph_die "the agent's capture has $nflows flow(s), expected one per start ($FLOWS)"
+((nflows >= FLOWS)) || ph_die "the agent's capture has $nflows flow(s), expected at least one per start ($FLOWS)"
+jq -e '((.ndpi.WireGuard // 0) + (.ndpi.OpenVPN // 0)) == 0' <<<"$agent" >/dev/null ||
+    ph_die "nDPI classified the agent's flows as $(jq -c .ndpi <<<"$agent")"
+jq -e '.constant_offsets == []' <<<"$agent" >/dev/null ||
+    ph_die "bytes at offsets $(jq -c .constant_offsets <<<"$agent") are the same in every flow's first datagram"
+ph_censor_signature_check
 ph_porthop_stop

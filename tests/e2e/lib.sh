@@ -300,6 +300,69 @@ table inet phcount {
 EOF
 }
 
+# ph_censor_signatures: the censor drops what a DPI box matches in VPN traffic (issue 14), each
+# rule with a counter of its own, in both directions, for the whole test: WireGuard's message
+# headers (type byte and three zero bytes) at offset 0 and, as hop link 0.1 carried them, at
+# offset 1; OpenVPN's client hard reset (opcode 0x38, then after the 8-byte session id an empty
+# ack array and packet-id 0) and P_DATA_V2 with peer-id 0, at offsets 0 and 1; and hop link
+# 0.1's own control frames (01 01 / 02 01, 50 bytes; on TCP 00 32 01 01). Each pattern is 32 bits
+# or more, so random bytes hit one about once in 4 billion packets. ph_censor_signature_check
+# fails the test if any counter moved. `ph_censor_signatures count` only counts (a control that
+# the rules do match real VPN traffic); ph_censor_signature_packets NAME reads one counter.
+PH_SIGNATURES=()
+ph_censor_signatures() {
+    local counters="" rules="" entry name expr action=drop
+    [[ ${1:-} == count ]] && action=""
+    local -a sigs=(
+        "wg_initiation meta l4proto udp @ih,0,32 0x01000000"
+        "wg_response meta l4proto udp @ih,0,32 0x02000000"
+        "wg_cookie meta l4proto udp @ih,0,32 0x03000000"
+        "wg_transport meta l4proto udp @ih,0,32 0x04000000"
+        "wg_initiation_at_1 meta l4proto udp @ih,8,32 0x01000000"
+        "wg_response_at_1 meta l4proto udp @ih,8,32 0x02000000"
+        "wg_transport_at_1 meta l4proto udp @ih,8,32 0x04000000"
+        "ovpn_hard_reset meta l4proto udp @ih,0,8 0x38 @ih,72,40 0x0000000000"
+        "ovpn_hard_reset_at_1 meta l4proto udp @ih,8,8 0x38 @ih,80,40 0x0000000000"
+        "ovpn_data_v2 meta l4proto udp @ih,0,32 0x48000000"
+        "ovpn_data_v2_at_1 meta l4proto udp @ih,8,32 0x48000000"
+        "hop01_attach udp length 58 @ih,0,16 0x0101"
+        "hop01_ack udp length 58 @ih,0,16 0x0201"
+        "hop01_tcp_attach meta l4proto tcp @ih,0,32 0x00320101"
+    )
+    for entry in "${sigs[@]}"; do
+        name=sig_${entry%% *}
+        expr=${entry#* }
+        counters+="    counter $name { }"$'\n'
+        rules+="        $expr counter name $name $action"$'\n'
+        PH_SIGNATURES+=("$name")
+    done
+    ph_ns "$PH_NS_RTR" nft -f - <<EOT
+table inet phsig {
+$counters
+    chain forward {
+        type filter hook forward priority -50; policy accept;
+$rules
+    }
+}
+EOT
+    ph_log "censor: dropping ${#sigs[@]} VPN and hop-link 0.1 signatures (table phsig)"
+}
+
+ph_censor_signature_packets() {
+    ph_ns "$PH_NS_RTR" nft -j list counter inet phsig "$1" | jq '[.nftables[] | select(.counter) | .counter.packets] | add // 0'
+}
+
+# ph_censor_signature_check: every signature counter of ph_censor_signatures is still 0.
+ph_censor_signature_check() {
+    local name packets hit=""
+    for name in "${PH_SIGNATURES[@]}"; do
+        packets=$(ph_censor_signature_packets "$name")
+        ((packets == 0)) || hit+=" $name=$packets"
+    done
+    [[ -z $hit ]] || ph_die "the censor's signature rules matched:$hit"
+    ph_result "censor: none of ${#PH_SIGNATURES[@]} signature rules matched a packet"
+}
+
 # ph_censor_block_udp PORT: the censor starts dropping that UDP port in both directions.
 ph_censor_block_udp() {
     ph_ns "$PH_NS_RTR" nft -f - <<EOF

@@ -8,6 +8,7 @@
 
 #include "../support/agent_fixture.hpp"
 #include "porthop/crypto/hop_auth.hpp"
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/wire/hoplink.hpp"
@@ -165,8 +166,9 @@ TEST_CASE_METHOD(AgentFixture, "agent: datagrams of every size round-trip exactl
     std::vector<Bytes> sent;
     std::uint64_t total = 0;
     // The largest datagram the hop link carries is the largest UDP payload of the family less
-    // the 1-byte data header; the echo backend is on IPv4, which bounds the round trip.
-    const std::size_t largest_hop = v6 ? 65527 - 1 : 65507 - 1;
+    // the 11 bytes of a v2 frame's salt and header; the echo backend is on IPv4, which bounds
+    // the round trip.
+    const std::size_t largest_hop = v6 ? 65527 - 11 : 65507 - 11;
     const std::size_t largest = std::min<std::size_t>(largest_hop, 65507);
     for (std::size_t size : {std::size_t{1}, std::size_t{2}, std::size_t{100}, std::size_t{1400},
                              std::size_t{1500}, std::size_t{8000}, std::size_t{60000}, largest}) {
@@ -338,7 +340,11 @@ TEST_CASE_METHOD(AgentFixture, "agent: its UDP port going dark moves it to anoth
 TEST_CASE_METHOD(AgentFixture, "agent: a wrong key never gets a path, and the server answers nothing",
                  "[agent][auth]") {
     FakeWallClock::place(kInterval, 5s);
-    const auto options = server_options(false, 3);
+    // Under another key the agent's frames do not open: to the server they are a native
+    // client's datagrams, and a server that carries WireGuard drops them as not WireGuard (a
+    // blind relay, protocol "any", would hand them to its backend like any datagram).
+    auto options = server_options(false, 3);
+    options.protocol = wire::Protocol::wireguard;
     auto& relay = start_relay(options);
     auto& agent = start_agent(agent_for(options, new_key()));
 
@@ -357,7 +363,8 @@ TEST_CASE_METHOD(AgentFixture, "agent: a wrong key never gets a path, and the se
     CHECK(s.from_server_packets == 0);
     CHECK(s.rejected_frames == 0);  // nothing came back to reject
     CHECK(backend.datagrams() == 0);
-    CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) > 0);
+    CHECK(relay.counter(&relay::Counters::drop_not_wireguard) > 0);
+    CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) == 0);  // nothing opened as an attach
     CHECK(relay.counter(&relay::Counters::agent_attaches) == 0);
     CHECK(relay.counter(&relay::Counters::to_client_packets) == 0);
     CHECK(relay.sessions() == 0);
@@ -367,7 +374,7 @@ TEST_CASE_METHOD(AgentFixture, "agent: a server without a key echoes attaches as
                  "[agent][auth]") {
     FakeWallClock::place(kInterval, 5s);
     auto options = server_options(false, 3);
-    options.hop_keys.reset();  // native clients only: an attach is just a 50-byte datagram
+    options.hop_keys.reset();  // native clients only: an attach is just a datagram
     start_relay(options);
     auto& agent = start_agent(agent_for(options, key));
 
@@ -379,9 +386,9 @@ TEST_CASE_METHOD(AgentFixture, "agent: a server without a key echoes attaches as
     CHECK(s.from_server_packets == 0);
     const auto received = backend.received();
     REQUIRE_FALSE(received.empty());
-    for (const auto& d : received) {  // all of it attaches, forwarded as if native
-        CHECK(d.size() == wire::hop::kControlSize);
-        CHECK(d.front() == static_cast<std::byte>(wire::hop::Type::attach));
+    for (const auto& d : received) {  // all of it attaches (padded), forwarded as if native
+        CHECK(d.size() >= 160);
+        CHECK(d.size() <= 1000);
     }
 }
 
@@ -512,16 +519,18 @@ TEST_CASE_METHOD(AgentFixture, "agent: with a key, a TCP first frame must be an 
         CHECK(backend.datagrams() == 0);
     }
     SECTION("an attach under another key: closed without a byte") {
-        const auto other = crypto::derive_hop_keys(new_key());
-        std::array<std::byte, wire::hop::kControlSize> attach{};
-        crypto::seal_control(other, {wire::hop::Type::attach, 42, 1, FakeWallClock::epoch(kInterval), 0},
-                             std::span<std::byte, wire::hop::kControlSize>(attach));
+        // Under another key the mask does not open: the frame is random bytes to this server,
+        // neither an attach nor a VPN handshake.
+        hop::FrameCodec other(crypto::derive_hop_keys(new_key()), hop::FrameCodec::Side::agent);
+        std::array<std::byte, hop::FrameCodec::kMaxControl> out{};
+        const auto attach =
+            other.seal_control({wire::hop::Type::attach, 42, 1, FakeWallClock::epoch(kInterval), 0}, out);
         TcpClient client(false, port);
         REQUIRE(client.connected());
         client.write_raw(TcpClient::frame(Bytes(attach.begin(), attach.end())));
         CHECK(client.read_exact(1, 2000ms).empty());
         CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
-        CHECK(relay.counter(&relay::Counters::agent_reject_bad_tag) == 1);
+        CHECK(relay.counter(&relay::Counters::agent_attaches) == 0);
         CHECK(backend.datagrams() == 0);
     }
     SECTION("an OpenVPN client hard reset: a native client, forwarded") {

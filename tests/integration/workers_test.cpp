@@ -5,12 +5,15 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <optional>
 
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/net/steering.hpp"
 #include "../support/harness.hpp"
 #include "native_messages.hpp"
+#include "../support/hop_vectors.hpp"
 
 using namespace porthop;
 using namespace porthop::test;
@@ -57,22 +60,27 @@ struct KeyedWorkers {
         options.hop_keys = keys;
         options.hop_interval = kInterval;
         options.wall_clock = &FakeWallClock::now;
+        agent.emplace(keys, hop::FrameCodec::Side::agent, test::seeded_random(0x60));
     }
-    Bytes attach(std::uint64_t hop_id, std::uint64_t counter, const crypto::HopKeys* with = nullptr) const {
-        std::array<std::byte, wire::hop::kControlSize> frame{};
-        crypto::seal_control(with ? *with : keys,
-                             {wire::hop::Type::attach, hop_id, counter, FakeWallClock::epoch(kInterval), 0},
-                             std::span<std::byte, wire::hop::kControlSize>(frame));
-        return Bytes(frame.begin(), frame.end());
+    // An attach as the agent sends it (hop link v2), sealed with `with` (default: the relay's keys).
+    Bytes attach(std::uint64_t hop_id, std::uint64_t counter, const crypto::HopKeys* with = nullptr) {
+        hop::FrameCodec other(with ? *with : keys, hop::FrameCodec::Side::agent, test::seeded_random(0x70));
+        return test::sealed_control(with ? other : *agent,
+                                    {wire::hop::Type::attach, hop_id, counter, FakeWallClock::epoch(kInterval), 0});
     }
-    static Bytes data(const Bytes& payload) {
-        Bytes b{std::byte{0x03}};
-        b.insert(b.end(), payload.begin(), payload.end());
-        return b;
+    // A data frame carrying `payload`, as the agent sends it.
+    Bytes data(Bytes payload) { return test::sealed_data(*agent, std::move(payload)); }
+    // What the agent makes of a frame from the server: an ack, or a data frame's payload.
+    bool is_ack(Bytes frame) const { return agent->open(frame).kind == wire::hop::Kind::control; }
+    Bytes payload(Bytes frame) const {
+        const auto opened = agent->open(frame);
+        if (opened.kind != wire::hop::Kind::data) return {};
+        return Bytes(opened.body.begin(), opened.body.end());
     }
     EchoBackend backend;
     crypto::HopKeys keys;
     relay::ServerOptions options;
+    std::optional<hop::FrameCodec> agent;  // the client's codec, keyed in the constructor
 };
 
 }  // namespace
@@ -193,28 +201,28 @@ TEST_CASE("workers: a porthop client attaching from another worker's address rea
     RunningRelay relay(kit.options);
     REQUIRE_FALSE(relay.error());
     const auto attach = [&](std::uint64_t counter) { return kit.attach(0xfeed, counter); };
-    const auto data = &KeyedWorkers::data;
+    const auto data = [&](const Bytes& payload) { return kit.data(payload); };
     auto& backend = kit.backend;
     UdpClient first(address_on(0, 2)), second(address_on(1, 2));
     first.send_to(relay.udp_port(0), attach(1));
     auto ack = first.receive();
     REQUIRE(ack);
-    CHECK(ack->first.size() == wire::hop::kControlSize);
+    CHECK(kit.is_ack(ack->first));
     first.send_to(relay.udp_port(0), data(pattern(80, 1)));
     auto echoed = first.receive();
     REQUIRE(echoed);
-    CHECK(echoed->first == data(pattern(80, 1)));
+    CHECK(kit.payload(echoed->first) == pattern(80, 1));
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
 
     // The agent's address changes to one of worker 1's: its attach and data reach worker 0.
     second.send_to(relay.udp_port(0), attach(2));
     ack = second.receive();
     REQUIRE(ack);
-    CHECK(ack->first.size() == wire::hop::kControlSize);
+    CHECK(kit.is_ack(ack->first));
     second.send_to(relay.udp_port(0), data(pattern(90, 2)));
     echoed = second.receive();
     REQUIRE(echoed);
-    CHECK(echoed->first == data(pattern(90, 2)));
+    CHECK(kit.payload(echoed->first) == pattern(90, 2));
     CHECK(worker_sessions(relay) == std::vector<std::size_t>{1, 0});
     CHECK(backend.sources().size() == 1);
     CHECK(eventually([&] { return relay.counter(&relay::Counters::handoffs) == 2; }));
@@ -233,7 +241,7 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
     REQUIRE_FALSE(relay.error());
     const auto& keys = kit.keys;
     const auto attach = [&](const crypto::HopKeys& with, std::uint64_t counter) { return kit.attach(0xbeef, counter, &with); };
-    const auto data = &KeyedWorkers::data;
+    const auto data = [&](const Bytes& payload) { return kit.data(payload); };
     auto& backend = kit.backend;
     UdpClient udp(address_on(0, 2));
     udp.send_to(relay.udp_port(0), attach(keys, 1));
@@ -251,14 +259,14 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
         tcp.write_raw(both);
         auto ack = tcp.read_frame();
         REQUIRE(ack);
-        CHECK(ack->size() == wire::hop::kControlSize);
+        CHECK(kit.is_ack(*ack));
         auto echoed = tcp.read_frame();
         REQUIRE(echoed);
-        CHECK(*echoed == data(pattern(300, 2)));
+        CHECK(kit.payload(*echoed) == pattern(300, 2));
         tcp.write_raw(TcpClient::frame(data(pattern(500, 3))));
         echoed = tcp.read_frame();
         REQUIRE(echoed);
-        CHECK(*echoed == data(pattern(500, 3)));
+        CHECK(kit.payload(*echoed) == pattern(500, 3));
         CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
         // One session still, now on the worker holding the connection (the session moves, the
         // connection does not: workers.cpp), with the same backend socket.
@@ -266,10 +274,13 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
         CHECK(backend.sources().size() == 1);
         CHECK(relay.snapshot().tcp_connections == 1);
     }
-    SECTION("an attach under another key is judged by the owner and refused without a byte") {
+    SECTION("an attach with a wrong tag is judged by the owner and refused without a byte") {
         TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
         REQUIRE(tcp.connected());
-        const auto other = crypto::derive_hop_keys(crypto::generate_hop_key());
+        // The server's mask (so it opens as an attach here), another key's tag: only the
+        // owner's check can refuse it.
+        crypto::HopKeys other = crypto::derive_hop_keys(crypto::generate_hop_key());
+        other.mask = keys.mask;
         tcp.write_raw(TcpClient::frame(attach(other, 2)));
         CHECK(tcp.read_exact(1, 1000ms).empty());
         CHECK(tcp.closed_by_peer(500ms));
@@ -288,7 +299,7 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
         udp.send_to(relay.udp_port(0), data(pattern(120, 4)));
         auto echoed = udp.receive();
         REQUIRE(echoed);
-        CHECK(echoed->first == data(pattern(120, 4)));
+        CHECK(kit.payload(echoed->first) == pattern(120, 4));
         CHECK(backend.sources().size() == 1);
         CHECK(relay.counter(&relay::Counters::handoffs) >= 1);
     }

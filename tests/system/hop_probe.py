@@ -3,10 +3,10 @@
 connection that fails authentication"). Loopback only; every wait is bounded.
 
   hop_probe.py probe --key KEY --interval S --udp P1,P2,.. --tcp T [--host 127.0.0.1]
-      positive controls (an attach built here from the spec gets a verifying 50-byte ack, on
-      UDP and on TCP), then replays, a wrong key, stale epochs, forged or malformed frames and
-      random datagrams, each from a fresh socket: none may get a single byte back. Prints
-      PASS/FAIL lines; exit status 0 only if every check passed.
+      positive controls (an attach built here from the spec gets a verifying ack no longer
+      than the attach, on UDP and on TCP), then replays, a wrong key, stale epochs, forged or
+      malformed frames and random datagrams, each from a fresh socket: none may get a single
+      byte back. Prints PASS/FAIL lines; exit status 0 only if every check passed.
   hop_probe.py sink PORT [COUNTFILE]
       a silent UDP backend on 127.0.0.1:PORT that never answers (with an echo backend the
       relay's native-client path would echo the junk back, which is correct behaviour for a
@@ -15,27 +15,36 @@ connection that fails authentication"). Loopback only; every wait is bounded.
   hop_probe.py port KEY INTERVAL SPEC [EPOCH]
       the UDP port of the schedule for EPOCH (default: now); SPEC like "443,1194,40000-40099".
 
-Frames (include/porthop/wire/hoplink.hpp, include/porthop/crypto/hop_key.hpp, docs/PROTOCOL.md):
-  control, 50 bytes: type(1) version(1) session_id(8) counter(8, BE) epoch(8, BE) echo(8, BE)
+Frames (docs/PROTOCOL.md, hop link v2): salt(8) || masked header (flags, u16 padding length)
+  || masked body || clear padding; mask = ChaCha20-IETF(mask subkey, salt || direction || 0^3),
+  direction 1 agent -> server, 2 server -> agent. A control frame's body, 50 bytes:
+  type(1) version(1) session_id(8) counter(8, BE) epoch(8, BE) echo(8, BE)
   tag(16) = BLAKE2b-128 keyed with the auth subkey over bytes [0, 34)
-  auth subkey = crypto_kdf_derive_from_key(32, 1, "porthop1", key), schedule subkey: id 2
+  subkeys = crypto_kdf_derive_from_key(32, id, "porthop1", key): auth 1, schedule 2, mask 3
   on TCP every frame is preceded by its length as u16 big-endian.
-Everything here is computed with hashlib alone, not with porthop's code.
+Everything here is computed with hashlib and the stdlib ChaCha20 of tests/vectors (RFC 8439),
+not with porthop's code.
 """
 import argparse
 import base64
 import hashlib
 import os
+import random
 import select
 import socket
 import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors"))
+from make_mask_vectors import keystream, xor  # noqa: E402 (stdlib ChaCha20, RFC 8439)
+
 ATTACH, ACK, DATA = 1, 2, 3
 VERSION = 1
 CONTROL_SIZE = 50
 TAG_OFFSET = 34
+SALT, HEADER = 8, 3
+TO_SERVER, TO_AGENT = 1, 2
 
 
 def kdf(key, subkey_id):
@@ -57,8 +66,31 @@ def tag(auth, body):
 
 
 def control(auth, frame_type, session_id, counter, epoch, echo=0):
+    """A control frame's 50-byte body (seal() makes it a frame)."""
     body = struct.pack(">BBQQQQ", frame_type, VERSION, session_id, counter, epoch, echo)
     return body + tag(auth, body)
+
+
+def seal(mask_key, body, is_control=True, direction=TO_SERVER):
+    """A v2 frame: full mode, padded to a random total of 160..1000 bytes (or its length)."""
+    salt = os.urandom(SALT)
+    unpadded = SALT + HEADER + len(body)
+    p = random.randint(max(160, unpadded), max(1000, unpadded)) - unpadded
+    header = bytes([(0x01 if is_control else 0x00) | 0x02, p >> 8, p & 0xFF])
+    plain = header + body
+    return salt + xor(plain, keystream(mask_key, salt + bytes([direction, 0, 0, 0]), len(plain))) + os.urandom(p)
+
+
+def unseal(mask_key, frame, direction=TO_AGENT):
+    """(is_control, body) of a full-mode v2 frame, or None when its header does not open."""
+    if len(frame) < SALT + HEADER:
+        return None
+    salt = frame[:SALT]
+    plain = xor(frame[SALT:], keystream(mask_key, salt + bytes([direction, 0, 0, 0]), len(frame) - SALT))
+    flags, p = plain[0], plain[1] << 8 | plain[2]
+    if flags & 0xFC or p > 2047 or p > len(frame) - SALT - HEADER or not flags & 0x02:
+        return None
+    return bool(flags & 0x01), plain[HEADER:len(plain) - p]
 
 
 def decode(frame):
@@ -105,13 +137,21 @@ class Report:
         return ok
 
 
-def verify_ack(report, auth, frame, sid, counter, epoch, where):
-    """A valid ack for attach (sid, counter): 50 bytes, type 2, version 1, same session, echo =
-    the attach's counter, a nonzero counter, an epoch within one of ours and a tag that verifies."""
-    if not report.check(len(frame) == CONTROL_SIZE, f"{where}: answer is {CONTROL_SIZE} bytes (got {len(frame)})"):
+def verify_ack(report, keys, frame, attach_length, sid, counter, epoch, where):
+    """A valid ack for attach (sid, counter): no longer than the attach, a v2 control frame of
+    the server's direction with a 50-byte body: type 2, version 1, same session, echo = the
+    attach's counter, a nonzero counter, an epoch within one of ours and a tag that verifies."""
+    auth, mask_key = keys
+    if not report.check(len(frame) <= attach_length,
+                        f"{where}: answer of {len(frame)} bytes, no longer than the attach ({attach_length})"):
         return False
-    f = decode(frame)
-    ok = report.check(f["tag"] == tag(auth, frame[:TAG_OFFSET]), f"{where}: ack tag verifies with the key")
+    opened = unseal(mask_key, frame)
+    if not report.check(opened is not None and opened[0] and len(opened[1]) == CONTROL_SIZE,
+                        f"{where}: answer opens as a control frame with a {CONTROL_SIZE}-byte body"):
+        return False
+    body = opened[1]
+    f = decode(body)
+    ok = report.check(f["tag"] == tag(auth, body[:TAG_OFFSET]), f"{where}: ack tag verifies with the key")
     ok &= report.check(f["type"] == ACK and f["version"] == VERSION,
                        f"{where}: type 0x02 version 1 (got {f['type']:#04x} {f['version']})")
     ok &= report.check(f["session"] == sid and f["echo"] == counter,
@@ -127,10 +167,10 @@ def udp_socket(host):
     return s
 
 
-def udp_attach(report, host, port, auth, sid, counter, interval, where):
+def udp_attach(report, host, port, keys, sid, counter, interval, where):
     """Sends one attach from a fresh socket; returns the raw bytes sent."""
     epoch = epoch_now(interval)
-    frame = control(auth, ATTACH, sid, counter, epoch)
+    frame = seal(keys[1], control(keys[0], ATTACH, sid, counter, epoch))
     s = udp_socket(host)
     try:
         s.sendto(frame, (host, port))
@@ -141,7 +181,7 @@ def udp_attach(report, host, port, auth, sid, counter, interval, where):
             report.check(False, f"{where}: an ack within 2 s")
             return frame
         report.check(peer == (host, port), f"{where}: ack comes from the port attached to ({peer[1]})")
-        verify_ack(report, auth, data, sid, counter, epoch, where)
+        verify_ack(report, keys, data, len(frame), sid, counter, epoch, where)
     finally:
         s.close()
     return frame
@@ -249,9 +289,9 @@ def tcp_expect_silence(report, host, port, payload, what, wait=1.5):
     return got
 
 
-def tcp_attach(report, host, port, auth, sid, counter, interval, where):
+def tcp_attach(report, host, port, keys, sid, counter, interval, where):
     epoch = epoch_now(interval)
-    frame = control(auth, ATTACH, sid, counter, epoch)
+    frame = seal(keys[1], control(keys[0], ATTACH, sid, counter, epoch))
     s = socket.create_connection((host, port), timeout=2)
     try:
         s.sendall(struct.pack(">H", len(frame)) + frame)
@@ -260,12 +300,12 @@ def tcp_attach(report, host, port, auth, sid, counter, interval, where):
             if not report.check(len(header) == 2, f"{where}: an ack frame header within 2 s"):
                 return frame
             n = struct.unpack(">H", header)[0]
-            report.check(n == CONTROL_SIZE, f"{where}: frame length {n} (want {CONTROL_SIZE})")
             body = recv_exact(s, n)
+            report.check(len(body) == n, f"{where}: the whole frame of {n} bytes")
         except (socket.timeout, ConnectionResetError) as e:
             report.check(False, f"{where}: an ack frame within 2 s ({type(e).__name__})")
             return frame
-        verify_ack(report, auth, body, sid, counter, epoch, where)
+        verify_ack(report, keys, body, len(frame), sid, counter, epoch, where)
     finally:
         s.close()
     return frame
@@ -282,10 +322,14 @@ def guarded(report, what, fn, *args):
 
 def probe(args):
     key = parse_key(args.key)
-    auth = kdf(key, 1)
-    wrong_auth = kdf(os.urandom(32), 1)
+    auth, mask_key = kdf(key, 1), kdf(key, 3)
+    keys = (auth, mask_key)
+    wrong_auth, wrong_mask = kdf(os.urandom(32), 1), kdf(os.urandom(32), 3)
     host, interval, udp, tcp = args.host, args.interval, args.udp, args.tcp
     r = Report()
+
+    def sealed(body, is_control=True):
+        return seal(mask_key, body, is_control)
 
     # (i) positive control: one session attached on every UDP port (as the agent's hops do).
     sid = session_id()
@@ -293,7 +337,7 @@ def probe(args):
     first = None
     for port in udp:
         counter += 1
-        frame = udp_attach(r, host, port, auth, sid, counter, interval, f"udp/{port} valid attach")
+        frame = udp_attach(r, host, port, keys, sid, counter, interval, f"udp/{port} valid attach")
         first = first or (port, frame)
 
     probes = []
@@ -302,34 +346,43 @@ def probe(args):
     probes.append(("replayed attach on another port", udp[-1], first[1]))
     e = epoch_now(interval)
     for port in udp:
-        # (iii) wrong key, (iv) stale epochs (2 behind; 3 ahead, so the server's clock
-        # crossing an epoch boundary mid-test cannot make it fresh).
-        probes.append(("attach under a wrong key", port, control(wrong_auth, ATTACH, session_id(), 1, e)))
-        probes.append(("attach with epoch - 2", port, control(auth, ATTACH, session_id(), 1, e - 2)))
-        probes.append(("attach with epoch + 3", port, control(auth, ATTACH, session_id(), 1, e + 3)))
+        # (iii) wrong key (the mask's, so nothing opens; the tag's under the right mask), (iv)
+        # stale epochs (2 behind; 3 ahead, so the server's clock crossing an epoch boundary
+        # mid-test cannot make it fresh).
+        probes.append(("attach under a wrong key", port,
+                       seal(wrong_mask, control(wrong_auth, ATTACH, session_id(), 1, e))))
+        probes.append(("attach with a wrong tag key, right mask", port,
+                       sealed(control(wrong_auth, ATTACH, session_id(), 1, e))))
+        probes.append(("attach with epoch - 2", port, sealed(control(auth, ATTACH, session_id(), 1, e - 2))))
+        probes.append(("attach with epoch + 3", port, sealed(control(auth, ATTACH, session_id(), 1, e + 3))))
     port = udp[0]
     good = control(auth, ATTACH, session_id(), 1, e)
     flipped = bytearray(good)
     flipped[-1] ^= 0x01
+    good_frame = sealed(good)
+    reserved = bytearray(good_frame)
+    reserved[SALT] ^= 0x80  # a reserved flag bit set (the mask is a plain XOR)
     probes += [
-        ("attach with one tag bit flipped", port, bytes(flipped)),
-        ("attach with a changed field, old tag", port, good[:10] + bytes([good[10] ^ 0x80]) + good[11:]),
-        ("valid-tag attach with counter 0", port, control(auth, ATTACH, session_id(), 0, e)),
-        ("valid-tag attach with session id 0 (reserved)", port, control(auth, ATTACH, 0, 1, e)),
-        ("valid-tag ack sent to the server", port, control(auth, ACK, sid, 1, e, 1)),
-        ("valid-tag attach, version 2", port, bytes([ATTACH, 2]) + good[2:TAG_OFFSET]
-         + tag(auth, bytes([ATTACH, 2]) + good[2:TAG_OFFSET])),
-        ("attach truncated to 49 bytes", port, good[:49]),
-        ("attach plus one byte", port, good + b"\0"),
+        ("attach with one tag bit flipped", port, sealed(bytes(flipped))),
+        ("attach with a changed field, old tag", port, sealed(good[:10] + bytes([good[10] ^ 0x80]) + good[11:])),
+        ("valid-tag attach with counter 0", port, sealed(control(auth, ATTACH, session_id(), 0, e))),
+        ("valid-tag attach with session id 0 (reserved)", port, sealed(control(auth, ATTACH, 0, 1, e))),
+        ("valid-tag ack sent to the server", port, sealed(control(auth, ACK, sid, 1, e, 1))),
+        ("valid-tag attach, version 2", port, sealed(bytes([ATTACH, 2]) + good[2:TAG_OFFSET]
+                                                     + tag(auth, bytes([ATTACH, 2]) + good[2:TAG_OFFSET]))),
+        ("attach body truncated to 49 bytes", port, sealed(good[:49])),
+        ("attach body plus one byte", port, sealed(good + b"\0")),
+        ("valid attach with a reserved header bit set", port, bytes(reserved)),
+        ("valid attach sealed in the server's direction", port, seal(mask_key, good, True, TO_AGENT)),
+        ("valid attach cut short by one byte", port, good_frame[:-1] if len(good_frame) > 61 else good_frame[:60]),
     ]
-    # (v) random datagrams of various sizes, including hop-link look-alikes.
-    for i, size in enumerate([0, 1, 2, 33, 34, 49, 50, 51, 92, 148, 1000, 1400]):
+    # (v) random datagrams of various sizes, and hop-link look-alikes under the right mask.
+    for i, size in enumerate([0, 1, 2, 10, 11, 33, 49, 50, 61, 92, 148, 160, 1000, 1400]):
         probes.append(("random datagram", udp[i % len(udp)], os.urandom(size)))
     for i in range(3):
-        probes.append(("random 50 bytes starting 01 01", udp[i % len(udp)], b"\x01\x01" + os.urandom(48)))
-    probes.append(("random 50 bytes starting 02 01", udp[0], b"\x02\x01" + os.urandom(48)))
-    probes.append(("data frame from an unknown address", udp[0], b"\x03" + os.urandom(100)))
-    probes.append(("empty data frame", udp[0], b"\x03"))
+        probes.append(("random control body, right mask", udp[i % len(udp)], sealed(b"\x01\x01" + os.urandom(48))))
+    probes.append(("data frame from an unknown address", udp[0], sealed(os.urandom(100), False)))
+    probes.append(("empty data frame", udp[0], sealed(b"", False)))
     total = expect_silence(r, host, probes, args.wait)
     r.check(total == 0, f"UDP prober total: {total} bytes back from {len(probes)} probes (want 0)")
 
@@ -340,10 +393,11 @@ def probe(args):
         return struct.pack(">H", len(frame)) + frame
 
     closed = [
-        ("first frame a wrong-key attach", control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval))),
-        ("first frame a stale-epoch attach", control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2)),
+        ("first frame a wrong-key attach",
+         seal(wrong_mask, control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval)))),
+        ("first frame a stale-epoch attach", sealed(control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2))),
         ("first frame a replayed attach", first[1]),
-        ("first frame a data frame (no attach)", b"\x03" + os.urandom(60)),
+        ("first frame a data frame (no attach)", sealed(os.urandom(60), False)),
     ]
     for what, frame in closed:
         guarded(r, f"tcp/{tcp} {what}", tcp_expect_closed_silently, host, tcp, framed(frame), what)
@@ -351,14 +405,14 @@ def probe(args):
             "connection that sends nothing")
     guarded(r, f"tcp/{tcp} random bytes", tcp_expect_silence, host, tcp, os.urandom(100), "100 random bytes")
     counter += 1
-    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, auth, sid, counter, interval,
+    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, keys, sid, counter, interval,
             f"tcp/{tcp} valid attach (same session)")
-    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, auth, session_id(), 1, interval,
+    guarded(r, f"tcp/{tcp} attach", tcp_attach, host, tcp, keys, session_id(), 1, interval,
             f"tcp/{tcp} valid attach (new session)")
 
     # The probes above changed nothing for a legitimate agent: the session still attaches.
     counter += 1
-    guarded(r, "udp attach", udp_attach, host, udp[0], auth, sid, counter, interval,
+    guarded(r, "udp attach", udp_attach, host, udp[0], keys, sid, counter, interval,
             f"udp/{udp[0]} valid attach after the probes")
 
     print(f"{r.passed} passed, {r.failed} failed", flush=True)

@@ -1,6 +1,5 @@
-// The keystream that masks one hop-link v2 frame (issue 14; not yet on the wire: the codec
-// does not use it). A v2 frame starts with an 8-byte salt in clear, chosen at random per
-// frame; the bytes after it are XORed with
+// The keystream that masks one hop-link v2 frame (hop/frame_codec_v2.hpp). A v2 frame starts with an 8-byte
+// salt in clear, chosen at random per frame; the bytes after it are XORed with
 //
 //   ChaCha20-IETF(key = the mask subkey, nonce = salt || direction || 00 00 00, block counter from 0)
 //

@@ -1,5 +1,5 @@
-// A fast deterministic random generator for the per-frame choices of hop link v2 (issue 14;
-// not yet used by the codec): salts (crypto/frame_mask.hpp) and padding lengths. The server
+// A fast deterministic random generator for the per-frame choices of hop link v2: salts
+// (crypto/frame_mask.hpp) and padding. The server
 // and the agent draw several per datagram, so one draw must cost a memcpy from a buffer, not a
 // system call (randombytes_buf is one getrandom per call where the kernel has it).
 //

@@ -1,23 +1,32 @@
 // The hop link's frame codec: the one place that knows how a hop-link frame looks on the wire
 // (docs/PROTOCOL.md). Every loop that receives or sends hop-link frames (the server's UDP and
-// TCP ingress, its replies to agents, the agent's paths) goes through it, so a new wire format
-// (masking, padding) changes this type and nothing in the loops.
+// TCP ingress, its replies to agents, the agent's paths) goes through it, so the loops never
+// see the format.
 //
-// Opening works in place: a format that masks its bytes unmasks them where they lie, and the
-// result points into the frame. A format that changes bytes must do so only for a frame it
-// accepts as hop link, because on a shared port the same datagram may be a native client's
-// and go to the backend untouched.
+// The format is hop link v2 (hop/frame_codec_v2.hpp: a random salt, a masked header and body,
+// random padding on control and handshake frames). This type is what a loop holds: the v2
+// codec for its side, and the loop's own random generator for salts and padding (drawing
+// changes the generator, so sealing is not const; opening is).
+//
+// Opening works in place: the frame is unmasked where it lies, and the result points into it.
+// A refused frame is left byte for byte as it came; a frame open() accepted but the caller
+// decides was not hop link after all (a native client's datagram on a shared port whose random
+// bytes passed the header checks: about 1 in 2048 at most) goes back with restore().
 //
 // Sealing a data frame never moves the datagram: the header goes into separate storage (a
-// SendItem's head, a stream queue's frame header) and the datagram is sealed where it is.
+// SendItem's head, a stream queue's frame header), the datagram is masked where it is, and
+// padding (handshake-carrying datagrams only) goes into a tail the caller provides, sent after
+// the datagram.
 //
-// Pure: no sockets, no clock, no allocation. One codec per event loop (it holds the keys).
+// Pure: no sockets, no clock, no allocation. One codec per event loop.
 #pragma once
 
 #include <cstddef>
 #include <span>
 
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/crypto/stream_random.hpp"
+#include "porthop/hop/frame_codec_v2.hpp"
 #include "porthop/wire/hoplink.hpp"
 
 namespace porthop::hop {
@@ -25,38 +34,61 @@ namespace porthop::hop {
 class FrameCodec {
 public:
     // The longest header seal_data writes (a net::SendItem holds at least this much).
-    static constexpr std::size_t kMaxHead = 32;
+    static constexpr std::size_t kMaxHead = FrameCodecV2::kMaxHead;
     // The longest control frame seal_control writes.
-    static constexpr std::size_t kMaxControl = 64;
+    static constexpr std::size_t kMaxControl = FrameCodecV2::kMaxControl;
+    // A tail this long always holds the padding seal_data wants with the default padding range
+    // (a padded frame is at most 1000 bytes, and its header and datagram take some of them).
+    static constexpr std::size_t kMaxTail = 1024;
+
+    using Side = v2::Side;
 
     struct Opened {
         wire::hop::Kind kind = wire::hop::Kind::other;
-        // control: the control frame, for hop/attach_check; data: the VPN datagram (may be
-        // empty); other: empty.
+        // control: the 50-byte control body, for hop/attach_check; data: the VPN datagram (may
+        // be empty); other: empty. Points into the frame.
         std::span<std::byte> body;
     };
 
-    explicit FrameCodec(const crypto::HopKeys& keys) noexcept : keys_(keys) {}
+    struct Sealed {
+        std::size_t head = 0;  // bytes written to the head
+        std::size_t tail = 0;  // bytes of padding written to the tail
+    };
+
+    // `random`: the loop's generator (StreamRandom::from_os() in the product, seeded in tests).
+    FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random) noexcept;
+    FrameCodec(const crypto::HopKeys& keys, Side side)
+        : FrameCodec(keys, side, crypto::StreamRandom::from_os()) {}
 
     // What `frame` is and what it carries. Safe on any input; nothing is trusted yet (a control
-    // frame's tag is checked by hop/attach_check).
+    // body's tag is checked by hop/attach_check).
     Opened open(std::span<std::byte> frame) const noexcept;
 
-    // Bytes a data frame adds to the datagram it carries (the MTU and max_datagram checks).
-    std::size_t data_overhead() const noexcept { return wire::hop::kDataOverhead; }
+    // Gives a frame open() accepted its received bytes back (see the header comment).
+    void restore(std::span<std::byte> frame) const noexcept { v2_.restore(frame); }
 
-    // Seals `datagram` as a data frame: writes the header that goes in front of it into `head`
-    // and returns its length (the datagram may be changed in place by formats that mask it).
-    std::size_t seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram) const noexcept;
+    // Bytes a data frame adds to an unpadded datagram (the MTU and max_datagram checks).
+    static constexpr std::size_t data_overhead() noexcept { return FrameCodecV2::data_overhead(); }
 
-    // Writes the control frame for `c`, authenticated, into `out`; returns the bytes to send.
+    // Seals `datagram` as a data frame, to be sent as head || datagram || tail: writes the
+    // header into `head`, masks the datagram in place and writes padding into `tail` (cut to
+    // its size: pass kMaxTail bytes, or less where a datagram must stay shorter).
+    Sealed seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
+                     std::span<std::byte> tail) noexcept;
+
+    // Writes the control frame for `c`, authenticated and padded, into `out`; returns the bytes
+    // to send, at most `at_most` of them when that leaves room for the frame (an ack is never
+    // longer than the attach it answers).
     std::span<const std::byte> seal_control(const wire::hop::Control& c,
-                                            std::span<std::byte, kMaxControl> out) const noexcept;
+                                            std::span<std::byte, kMaxControl> out,
+                                            std::size_t at_most = kMaxControl) noexcept;
 
     const crypto::HopKeys& keys() const noexcept { return keys_; }
 
 private:
     crypto::HopKeys keys_;
+    FrameCodecV2 v2_;
+    crypto::StreamRandom random_;
 };
 
 }  // namespace porthop::hop

@@ -15,12 +15,18 @@
 //   key    unknown  data                      stray_data  (an agent whose address changed may
 //                                                          belong to another worker's session;
 //                                                          else it is judged as native)
+//   key    native   (not opened: shaped like  native      (the fast path of native traffic)
+//                    WireGuard or OpenVPN)
 //   key    native/  data or other             native      (the native client checks judge it)
 //          unknown
 //
+// stray_data and native carry the datagram as it arrived: a data frame opened on the way is
+// masked back (FrameCodec::restore), since opening proves nothing without the path binding.
+//
 // `codec` is null where the hop link does not apply: the server has no key, or the frame is on
 // a native client's TCP connection (a stream owned by a native session carries only its VPN's
-// frames). Pure: no sockets, no clock; the codec may unmask the frame in place (frame_codec.hpp).
+// frames). Pure: no sockets, no clock; the codec unmasks the frame in place for attach and
+// agent_data (frame_codec.hpp).
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,12 @@
-// The hop link's frame format (porthop client <-> porthop server), byte by byte in
-// docs/PROTOCOL.md. Two kinds of frame travel on every path (a UDP datagram, or one u16-framed
-// record on TCP):
+// The hop link's control body (porthop client <-> porthop server), byte by byte in
+// docs/PROTOCOL.md:
 //
 //   control (50 bytes): type(1) version(1) session_id(8) counter(8) epoch(8) echo(8) tag(16)
-//   data (1 + n bytes): 0x03, then the VPN datagram unchanged
+//
+// Hop link v2 carries it masked inside a frame (hop/frame_codec_v2.hpp), which also says
+// whether a frame is control or data; `classify` is what the v2 codec asks of an unmasked
+// body. (The `data` type and data_payload() are version 1's data frame, 0x03 then the VPN
+// datagram: no longer on the wire, kept with their tests for classify's table.)
 //
 // This layer only lays the fields out and reads them back; the tag is computed and checked
 // by crypto/hop_auth. Pure functions over byte spans: no allocation, safe on any input.

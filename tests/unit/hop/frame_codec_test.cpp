@@ -1,86 +1,121 @@
-// hop::FrameCodec: the one type that opens and seals hop-link frames (docs/PROTOCOL.md). The
-// vectors are those of tests/vectors/make_hop_vectors.py (an independent generator).
+// hop::FrameCodec: what the loops hold (hop link v2 for one side, with the loop's random
+// generator). The format itself is tested against its vectors in frame_codec_v2_test.cpp; this
+// file tests what the wrapper adds: sides, the generator, the ack's cap, restore.
 #include "porthop/hop/frame_codec.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstddef>
-#include <string>
+#include <set>
+#include <utility>
 #include <vector>
 
-#include "../../support/bytes.hpp"
 #include "../../support/hop_vectors.hpp"
+#include "porthop/crypto/hop_auth.hpp"
+
+namespace frame_codec_test {
 
 using porthop::hop::FrameCodec;
 using porthop::test::counting_codec;
-using porthop::test::hex;
-using porthop::test::kAttach;
-using porthop::test::kAttachHex;
 namespace wh = porthop::wire::hop;
+using Side = FrameCodec::Side;
+using Bytes = std::vector<std::byte>;
 
-namespace {
-
-using porthop::test::bytes;
-
-}  // namespace
-
-TEST_CASE("frame codec: seal_control gives the vector frame", "[hop][codec]") {
-    const auto codec = counting_codec();
-    std::array<std::byte, FrameCodec::kMaxControl> out{};
-    const auto frame = codec.seal_control(kAttach, out);
-    CHECK(std::vector<std::byte>(frame.begin(), frame.end()) == hex(kAttachHex));
-    CHECK(frame.data() == out.data());
+Bytes seal_control(FrameCodec& codec, const wh::Control& c, std::size_t at_most = FrameCodec::kMaxControl) {
+    return porthop::test::sealed_control(codec, c, at_most);
 }
 
-TEST_CASE("frame codec: a sealed data frame opens to the datagram it carries", "[hop][codec]") {
-    const auto codec = counting_codec();
-    auto datagram = bytes({0x04, 0x00, 0x00, 0x00, 0xaa, 0xbb});
-    const auto original = datagram;
-    std::array<std::byte, FrameCodec::kMaxHead> head{};
-    const auto head_length = codec.seal_data(head, datagram);
-    REQUIRE(head_length == codec.data_overhead());
-    std::vector<std::byte> wire(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(head_length));
-    wire.insert(wire.end(), datagram.begin(), datagram.end());
-    CHECK(wire == bytes({0x03, 0x04, 0x00, 0x00, 0x00, 0xaa, 0xbb}));  // PROTOCOL.md: 0x03, then the datagram
-
-    const auto opened = codec.open(wire);
-    REQUIRE(opened.kind == wh::Kind::data);
-    CHECK(std::vector<std::byte>(opened.body.begin(), opened.body.end()) == original);
-    CHECK(opened.body.data() == wire.data() + head_length);  // in place, no copy
+Bytes seal_data(FrameCodec& codec, Bytes datagram, std::size_t tail_room = FrameCodec::kMaxTail) {
+    return porthop::test::sealed_data(codec, std::move(datagram), tail_room);
 }
 
-TEST_CASE("frame codec: open classifies control, data and everything else", "[hop][codec]") {
-    const auto codec = counting_codec();
-    auto control = hex(kAttachHex);
-    const auto c = codec.open(control);
-    CHECK(c.kind == wh::Kind::control);
-    CHECK(c.body.data() == control.data());
-    CHECK(c.body.size() == control.size());
+using porthop::test::wg_transport;
 
-    auto empty_data = bytes({0x03});
-    const auto d = codec.open(empty_data);
-    CHECK(d.kind == wh::Kind::data);
-    CHECK(d.body.empty());
+Bytes wg_initiation() {
+    Bytes d(148, std::byte{0x33});
+    d[0] = std::byte{1};
+    d[1] = d[2] = d[3] = std::byte{0};
+    return d;
+}
 
-    SECTION("not hop link: nothing comes out") {
-        std::vector<std::vector<std::byte>> others = {
-            {},                                        // empty
-            bytes({0x01}),                             // attach type, wrong size
-            bytes({0x04, 0x00, 0x00, 0x00}),           // a WireGuard transport header
-            bytes({0x38, 0x01, 0x02}),                 // an OpenVPN hard reset opcode
-        };
-        auto wrong_version = hex(kAttachHex);
-        wrong_version[1] = std::byte{2};
-        others.push_back(wrong_version);
-        auto longer = hex(kAttachHex);
-        longer.push_back(std::byte{0});
-        others.push_back(longer);
-        for (auto& frame : others) {
-            const auto before = frame;
-            const auto o = codec.open(frame);
-            CHECK(o.kind == wh::Kind::other);
-            CHECK(o.body.empty());
-            CHECK(frame == before);  // a frame it does not accept is left as it was
+// (The test cases stay in the namespace: unity builds share a translation unit.)
+
+TEST_CASE("frame codec: control frames open on the other side only, and verify", "[hop][codec]") {
+    auto agent = counting_codec(Side::agent);
+    auto server = counting_codec(Side::server);
+    for (int round = 0; round < 20; ++round) {
+        Bytes attach = seal_control(agent, porthop::test::kAttach);
+        CHECK(attach.size() >= 160);
+        CHECK(attach.size() <= 1000);
+        Bytes same_side = attach;
+        CHECK(agent.open(same_side).kind == wh::Kind::other);  // its own direction: refused
+        CHECK(same_side == attach);
+        const auto opened = server.open(attach);
+        REQUIRE(opened.kind == wh::Kind::control);
+        REQUIRE(opened.body.size() == wh::kControlSize);
+        const auto checked = porthop::crypto::open_control(agent.keys(), opened.body);
+        REQUIRE(checked.status == porthop::crypto::OpenStatus::ok);
+        CHECK(checked.control == porthop::test::kAttach);
+    }
+}
+
+TEST_CASE("frame codec: an ack is no longer than the attach it answers", "[hop][codec]") {
+    auto server = counting_codec(Side::server);
+    for (const std::size_t attach : {61, 170, 500}) {
+        for (int round = 0; round < 50; ++round) {
+            const Bytes ack = seal_control(server, porthop::test::kAck, attach);
+            CHECK(ack.size() <= attach);
         }
     }
 }
+
+TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk is not", "[hop][codec]") {
+    auto agent = counting_codec(Side::agent);
+    auto server = counting_codec(Side::server);
+    std::set<std::size_t> handshake_lengths;
+    for (int round = 0; round < 50; ++round) {
+        Bytes bulk = seal_data(agent, wg_transport(1400));
+        CHECK(bulk.size() == 1400 + FrameCodec::data_overhead());
+        const auto opened = server.open(bulk);
+        REQUIRE(opened.kind == wh::Kind::data);
+        CHECK(Bytes(opened.body.begin(), opened.body.end()) == wg_transport(1400));
+        CHECK(opened.body.data() == bulk.data() + FrameCodec::data_overhead());  // in place
+
+        Bytes hs = seal_data(server, wg_initiation());
+        handshake_lengths.insert(hs.size());
+        CHECK(hs.size() >= 160);
+        CHECK(hs.size() <= 1000);
+        const auto back = agent.open(hs);
+        REQUIRE(back.kind == wh::Kind::data);
+        CHECK(Bytes(back.body.begin(), back.body.end()) == wg_initiation());
+    }
+    CHECK(handshake_lengths.size() > 40);  // the generator runs: lengths vary frame to frame
+    // A tail with less room: the padding is cut to it, and the frame still opens.
+    Bytes short_tail = seal_data(server, wg_initiation(), 5);
+    CHECK(short_tail.size() <= 11 + 148 + 5);
+    CHECK(agent.open(short_tail).kind == wh::Kind::data);
+}
+
+TEST_CASE("frame codec: restore gives an opened frame its received bytes back", "[hop][codec]") {
+    auto agent = counting_codec(Side::agent);
+    const auto server = counting_codec(Side::server);
+    for (Bytes wire : {seal_data(agent, wg_transport(300)), seal_data(agent, wg_initiation()),
+                       seal_control(agent, porthop::test::kAttach)}) {
+        const Bytes received = wire;
+        REQUIRE(server.open(wire).kind != wh::Kind::other);
+        CHECK(wire != received);  // unmasked in place
+        server.restore(wire);
+        CHECK(wire == received);
+    }
+}
+
+TEST_CASE("frame codec: two codecs with seeds from the OS draw different salts", "[hop][codec]") {
+    const auto keys = porthop::crypto::derive_hop_keys(porthop::test::counting_key());
+    FrameCodec a(keys, Side::agent);
+    FrameCodec b(keys, Side::agent);
+    const Bytes fa = seal_data(a, wg_transport(100));
+    const Bytes fb = seal_data(b, wg_transport(100));
+    CHECK(Bytes(fa.begin(), fa.begin() + 8) != Bytes(fb.begin(), fb.begin() + 8));
+}
+
+}  // namespace frame_codec_test

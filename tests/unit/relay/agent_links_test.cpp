@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../support/endpoints.hpp"
+#include "../../support/hop_vectors.hpp"
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/attach_check.hpp"
@@ -52,14 +53,14 @@ const crypto::HopKeys& server_keys() {
 
 // The server's state as the links see it, recording what they ask.
 struct FakeHost final : relay::AgentLinkHost {
-    FakeHost() : codec(keys) {
+    FakeHost() : codec(keys, hop::FrameCodec::Side::server, test::seeded_random(0x40)) {
         opt.hop_keys = keys;
         opt.hop_interval = 60s;
         opt.wall_clock = &fixed_wall_clock;
     }
 
     const relay::ServerOptions& link_options() const noexcept override { return opt; }
-    const hop::FrameCodec& link_codec() const noexcept override { return codec; }
+    hop::FrameCodec& link_codec() noexcept override { return codec; }
     Session* find_agent(std::uint64_t hop_id) noexcept override {
         const auto it = by_hop.find(hop_id);
         return it == by_hop.end() ? nullptr : it->second;
@@ -94,7 +95,9 @@ Frame attach(std::uint64_t counter, std::uint64_t hop = kHop, std::uint64_t at_e
     return f;
 }
 
-const AttachVia kVia{"udp", test::endpoint("192.0.2.7", 4000), 443};
+// An attach of 400 bytes on the wire: no ack may be longer.
+constexpr std::size_t kAttachLength = 400;
+const AttachVia kVia{"udp", test::endpoint("192.0.2.7", 4000), 443, kAttachLength};
 
 // The counters an attach can move, as one value to compare.
 struct Tally {
@@ -107,11 +110,16 @@ Tally tally(const Counters& c) {
             c.agent_reject_other.load()};
 }
 
-// The ack answers `counter` of session `hop`, authenticated with the hop keys in this epoch.
+// The ack (a hop-link frame, as the agent receives it) answers `counter` of session `hop`,
+// authenticated with the hop keys in this epoch, and is no longer than the attach.
 void check_ack(const FakeHost& host, std::span<const std::byte> ack, std::uint64_t hop,
                std::uint64_t counter) {
-    REQUIRE(ack.size() == wire::hop::kControlSize);
-    const auto checked = hop::authenticate(host.keys, ack, wire::hop::Type::ack, epoch());
+    CHECK(ack.size() <= kAttachLength);
+    std::vector<std::byte> frame(ack.begin(), ack.end());
+    const hop::FrameCodec agent(host.keys, hop::FrameCodec::Side::agent, test::seeded_random(0x60));
+    const auto opened = agent.open(frame);
+    REQUIRE(opened.kind == wire::hop::Kind::control);
+    const auto checked = hop::authenticate(host.keys, opened.body, wire::hop::Type::ack, epoch());
     REQUIRE(checked.verdict == hop::Verdict::accept);
     CHECK(checked.control.session_id == hop);
     CHECK(checked.control.echo == counter);
@@ -161,11 +169,7 @@ TEST_CASE("agent links: refused attaches are counted, never acked, and touch no 
     const auto now = Session::Clock::now();
     Session* s = links.accept(attach(5), now, kVia);
     REQUIRE(s);
-    const Frame first_ack = [&] {
-        Frame f{};
-        std::copy(links.ack().begin(), links.ack().end(), f.begin());
-        return f;
-    }();
+    const std::vector<std::byte> first_ack(links.ack().begin(), links.ack().end());
     const Tally before = tally(counters);
     const auto refused = [&](std::span<const std::byte> frame, const Session* current = nullptr) {
         const auto later = now + 1s;
@@ -237,11 +241,9 @@ TEST_CASE("agent links: an ack sealed on another worker becomes the links' ack",
     FakeHost host;
     Counters counters;
     AgentLinks links(host, counters);
-    const Frame ack = [&] {
-        Frame f{};
-        crypto::seal_control(host.keys, {wire::hop::Type::ack, kHop, 3, epoch(), 9}, f);
-        return f;
-    }();
+    // As the other worker's codec sealed it: a whole hop-link frame.
+    const auto ack =
+        test::sealed_control(host.codec, {wire::hop::Type::ack, kHop, 3, epoch(), 9}, kAttachLength);
     links.adopt_ack(ack);
     check_ack(host, links.ack(), kHop, 9);
 }

@@ -16,6 +16,9 @@
 #include "../../support/memory_stream.hpp"
 #include "porthop/wire/hoplink.hpp"
 #include "../../support/bytes.hpp"
+#include "../../support/hop_vectors.hpp"
+#include "porthop/crypto/hop_auth.hpp"
+#include "porthop/hop/frame_codec.hpp"
 
 using namespace std::chrono_literals;
 using namespace porthop;
@@ -33,18 +36,44 @@ using Push = net::FrameQueue::Push;
 
 namespace {
 
-// A hop-link attach of the right shape, untagged (the fake host does not check tags).
-Bytes attach_frame(std::uint64_t counter = 1) {
+// The agent's end of the hop link, keyed like the host's (HopKeys{}): it seals what the tests
+// send and opens what the connection sends back.
+hop::FrameCodec& agent_codec() {
+    static hop::FrameCodec codec(crypto::HopKeys{}, hop::FrameCodec::Side::agent, test::seeded_random(0x60));
+    return codec;
+}
+
+const wire::hop::Control kAttachFields{wire::hop::Type::attach, 0xfeed, 1, 0, 0};
+
+// The control frame inside an attach with `counter`: what the connection hands to the host
+// once the codec opened it.
+Bytes attach_body(std::uint64_t counter = 1) {
     Bytes b(wire::hop::kControlSize);
-    wire::hop::encode_control({wire::hop::Type::attach, 0xfeed, counter, 0, 0},
-                              std::span<std::byte, wire::hop::kControlSize>(b.data(), b.size()));
+    auto fields = kAttachFields;
+    fields.counter = counter;
+    crypto::seal_control(crypto::HopKeys{}, fields, std::span<std::byte, wire::hop::kControlSize>(b.data(), b.size()));
     return b;
 }
 
-Bytes data_frame(const Bytes& payload) {
-    Bytes b{static_cast<std::byte>(wire::hop::Type::data)};
-    b.insert(b.end(), payload.begin(), payload.end());
-    return b;
+// A hop-link attach as the agent sends it (the fake host does not check its tag).
+Bytes attach_frame(std::uint64_t counter = 1) {
+    auto fields = kAttachFields;
+    fields.counter = counter;
+    return test::sealed_control(agent_codec(), fields);
+}
+
+Bytes data_frame(Bytes payload) { return test::sealed_data(agent_codec(), std::move(payload)); }
+
+// The datagram inside the one stream frame `stream` holds, opened by the agent's codec (empty
+// when it does not open as a data frame).
+Bytes opened_reply(Bytes stream) {
+    if (stream.size() < 2) return {};
+    const std::size_t length = std::to_integer<std::size_t>(stream[0]) << 8 | std::to_integer<std::size_t>(stream[1]);
+    if (stream.size() != 2 + length) return {};
+    std::span<std::byte> frame(stream.data() + 2, length);
+    const auto opened = agent_codec().open(frame);
+    if (opened.kind != wire::hop::Kind::data) return {};
+    return Bytes(opened.body.begin(), opened.body.end());
 }
 
 Bytes wg_initiation() {
@@ -66,10 +95,13 @@ struct FakeHost final : relay::StreamHost {
     const relay::ServerOptions& options() const noexcept override { return opt; }
     const hop::FrameCodec* codec() const noexcept override {
         if (!opt.hop_keys) return nullptr;
-        codec_.emplace(*opt.hop_keys);
+        if (!codec_) codec_.emplace(*opt.hop_keys, hop::FrameCodec::Side::server, test::seeded_random(0x40));
         return &*codec_;
     }
-    const hop::FrameCodec* reply_codec() const noexcept override { return codec(); }
+    hop::FrameCodec* reply_codec() noexcept override {
+        codec();
+        return codec_ ? &*codec_ : nullptr;
+    }
     mutable std::optional<hop::FrameCodec> codec_;
     relay::Counters& counters() noexcept override { return counters_; }
     void warn_input(const std::function<std::string()>& message) override { warnings.push_back(message()); }
@@ -90,12 +122,13 @@ struct FakeHost final : relay::StreamHost {
         opened_as_handshake = wire::is_handshake(native);
         return native_session;
     }
-    bool hand_over_attach(TcpConnection&, std::span<const std::byte> attach) override {
+    bool hand_over_attach(TcpConnection&, std::span<const std::byte> attach, std::size_t) override {
         if (!elsewhere) return false;
         handed.emplace_back(attach.begin(), attach.end());
         return true;
     }
-    SessionPtr attach(TcpConnection& c, std::span<const std::byte> frame, const Session* current) override {
+    SessionPtr attach(TcpConnection& c, std::span<const std::byte> frame, std::size_t,
+                      const Session* current) override {
         attaches.emplace_back(frame.begin(), frame.end());
         currents.push_back(current);
         if (!agent_session) return nullptr;
@@ -426,7 +459,7 @@ TEST_CASE_METHOD(Fixture, "tcp connection: an attach for another worker's sessio
     client->put(concat({stream_frame(attach_frame()), stream_frame(data_frame(pattern(300, 2)))}));
     run();
     REQUIRE(host.handed.size() == 1);
-    CHECK(host.handed[0] == attach_frame());
+    CHECK(host.handed[0] == attach_body());  // the control frame, opened
     CHECK(host.attaches.empty());
     CHECK(host.to_backend.empty());
     CHECK(connection->mode() == Mode::pending);
@@ -456,7 +489,7 @@ TEST_CASE_METHOD(Fixture, "tcp connection: an attach for another worker's sessio
         connection->handed_over(TcpConnection::Handover::gone, nullptr);
         run();
         REQUIRE(host.attaches.size() == 1);
-        CHECK(host.attaches[0] == attach_frame());
+        CHECK(host.attaches[0] == attach_body());
         CHECK(connection->mode() == Mode::agent);
         CHECK(host.to_backend == std::vector<Bytes>{pattern(300, 2)});
     }
@@ -505,7 +538,7 @@ TEST_CASE_METHOD(Fixture,
         auto reply = pattern(500, 3);
         REQUIRE(connection->enqueue(reply) == Push::queued);
         run();
-        CHECK(client->take() == stream_frame(data_frame(pattern(500, 3))));
+        CHECK(opened_reply(client->take()) == pattern(500, 3));
         CHECK(host.to_client_bytes == 500);  // the payload, not the header
     }
     SECTION("negative: after close nothing is queued or counted") {

@@ -9,6 +9,16 @@ bool ReplayWindow::would_accept(std::uint64_t counter) const noexcept {
     return behind < kWidth && (seen_ >> behind & 1) == 0;
 }
 
+void ReplayWindow::refuse_through(std::uint64_t floor) noexcept {
+    if (floor >= highest_) {
+        highest_ = floor;
+        seen_ = ~std::uint64_t{0};
+        return;
+    }
+    const std::uint64_t behind = highest_ - floor;  // bit `behind` is `floor`
+    if (behind < kWidth) seen_ |= ~std::uint64_t{0} << behind;
+}
+
 bool ReplayWindow::accept(std::uint64_t counter) noexcept {
     if (!would_accept(counter)) return false;
     if (counter > highest_) {

@@ -16,6 +16,9 @@ public:
     bool accept(std::uint64_t counter) noexcept;
     // The same test without marking anything.
     bool would_accept(std::uint64_t counter) const noexcept;
+    // Marks every counter up to `floor` seen (a session opened again after the server forgot
+    // it: counters it accepted before are not in this window, hop/replay_ledger.hpp).
+    void refuse_through(std::uint64_t floor) noexcept;
     std::uint64_t highest() const noexcept { return highest_; }
 
 private:

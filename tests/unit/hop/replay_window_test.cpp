@@ -112,3 +112,27 @@ TEST_CASE("replay window: agrees with a set-based model on random sequences", "[
         }
     }
 }
+
+TEST_CASE("replay window: refuse_through marks everything up to a floor seen", "[hop][replay]") {
+    ReplayWindow w;
+    REQUIRE(w.accept(110));
+    w.refuse_through(100);
+    for (std::uint64_t c = 47; c <= 100; ++c) CHECK_FALSE(w.would_accept(c));
+    for (std::uint64_t c = 101; c < 110; ++c) CHECK(w.would_accept(c));
+    CHECK_FALSE(w.would_accept(110));
+    CHECK(w.would_accept(111));
+    // A floor far below the window changes nothing; one at or above the highest refuses all.
+    ReplayWindow far;
+    REQUIRE(far.accept(1000));
+    far.refuse_through(10);
+    CHECK(far.would_accept(999));
+    far.refuse_through(1000);
+    CHECK_FALSE(far.would_accept(999));
+    CHECK(far.would_accept(1001));
+    ReplayWindow above;
+    REQUIRE(above.accept(5));
+    above.refuse_through(7);
+    CHECK(above.highest() == 7);
+    CHECK_FALSE(above.would_accept(6));
+    CHECK(above.would_accept(8));
+}

@@ -2,8 +2,10 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -140,6 +142,15 @@ public:
           process_(process_info()) {}
 
     int run(const relay::ServerOptions& options) {
+        // Set before the workers start: they call it from their threads. The save runs here on
+        // worker 0's loop, once however many sessions opened meanwhile (restore_sessions).
+        server_.on_agent_session_opened([this] {
+            if (save_queued_.exchange(true)) return;
+            asio::post(io_, [this] {
+                save_queued_ = false;
+                if (!stopping_) save_sessions(false);
+            });
+        });
         if (auto problem = server_.start()) {
             base::log_error(*problem);
             return 1;
@@ -190,7 +201,8 @@ private:
             lookup_.abandon();
             reload_again_ = false;
             metrics_.stop();
-            save_sessions();
+            stopping_ = true;
+            save_sessions(true);
             state_timer_.cancel();
             server_.stop();
             watchdog_.arm(io_);
@@ -208,8 +220,16 @@ private:
         // own: without a state_file of its own the relay keeps its sessions there.
         if (const char* dir = std::getenv("STATE_DIRECTORY"); state_file_.empty() && dir && *dir == '/')
             state_file_ = std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
-        if (state_file_.empty()) return;
+        if (state_file_.empty()) {
+            if (config_.server.key)
+                base::log_warn("no state_file: an attach captured before a restart of this server opens a "
+                               "session once after it (docs/PROTOCOL.md, \"Replay\"); set [server] state_file");
+            return;
+        }
         const auto restored = server_.restore_state(state_file_);
+        if (restored.agents > 0)
+            base::log_info("remembered " + std::to_string(restored.agents) + " porthop client sessions from " +
+                          state_file_ + ": their earlier attaches stay refused");
         if (restored.restored + restored.skipped > 0)
             base::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
                           state_file_ +
@@ -218,12 +238,17 @@ private:
                                             : std::string()));
         else if (!restored.why_none.empty())
             base::log_warn("not restoring sessions from " + state_file_ + ": " + restored.why_none);
+        // Saved now and whenever a porthop client's session opens (posted here from its worker,
+        // once however many open meanwhile), not only every kStateInterval: after a crash, the
+        // next process must know every session this one accepted attaches for.
+        save_sessions(false);
         arm_state_timer();
     }
 
-    void save_sessions() {
+    // `last`: the server is stopping (no later save; see Server::save_state's until_next).
+    void save_sessions(bool last) {
         if (state_file_.empty()) return;
-        auto problem = server_.save_state(state_file_);
+        auto problem = server_.save_state(state_file_, last ? std::chrono::milliseconds{0} : kStateInterval);
         // Said once, not every kStateInterval: the same problem tends to stay.
         if (problem && *problem != state_warning_) base::log_warn("cannot keep sessions across a restart: " + *problem);
         state_warning_ = problem.value_or("");
@@ -233,7 +258,7 @@ private:
         state_timer_.expires_after(kStateInterval);
         state_timer_.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;
-            save_sessions();
+            save_sessions(false);
             arm_state_timer();
         });
     }
@@ -323,6 +348,8 @@ private:
     asio::steady_timer state_timer_{io_};
     std::string state_file_;  // [server] state_file, or one in systemd's StateDirectory
     std::string state_warning_;
+    std::atomic<bool> save_queued_{false};  // a save for a new porthop client session is posted
+    bool stopping_ = false;
 };
 
 int run_server(const std::string& config_path) {

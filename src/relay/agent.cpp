@@ -15,6 +15,7 @@
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/attach_check.hpp"
 #include "porthop/hop/frame_codec.hpp"
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/net/offload.hpp"
 #include "porthop/net/packet_pool.hpp"
 
@@ -342,7 +343,10 @@ private:
     }
 
     void send_attach(hop::Path path, Clock::time_point now) {
-        const hopw::Control attach{hopw::Type::attach, session_id_, ++counter_, epoch(), 0};
+        // Its issued time never goes back (a clock stepped back keeps the last one): a server
+        // that forgot this session (restart) reopens it only for attaches issued after it did.
+        issued_ = std::max(issued_, hop::unix_ms(opt_.wall_clock()));
+        const hopw::Control attach{hopw::Type::attach, session_id_, ++counter_, epoch(), issued_};
         const auto frame = codec_.seal_control(attach, frame_);
         sent_[counter_ % kSentRing] = Sent{counter_, now};
         if (path.kind == hop::Path::Kind::tcp) {
@@ -378,6 +382,7 @@ private:
 
     std::uint64_t session_id_ = 0;
     std::uint64_t counter_ = 0;
+    std::uint64_t issued_ = 0;  // the last attach's issued time (unix ms)
     hop::ReplayWindow acks_;
     std::array<Sent, kSentRing> sent_{};
     std::array<std::byte, hop::FrameCodec::kMaxControl> frame_{};

@@ -27,8 +27,38 @@ Session* Server::Impl::open_agent_session(Clock::time_point now, const AttachVia
     return created.get();
 }
 
+std::optional<std::uint64_t> Server::Impl::may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                                      std::uint64_t issued) {
+    const std::lock_guard lock(shared_.ledger_mutex);
+    return shared_.ledger.admits(hop_id, counter, issued);
+}
+
+hop::Forgotten Server::Impl::forgotten(const Session& s, std::uint64_t now_ms,
+                                       std::chrono::milliseconds margin) const noexcept {
+    const AgentLink& link = *s.agent;
+    const std::uint64_t last_attach_s = link.issued_arrived_ms / 1000;
+    return hop::Forgotten{link.hop_id, link.attaches.highest(),
+                          hop::agent_clock_at(link.issued, link.issued_arrived_ms, now_ms) +
+                              static_cast<std::uint64_t>((kInFlight + margin).count()),
+                          last_attach_s + hop::ledger_keep_seconds(static_cast<std::uint64_t>(opt_.hop_interval.count()))};
+}
+
+std::vector<hop::Forgotten> Server::Impl::saved_agents(std::chrono::milliseconds until_next) const {
+    std::vector<hop::Forgotten> out;
+    const std::uint64_t now_ms = hop::unix_ms(opt_.wall_clock());
+    sessions_.for_each([&](const Session& s) {
+        if (s.agent && !s.closed) out.push_back(forgotten(s, now_ms, until_next));
+    });
+    return out;
+}
+
 void Server::Impl::agent_opened(Session& s, const AttachVia& via) {
     const std::uint64_t hop_id = s.agent->hop_id;
+    {
+        const std::lock_guard lock(shared_.ledger_mutex);
+        shared_.ledger.forget(hop_id);
+    }
+    if (shared_.agent_session_opened) shared_.agent_session_opened();
     sessions_.set_hop_id(s.id, hop_id);
     if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, hop_id, owner(s));
     error_code ec;

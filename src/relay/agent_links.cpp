@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/wire/hoplink.hpp"
 #include "tcp_connection.hpp"
@@ -28,6 +29,7 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
             return nullptr;
         }
     }
+    const std::uint64_t wall_ms = hop::unix_ms(host_.link_options().wall_clock());
     const auto checked =
         hop::check_attach(*host_.link_options().hop_keys, frame, epoch_now(), [&](std::uint64_t id) {
             Session* known = host_.find_agent(id);
@@ -56,17 +58,32 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
             Counters::add(counters_.agent_reject_other);
             return nullptr;
         }
+        // A session the server forgot (closed, or before a restart) is not new: a captured
+        // attach of it must not open it again (hop/replay_ledger.hpp).
+        const auto floor = host_.may_reopen(c.session_id, c.counter, c.echo);
+        if (!floor) {
+            Counters::add(counters_.agent_reject_replay);
+            return nullptr;
+        }
         session = host_.open_agent_session(now, via);
         if (!session) return nullptr;  // counted by the host
         session->agent = std::make_unique<AgentLink>();
         session->path.become_agent();
         session->agent->hop_id = c.session_id;
         session->agent->attaches.accept(c.counter);
+        session->agent->attaches.refuse_through(*floor);
+        session->agent->ack_counter = wall_ms;
         Counters::add(counters_.agent_sessions_opened);
         host_.agent_opened(*session, via);
     }
     Counters::add(counters_.agent_attaches);
     session->last_from_client = now;
+    // An attach's echo field is its `issued` time (the agent's clock, unix ms).
+    AgentLink& link = *session->agent;
+    if (c.echo >= link.issued) {
+        link.issued = c.echo;
+        link.issued_arrived_ms = wall_ms;
+    }
     // The ack is no longer than the attach: never more bytes to a sender than it sent.
     const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,
                                  epoch_now(), c.counter};

@@ -45,11 +45,18 @@ public:
     virtual hop::FrameCodec& link_codec() noexcept = 0;
     // This worker's agent session whose hop-link id is `hop_id`, or null.
     virtual Session* find_agent(std::uint64_t hop_id) noexcept = 0;
+    // An authenticated attach (`hop_id`, `counter`, `issued`) of a session no worker holds: may
+    // it open the session? nullopt when the server remembers the session, closed or from before
+    // a restart, and the attach is not above its floors (hop/replay_ledger.hpp): a replay.
+    // Otherwise the counter floor the new session's window must keep (ReplayLedger::admits).
+    virtual std::optional<std::uint64_t> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                                    std::uint64_t issued) = 0;
     // A new session (a slot of max_sessions, its backend socket, its table entry) for a porthop
     // client whose attach came `via`; null when refused (the host counts and warns).
     virtual Session* open_agent_session(Clock::time_point now, const AttachVia& via) = 0;
     // Session `s`, just opened, is a porthop client's (s.agent->hop_id is set): the host finds
-    // it by that id from now on (table, directory) and logs it.
+    // it by that id from now on (table, directory), forgets what it remembered of the session
+    // (hop/replay_ledger.hpp: its replay window takes over) and logs it.
     virtual void agent_opened(Session& s, const AttachVia& via) = 0;
 
 protected:

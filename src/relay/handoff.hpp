@@ -8,9 +8,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/relay/directory.hpp"
 #include "porthop/relay/inbox.hpp"
 #include "porthop/relay/server.hpp"
@@ -29,6 +32,13 @@ struct Shared {
     std::atomic<std::size_t> sessions{0};
     std::atomic<std::size_t> tcp_connections{0};
     std::atomic<std::uint64_t> next_session_id{1};
+    // Porthop clients' sessions no worker holds (hop/replay_ledger.hpp): closed ones, and those
+    // a restart read from the state file. Consulted only for an authenticated attach of a
+    // session nobody holds, and written when an agent session closes: rare, so one lock.
+    static constexpr std::size_t kLedgerCapacity = 65536;
+    std::mutex ledger_mutex;
+    hop::ReplayLedger ledger{kLedgerCapacity};
+    std::function<void()> agent_session_opened;  // Server::on_agent_session_opened; set before start
 
     // Takes one unit of `counter` unless that reaches `limit`.
     static bool take(std::atomic<std::size_t>& counter, std::size_t limit) noexcept {

@@ -543,6 +543,12 @@ void Server::Impl::close_session(Session& session, CloseReason reason) {
     const bool was_tcp = session.path.chosen() == Via::tcp;
     if (TcpConnection* connection = session.path.close()) connection->close();
     Counters::add(counters_.sessions_closed);
+    if (session.agent && opt_.hop_keys) {
+        // Its attaches stay refused after it is gone (hop/replay_ledger.hpp).
+        const auto f = forgotten(session, hop::unix_ms(opt_.wall_clock()), std::chrono::milliseconds{0});
+        const std::lock_guard lock(shared_.ledger_mutex);
+        shared_.ledger.remember(f);
+    }
     const bool was_provisional = session.provisional;
     release_native(session, Clock::now());
     unreserve_session();

@@ -63,6 +63,14 @@ public:
     // listener is not open here, it exists already, or the port is taken).
     std::vector<SavedSession> saved_sessions() const;
     bool restore(const SavedSession& saved);
+    // This worker's porthop clients' sessions as the replay ledger would remember them if the
+    // server forgot them now (hop/replay_ledger.hpp), for the state file; `until_next`: the
+    // longest time until the file is written again (0 when the server stops), which attaches
+    // accepted meanwhile could be issued in.
+    std::vector<hop::Forgotten> saved_agents(std::chrono::milliseconds until_next) const;
+    // Attaches in flight (sent, not yet arrived) when the server forgets a session may be
+    // issued up to this long after the last one it saw: above the issued floor by this margin.
+    static constexpr std::chrono::milliseconds kInFlight{1000};
 
     // What the worker group (workers.cpp) reads and sets of a worker.
     const ListenerSet& listeners() const noexcept { return listeners_; }  // what is open now
@@ -253,6 +261,10 @@ private:
     const ServerOptions& link_options() const noexcept override;
     hop::FrameCodec& link_codec() noexcept override;
     Session* find_agent(std::uint64_t hop_id) noexcept override;
+    std::optional<std::uint64_t> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                            std::uint64_t issued) override;
+    // What the replay ledger keeps of agent session `s` if it is forgotten at `now_ms`.
+    hop::Forgotten forgotten(const Session& s, std::uint64_t now_ms, std::chrono::milliseconds margin) const noexcept;
     Session* open_agent_session(Clock::time_point now, const AttachVia& via) override;
     void agent_opened(Session& s, const AttachVia& via) override;
     // ListenerEvents (listeners.cpp): GRO on a new UDP socket, receiving and accepting on a

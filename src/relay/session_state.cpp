@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -17,7 +18,8 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kMagic = "porthop-sessions";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
+constexpr int kOldestVersion = 1;  // the same, without agent lines
 
 void put_endpoint(std::ostream& out, const net::Endpoint& e) {
     const auto u = e.to_udp();
@@ -64,6 +66,15 @@ bool same_local(const net::LocalAddress& a, const net::LocalAddress& b) noexcept
            (a.family != AF_INET6 || std::memcmp(&a.v6, &b.v6, sizeof a.v6) == 0);
 }
 
+// "agent <16 hex digits> <counter> <issued floor> <keep until>", nothing more.
+bool parse_agent(std::istream& in, hop::Forgotten& out) {
+    std::string kind, id, rest;
+    if (!(in >> kind >> id >> out.counter >> out.issued_floor >> out.keep_until) || (in >> rest)) return false;
+    if (id.size() != 16 || id.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+    out.session = std::stoull(id, nullptr, 16);
+    return out.session != 0;
+}
+
 }  // namespace
 
 bool operator==(const SavedSession& a, const SavedSession& b) noexcept {
@@ -87,6 +98,11 @@ std::string format_state(const SavedState& state) {
         out << ' ' << int{s.validated} << ' ' << int{s.amplification} << ' ' << int{s.opened_by_data} << ' '
             << int{s.roamed} << '\n';
     }
+    for (const auto& a : state.agents) {
+        char id[17];
+        std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(a.session));
+        out << "agent " << id << ' ' << a.counter << ' ' << a.issued_floor << ' ' << a.keep_until << '\n';
+    }
     return out.str();
 }
 
@@ -107,7 +123,7 @@ std::optional<SavedState> parse_state(std::string_view text, std::string& why) {
             why = "not a porthop session state file";
             return std::nullopt;
         }
-        if (version != kVersion) {
+        if (version < kOldestVersion || version > kVersion) {
             why = "written by another version (format " + std::to_string(version) + ")";
             return std::nullopt;
         }
@@ -119,6 +135,15 @@ std::optional<SavedState> parse_state(std::string_view text, std::string& why) {
         if (line.empty()) continue;
         std::istringstream fields(line);
         std::string kind;
+        if (line.starts_with("agent ")) {
+            hop::Forgotten a;
+            if (!parse_agent(fields, a)) {
+                why = "line " + std::to_string(number) + " is malformed";
+                return std::nullopt;
+            }
+            state.agents.push_back(a);
+            continue;
+        }
         SavedSession s;
         int validated = 0, amplification = 0, by_data = 0, roamed = 0;
         std::string rest;

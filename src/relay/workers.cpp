@@ -410,13 +410,21 @@ struct Server::Group {
         for (std::size_t k = 1; k < workers.size(); ++k) on(k, [](Impl& w) { w.stop(); });
     }
 
-    std::optional<std::string> save_state(const std::string& path) {
+    std::optional<std::string> save_state(const std::string& path, std::chrono::milliseconds until_next) {
         SavedState state;
         state.written = std::chrono::system_clock::now();
         state.backend = workers[0]->impl->options().backend;
         for (std::size_t k = 0; k < workers.size(); ++k) {
             auto part = on(k, [](Impl& w) { return w.saved_sessions(); });
             state.sessions.insert(state.sessions.end(), part.begin(), part.end());
+            auto agents = on(k, [&](Impl& w) { return w.saved_agents(until_next); });
+            state.agents.insert(state.agents.end(), agents.begin(), agents.end());
+        }
+        {
+            const std::lock_guard lock(shared.ledger_mutex);
+            shared.ledger.expire(hop::unix_ms(workers[0]->impl->options().wall_clock()) / 1000);
+            const auto forgotten = shared.ledger.entries();
+            state.agents.insert(state.agents.end(), forgotten.begin(), forgotten.end());
         }
         std::string why;
         if (!write_state_file(path, format_state(state), why)) return why;
@@ -430,6 +438,17 @@ struct Server::Group {
         auto state = parse_state(*text, out.why_none);
         if (!state) return out;
         const ServerOptions& opt = workers[0]->impl->options();
+        // Porthop clients' sessions are remembered whatever the backend and the file's age:
+        // their attaches stay refused until each entry's own keep_until.
+        {
+            const std::uint64_t now_s = hop::unix_ms(opt.wall_clock()) / 1000;
+            const std::lock_guard lock(shared.ledger_mutex);
+            for (const auto& a : state->agents)
+                if (a.keep_until >= now_s) {
+                    shared.ledger.remember(a);
+                    ++out.agents;
+                }
+        }
         if (!(state->backend == opt.backend)) {
             out.why_none = "it was written for backend " + state->backend.to_string();
             return out;
@@ -499,7 +518,12 @@ std::optional<std::string> Server::reconfigure(ServerOptions next, std::string& 
     return group_->reconfigure(std::move(next), changes);
 }
 ServerSnapshot Server::snapshot() const { return group_->snapshot(); }
-std::optional<std::string> Server::save_state(const std::string& path) { return group_->save_state(path); }
+std::optional<std::string> Server::save_state(const std::string& path, std::chrono::milliseconds until_next) {
+    return group_->save_state(path, until_next);
+}
+void Server::on_agent_session_opened(std::function<void()> call) {
+    group_->shared.agent_session_opened = std::move(call);
+}
 Server::Restored Server::restore_state(const std::string& path) { return group_->restore_state(path); }
 const Counters& Server::counters() const noexcept { return group_->counters(); }
 std::size_t Server::session_count() const noexcept {

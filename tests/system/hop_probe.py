@@ -12,6 +12,13 @@ connection that fails authentication"). Loopback only; every wait is bounded.
       relay's native-client path would echo the junk back, which is correct behaviour for a
       native client but would hide what the hop link itself answers). COUNTFILE, if given,
       holds the number of datagrams received so far.
+  hop_probe.py attach --key KEY --interval S --udp P --session HEX --counter N [--issued-offset MS]
+                      [--out FILE] [--expect ack|silence]
+      one attach of session HEX with counter N, issued now (the agent's clock, unix ms, plus
+      MS), from a fresh socket; it must get a verifying ack (or, with --expect silence, nothing).
+      --out keeps the datagram sent, as hex, for replay.
+  hop_probe.py replay --udp P --in FILE
+      sends a kept datagram again, unchanged, from a fresh socket: it must get nothing back.
   hop_probe.py port KEY INTERVAL SPEC [EPOCH]
       the UDP port of the schedule for EPOCH (default: now); SPEC like "443,1194,40000-40099".
 
@@ -167,10 +174,10 @@ def udp_socket(host):
     return s
 
 
-def udp_attach(report, host, port, keys, sid, counter, interval, where):
+def udp_attach(report, host, port, keys, sid, counter, interval, where, issued=0):
     """Sends one attach from a fresh socket; returns the raw bytes sent."""
     epoch = epoch_now(interval)
-    frame = seal(keys[1], control(keys[0], ATTACH, sid, counter, epoch))
+    frame = seal(keys[1], control(keys[0], ATTACH, sid, counter, epoch, issued))
     s = udp_socket(host)
     try:
         s.sendto(frame, (host, port))
@@ -432,6 +439,34 @@ def sink(port, countfile):
             os.replace(countfile + ".tmp", countfile)
 
 
+def attach(args):
+    """One attach of a named session (the replay-after-restart checks of probe_test.sh)."""
+    report = Report()
+    key = parse_key(args.key)
+    keys = (kdf(key, 1), kdf(key, 3))
+    issued = int(time.time() * 1000) + args.issued_offset
+    where = f"attach session {args.session:016x} counter {args.counter} issued {issued} on udp {args.udp[0]}"
+    if args.expect == "ack":
+        frame = udp_attach(report, args.host, args.udp[0], keys, args.session, args.counter, args.interval,
+                           where, issued)
+    else:
+        frame = seal(keys[1], control(keys[0], ATTACH, args.session, args.counter, epoch_now(args.interval), issued))
+        expect_silence(report, args.host, [(f"{where}: no answer", args.udp[0], frame)], args.wait)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(frame.hex() + "\n")
+    return 0 if report.failed == 0 and report.passed > 0 else 1
+
+
+def replay(args):
+    report = Report()
+    with open(getattr(args, "in")) as f:
+        frame = bytes.fromhex(f.read().strip())
+    expect_silence(report, args.host, [(f"replay of a kept attach on udp {args.udp[0]}: no answer", args.udp[0],
+                                        frame)], args.wait)
+    return 0 if report.failed == 0 and report.passed > 0 else 1
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "sink":
         sink(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
@@ -442,14 +477,26 @@ def main():
         print(port_for(key, expand_ports(spec), epoch))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["probe"])
-    p.add_argument("--key", required=True)
-    p.add_argument("--interval", type=int, required=True, help="hop_interval in seconds")
+    p.add_argument("command", choices=["probe", "attach", "replay"])
+    p.add_argument("--key")
+    p.add_argument("--interval", type=int, help="hop_interval in seconds")
     p.add_argument("--udp", required=True, type=lambda s: [int(x) for x in s.split(",")])
-    p.add_argument("--tcp", required=True, type=int)
+    p.add_argument("--tcp", type=int)
+    p.add_argument("--session", type=lambda s: int(s, 16), help="attach: the session id, hex")
+    p.add_argument("--counter", type=int, help="attach: its counter")
+    p.add_argument("--issued-offset", type=int, default=0, help="attach: ms added to the issued time")
+    p.add_argument("--expect", choices=["ack", "silence"], default="ack")
+    p.add_argument("--out", help="attach: keep the datagram sent (hex) in this file")
+    p.add_argument("--in", help="replay: the kept datagram")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--wait", type=float, default=1.5, help="seconds a silent probe is watched")
-    return probe(p.parse_args())
+    args = p.parse_args()
+    need = {"probe": ["key", "interval", "tcp"], "attach": ["key", "interval", "session", "counter"],
+            "replay": ["in"]}[args.command]
+    missing = [n for n in need if getattr(args, n) is None]
+    if missing:
+        p.error(f"{args.command} needs " + ", ".join("--" + n for n in missing))
+    return {"probe": probe, "attach": attach, "replay": replay}[args.command](args)
 
 
 if __name__ == "__main__":

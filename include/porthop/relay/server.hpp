@@ -9,6 +9,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -128,16 +129,25 @@ public:
     ServerSnapshot snapshot() const;  // loop thread only
 
     // Restarts (relay/session_state.hpp), loop thread only. save_state writes the native UDP
-    // sessions to `path` (nullopt, or why not); restore_state re-creates those of a file written
-    // for the same backend less than idle_timeout ago, each on its old backend-side port.
-    std::optional<std::string> save_state(const std::string& path);
+    // sessions to `path` (nullopt, or why not), and what keeps porthop clients' attaches from
+    // being replayed after a restart (hop/replay_ledger.hpp); `until_next`: the longest time
+    // until it is called again (0: the server is stopping). restore_state re-creates the native
+    // sessions of a file written for the same backend less than idle_timeout ago, each on its
+    // old backend-side port, and remembers the porthop clients' sessions of any such file.
+    std::optional<std::string> save_state(const std::string& path,
+                                          std::chrono::milliseconds until_next = std::chrono::milliseconds{0});
     struct Restored {
         std::size_t restored = 0, skipped = 0;
+        std::size_t agents = 0;  // porthop clients' sessions remembered (their replays refused)
         std::string why_none;  // set when the file as a whole was not used (empty: no file)
     };
     Restored restore_state(const std::string& path);
 
     const Counters& counters() const noexcept;
+    // Called on a worker's thread each time a porthop client's session opens (set before
+    // start()). The app saves the state file then: a session the file does not have yet would
+    // be new to the next process after a crash, and its captured attaches accepted again.
+    void on_agent_session_opened(std::function<void()> call);
     std::size_t session_count() const noexcept;        // safe from the loop thread only
     std::vector<net::Endpoint> udp_endpoints() const;  // as bound (ephemeral ports resolved)
     std::vector<net::Endpoint> tcp_endpoints() const;

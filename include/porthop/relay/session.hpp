@@ -40,7 +40,15 @@ const char* to_string(CloseReason reason) noexcept;
 struct AgentLink {
     std::uint64_t hop_id = 0;    // the session id the hop link authenticates
     hop::ReplayWindow attaches;  // counters of accepted attaches
+    // The last ack's counter. A new session starts it at the server's clock (unix ms), so the
+    // acks of a session the server opened again (after a restart) are above every earlier one
+    // the agent has seen: the server sends far fewer than one ack per millisecond.
     std::uint64_t ack_counter = 0;
+    // The latest `issued` (the agent's clock, unix ms) of an accepted attach, and when (the
+    // server's wall clock, unix ms) it arrived: what the replay ledger's floor is made from
+    // when the server forgets the session (hop/replay_ledger.hpp).
+    std::uint64_t issued = 0;
+    std::uint64_t issued_arrived_ms = 0;
 };
 
 struct Session {

@@ -8,8 +8,11 @@
 //   porthop-sessions 1 <unix seconds when written> <backend address> <backend port>
 //   udp <listener addr> <port> <client addr> <port> <local addr or -> <ifindex> <upstream addr>
 //       <upstream port> <validated 0/1> <amplification> <opened_by_data 0/1> <roamed 0/1>
-// (one line per session). It is trusted: it may restore validated sessions, so only its owner
-// (root) may write it (mode 0600).
+// (one line per session), and, since format 2, what the replay ledger keeps of porthop clients'
+// sessions (hop/replay_ledger.hpp), so that their captured attaches stay refused after a restart:
+//   agent <session id, 16 hex digits> <counter> <issued floor, unix ms> <keep until, unix s>
+// A format 1 file is read (it has no agent lines). It is trusted: it may restore validated
+// sessions, so only its owner (root) may write it (mode 0600).
 #pragma once
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 
@@ -40,6 +44,7 @@ struct SavedState {
     std::chrono::system_clock::time_point written{};
     net::Endpoint backend;
     std::vector<SavedSession> sessions;
+    std::vector<hop::Forgotten> agents;
 };
 
 std::string format_state(const SavedState& state);

@@ -36,7 +36,8 @@ struct Control {
     std::uint64_t session_id = 0;
     std::uint64_t counter = 0;  // per sender and session, starts at 1, never repeats
     std::uint64_t epoch = 0;    // the sender's current schedule epoch
-    std::uint64_t echo = 0;     // ack: the counter of the attach it answers; attach: 0
+    std::uint64_t echo = 0;     // ack: the counter of the attach it answers; attach: its `issued`
+                                // time, the agent's clock in unix ms (replays after a server restart)
     friend bool operator==(const Control&, const Control&) = default;
 };
 

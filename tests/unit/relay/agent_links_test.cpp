@@ -17,6 +17,7 @@
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/wire/hoplink.hpp"
 
@@ -65,6 +66,10 @@ struct FakeHost final : relay::AgentLinkHost {
         const auto it = by_hop.find(hop_id);
         return it == by_hop.end() ? nullptr : it->second;
     }
+    std::optional<std::uint64_t> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                            std::uint64_t issued) override {
+        return ledger.admits(hop_id, counter, issued);
+    }
     Session* open_agent_session(Clock::time_point, const AttachVia& via) override {
         opened_via.push_back(via.describe());
         if (refuse_open) return nullptr;
@@ -81,6 +86,7 @@ struct FakeHost final : relay::AgentLinkHost {
     hop::FrameCodec codec;
     relay::ServerOptions opt;
     bool refuse_open = false;
+    hop::ReplayLedger ledger{16};
     std::vector<std::unique_ptr<Session>> sessions;
     std::map<std::uint64_t, Session*> by_hop;
     std::vector<std::string> opened_via;
@@ -88,10 +94,20 @@ struct FakeHost final : relay::AgentLinkHost {
 
 std::uint64_t epoch() { return hop::epoch_at(fixed_wall_clock(), 60s); }
 
+// A session's acks count from the server's clock in ms when it opened.
+constexpr std::uint64_t kAckBase = 1'700'000'000'000;
+
 Frame attach(std::uint64_t counter, std::uint64_t hop = kHop, std::uint64_t at_epoch = epoch(),
              const crypto::HopKeys& k = server_keys()) {
     Frame f{};
     crypto::seal_control(k, {wire::hop::Type::attach, hop, counter, at_epoch, 0}, f);
+    return f;
+}
+
+// An attach issued at `issued` (the agent's clock, unix ms: its echo field).
+Frame attach_issued(std::uint64_t counter, std::uint64_t issued) {
+    Frame f{};
+    crypto::seal_control(server_keys(), {wire::hop::Type::attach, kHop, counter, epoch(), issued}, f);
     return f;
 }
 
@@ -158,7 +174,43 @@ TEST_CASE("agent links: an attach for a known session attaches it again without 
     CHECK(host.sessions.size() == 1);
     CHECK(tally(counters) == Tally{2, 1, 0, 0, 0, 0, 0});
     check_ack(host, links.ack(), kHop, 2);
-    CHECK(first->agent->ack_counter == 2);  // each ack has a counter of its own
+    // Each ack has a counter of its own, from the server's clock (ms) when the session opened.
+    CHECK(first->agent->ack_counter == kAckBase + 2);
+}
+
+TEST_CASE("agent links: a session the server forgot opens again only above the ledger's floors",
+          "[relay][agent_links][replay]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    host.ledger.remember({kHop, 10, 5'000, 9'999'999'999});
+    const auto refused = [&](const Frame& f) {
+        const auto before = host.opened_via.size();
+        const bool none = links.accept(f, Session::Clock::now(), kVia) == nullptr;
+        CHECK(host.opened_via.size() == before);  // no session was even asked for
+        return none;
+    };
+    CHECK(refused(attach_issued(10, 6'000)));  // a captured attach: its counter was accepted
+    CHECK(refused(attach_issued(11, 5'000)));  // issued before the server forgot the session
+    CHECK(links.ack().empty());
+    CHECK(tally(counters) == Tally{0, 0, 0, 0, 0, 2, 0});
+    // The agent's next attach.
+    Session* s = links.accept(attach_issued(11, 5'001), Session::Clock::now(), kVia);
+    REQUIRE(s);
+    CHECK(tally(counters) == Tally{1, 1, 0, 0, 0, 2, 0});
+    check_ack(host, links.ack(), kHop, 11);
+    // The counters it accepted before it was forgotten stay refused in its new window.
+    CHECK(links.accept(attach_issued(10, 9'000), Session::Clock::now(), kVia) == nullptr);
+    CHECK(links.accept(attach_issued(4, 9'000), Session::Clock::now(), kVia) == nullptr);
+    CHECK(counters.agent_reject_replay == 4);
+    // What the ledger's floor is made from when the session is forgotten again.
+    CHECK(s->agent->issued == 5'001);
+    CHECK(s->agent->issued_arrived_ms == kAckBase);
+    // A later attach issued earlier (clocks are not ordered across paths) keeps the latest.
+    REQUIRE(links.accept(attach_issued(12, 4'000), Session::Clock::now(), kVia) == s);
+    CHECK(s->agent->issued == 5'001);
+    REQUIRE(links.accept(attach_issued(13, 7'000), Session::Clock::now(), kVia) == s);
+    CHECK(s->agent->issued == 7'000);
 }
 
 TEST_CASE("agent links: refused attaches are counted, never acked, and touch no session",
@@ -175,7 +227,7 @@ TEST_CASE("agent links: refused attaches are counted, never acked, and touch no 
         const auto later = now + 1s;
         CHECK_FALSE(links.accept(frame, later, kVia, current));
         CHECK(s->last_from_client == now);
-        CHECK(s->agent->ack_counter == 1);
+        CHECK(s->agent->ack_counter == kAckBase + 1);
         CHECK(host.sessions.size() == 1);
         CHECK(std::equal(links.ack().begin(), links.ack().end(), first_ack.begin(), first_ack.end()));
     };

@@ -31,6 +31,8 @@ relay::SavedState sample() {
     b.opened_by_data = true;
     b.roamed = true;
     state.sessions = {a, b};
+    state.agents = {{0x0123456789abcdef, 42, 1'800'000'001'234, 1'800'000'960},
+                    {0x00000000000000ff, 1, 0, 1}};
     return state;
 }
 
@@ -44,7 +46,8 @@ TEST_CASE("session state: written state reads back the same", "[relay][restart]"
     CHECK(back->written == state.written);
     CHECK(back->backend == state.backend);
     CHECK(back->sessions == state.sessions);
-    const auto none = relay::parse_state(relay::format_state({state.written, state.backend, {}}), why);
+    CHECK(back->agents == state.agents);
+    const auto none = relay::parse_state(relay::format_state({state.written, state.backend, {}, {}}), why);
     REQUIRE(none);
     CHECK(none->sessions.empty());
 }
@@ -59,7 +62,8 @@ TEST_CASE("session state: anything else is refused with a reason", "[relay][rest
     };
     CHECK(refused(""));
     CHECK(refused("hello\n"));
-    CHECK(refused("porthop-sessions 2 1800000000 127.0.0.1 51820\n"));
+    CHECK(refused("porthop-sessions 3 1800000000 127.0.0.1 51820\n"));
+    CHECK(refused("porthop-sessions 0 1800000000 127.0.0.1 51820\n"));
     CHECK(refused("porthop-sessions 1 1800000000 localhost 51820\n"));
     const auto header_end = good.find('\n') + 1;
     const std::string header = good.substr(0, header_end);
@@ -71,6 +75,26 @@ TEST_CASE("session state: anything else is refused with a reason", "[relay][rest
     CHECK(refused(header + "udp 0.0.0.0 443 1.2.3.4 5 - 0 127.0.0.1 4 1 0 0 0\n"));      // factor 0
     CHECK(refused(header + "udp 0.0.0.0 443 1.2.3.4 5 nowhere 0 127.0.0.1 4 1 1 0 0\n"));
     CHECK(refused(good.substr(0, good.size() - 4)));  // cut short
+    CHECK(refused(header + "agent 0123456789abcdef 42 1000\n"));              // a field short
+    CHECK(refused(header + "agent 0123456789abcdef 42 1000 2000 5\n"));       // one too many
+    CHECK(refused(header + "agent 0123456789abcde 42 1000 2000\n"));          // 15 digits
+    CHECK(refused(header + "agent 0123456789abcdeg 42 1000 2000\n"));         // not hex
+    CHECK(refused(header + "agent 0123456789ABCDEF 42 1000 2000\n"));         // one spelling
+    CHECK(refused(header + "agent 0000000000000000 42 1000 2000\n"));         // session 0
+    CHECK(refused(header + "agent 0123456789abcdef x 1000 2000\n"));
+}
+
+TEST_CASE("session state: a format 1 file (no agent lines) is still read", "[relay][restart]") {
+    std::string why;
+    const auto old = relay::parse_state(
+        "porthop-sessions 1 1800000000 127.0.0.1 51820\n"
+        "udp 0.0.0.0 443 198.51.100.7 40001 - 0 127.0.0.1 41234 1 1 0 0\n",
+        why);
+    REQUIRE(old);
+    CHECK(old->sessions.size() == 1);
+    CHECK(old->agents.empty());
+    // Written files are format 2.
+    CHECK(relay::format_state(sample()).rfind("porthop-sessions 2 ", 0) == 0);
 }
 
 TEST_CASE("session state: files are replaced whole and read back", "[relay][restart]") {

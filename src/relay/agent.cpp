@@ -258,7 +258,7 @@ private:
             }
             // The server's mask setting (flag bit 2) is heeded here only, after the ack's tag,
             // epoch and replay checks: never from a data frame, which has no tag. The bit
-            // itself is not covered by the tag (docs/PROTOCOL.md, "Modes").
+            // itself is not covered by the tag (docs/PROTOCOL.md, "Mask setting").
             codec_.set_sealing({opened.ask_full ? hop::v2::Mode::full : hop::v2::Mode::light, false});
             const auto& sent = sent_[checked.control.echo % kSentRing];
             const auto rtt = sent.counter == checked.control.echo

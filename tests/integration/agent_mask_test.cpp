@@ -43,7 +43,19 @@ struct Tapped : AgentFixture {
         agent_options.udp_ports = {tap->port()};
         auto& agent = start_agent(agent_options);
         REQUIRE(on_udp(agent));
+        agent_port = agent.port();
         return agent;
+    }
+
+    // Sends `n` more round trips and checks that the agent sealed each of them in `mode`, and
+    // says so in its status.
+    void check_agent_seals(RunningAgent& agent, v2::Mode mode, std::size_t n = 10) {
+        tap->clear();
+        round_trips(n);
+        const auto up = tap->up();
+        CHECK(up.full == (mode == v2::Mode::full ? n : 0));
+        CHECK(up.light == (mode == v2::Mode::light ? n : 0));
+        CHECK(agent.status().mask == v2::to_string(mode));
     }
 
     // Sends `n` bulk datagrams through the agent and checks each echo; the tap has seen each
@@ -69,7 +81,6 @@ struct Tapped : AgentFixture {
 TEST_CASE_METHOD(Tapped, "agent mask: a server with mask full -> bulk data in full mode both ways",
                  "[agent][mask]") {
     auto& agent = start(v2::Mode::full);
-    agent_port = agent.port();
     CHECK(agent.status().mask == "full");  // the ack that made the path asked for it
     CHECK(tap->down().asking == tap->down().frames);  // every frame the relay sent asks
     CHECK(tap->down().frames >= 1);
@@ -91,7 +102,6 @@ TEST_CASE_METHOD(Tapped, "agent mask: a server with mask full -> bulk data in fu
 TEST_CASE_METHOD(Tapped, "agent mask: a server with mask light (the default) -> bulk data in light mode",
                  "[agent][mask]") {
     auto& agent = start(v2::Mode::light);
-    agent_port = agent.port();
     CHECK(agent.status().mask == "light");
     round_trips(20);
     const auto up = tap->up();
@@ -106,7 +116,6 @@ TEST_CASE_METHOD(Tapped, "agent mask: a server with mask light (the default) -> 
 
 TEST_CASE_METHOD(Tapped, "agent mask: a data frame with flag bit 2 does not switch the agent", "[agent][mask]") {
     auto& agent = start(v2::Mode::light);
-    agent_port = agent.port();
     round_trips(1);  // the agent knows the local client now
     // A data frame that asks, sealed with the key as a server with mask full would: it opens,
     // and its datagram reaches the local client, but data frames carry no tag.
@@ -124,17 +133,12 @@ TEST_CASE_METHOD(Tapped, "agent mask: a data frame with flag bit 2 does not swit
     REQUIRE(delivered);
     CHECK(delivered->first == clear);
 
-    tap->clear();
-    round_trips(10);
-    CHECK(tap->up().light == 10);
-    CHECK(tap->up().full == 0);
-    CHECK(agent.status().mask == "light");
+    check_agent_seals(agent, v2::Mode::light);
 }
 
 TEST_CASE_METHOD(Tapped, "agent mask: an ack with flag bit 2 that check_ack refuses does not switch the agent",
                  "[agent][mask]") {
     auto& agent = start(v2::Mode::light);
-    agent_port = agent.port();
     round_trips(1);
     const auto acks = tap->acks();
     REQUIRE_FALSE(acks.empty());
@@ -147,17 +151,12 @@ TEST_CASE_METHOD(Tapped, "agent mask: an ack with flag bit 2 that check_ack refu
     REQUIRE(tap->to_agent(replayed));
     CHECK(eventually([&] { return agent.status().rejected_frames == rejected + 1; }));
 
-    tap->clear();
-    round_trips(10);
-    CHECK(tap->up().light == 10);
-    CHECK(tap->up().full == 0);
-    CHECK(agent.status().mask == "light");
+    check_agent_seals(agent, v2::Mode::light);
 }
 
 TEST_CASE_METHOD(Tapped, "agent mask: a reload changes the relay's frames at once, and the agent's on its next ack",
                  "[agent][mask][reload]") {
     auto& agent = start(v2::Mode::light);
-    agent_port = agent.port();
     round_trips(2);
     CHECK(tap->up().full == 0);
 
@@ -171,9 +170,7 @@ TEST_CASE_METHOD(Tapped, "agent mask: a reload changes the relay's frames at onc
         CHECK(changes.find("mask " + name) != std::string::npos);
         // A quiet path is probed within the short test timers; the ack to the probe says it.
         CHECK(eventually([&] { return agent.status().mask == name; }));
-        tap->clear();
-        round_trips(5);
-        CHECK((mask == v2::Mode::full ? tap->up().full : tap->up().light) == 5);
+        check_agent_seals(agent, mask, 5);
         CHECK((mask == v2::Mode::full ? tap->down().full : tap->down().light) == 5);
     }
 }

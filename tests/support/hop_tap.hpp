@@ -3,7 +3,7 @@
 // frames carried flag bit 2 ("asks for full mode"), and the relay's control frames as they
 // were sent. A test can also send a frame of its own to the agent, as if from the relay.
 //
-//   auto& relay = start_relay(options);            // one UDP port
+//   auto& relay = start_relay(options);            // one UDP port, IPv4
 //   HopTap tap(options.udp_ports.front(), crypto::derive_hop_keys(key));
 //   auto agent_options = agent_for(options, key);
 //   agent_options.udp_ports = {tap.port()};        // the agent talks to the tap
@@ -11,9 +11,6 @@
 // The agent accepts the tap's frames: they come from the server's address (loopback) and from
 // a port in its own list.
 #pragma once
-
-#include <poll.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <mutex>
@@ -36,19 +33,7 @@ public:
     };
 
     HopTap(std::uint16_t relay_port, const crypto::HopKeys& keys)
-        : front_(::socket(AF_INET, SOCK_DGRAM, 0)),
-          back_(::socket(AF_INET, SOCK_DGRAM, 0)),
-          from_agent_(keys, hop::v2::Side::server),
-          from_relay_(keys, hop::v2::Side::agent) {
-        socklen_t len;
-        auto any = loopback(false, 0, len);
-        ::bind(front_.get(), reinterpret_cast<sockaddr*>(&any), len);
-        sockaddr_storage bound{};
-        socklen_t blen = sizeof bound;
-        ::getsockname(front_.get(), reinterpret_cast<sockaddr*>(&bound), &blen);
-        port_ = net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), blen).port();
-        auto relay = loopback(false, relay_port, len);
-        ::connect(back_.get(), reinterpret_cast<sockaddr*>(&relay), len);
+        : relay_port_(relay_port), from_agent_(keys, hop::v2::Side::server), from_relay_(keys, hop::v2::Side::agent) {
         thread_ = std::thread([this] { run(); });
     }
     ~HopTap() {
@@ -59,7 +44,7 @@ public:
     HopTap& operator=(const HopTap&) = delete;
 
     // The port the agent sends to.
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return front_.port(); }
 
     Seen up() {  // agent -> relay
         std::lock_guard lock(mutex_);
@@ -78,44 +63,25 @@ public:
         std::lock_guard lock(mutex_);
         return acks_;
     }
-    // Sends `frame` to the agent from the tap's port (once the agent has sent something).
+    // Sends `frame` to the agent from the tap's port; false before the agent has sent anything.
     bool to_agent(const Bytes& frame) {
-        std::lock_guard lock(mutex_);
-        if (agent_len_ == 0) return false;
-        return ::sendto(front_.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&agent_),
-                        agent_len_) == static_cast<ssize_t>(frame.size());
+        const std::uint16_t agent = agent_port_;
+        if (agent == 0) return false;
+        front_.send_to(agent, frame);
+        return true;
     }
 
 private:
     void run() {
-        Bytes buf(70000);
         while (!stop_) {
-            pollfd p[2] = {{front_.get(), POLLIN, 0}, {back_.get(), POLLIN, 0}};
-            if (::poll(p, 2, 20) <= 0) continue;
-            if (p[0].revents & POLLIN) {
-                sockaddr_storage from{};
-                socklen_t len = sizeof from;
-                const auto n = ::recvfrom(front_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-                if (n >= 0) {
-                    const Bytes frame(buf.begin(), buf.begin() + n);
-                    {
-                        std::lock_guard lock(mutex_);
-                        agent_ = from;
-                        agent_len_ = len;
-                    }
-                    note(frame, from_agent_, up_, false);
-                    ::send(back_.get(), frame.data(), frame.size(), 0);
-                }
+            if (auto got = front_.receive(1ms)) {
+                agent_port_ = got->second;
+                note(got->first, from_agent_, up_, false);
+                back_.send_to(relay_port_, got->first);
             }
-            if (p[1].revents & POLLIN) {
-                const auto n = ::recv(back_.get(), buf.data(), buf.size(), 0);
-                if (n >= 0) {
-                    const Bytes frame(buf.begin(), buf.begin() + n);
-                    note(frame, from_relay_, down_, true);
-                    std::lock_guard lock(mutex_);
-                    ::sendto(front_.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&agent_),
-                             agent_len_);
-                }
+            if (auto got = back_.receive(1ms)) {
+                note(got->first, from_relay_, down_, true);
+                to_agent(got->first);
             }
         }
     }
@@ -135,15 +101,14 @@ private:
         }
     }
 
-    Fd front_;  // the agent's side
-    Fd back_;   // connected to the relay's port
-    std::uint16_t port_ = 0;
+    UdpClient front_{false};  // the agent's side
+    UdpClient back_{false};   // the relay's side
+    std::uint16_t relay_port_;
+    std::atomic<std::uint16_t> agent_port_{0};
     hop::FrameCodecV2 from_agent_;
     hop::FrameCodecV2 from_relay_;
     std::atomic<bool> stop_{false};
     std::mutex mutex_;
-    sockaddr_storage agent_{};
-    socklen_t agent_len_ = 0;
     Seen up_, down_;
     std::vector<Bytes> acks_;
     std::thread thread_;

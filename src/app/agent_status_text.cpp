@@ -54,7 +54,7 @@ std::string to_json(const relay::AgentStatus& s) {
            ",\"rtt_ms\":" + (s.rtt_ms < 0 ? "null" : rtt) +
            json_counters(s, relay::AgentCounterGroup::traffic) + ",\"dark_ports\":[" +
            port_list(s.dark_ports) + "],\"local_client\":\"" + s.local_client + "\",\"session\":\"" + id +
-           "\"}\n";
+           "\",\"mask\":\"" + s.mask + "\"}\n";
 }
 
 }  // namespace porthop::app

@@ -156,6 +156,21 @@ const Row kServerKeys[] = {
      [](const auto& s) -> std::optional<std::string> { return s.moving_target ? "true" : "false"; },
      [](const auto& s, const auto&) { return std::string(s.key && s.moving_target ? "moving target" : ""); },
      kHopLink},
+    {"mask",
+     [](auto& r, const auto& node, const auto& key, auto& s) {
+         auto text = r.string(node, key);
+         if (!text) return;
+         if (auto mode = hop::v2::parse_mode(*text))
+             s.mask = *mode;
+         else
+             r.error(node, key, "'" + *text + "' is not a mask mode (light or full)");
+     },
+     [](const auto& s) -> std::optional<std::string> { return toml_string(hop::v2::to_string(s.mask)); },
+     // Named only when it is not the default.
+     [](const auto& s, const auto&) {
+         return std::string(s.key && s.mask == hop::v2::Mode::full ? "full mask" : "");
+     },
+     kHopLink},
     {"protocol",
      [](auto& r, const auto& node, const auto& key, auto& s) {
          auto text = r.string(node, key);
@@ -253,6 +268,9 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
         else if (const auto* udp = table.get("udp"); udp && udp->is_array() && udp->as_array()->empty())
             r.error(*node, "server.moving_target", "needs UDP ports to move between ([server] udp is empty)");
     }
+    // The mask is the hop link's: without a key a full mask would silently do nothing.
+    if (const auto* node = table.get("mask"); node && s.mask == hop::v2::Mode::full && !table.contains("key"))
+        r.error(*node, "server.mask", "\"full\" needs a hop-link key ([server] key): it masks the hop link");
 }
 
 // Declared in server_setup.hpp, with the other steps from configuration to relay.

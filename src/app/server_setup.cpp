@@ -39,6 +39,7 @@ relay::ServerOptions server_options(const ServerConfig& config) {
     if (config.key) options.hop_keys = crypto::derive_hop_keys(*config.key);
     options.hop_interval = config.hop_interval;
     options.moving_target = config.moving_target;
+    options.mask = config.mask;
     options.protocol = config.protocol;
     options.wg_public_key = config.wireguard_public_key;
     options.source_limits.handshakes_per_second = config.handshake_rate;

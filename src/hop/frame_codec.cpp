@@ -4,12 +4,15 @@
 
 namespace porthop::hop {
 
-FrameCodec::FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random) noexcept
-    : keys_(keys), v2_(keys, side), random_(std::move(random)) {}
+FrameCodec::FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random,
+                       v2::Sealing sealing) noexcept
+    : keys_(keys), v2_(keys, side), random_(std::move(random)) {
+    v2_.set_sealing(sealing);
+}
 
 FrameCodec::Opened FrameCodec::open(std::span<std::byte> frame) const noexcept {
     const auto opened = v2_.open(frame);
-    return {opened.kind, opened.body};
+    return {opened.kind, opened.body, opened.ask_full};
 }
 
 FrameCodec::Sealed FrameCodec::seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,

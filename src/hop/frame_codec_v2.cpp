@@ -17,6 +17,7 @@ using V2Header = std::array<std::byte, v2::kHeaderSize>;
 struct V2Fields {
     bool control = false;
     v2::Mode mode = v2::Mode::light;
+    bool ask_full = false;
     std::size_t padding = 0;
 };
 
@@ -24,6 +25,7 @@ V2Header v2_encode_header(const V2Fields& f) noexcept {
     std::uint8_t flags = 0;
     if (f.control) flags |= v2::kFlagControl;
     if (f.mode == v2::Mode::full) flags |= v2::kFlagFull;
+    if (f.ask_full) flags |= v2::kFlagAskFull;
     return {std::byte{flags}, static_cast<std::byte>(f.padding >> 8),
             static_cast<std::byte>(f.padding & 0xff)};
 }
@@ -51,6 +53,14 @@ const char* v2::to_string(Refusal r) noexcept {
             return "bad_control";
     }
     return "?";
+}
+
+const char* v2::to_string(Mode m) noexcept { return m == Mode::full ? "full" : "light"; }
+
+std::optional<v2::Mode> v2::parse_mode(std::string_view text) noexcept {
+    if (text == "light") return Mode::light;
+    if (text == "full") return Mode::full;
+    return std::nullopt;
 }
 
 FrameCodecV2::FrameCodecV2(const crypto::HopKeys& keys, v2::Side side, v2::PaddingRange padding) noexcept
@@ -112,6 +122,7 @@ FrameCodecV2::Opened FrameCodecV2::open(std::span<std::byte> frame) const noexce
     out.kind = control ? wire::hop::Kind::control : wire::hop::Kind::data;
     out.body = body;
     out.mode = mode;
+    out.ask_full = (flags & v2::kFlagAskFull) != 0;
     out.padding = padding;
     return out;
 }
@@ -129,10 +140,13 @@ void FrameCodecV2::restore(std::span<std::byte> frame) const noexcept {
     stream.apply(frame.subspan(v2::kSaltSize, v2::kHeaderSize + v2_masked_body(mode, body_size)));
 }
 
+bool FrameCodecV2::is_bulk(std::span<const std::byte> datagram) noexcept {
+    return wire::wg::classify(datagram).kind == wire::wg::Kind::transport ||
+           wire::ovpn::classify(datagram).kind == wire::ovpn::Kind::data_v2;
+}
+
 v2::Mode FrameCodecV2::mode_for(std::span<const std::byte> datagram) noexcept {
-    if (wire::wg::classify(datagram).kind == wire::wg::Kind::transport) return v2::Mode::light;
-    if (wire::ovpn::classify(datagram).kind == wire::ovpn::Kind::data_v2) return v2::Mode::light;
-    return v2::Mode::full;
+    return is_bulk(datagram) ? v2::Mode::light : v2::Mode::full;
 }
 
 std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRandom& random,
@@ -152,16 +166,19 @@ FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> 
     static_assert(v2::kOverhead <= kMaxHead);
     SealedData out;
     out.head = v2::kOverhead;
-    out.mode = mode_for(datagram);
+    const bool bulk = is_bulk(datagram);
+    out.mode = bulk ? sealing_.bulk : v2::Mode::full;
     const auto salt = head.first<v2::kSaltSize>();
     random.fill(salt);
-    if (out.mode == v2::Mode::full) {
+    // The padding follows what the datagram is, not how much of it is masked: bulk data in full
+    // mode keeps the bulk rule (none yet), so mask = "full" does not stretch every datagram.
+    if (!bulk) {
         const std::size_t unpadded = v2::kOverhead + datagram.size();
         const std::size_t wanted = padded_total(unpadded, random) - unpadded;
         out.tail = std::min({wanted, tail.size(), v2::kMaxPadding});
         random.fill(tail.first(out.tail));
     }
-    const V2Header header = v2_encode_header({false, out.mode, out.tail});
+    const V2Header header = v2_encode_header({false, out.mode, sealing_.ask_full, out.tail});
     std::copy(header.begin(), header.end(), head.begin() + v2::kSaltSize);
 
     crypto::MaskStream stream(keys_.mask, salt, seal_direction_);
@@ -180,7 +197,7 @@ std::span<const std::byte> FrameCodecV2::seal_control(const wire::hop::Control& 
     const std::size_t total = padded_total(v2::kControlFrameSize, random, at_most);
     const std::size_t padding = total - v2::kControlFrameSize;  // <= kMaxControl - 61 < kMaxPadding
 
-    const V2Header header = v2_encode_header({true, v2::Mode::full, padding});
+    const V2Header header = v2_encode_header({true, v2::Mode::full, sealing_.ask_full, padding});
     std::copy(header.begin(), header.end(), out.begin() + v2::kSaltSize);
     crypto::seal_control(keys_, c, out.subspan<v2::kOverhead, wire::hop::kControlSize>());
     random.fill(out.subspan(v2::kControlFrameSize, padding));

@@ -27,7 +27,7 @@ Ingress decide(const FrameCodec* codec, Flow flow, std::span<std::byte> datagram
     }
     // Not on an agent's path: the bytes go on as they arrived, to another worker or to the
     // native checks. A data frame that opened here is masked back first (the mask proves
-    // nothing: a native datagram's random header bytes pass its checks 1 time in 2048 or so).
+    // nothing: a native datagram's random header bytes pass its checks 1 time in 1024 at most).
     if (opened.kind == wh::Kind::data) codec->restore(datagram);
     if (flow == Flow::unknown && opened.kind == wh::Kind::data) return {Route::stray_data, Drop::none, datagram};
     return {Route::native, Drop::none, datagram};

@@ -90,6 +90,7 @@ public:
         s.dark_ports = ps.dark_ports;
         s.local_client = have_local_peer_ ? local_peer_.to_string() : std::string();
         s.session_id = session_id_;
+        s.mask = hop::v2::to_string(codec_.sealing().bulk);
         return s;
     }
 
@@ -256,6 +257,10 @@ private:
                 ++counters_.rejected_frames;
                 return;
             }
+            // The server's mask setting (flag bit 2) is heeded here only, after the ack's tag,
+            // epoch and replay checks: never from a data frame, which has no tag. The bit
+            // itself is not covered by the tag (docs/PROTOCOL.md, "Mask setting").
+            codec_.set_sealing({opened.ask_full ? hop::v2::Mode::full : hop::v2::Mode::light, false});
             const auto& sent = sent_[checked.control.echo % kSentRing];
             const auto rtt = sent.counter == checked.control.echo
                                  ? std::chrono::duration_cast<std::chrono::microseconds>(now - sent.at)

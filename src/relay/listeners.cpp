@@ -97,6 +97,7 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
         changes += "; idle_timeout " + std::to_string(next.idle_timeout.count()) + " ms";
     if (next.protocol != opt_.protocol)
         changes += std::string("; protocol ") + wire::to_string(next.protocol);
+    if (next.mask != opt_.mask) changes += std::string("; mask ") + hop::v2::to_string(next.mask);
     if (next.wg_public_key != opt_.wg_public_key)
         changes += next.wg_public_key ? "; mac1 checked with a new WireGuard public key" : "; mac1 no longer checked";
     if (next.source_limits.handshakes_per_second != opt_.source_limits.handshakes_per_second ||
@@ -109,7 +110,8 @@ std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::st
     opt_ = std::move(next);
     // A new key seals from now on. A key removed keeps its codec for the replies to agent
     // sessions that are still open (they end when idle); ingress no longer opens hop link.
-    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server);
+    if (opt_.hop_keys)
+        codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server, hop::v2::Sealing::asking(opt_.mask));
     set_sweep_interval();
     // A reload may turn moving target on or off, or change the interval or the key.
     listeners_.follow_epochs(opt_);

@@ -33,7 +33,8 @@ Server::Impl::Impl(asio::io_context& io, ServerOptions options, Shared& shared, 
       guard_(guard_config(opt_), counters_),
       listeners_(io, net::ReuseportGroup{worker, shared.workers}, *this) {
     for (auto& buffer : rx_) buffer = pool_.get();
-    if (opt_.hop_keys) codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server);
+    if (opt_.hop_keys)
+        codec_.emplace(*opt_.hop_keys, hop::FrameCodec::Side::server, hop::v2::Sealing::asking(opt_.mask));
     batch_.set_offload_counters({&counters_.offload_gso_datagrams, &counters_.offload_gso_messages,
                                  &counters_.offload_gro_datagrams, &counters_.offload_gro_messages,
                                  &counters_.offload_gso_fallbacks, &counters_.offload_gro_fallbacks});

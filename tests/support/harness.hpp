@@ -91,6 +91,13 @@ public:
         bound_ = ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     }
     bool bound() const { return bound_; }
+    // The port it is bound to (where a peer sends to it).
+    std::uint16_t port() const {
+        sockaddr_storage bound{};
+        socklen_t len = sizeof bound;
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+        return net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), len).port();
+    }
     void send_to(std::uint16_t port, const Bytes& data) {
         socklen_t len;
         auto to = loopback(v6_, port, len);

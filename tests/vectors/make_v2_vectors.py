@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Hop link v2 (draft, not on the wire): test vectors for hop::FrameCodecV2, computed without
-libsodium or any porthop code (docs/PROTOCOL.md, "Hop link v2 (draft, not on the wire)").
+"""Hop link v2: test vectors for hop::FrameCodecV2, computed without
+libsodium or any porthop code (docs/PROTOCOL.md, "Frame format (version 2)").
 
 ChaCha20 and StreamRandom come from make_mask_vectors.py (written from RFC 8439 and checked
 there against the RFC's vectors), the tag and subkeys from make_hop_vectors.py (hashlib). The
-frame layout, the direction byte, the light and full coverage, the padding rule and the order
+frame layout, the flags, the direction byte, the light and full coverage, the padding rule and the order
 in which the sender draws from its StreamRandom are written again here from PROTOCOL.md.
 
     python3 tests/vectors/make_v2_vectors.py           # markdown for docs/PROTOCOL.md
@@ -21,7 +21,8 @@ OVERHEAD = SALT_SIZE + HEADER_SIZE
 LIGHT_COVERAGE = 64          # masked bytes after the salt, light mode: one keystream block
 MAX_PADDING = 2047
 MIN_TOTAL, MAX_TOTAL = 160, 1000
-FLAG_CONTROL, FLAG_FULL = 0x01, 0x02
+FLAG_CONTROL, FLAG_FULL, FLAG_ASK_FULL = 0x01, 0x02, 0x04
+FLAGS_RESERVED = 0xF8
 SEED = bytes(range(0x40, 0x60))  # the vectors' StreamRandom seed
 KEYSTREAM_SALT = bytes(range(8))
 
@@ -37,9 +38,9 @@ def mask_bytes(salt, direction, data):
     return xor(data, keystream(MASK, nonce(salt, direction), len(data)))
 
 
-def header(is_control, full, padding):
+def header(is_control, full, ask, padding):
     assert 0 <= padding <= MAX_PADDING
-    flags = (FLAG_CONTROL if is_control else 0) | (FLAG_FULL if full else 0)
+    flags = (FLAG_CONTROL if is_control else 0) | (FLAG_FULL if full else 0) | (FLAG_ASK_FULL if ask else 0)
     return bytes([flags]) + padding.to_bytes(2, "big")
 
 
@@ -48,31 +49,32 @@ def padded_total(rng, unpadded):
     return lo + rng.uniform(hi - lo + 1)
 
 
-def seal(rng, direction, is_control, full, body):
+def seal(rng, direction, is_control, full, ask, bulk, body):
     """Draw order: the salt (8 bytes); for a padded frame the total length (one uniform
-    draw), then the padding bytes. Control frames and full-mode data frames are padded."""
+    draw), then the padding bytes. Everything but VPN bulk data is padded: control frames and
+    other data frames; bulk data is not, in full mode too (the mode says how much is masked)."""
     salt = rng.take(SALT_SIZE)
     padding = b""
-    if is_control or full:
+    if not bulk:
         unpadded = OVERHEAD + len(body)
         padding = rng.take(padded_total(rng, unpadded) - unpadded)
-    plain = header(is_control, full, len(padding)) + body
+    plain = header(is_control, full, ask, len(padding)) + body
     covered = len(plain) if full else min(len(plain), LIGHT_COVERAGE)
     masked = mask_bytes(salt, direction, plain[:covered]) + plain[covered:]
     return salt + masked + padding
 
 
 def open_frame(frame, direction):
-    """The receiver's reading, for the self-check: (is_control, full, body)."""
+    """The receiver's reading, for the self-check: (is_control, full, ask, body)."""
     salt = frame[:SALT_SIZE]
     head = mask_bytes(salt, direction, frame[SALT_SIZE:OVERHEAD])
     flags, padding = head[0], int.from_bytes(head[1:3], "big")
-    assert flags & 0xFC == 0 and padding <= MAX_PADDING and padding <= len(frame) - OVERHEAD
+    assert flags & FLAGS_RESERVED == 0 and padding <= MAX_PADDING and padding <= len(frame) - OVERHEAD
     full = bool(flags & FLAG_FULL)
     body_size = len(frame) - OVERHEAD - padding
     covered = HEADER_SIZE + (body_size if full else min(body_size, LIGHT_COVERAGE - HEADER_SIZE))
     plain = mask_bytes(salt, direction, frame[SALT_SIZE:SALT_SIZE + covered]) + frame[SALT_SIZE + covered:]
-    return bool(flags & FLAG_CONTROL), full, plain[HEADER_SIZE:HEADER_SIZE + body_size]
+    return bool(flags & FLAG_CONTROL), full, bool(flags & FLAG_ASK_FULL), plain[HEADER_SIZE:HEADER_SIZE + body_size]
 
 
 def wg_transport(length):
@@ -95,26 +97,30 @@ def ovpn_data_v2(length):
     return bytes([0x48, 0, 0, 1]) + pattern(length - 4, 11)
 
 
-# (name, direction, control?, full?, body): one StreamRandom seeded with SEED seals them in
-# this order, the agent's frames with direction 1, the server's with direction 2.
+# (name, direction, control?, full?, asks for full?, bulk data?, body): one StreamRandom
+# seeded with SEED seals them in this order, the agent's frames with direction 1, the server's
+# with direction 2. The last two are a server with mask = "full": flag bit 2 on every frame,
+# its bulk data masked in full and still unpadded.
 FRAMES = [
-    ("attach", AGENT_TO_SERVER, True, True, ATTACH),
-    ("wg_transport", AGENT_TO_SERVER, False, False, wg_transport(80)),
-    ("wg_initiation", AGENT_TO_SERVER, False, True, wg_initiation()),
-    ("ack", SERVER_TO_AGENT, True, True, ACK),
-    ("ovpn_data_v2", SERVER_TO_AGENT, False, False, ovpn_data_v2(120)),
-    ("wg_cookie_reply", SERVER_TO_AGENT, False, True, wg_cookie_reply()),
-    ("wg_keepalive", SERVER_TO_AGENT, False, False, wg_transport(32)),
+    ("attach", AGENT_TO_SERVER, True, True, False, False, ATTACH),
+    ("wg_transport", AGENT_TO_SERVER, False, False, False, True, wg_transport(80)),
+    ("wg_initiation", AGENT_TO_SERVER, False, True, False, False, wg_initiation()),
+    ("ack", SERVER_TO_AGENT, True, True, False, False, ACK),
+    ("ovpn_data_v2", SERVER_TO_AGENT, False, False, False, True, ovpn_data_v2(120)),
+    ("wg_cookie_reply", SERVER_TO_AGENT, False, True, False, False, wg_cookie_reply()),
+    ("wg_keepalive", SERVER_TO_AGENT, False, False, False, True, wg_transport(32)),
+    ("ack_asking_full", SERVER_TO_AGENT, True, True, True, False, ACK),
+    ("wg_transport_full", SERVER_TO_AGENT, False, True, True, True, wg_transport(96)),
 ]
 
 
 def sealed_frames():
     rng = StreamRandom(SEED)
     out = []
-    for name, direction, is_control, full, body in FRAMES:
-        frame = seal(rng, direction, is_control, full, body)
-        assert open_frame(frame, direction) == (is_control, full, body), name
-        out.append((name, direction, is_control, full, body, frame))
+    for name, direction, is_control, full, ask, bulk, body in FRAMES:
+        frame = seal(rng, direction, is_control, full, ask, bulk, body)
+        assert open_frame(frame, direction) == (is_control, full, ask, body), name
+        out.append((name, direction, is_control, full, ask, body, frame))
     after = rng.next_u32()
     return out, after
 
@@ -130,12 +136,12 @@ def markdown():
     print(f"Frames sealed in this order by one StreamRandom seeded with bytes"
           f" `{SEED[0]:02x}`..`{SEED[-1]:02x}`, padding range {MIN_TOTAL}..{MAX_TOTAL}"
           " (salt | masked header | masked body | padding or clear rest):\n")
-    for name, direction, is_control, full, body, frame in frames:
+    for name, direction, is_control, full, ask, body, frame in frames:
         padding = int.from_bytes(mask_bytes(frame[:SALT_SIZE], direction, frame[SALT_SIZE:OVERHEAD])[1:], "big")
         end = len(frame) - padding
         covered = end if full else min(end, SALT_SIZE + LIGHT_COVERAGE)
-        print(f"{name} (direction {direction:02x}, {'full' if full else 'light'}, {len(body)}-byte body,"
-              f" {padding} bytes of padding, {len(frame)} in all):\n")
+        print(f"{name} (direction {direction:02x}, {'full' if full else 'light'}{', asks for full' if ask else ''},"
+              f" {len(body)}-byte body, {padding} bytes of padding, {len(frame)} in all):\n")
         def shown(part):
             return part.hex() if len(part) <= 24 else f"{part[:24].hex()}... ({len(part)} bytes)"
         parts = [frame[:SALT_SIZE].hex(), frame[SALT_SIZE:OVERHEAD].hex(), shown(frame[OVERHEAD:covered])]
@@ -152,9 +158,9 @@ def cpp():
     print("// keystream block 0 for salt 0001020304050607, direction 01 then 02")
     for direction in (AGENT_TO_SERVER, SERVER_TO_AGENT):
         print(cpp_hex_lines(keystream(MASK, nonce(KEYSTREAM_SALT, direction), 64)) + ",")
-    print("// name, direction, control, full, body, sealed frame (in this order, one generator)")
-    for name, direction, is_control, full, body, frame in frames:
-        print(f'{{"{name}", {direction}, {str(is_control).lower()}, {str(full).lower()},')
+    print("// name, direction, control, full, asks for full, body, sealed frame (in this order, one generator)")
+    for name, direction, is_control, full, ask, body, frame in frames:
+        print(f'{{"{name}", {direction}, {str(is_control).lower()}, {str(full).lower()}, {str(ask).lower()},')
         print(cpp_hex_lines(body) + ",")
         print(cpp_hex_lines(frame) + "},")
     print(f"// the generator's next_u32() after them")

@@ -17,6 +17,7 @@
 #include "porthop/app/port_spec.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/frame_codec_v2.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/wire/protocol.hpp"
 
@@ -54,6 +55,9 @@ struct ServerConfig {
     std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     // Open only the UDP ports of the current and neighbouring epochs (needs a key).
     bool moving_target = false;
+    // How much of the VPN bulk data the hop link masks, both ways: light (the VPN's header
+    // bytes) or full (all of it, for more CPU; the agents follow on their next ack). Needs a key.
+    hop::v2::Mode mask = hop::v2::Mode::light;
     // What native clients speak: any, wireguard or openvpn (wire/protocol.hpp).
     wire::Protocol protocol = wire::Protocol::any;
     // The backend's WireGuard public key: turns on the mac1 firewall.

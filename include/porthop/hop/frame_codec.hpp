@@ -11,7 +11,7 @@
 // Opening works in place: the frame is unmasked where it lies, and the result points into it.
 // A refused frame is left byte for byte as it came; a frame open() accepted but the caller
 // decides was not hop link after all (a native client's datagram on a shared port whose random
-// bytes passed the header checks: about 1 in 2048 at most) goes back with restore().
+// bytes passed the header checks: about 1 in 1024 at most) goes back with restore().
 //
 // Sealing a data frame never moves the datagram: the header goes into separate storage (a
 // SendItem's head, a stream queue's frame header), the datagram is masked where it is, and
@@ -48,6 +48,9 @@ public:
         // control: the 50-byte control body, for hop/attach_check; data: the VPN datagram (may
         // be empty); other: empty. Points into the frame.
         std::span<std::byte> body;
+        // Flag bit 2: the sender asks for full mode. Not authenticated: heed it only on a
+        // control frame whose tag passed (the agent, on an ack).
+        bool ask_full = false;
     };
 
     struct Sealed {
@@ -56,9 +59,12 @@ public:
     };
 
     // `random`: the loop's generator (StreamRandom::from_os() in the product, seeded in tests).
-    FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random) noexcept;
-    FrameCodec(const crypto::HopKeys& keys, Side side)
-        : FrameCodec(keys, side, crypto::StreamRandom::from_os()) {}
+    // `sealing`: how much of the bulk data is masked, and whether every frame asks the other
+    // end for full mode (the server's: v2::Sealing::asking(its mask setting)).
+    FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random,
+               v2::Sealing sealing = {}) noexcept;
+    FrameCodec(const crypto::HopKeys& keys, Side side, v2::Sealing sealing = {})
+        : FrameCodec(keys, side, crypto::StreamRandom::from_os(), sealing) {}
 
     // What `frame` is and what it carries. Safe on any input; nothing is trusted yet (a control
     // body's tag is checked by hop/attach_check).
@@ -84,6 +90,10 @@ public:
                                             std::size_t at_most = kMaxControl) noexcept;
 
     const crypto::HopKeys& keys() const noexcept { return keys_; }
+
+    // How data frames are sealed from now on (the agent follows what the server's acks ask).
+    void set_sealing(v2::Sealing sealing) noexcept { v2_.set_sealing(sealing); }
+    v2::Sealing sealing() const noexcept { return v2_.sealing(); }
 
 private:
     crypto::HopKeys keys_;

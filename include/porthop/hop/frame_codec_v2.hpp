@@ -6,8 +6,8 @@
 //            || masked: header (3) || body (control: the 50-byte v1 control frame, tag included;
 //                                            data: the VPN datagram)
 //            || padding (random bytes, not masked)
-//   header = flags (bit 0 kind: 1 control / 0 data; bit 1 mode: 1 full / 0 light; bits 2-7 zero)
-//            || padding length (u16 big-endian, at most 2047)
+//   header = flags (bit 0 kind: 1 control / 0 data; bit 1 mode: 1 full / 0 light; bit 2: the
+//            sender asks for full mode; bits 3-7 zero) || padding length (u16 big-endian, <= 2047)
 //   mask   = crypto::MaskStream(mask subkey, salt, direction): the full mode masks header and
 //            body; the light mode the header and the body's first 61 bytes (the first 64-byte
 //            keystream block). Control frames are always full.
@@ -15,13 +15,14 @@
 // The sender chooses: a datagram that is VPN bulk data (a WireGuard transport message, an
 // OpenVPN P_DATA_V2) goes light and unpadded; anything else (handshakes, cookie replies,
 // OpenVPN control, unknown) goes full and padded like a control frame, to a total length drawn
-// uniformly from PaddingRange.
+// uniformly from PaddingRange. v2::Sealing changes how much of the bulk data is masked (the
+// server's `mask = "full"`, and the agent once an ack asked for it), never how it is padded.
 //
 // The mask hides; it does not authenticate. open() reads the header from a copy first and
 // changes bytes only of a frame it accepts (the rule of hop/frame_codec.hpp: on a shared port
 // a refused datagram may be a native client's). An accepted data frame is not proof of the key:
-// random bytes pass the header checks with a probability of 2^-11 times the chance that the
-// padding length fits (about 1/2900 for a 1472-byte frame, never more than 1/2048), so the
+// random bytes pass the header checks with a probability of 2^-10 times the chance that the
+// padding length fits (about 1/1450 for a 1472-byte frame, never more than 1/1024), so the
 // agent-or-native decision must rest on the path binding (an attach), as in v1, not on open()
 // alone; restore() gives an opened frame its wire bytes back if the caller decides it was not
 // hop link after all.
@@ -33,7 +34,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string_view>
 
 #include "porthop/crypto/frame_mask.hpp"
 #include "porthop/crypto/hop_key.hpp"
@@ -53,10 +56,30 @@ inline constexpr std::size_t kControlFrameSize = kOverhead + wire::hop::kControl
 
 inline constexpr std::uint8_t kFlagControl = 0x01;
 inline constexpr std::uint8_t kFlagFull = 0x02;
-inline constexpr std::uint8_t kFlagsReserved = 0xfc;
+// The sender asks the other end to seal its data frames in full mode (the server's
+// `mask = "full"`). Masked like the rest of the header but not authenticated (only a control
+// frame's body has a tag), so the agent heeds it only in an ack whose tag it checked.
+inline constexpr std::uint8_t kFlagAskFull = 0x04;
+inline constexpr std::uint8_t kFlagsReserved = 0xf8;
 inline constexpr std::uint16_t kPaddingReserved = 0xf800;
 
 enum class Mode : std::uint8_t { light, full };
+const char* to_string(Mode m) noexcept;
+// "light" or "full" (exactly; lower case): the server's `mask` setting.
+std::optional<Mode> parse_mode(std::string_view text) noexcept;
+
+// How a codec seals. `bulk`: how much of a data frame carrying VPN bulk data is masked (light:
+// its first keystream block; full: all of it); every other frame is full whatever it says.
+// Padding does not follow it: bulk data keeps the bulk padding rule in full mode too, so full
+// masking costs CPU, not bytes. `ask_full`: flag bit 2 on every frame this codec seals.
+struct Sealing {
+    Mode bulk = Mode::light;
+    bool ask_full = false;
+    // A server's, from its `mask` setting: it seals its own bulk data that way and asks the
+    // agents for the same (they follow on the next ack).
+    static constexpr Sealing asking(Mode mask) noexcept { return {mask, mask == Mode::full}; }
+    friend bool operator==(const Sealing&, const Sealing&) = default;
+};
 
 // Which end this codec is: it seals in its own direction and opens the other one.
 enum class Side : std::uint8_t { agent, server };
@@ -97,6 +120,7 @@ public:
         // (may be empty); other: empty. Points into the frame, unmasked in place.
         std::span<std::byte> body;
         v2::Mode mode = v2::Mode::full;
+        bool ask_full = false;  // flag bit 2: the sender asks for full mode (not authenticated)
         std::size_t padding = 0;
         v2::Refusal refusal = v2::Refusal::none;
     };
@@ -138,11 +162,19 @@ public:
     // Bytes a data frame adds to an unpadded datagram (the MTU and max_datagram checks).
     static constexpr std::size_t data_overhead() noexcept { return v2::kOverhead; }
 
-    // How seal_data treats `datagram`: light for WireGuard transport and OpenVPN P_DATA_V2,
-    // full (and padded) for everything else.
+    // Whether `datagram` is VPN bulk data (a WireGuard transport message, keepalives included,
+    // or an OpenVPN P_DATA_V2): what decides the padding rule, and what v2::Sealing::bulk masks.
+    static bool is_bulk(std::span<const std::byte> datagram) noexcept;
+
+    // How seal_data masks `datagram` with the default sealing: light for bulk data, full (and
+    // padded) for everything else.
     static v2::Mode mode_for(std::span<const std::byte> datagram) noexcept;
 
     v2::PaddingRange padding() const noexcept { return padding_; }
+
+    // How this end seals from now on (the agent changes it when an ack asks).
+    void set_sealing(v2::Sealing sealing) noexcept { sealing_ = sealing; }
+    v2::Sealing sealing() const noexcept { return sealing_; }
 
 private:
     // Total length of a padded frame whose unpadded length is `unpadded`, at most `at_most`
@@ -154,6 +186,7 @@ private:
     crypto::MaskDirection seal_direction_;
     crypto::MaskDirection open_direction_;
     v2::PaddingRange padding_;
+    v2::Sealing sealing_;
 };
 
 }  // namespace porthop::hop

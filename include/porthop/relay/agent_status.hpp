@@ -57,6 +57,8 @@ struct AgentStatus {
     std::vector<std::uint16_t> dark_ports;
     std::string local_client;  // the local VPN client's address, "" until it sends
     std::uint64_t session_id = 0;
+    // How the agent masks its VPN bulk data: "light", or "full" once the server's ack asked.
+    std::string mask = "light";
 
     struct Counter {
         std::string_view name;

@@ -17,6 +17,7 @@
 
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/mac1.hpp"
+#include "porthop/hop/frame_codec_v2.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
@@ -53,6 +54,9 @@ struct ServerOptions {
     // Open only the UDP ports of the current and neighbouring epochs (needs hop_keys); the
     // rest of `udp_ports` stays closed until its epoch comes.
     bool moving_target = false;
+    // How much of the VPN bulk data sent to agents is masked; full also asks every agent (on
+    // each frame, heeded on acks) to mask its own in full (hop/frame_codec_v2.hpp).
+    hop::v2::Mode mask = hop::v2::Mode::light;
     // What native clients speak (wire/protocol.hpp): on "wireguard" or "openvpn", datagrams and
     // TCP frames that cannot be that protocol are dropped and counted.
     wire::Protocol protocol = wire::Protocol::any;

@@ -42,6 +42,7 @@ void check_same_values(const Config& a, const Config& b) {
     CHECK(a.server.key == b.server.key);
     CHECK(a.server.hop_interval == b.server.hop_interval);
     CHECK(a.server.moving_target == b.server.moving_target);
+    CHECK(a.server.mask == b.server.mask);
     CHECK(a.server == b.server);  // and any field added later
     CHECK(a.client == b.client);
     CHECK(a.metrics == b.metrics);
@@ -78,7 +79,7 @@ const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 
 const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
-    "max_datagram, workers, key, hop_interval, moving_target, protocol, wireguard_public_key, handshake_rate, "
+    "max_datagram, workers, key, hop_interval, moving_target, mask, protocol, wireguard_public_key, handshake_rate, "
     "handshake_burst, sessions_per_source, tcp_connections_per_source, state_file)";
 
 }  // namespace
@@ -112,6 +113,7 @@ TEST_CASE("config: the documented defaults", "[app][config]") {
     CHECK_FALSE(c.server.key);
     CHECK(c.server.hop_interval == 5min);
     CHECK_FALSE(c.server.moving_target);
+    CHECK(c.server.mask == porthop::hop::v2::Mode::light);
     CHECK(c.client.listen == HostPort{"127.0.0.1", 51820});
     CHECK(c.client.server.empty());
     CHECK(c.client.udp == c.server.udp);  // the client's ports are the server's by default
@@ -583,6 +585,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "workers = 0\n"
           "hop_interval = \"5m\"\n"
           "moving_target = false\n"
+          "mask = \"light\"\n"
           "protocol = \"any\"\n"
           "handshake_rate = 20\n"
           "handshake_burst = 5\n"
@@ -642,6 +645,7 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         original.server.key = test_key(1);
         original.server.hop_interval = 24h;
         original.server.moving_target = true;
+        original.server.mask = porthop::hop::v2::Mode::full;
         original.server.protocol = porthop::wire::Protocol::wireguard;
         original.server.wireguard_public_key = *porthop::crypto::parse_wg_key(kWgPublicKey, why);
         original.server.handshake_rate = 0;
@@ -661,6 +665,7 @@ TEST_CASE("to_toml: parse_config reads it back to the same values", "[app][confi
         CHECK(text.find("hop_interval = \"24h\"\n") != std::string::npos);
         CHECK(text.find("hop_interval = \"10s\"\n") != std::string::npos);
         CHECK(text.find("moving_target = true\n") != std::string::npos);
+        CHECK(text.find("mask = \"full\"\n") != std::string::npos);
         CHECK(text.find("protocol = \"wireguard\"\n") != std::string::npos);
         CHECK(text.find("wireguard_public_key = \"" + kWgPublicKey + "\"\n") != std::string::npos);
         CHECK(text.find("server = \"2001:db8::9\"\n") != std::string::npos);
@@ -1007,6 +1012,45 @@ TEST_CASE("config: moving_target", "[app][config][hop_settings]") {
             CHECK(e.column == 17);
             CHECK(e.message.rfind("expected a boolean, got ", 0) == 0);
         }
+    }
+}
+
+TEST_CASE("config: mask", "[app][config][hop_settings]") {
+    const std::string key_line = "key = \"" + kKeyText + "\"\n";
+    SECTION("light or full, with a key") {
+        for (const auto& [text, expected] : {std::pair{"light", porthop::hop::v2::Mode::light},
+                                             std::pair{"full", porthop::hop::v2::Mode::full}}) {
+            INFO(text);
+            const auto result = parse("[server]\n" + key_line + "mask = \"" + text + "\"\n");
+            INFO(dump(result.errors));
+            REQUIRE(result.ok());
+            CHECK(result.config.server.mask == expected);
+        }
+    }
+    SECTION("light needs nothing") {
+        const auto result = parse("[server]\nmask = \"light\"\n");
+        REQUIRE(result.ok());
+        CHECK(result.config.server.mask == porthop::hop::v2::Mode::light);
+    }
+    SECTION("full without a key") {
+        check_error(only_error("[server]\nmask = \"full\"\n"), 2, 8, "server.mask",
+                    "\"full\" needs a hop-link key ([server] key): it masks the hop link");
+        check_error(only_error("[server]\nmask = \"full\"\n[client]\n" + key_line), 2, 8, "server.mask",
+                    "\"full\" needs a hop-link key ([server] key): it masks the hop link");
+    }
+    SECTION("anything else, named with its file, line and key") {
+        for (const char* bad : {"Full", "LIGHT", "", "none", "full "}) {
+            INFO("'" << bad << "'");
+            check_error(only_error("[server]\n" + key_line + "mask = \"" + bad + "\"\n"), 3, 8, "server.mask",
+                        "'" + std::string(bad) + "' is not a mask mode (light or full)");
+        }
+        check_error(only_error("[server]\n" + key_line + "mask = true\n"), 3, 8, "server.mask",
+                    "expected a string, got a boolean");
+    }
+    SECTION("a [client] has no mask: it follows the server's") {
+        const auto e = only_error("[client]\nmask = \"full\"\n");
+        CHECK(e.key == "client.mask");
+        CHECK(e.message.rfind("unknown key (known: ", 0) == 0);
     }
 }
 

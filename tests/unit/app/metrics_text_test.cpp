@@ -55,6 +55,7 @@ relay::AgentStatus distinct_agent_status() {
     st.dropped_send = 6;
     st.local_client = "127.0.0.1:5555";
     st.session_id = 0x1234abcd;
+    st.mask = "full";
     return st;
 }
 
@@ -173,6 +174,7 @@ TEST_CASE("client status: one JSON object and one log line", "[app][metrics]") {
     CHECK(json.find("\"rtt_ms\":null") != std::string::npos);
     CHECK(json.find("\"dark_ports\":[40017]") != std::string::npos);
     CHECK(json.find("\"session\":\"0000000000000abc\"") != std::string::npos);
+    CHECK(json.find("\"mask\":\"light\"") != std::string::npos);  // until an ack asks for full
     CHECK(json.front() == '{');
     CHECK(json.back() == '\n');
     const auto line = app::describe(st);
@@ -194,7 +196,7 @@ TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
           "\"from_server_packets\":9,\"from_server_bytes\":900,"
           "\"dropped_no_path\":2,\"dropped_no_local\":5,\"dropped_send\":6,\"rejected_frames\":4,"
           "\"dark_ports\":[443,1194],\"local_client\":\"127.0.0.1:5555\","
-          "\"session\":\"000000001234abcd\"}\n");
+          "\"session\":\"000000001234abcd\",\"mask\":\"full\"}\n");
     relay::AgentStatus idle;
     idle.path = "none";
     CHECK(app::describe(idle) ==

@@ -23,6 +23,14 @@ TEST_CASE("server_options: per-source limits reach the relay, reload included", 
     CHECK(server_options(config).tcp_per_source == 100'000);
 }
 
+TEST_CASE("server_options: the mask reaches the relay, reload included", "[app][setup]") {
+    ServerConfig config;
+    CHECK(server_options(config).mask == porthop::hop::v2::Mode::light);
+    CHECK(porthop::relay::ServerOptions{}.mask == porthop::hop::v2::Mode::light);
+    config.mask = porthop::hop::v2::Mode::full;
+    CHECK(server_options(config).mask == porthop::hop::v2::Mode::full);
+}
+
 TEST_CASE("server_options: max_datagram defaults to the IPv4 UDP maximum in both layers", "[app][setup]") {
     CHECK(ServerConfig{}.max_datagram == kMaxUdpPayload);
     CHECK(server_options(ServerConfig{}).max_datagram == 65507);
@@ -84,6 +92,7 @@ TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
           "protocol any, 20 handshakes/s (burst 5) and 64 sessions and 32 TCP connections per source)");
     config.key = porthop::crypto::HopKey{};
     config.moving_target = true;
+    config.mask = porthop::hop::v2::Mode::full;
     config.protocol = porthop::wire::Protocol::wireguard;
     config.wireguard_public_key = porthop::crypto::WgKey{};
     config.handshake_rate = 0;
@@ -92,6 +101,6 @@ TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
     CHECK(describe(config, options) ==
           "udp 443,1194,40000-40099 and tcp 443 on 127.0.0.1, ::1 -> backend 10.1.2.3:51820 (3 workers, "
           "idle_timeout 3m, max_sessions 16384, max_tcp_connections 1024; porthop clients accepted, hop_interval "
-          "5m, moving target; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
+          "5m, moving target, full mask; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
           "sessions and 32 TCP connections per source)");
 }

@@ -96,6 +96,53 @@ TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk is n
     CHECK(agent.open(short_tail).kind == wh::Kind::data);
 }
 
+TEST_CASE("frame codec: the sealing it is made with, or set later, and flag bit 2 reported", "[hop][codec]") {
+    namespace v2 = porthop::hop::v2;
+    const auto keys = porthop::crypto::derive_hop_keys(porthop::test::counting_key());
+    // Opens with the mode in view (FrameCodec::Opened does not carry it: the loops need not).
+    const porthop::hop::FrameCodecV2 server_v2(keys, Side::server);
+    const porthop::hop::FrameCodecV2 agent_v2(keys, Side::agent);
+
+    SECTION("a server made with mask full: every frame asks, its bulk data goes full") {
+        FrameCodec server(keys, Side::server, porthop::test::seeded_random(0x41), v2::Sealing::asking(v2::Mode::full));
+        auto agent = counting_codec(Side::agent);
+        CHECK(server.sealing() == v2::Sealing{v2::Mode::full, true});
+        Bytes ack = seal_control(server, porthop::test::kAck);
+        const auto opened_ack = agent.open(ack);
+        REQUIRE(opened_ack.kind == wh::Kind::control);
+        CHECK(opened_ack.ask_full);
+        Bytes bulk = seal_data(server, wg_transport(1400));
+        CHECK(bulk.size() == 1400 + FrameCodec::data_overhead());  // full, and still unpadded
+        const auto opened = agent_v2.open(bulk);
+        REQUIRE(opened.kind == wh::Kind::data);
+        CHECK(opened.mode == v2::Mode::full);
+        CHECK(opened.ask_full);
+    }
+    SECTION("the default: light bulk, no bit; set_sealing changes the next frames") {
+        auto agent = counting_codec(Side::agent);
+        CHECK(agent.sealing() == v2::Sealing{});
+        Bytes light = seal_data(agent, wg_transport(1400));
+        auto opened = server_v2.open(light);
+        REQUIRE(opened.kind == wh::Kind::data);
+        CHECK(opened.mode == v2::Mode::light);
+        CHECK_FALSE(opened.ask_full);
+        Bytes attach = seal_control(agent, porthop::test::kAttach);
+        CHECK_FALSE(counting_codec(Side::server).open(attach).ask_full);
+
+        agent.set_sealing({v2::Mode::full, false});  // what the agent does on an ack that asks
+        Bytes full = seal_data(agent, wg_transport(1400));
+        CHECK(full.size() == 1400 + FrameCodec::data_overhead());
+        opened = server_v2.open(full);
+        REQUIRE(opened.kind == wh::Kind::data);
+        CHECK(opened.mode == v2::Mode::full);
+        CHECK_FALSE(opened.ask_full);
+
+        agent.set_sealing({});  // and back, on an ack that does not
+        Bytes again = seal_data(agent, wg_transport(1400));
+        CHECK(server_v2.open(again).mode == v2::Mode::light);
+    }
+}
+
 TEST_CASE("frame codec: restore gives an opened frame its received bytes back", "[hop][codec]") {
     auto agent = counting_codec(Side::agent);
     const auto server = counting_codec(Side::server);

@@ -227,16 +227,27 @@ if ((ntcp > 0 && tcp_prefix_len == ntcp)); then
     ph_result "NOTE: every TCP flow opens with one record whose 2-byte prefix is its length (payload length - 2):" \
         "a matchable pattern, the one nDPI's OpenVPN-over-TCP check starts with (docs/PROTOCOL.md, TCP record length)"
 fi
-((nudp >= 8)) || ph_die "the capture has $nudp UDP flows, expected at least 8 (2 agents: start, 2 hops, $CYCLES climbs)"
-((ntcp >= 3)) || ph_die "the capture has $ntcp TCP flows, expected at least 3 (2 agents x $CYCLES fallbacks)"
-[[ $(vpn_verdicts "$fp") == "[]" ]] || ph_die "nDPI classified flows as a VPN: $(vpn_verdicts "$fp")"
-[[ $udp_const == "[]" ]] || ph_die "bytes at offsets $udp_const are the same in every UDP flow's first datagram"
+# Every verdict is worked out and printed before the test fails, so one run says all it found.
+fails=()
+((nudp >= 8)) || fails+=("the capture has $nudp UDP flows, expected at least 8 (2 agents: start, 2 hops, $CYCLES climbs)")
+((ntcp >= 3)) || fails+=("the capture has $ntcp TCP flows, expected at least 3 (2 agents x $CYCLES fallbacks)")
+[[ $(vpn_verdicts "$fp") == "[]" ]] || fails+=("nDPI classified flows as a VPN: $(vpn_verdicts "$fp")")
+[[ $udp_const == "[]" ]] || fails+=("bytes at offsets $udp_const are the same in every UDP flow's first datagram")
 [[ $tcp_const_after == "[]" ]] ||
-    ph_die "bytes at offsets $tcp_const_after after the record length are the same in every TCP flow's first payload"
-ph_censor_signature_check
-
+    fails+=("bytes at offsets $tcp_const_after after the record length are the same in every TCP flow's first payload")
+sig_hits=""
+for name in "${PH_SIGNATURES[@]}"; do
+    packets=$(ph_censor_signature_packets "$name")
+    ((packets == 0)) || sig_hits+=" $name=$packets"
+done
+ph_result "censor: signature rules matched by the agents:${sig_hits:- none of ${#PH_SIGNATURES[@]}}"
+[[ -z $sig_hits ]] || fails+=("the censor's signature rules matched:$sig_hits")
 ph_result "RESULT udp_flows=$nudp tcp_flows=$ntcp ndpi=$(jq -c .ndpi <<<"$fp") udp_constant=$udp_const" \
     "tcp_constant=$tcp_const tcp_constant_after_prefix=$tcp_const_after tcp_prefix_is_length=$tcp_prefix_len/$ntcp" \
     "scheduled_hops=wg:$(scheduled wg),ovpn:$(scheduled ovpn) cycles=$CYCLES"
+if ((${#fails[@]} > 0)); then
+    for f in "${fails[@]:1}"; do ph_log "FAIL: $f"; done
+    ph_die "${fails[0]}"
+fi
 for v in ovpn wg; do use "$v"; ph_agent_stop; done
 for v in ovpn wg; do use "$v"; ph_porthop_stop; done

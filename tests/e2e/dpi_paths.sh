@@ -6,13 +6,14 @@
 # tests/system/flow_fingerprint.py. Real wireguard-go and real OpenVPN (tls-auth) run at the
 # same time, each through its own agent and relay (one server address, disjoint ports), with
 # hop_interval 10 s (the shortest allowed), and a 0.1 s ping stream through each tunnel:
-#   0) control: a native OpenVPN client through the relay must be classified OpenVPN by nDPI
-#      (so "Unknown" below means something; dpi_visibility.sh does the same for WireGuard);
 #   1) scheduled hops: both agents make at least two, each a new UDP flow;
 #   2) TCP fallback, twice: the censor drops all UDP until both agents are on TCP and pings
 #      go through there, then lifts it until both are back on UDP (each cycle a new TCP
 #      connection per agent, and new UDP flows: the candidates tried while UDP is dropped, the
-#      retries from TCP, the climb back).
+#      retries from TCP, the climb back);
+#   3) the control, in a capture of its own: a native OpenVPN client through the relay must be
+#      classified OpenVPN by nDPI and hit the censor's OpenVPN rule (so "Unknown" and zero
+#      hits above mean something; dpi_visibility.sh does the same for WireGuard).
 # Asserted over the capture: the tunnel carried pings in every phase (on the hopped port, on
 # TCP, after each climb); no nDPI verdict names WireGuard or OpenVPN; no byte offset among the
 # first 16 of the first datagram of the UDP flows holds one value in all of them; on TCP (the
@@ -48,7 +49,7 @@ WG_TUN_SRV=10.78.0.1
 OVPN_TUN_SRV=10.79.0.1
 
 ph_topology
-# Counting only: native OpenVPN (the control) must hit the OpenVPN rules, the agents nothing.
+# Counting only: the agents must hit none, native OpenVPN (the control, last) the OpenVPN rule.
 ph_censor_signatures count
 
 ph_wg_keys server
@@ -84,25 +85,6 @@ capture_stop() {
     _ph_stop_pids "$CAPTURE_PID"
 }
 vpn_verdicts() { jq -c '[.flows[] | select(.ndpi | test("wireguard|openvpn"; "i"))]' <<<"$1"; }
-
-# --- 0) the control: native OpenVPN through the relay -----------------------------------------
-capture_start native
-ph_ovpn_client "$PH_NS_CLI" "tunn$PH_ID" udp4 "$PH_SRV_ADDR" "${OVPN_UDP%-*}" "$WRAP"
-ph_ping "$PH_NS_CLI" "$OVPN_TUN_SRV" 5 20
-capture_stop
-_ph_stop_pids "$PH_OVPN_CLIENT_PID"
-rm -f "$PH_TMP/openvpn-client.log" # the agent's OpenVPN client below logs there too
-native=$(python3 "$FINGERPRINT" "$PCAP" "$PH_SRV_ADDR")
-ph_result "native OpenVPN ($WRAP) through the relay: nDPI $(jq -c .ndpi <<<"$native");" \
-    "first bytes $(jq -r '.flows[0].first' <<<"$native")"
-jq -e '[.flows[] | select(.ndpi | test("openvpn"; "i"))] | length >= 1' <<<"$native" >/dev/null ||
-    ph_die "nDPI did not classify native OpenVPN as OpenVPN ($native): the capture or the tool is broken"
-# (The hard-reset rule is written for OpenVPN without a wrap: tls-auth puts its HMAC after the
-# session id. P_DATA_V2 with peer-id 0 is the same with or without.)
-hits=$(ph_censor_signature_packets sig_ovpn_data_v2)
-((hits > 0)) || ph_die "the censor's rule sig_ovpn_data_v2 matched no native OpenVPN packet: the rules are broken"
-ph_result "native OpenVPN through the relay: the censor's rule sig_ovpn_data_v2 matched $hits packet(s)"
-ph_ns "$PH_NS_RTR" nft reset counters table inet phsig >/dev/null
 
 # --- the two tunnels through their agents ---------------------------------------------------------
 capture_start paths
@@ -242,12 +224,37 @@ for name in "${PH_SIGNATURES[@]}"; do
 done
 ph_result "censor: signature rules matched by the agents:${sig_hits:- none of ${#PH_SIGNATURES[@]}}"
 [[ -z $sig_hits ]] || fails+=("the censor's signature rules matched:$sig_hits")
+# --- 3) the control, last: native OpenVPN through the relay ---------------------------------------
+# Last, so that nothing of it is in the agents' capture or counters: the OpenVPN server keeps
+# sending to a native client for a while after it is gone (keepalive pings, P_DATA_V2 with
+# peer-id 0 in clear, which the relay forwards as they are), and those would be counted against
+# the agents. The agents and their OpenVPN client stop first, and the OpenVPN server starts
+# afresh, so that the native client gets peer-id 0 as the censor's rule expects.
+for v in ovpn wg; do use "$v"; ph_agent_stop; done
+_ph_stop_pids "$PH_OVPN_CLIENT_PID" "$PH_OVPN_SERVER_PID"
+rm -f "$PH_TMP/openvpn-client.log" "$PH_TMP/openvpn-server.log" # the new ones log there too
+ph_ovpn_server "$PH_NS_SRV" "tuns$PH_ID" 127.0.0.1 1194 "$WRAP"
+ph_ns "$PH_NS_RTR" nft reset counters table inet phsig >/dev/null
+capture_start native
+ph_ovpn_client "$PH_NS_CLI" "tunn$PH_ID" udp4 "$PH_SRV_ADDR" "${OVPN_UDP%-*}" "$WRAP"
+ph_ping "$PH_NS_CLI" "$OVPN_TUN_SRV" 5 20
+capture_stop
+native=$(python3 "$FINGERPRINT" "$PCAP" "$PH_SRV_ADDR")
+ph_result "control: native OpenVPN ($WRAP) through the relay: nDPI $(jq -c .ndpi <<<"$native");" \
+    "first bytes $(jq -r '.flows[0].first' <<<"$native")"
+jq -e '[.flows[] | select(.ndpi | test("openvpn"; "i"))] | length >= 1' <<<"$native" >/dev/null ||
+    fails+=("nDPI did not classify native OpenVPN as OpenVPN ($native): the capture or the tool is broken")
+# (The hard-reset rule is written for OpenVPN without a wrap: tls-auth puts its HMAC after the
+# session id. P_DATA_V2 with peer-id 0 is the same with or without.)
+hits=$(ph_censor_signature_packets sig_ovpn_data_v2)
+ph_result "control: the censor's rule sig_ovpn_data_v2 matched $hits native OpenVPN packet(s)"
+((hits > 0)) || fails+=("the censor's rule sig_ovpn_data_v2 matched no native OpenVPN packet: the rules are broken")
+
 ph_result "RESULT udp_flows=$nudp tcp_flows=$ntcp ndpi=$(jq -c .ndpi <<<"$fp") udp_constant=$udp_const" \
     "tcp_constant=$tcp_const tcp_constant_after_prefix=$tcp_const_after tcp_prefix_is_length=$tcp_prefix_len/$ntcp" \
-    "scheduled_hops=wg:$(scheduled wg),ovpn:$(scheduled ovpn) cycles=$CYCLES"
+    "scheduled_hops=wg:$(scheduled wg),ovpn:$(scheduled ovpn) cycles=$CYCLES native_ovpn_ndpi=$(jq -c .ndpi <<<"$native")"
 if ((${#fails[@]} > 0)); then
     for f in "${fails[@]:1}"; do ph_log "FAIL: $f"; done
     ph_die "${fails[0]}"
 fi
-for v in ovpn wg; do use "$v"; ph_agent_stop; done
 for v in ovpn wg; do use "$v"; ph_porthop_stop; done

@@ -389,9 +389,10 @@ ph_censor_udp_packets() {
 # on the server's veth address (with PH_FAMILY=6 its IPv6 address too). Specs are
 # space-separated ports or ranges ("443 40000-40009"). EXTRA (optional) is more TOML for the
 # [server] table, e.g. the hop-link key. Waits until every port is bound on every address.
-# Sets PH_PORTHOP_PID and PH_PORTHOP_LOG.
+# Sets PH_PORTHOP_PID and PH_PORTHOP_LOG. A test running two relays names each with
+# PH_PORTHOP_NAME (its config and log files; default porthop).
 ph_porthop_start() {
-    local backend=$1 udp=$2 tcp=$3 extra=${4:-} conf=$PH_TMP/porthop.toml spec listen
+    local backend=$1 udp=$2 tcp=$3 extra=${4:-} conf=$PH_TMP/${PH_PORTHOP_NAME:-porthop}.toml spec listen
     _ph_toml_list() { local s out=""; for s in $1; do out+="${out:+, }\"$s\""; done; echo "[$out]"; }
     listen="\"$PH_SRV_ADDR\""
     [[ $PH_FAMILY == 6 ]] && listen+=", \"$PH_SRV_ADDR6\""
@@ -408,7 +409,7 @@ EOF
     # Reject a config problem here with the tool's own message, instead of as a listen timeout.
     "$PORTHOP_BIN" check-config "$conf" >"$PH_TMP/check-config.out" 2>&1 ||
         { cat "$conf" "$PH_TMP/check-config.out" >&2; ph_die "porthop check-config rejected the config"; }
-    PH_PORTHOP_LOG=$PH_TMP/porthop.log
+    PH_PORTHOP_LOG=$PH_TMP/${PH_PORTHOP_NAME:-porthop}.log
     ph_spawn "$PH_NS_SRV" "$PH_PORTHOP_LOG" "$PORTHOP_BIN" server --config "$conf"
     PH_PORTHOP_PID=$PH_PID
     for spec in $udp; do _ph_wait_bound u "${spec%-*}"; _ph_wait_bound u "${spec#*-}"; done
@@ -756,9 +757,10 @@ ph_hop_server_toml() { printf 'key = "%s"\nhop_interval = "%s"\nmoving_target = 
 
 # ph_agent_start NS LISTEN SERVER UDP_SPECS TCP_SPECS KEY INTERVAL: runs `porthop client` in NS
 # and waits (15 s at most) until it reports an attached path in /status. Sets PH_AGENT_PID,
-# PH_AGENT_LOG and PH_AGENT_NS.
+# PH_AGENT_LOG and PH_AGENT_NS. A test running two agents names each with PH_AGENT_NAME (its
+# config and log files; default agent) and gives each its own PH_AGENT_METRICS.
 ph_agent_start() {
-    local ns=$1 listen=$2 server=$3 udp=$4 tcp=$5 key=$6 interval=$7 conf=$PH_TMP/agent.toml
+    local ns=$1 listen=$2 server=$3 udp=$4 tcp=$5 key=$6 interval=$7 conf=$PH_TMP/${PH_AGENT_NAME:-agent}.toml
     cat >"$conf" <<EOF
 [client]
 listen = "$listen"
@@ -773,7 +775,7 @@ listen = "$PH_AGENT_METRICS"
 EOF
     "$PORTHOP_BIN" check-config "$conf" >"$PH_TMP/check-config-agent.out" 2>&1 ||
         { cat "$PH_TMP/check-config-agent.out" >&2; ph_die "porthop check-config rejected the agent config"; }
-    PH_AGENT_LOG=$PH_TMP/agent.log
+    PH_AGENT_LOG=$PH_TMP/${PH_AGENT_NAME:-agent}.log
     PH_AGENT_NS=$ns
     ph_spawn "$ns" "$PH_AGENT_LOG" "$PORTHOP_BIN" client --config "$conf"
     PH_AGENT_PID=$PH_PID

@@ -6,14 +6,24 @@ in every flow (a fixed byte a filter can match).
 
     flow_fingerprint.py PCAP SERVER_ADDR      prints one JSON object:
     {"flows": [{"proto": "udp", "client": "10.77.1.1:5000", "server": "10.77.2.1:443",
-                "first": "0101...", "ndpi": "WireGuard"}, ...],
-     "ndpi": {"WireGuard": 1, "Unknown": 2}, "constant_offsets": [0, 1]}
+                "first": "0101...", "len": 58, "start": 1700000000.25, "ndpi": "WireGuard"},
+               {"proto": "tcp", ..., "prefix": 236, "len": 238, ...}, ...],
+     "ndpi": {"WireGuard": 1, "Unknown": 2}, "constant_offsets": [0, 1],
+     "by_proto": {"udp": {"flows": 2, "constant_offsets": [0, 1]},
+                  "tcp": {"flows": 1, "constant_offsets": [], "constant_offsets_after_prefix": [],
+                          "prefix_is_length": 1}}}
 
 A flow is a 5-tuple with the server as destination (UDP: datagrams; TCP: the segments with
-payload, first one counted). "first" is the hex of the first payload's first 16 bytes.
-constant_offsets needs two flows or more (with one, every byte would be "constant"); an
-offset counts only where every first payload is long enough to have it. Standard library
-only; pcap (Ethernet, Linux cooked v1/v2, raw IP), IPv4 and IPv6 without extension headers.
+payload, first one counted). "first" is the hex of the first payload's first 16 bytes, "len"
+its length, "start" its capture time (unix seconds). constant_offsets needs two flows or more
+(with one, every byte would be "constant"); an offset counts only where every first payload
+is long enough to have it. It is computed over all flows together, and in by_proto per
+transport (a filter usually matches one). For TCP, "prefix" is the first two bytes read as
+u16 big-endian (OpenVPN's and the hop link's record length), constant_offsets counts them as
+offsets 0 and 1 like any byte, constant_offsets_after_prefix is the same check over the bytes
+after them (offsets 0-15 of the record), and prefix_is_length counts the flows whose first
+payload is exactly one record (prefix == len - 2). Standard library only; pcap (Ethernet,
+Linux cooked v1/v2, raw IP), IPv4 and IPv6 without extension headers.
 """
 import json
 import re
@@ -26,7 +36,7 @@ PROBE = 16
 
 
 def packets(path):
-    """Yields the IP packet of each record (bytes), skipping what is not IP."""
+    """Yields (capture time, the IP packet) of each record, skipping what is not IP."""
     with open(path, "rb") as f:
         head = f.read(24)
         if len(head) < 24:
@@ -43,7 +53,8 @@ def packets(path):
             rec = f.read(16)
             if len(rec) < 16:
                 return
-            incl = struct.unpack(end + "IIII", rec)[2]
+            sec, frac, incl, _ = struct.unpack(end + "IIII", rec)
+            ts = sec + frac / (1e9 if magic in (0xA1B23C4D, 0x4D3CB2A1) else 1e6)
             frame = f.read(incl)
             if linktype == 1:  # Ethernet (one VLAN tag at most)
                 etype, off = struct.unpack("!H", frame[12:14])[0], 14
@@ -58,7 +69,7 @@ def packets(path):
             else:
                 raise SystemExit(f"{path}: link type {linktype} is not supported")
             if etype in (0x0800, 0x86DD):
-                yield frame[off:]
+                yield ts, frame[off:]
 
 
 def transport(ip):
@@ -104,12 +115,20 @@ def ndpi_verdicts(path):
     return verdicts
 
 
+def constant_offsets(firsts):
+    """The offsets among the first PROBE that hold one value in every payload (two or more)."""
+    if len(firsts) < 2:
+        return []
+    return [i for i in range(PROBE) if all(len(p) > i for p in firsts) and len({p[i] for p in firsts}) == 1]
+
+
 def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     path, server = sys.argv[1], sys.argv[2]
     flows = {}
-    for ip in packets(path):
+    starts = {}
+    for ts, ip in packets(path):
         t = transport(ip)
         if t is None:
             continue
@@ -117,22 +136,32 @@ def main():
         if dst != server or not payload:
             continue
         key = (proto, endpoint(src, sport), endpoint(dst, dport))
-        flows.setdefault(key, payload)
+        if key not in flows:
+            flows[key], starts[key] = payload, ts
     verdicts = ndpi_verdicts(path)
     out = []
     for (proto, client, srv), first in flows.items():
         name = verdicts.get((proto, *sorted((client, srv))), "Unknown")
-        out.append({"proto": proto, "client": client, "server": srv, "first": first[:PROBE].hex(), "ndpi": name})
+        flow = {"proto": proto, "client": client, "server": srv, "first": first[:PROBE].hex(), "len": len(first),
+                "start": round(starts[(proto, client, srv)], 6), "ndpi": name}
+        if proto == "tcp" and len(first) >= 2:
+            flow["prefix"] = struct.unpack("!H", first[:2])[0]
+        out.append(flow)
     counts = {}
     for f in out:
         counts[f["ndpi"]] = counts.get(f["ndpi"], 0) + 1
-    constant = []
-    firsts = list(flows.values())
-    if len(firsts) >= 2:
-        for i in range(PROBE):
-            if all(len(p) > i for p in firsts) and len({p[i] for p in firsts}) == 1:
-                constant.append(i)
-    print(json.dumps({"flows": out, "ndpi": counts, "constant_offsets": constant}))
+    by_proto = {}
+    for proto in sorted({k[0] for k in flows}):
+        firsts = [p for k, p in flows.items() if k[0] == proto]
+        entry = {"flows": len(firsts), "constant_offsets": constant_offsets(firsts)}
+        if proto == "tcp":
+            entry["constant_offsets_after_prefix"] = constant_offsets([p[2:] for p in firsts])
+            entry["prefix_is_length"] = sum(
+                1 for p in firsts if len(p) >= 2 and struct.unpack("!H", p[:2])[0] == len(p) - 2)
+        by_proto[proto] = entry
+    result = {"flows": out, "ndpi": counts, "constant_offsets": constant_offsets(list(flows.values())),
+              "by_proto": by_proto}
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

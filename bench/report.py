@@ -73,6 +73,15 @@ def relay_cpu(r):
     return per_mpkt(r["relay_proc_s"] + r["relay_softirq_s"], r)
 
 
+def agent_name(path, r):
+    """An agent row's name; a run whose datagrams the agent could not take for WireGuard data
+    (an udpload without --shape) measured the full mask mode, whatever the server's setting."""
+    name = NAMES[path]
+    if r and r.get("shape") == "plain":
+        name += " (udpload without --shape: every datagram in full mode)"
+    return name
+
+
 def bound_by(r):
     """Where the agent path's maximum-rate run lost its datagrams."""
     sent = r["send"]["sent"]
@@ -80,7 +89,7 @@ def bound_by(r):
         return "nothing: it delivered what was offered"
     at_agent, at_server = r.get("agent_rcvbuf_errors", 0), r["relay_rcvbuf_errors"]
     if at_agent >= at_server:
-        return f"the agent ({at_agent} dropped at its socket, {at_server} at the server's)"
+        return f"the agent's side ({at_agent} dropped at the agent's socket, {at_server} at the server's)"
     return f"the server ({at_server} dropped at its socket, {at_agent} at the agent's)"
 
 
@@ -152,7 +161,7 @@ def main():
             native = find("porthop", size, "-max")
             if path in AGENT_PATHS and native:
                 rate_cell += f", {pps / native['sink']['pps']:.2f}× porthop"
-            cells = [NAMES[path], rate_cell,
+            cells = [agent_name(path, mx) if path in AGENT_PATHS else NAMES[path], rate_cell,
                      f"{mbps:.0f}{ratio(mbps, kmax['sink']['mbps'])}", pct(loss(mx), mx["send"]["sent"])]
             if lat:
                 ref = kernel_at(size, lat["rate"])
@@ -184,9 +193,7 @@ def main():
             w("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
             for path, mx, lat in agent_rows:
                 pps = mx["sink"]["pps"]
-                name = NAMES[path]
-                if mx.get("shape") == "plain":
-                    name += " (udpload without --shape: every datagram in full mode)"
+                name = agent_name(path, mx)
                 vs = f"{pps / native['sink']['pps']:.2f}×" if native else "— (porthop not run)"
                 agent_us = (mx["agent_proc_s"] / mx["agent_to_server"] * 1e6
                             if mx.get("agent_to_server") else None)
@@ -197,7 +204,7 @@ def main():
                     srv_cell = f"{srv:.2f}" + (f" ({srv / nat:.2f}×)" if nat else "")
                 w(f"| {name} | {si(mx['rate'], 'pps')} | {si(pps, 'pps')} | {vs} | {bound_by(mx)} "
                   f"| {f'{agent_us:.2f}' if agent_us else '—'} | {ceiling} | {srv_cell} |")
-                if native and "agent (" in bound_by(mx):
+                if native and "agent's side" in bound_by(mx):
                     warnings.append(f"at {size} B the agent, not the server, bound {path} "
                                     f"({pps / native['sink']['pps']:.2f}× porthop): that ratio is a lower bound "
                                     "of the server's; the server's CPU per datagram says more")

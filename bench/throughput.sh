@@ -282,7 +282,8 @@ fi
 AGENT_KEY=$("$PORTHOP_BIN" genkey) || die "porthop genkey failed"
 AGENT_PORT=51820 AGENT_METRICS=127.0.0.1:9817
 SHAPE=plain
-"$UDPLOAD_BIN" 2>&1 | grep -q -- '--shape' && SHAPE=wg
+usage=$("$UDPLOAD_BIN" 2>&1 || true) # without arguments: its usage, which names its options
+[[ $usage == *--shape* ]] && SHAPE=wg
 
 # ---- measurements ----------------------------------------------------------------------------
 ns_cpu_ticks() { # utime+stime (+ reaped children) of every process in the namespace

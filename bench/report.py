@@ -19,6 +19,8 @@ NAMES = {
     "socat": "socat (UDP4-LISTEN, fork)",
     "nginx": "nginx stream UDP proxy",
     "porthop": "**porthop (epoll)**",
+    "porthop-agent": "**porthop fed by its agent (hop link, default mask mode)**",
+    "porthop-agent-full": "**porthop fed by its agent (hop link, full mask mode)**",
     "porthop-uring": "**porthop (io_uring)**",
     "uring-forward": "io_uring forwarder, hand-written (GSO)",
     "uring-forward-nogso": "io_uring forwarder, hand-written, no GSO",
@@ -26,6 +28,7 @@ NAMES = {
     "porthop-tcp": "**porthop, TCP in, UDP out**",
 }
 ORDER = list(NAMES)
+AGENT_PATHS = ("porthop-agent", "porthop-agent-full")
 
 
 def si(v, unit=""):
@@ -61,6 +64,33 @@ def per_mpkt(seconds, r):
     if seconds is None or not received:
         return None
     return seconds / received * 1e6
+
+
+def relay_cpu(r):
+    """The relay CPU's time per datagram (process + softirq, µs), from a run (None without one)."""
+    if not r or r.get("relay_proc_s") is None:
+        return None
+    return per_mpkt(r["relay_proc_s"] + r["relay_softirq_s"], r)
+
+
+def agent_name(path, r):
+    """An agent row's name; a run whose datagrams the agent could not take for WireGuard data
+    (an udpload without --shape) measured the full mask mode, whatever the server's setting."""
+    name = NAMES[path]
+    if r and r.get("shape") == "plain":
+        name += " (udpload without --shape: every datagram in full mode)"
+    return name
+
+
+def bound_by(r):
+    """Where the agent path's maximum-rate run lost its datagrams."""
+    sent = r["send"]["sent"]
+    if loss(r) < 0.01 * sent:
+        return "nothing: it delivered what was offered"
+    at_agent, at_server = r.get("agent_rcvbuf_errors", 0), r["relay_rcvbuf_errors"]
+    if at_agent >= at_server:
+        return f"the agent's side ({at_agent} dropped at the agent's socket, {at_server} at the server's)"
+    return f"the server ({at_server} dropped at its socket, {at_agent} at the agent's)"
 
 
 def main():
@@ -127,7 +157,11 @@ def main():
                 best = max(best, pps)
             # A relay that lost (almost) nothing kept up with the generator: at least this fast.
             at_least = "≥ " if path != "kernel" and not path.endswith("-tcp") and loss(mx) < 0.01 * mx["send"]["sent"] else ""
-            cells = [NAMES[path], f"{at_least}{si(pps, 'pps')}{ratio(pps, kpps)}",
+            rate_cell = f"{at_least}{si(pps, 'pps')}{ratio(pps, kpps)}"
+            native = find("porthop", size, "-max")
+            if path in AGENT_PATHS and native:
+                rate_cell += f", {pps / native['sink']['pps']:.2f}× porthop"
+            cells = [agent_name(path, mx) if path in AGENT_PATHS else NAMES[path], rate_cell,
                      f"{mbps:.0f}{ratio(mbps, kmax['sink']['mbps'])}", pct(loss(mx), mx["send"]["sent"])]
             if lat:
                 ref = kernel_at(size, lat["rate"])
@@ -146,6 +180,34 @@ def main():
             else:
                 cells += ["—"] * 6
             w("| " + " | ".join(cells) + " |")
+        agent_rows = [(p, find(p, size, "-max"), find(p, size, "-lat")) for p in AGENT_PATHS]
+        agent_rows = [(p, mx, lat) for p, mx, lat in agent_rows if mx]
+        native, native_lat = find("porthop", size, "-max"), find("porthop", size, "-lat")
+        if agent_rows:
+            w("")
+            w(f"Fed by the agent, against the native path at {size} B (the server is the relay under test; "
+              "see [the agent paths](#the-agent-paths)):")
+            w("")
+            w("| path | offered | received | × native porthop | bound by | agent process CPU µs/datagram "
+              "| the agent's ceiling on one CPU | server: relay CPU µs/datagram, 50 % load (× native) |")
+            w("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+            for path, mx, lat in agent_rows:
+                pps = mx["sink"]["pps"]
+                name = agent_name(path, mx)
+                vs = f"{pps / native['sink']['pps']:.2f}×" if native else "— (porthop not run)"
+                agent_us = (mx["agent_proc_s"] / mx["agent_to_server"] * 1e6
+                            if mx.get("agent_to_server") else None)
+                ceiling = si(1e6 / agent_us, "pps") if agent_us else "—"
+                srv, nat = relay_cpu(lat), relay_cpu(native_lat)
+                srv_cell = "—"
+                if srv is not None:
+                    srv_cell = f"{srv:.2f}" + (f" ({srv / nat:.2f}×)" if nat else "")
+                w(f"| {name} | {si(mx['rate'], 'pps')} | {si(pps, 'pps')} | {vs} | {bound_by(mx)} "
+                  f"| {f'{agent_us:.2f}' if agent_us else '—'} | {ceiling} | {srv_cell} |")
+                if native and "agent's side" in bound_by(mx):
+                    warnings.append(f"at {size} B the agent, not the server, bound {path} "
+                                    f"({pps / native['sink']['pps']:.2f}× porthop): that ratio is a lower bound "
+                                    "of the server's; the server's CPU per datagram says more")
         if best and best > 0.8 * kpps:
             warnings.append(f"at {size} B a relay reached {best / kpps:.0%} of the kernel path: the "
                             "generator or the sink may have been the limit, not the kernel")
@@ -175,6 +237,11 @@ def main():
     for r in runs:
         lu = r["sink"]["lat_us"]
         counters = (r.get("porthop_summary") or "").replace("|", "/")
+        if "agent_proc_s" in r:
+            counters += (f"; agent: to the server {r.get('agent_to_server', '?')}, dropped at its socket "
+                         f"{r['agent_rcvbuf_errors']}, CPU {r['agent_proc_s']:.2f} s"
+                         + (f", {r['agent_drops'].strip()}" if r.get("agent_drops") else "")
+                         + f", datagrams {r.get('shape', 'plain')}")
         w(f"| {r['tag']} | {si(r['rate'], 'pps') if r['rate'] else 'max'} | {r['send']['sent']} "
           f"| {r['sink']['received']} | {r['relay_rcvbuf_errors']} | {r['sink_rcvbuf_errors']} "
           f"| {r['softnet_drops']} | {lu['p50']:.0f} / {lu['p99']:.0f} / {lu['max']:.0f}"

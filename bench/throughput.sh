@@ -1,10 +1,12 @@
 #!/bin/bash
 # porthop's throughput harness: the same UDP traffic through the kernel's own forwarding (the
 # limit), nftables DNAT, socat, nginx's stream UDP proxy, porthop (epoll, and io_uring when such
-# a build is given), a hand-written io_uring forwarder (bench/uring_forward.cpp, with and without
-# UDP GSO: the reference for porthop's io_uring build) and, over TCP, porthop's UDP-over-TCP and Debian's udptunnel, in one run,
-# every figure also a ratio to kernel forwarding measured in the same run. docs/BENCHMARKS.md
-# describes the method and holds the latest results.
+# a build is given), porthop fed by porthop's agent over the hop link (each mask mode), a
+# hand-written io_uring forwarder (bench/uring_forward.cpp, with and without UDP GSO: the
+# reference for porthop's io_uring build) and, over TCP, porthop's UDP-over-TCP and Debian's
+# udptunnel, in one run, every figure also a ratio to kernel forwarding measured in the same run
+# (and the agent paths' also to the native porthop path). docs/BENCHMARKS.md describes the
+# method and holds the latest results.
 #
 #   sudo bench/throughput.sh [--short] [--out FILE] [--paths LIST] [--sizes LIST]
 #
@@ -13,8 +15,10 @@
 #              runs (latency, CPU) are made at the first size only.
 #   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md)
 #   --paths L  only these paths, comma-separated (kernel always runs: it is the reference):
-#              nft,socat,nginx,porthop,porthop-uring,uring-forward,uring-forward-nogso,udptunnel-tcp,
-#              porthop-tcp,memory (the short mode leaves uring-forward-nogso out unless named)
+#              nft,socat,nginx,porthop,porthop-agent,porthop-agent-full,porthop-uring,
+#              uring-forward,uring-forward-nogso,udptunnel-tcp,porthop-tcp,memory (the short mode
+#              leaves uring-forward-nogso out unless named, and runs porthop-agent-full at
+#              maximum rate only)
 #   --sizes L  UDP payload sizes, comma-separated (default 64,1400)
 #
 # Environment: PORTHOP_BIN (default build/porthop), UDPLOAD_BIN (default build/bench/udpload),
@@ -22,7 +26,9 @@
 # URING_FORWARD_BIN (default: uring_forward beside UDPLOAD_BIN; built where liburing is; without
 # it, or where io_uring is disabled, that row says why),
 # BENCH_KEEP_TMP=1 keeps the raw JSON and logs. For experiments: BENCH_RPS=0 leaves each
-# namespace's receive processing on the sending CPU; BENCH_{GEN,SINK,RELAY}_NICE (-5/-10/-10).
+# namespace's receive processing on the sending CPU; BENCH_{GEN,SINK,RELAY,AGENT}_NICE
+# (-5/-10/-10/-10); BENCH_AGENT_OFFER (default 1): the agent paths' offered rate as a multiple
+# of the native path's maximum; BENCH_AGENT_BATCH (default 64): their generator's batch size.
 #
 # Topology: three network namespaces joined by veth pairs, not linked to the host namespace
 # (nothing can reach the host's uplink); the relay namespace routes between the two /24s.
@@ -32,7 +38,28 @@
 #
 # CPUs: the relay namespace's work (the relay process and, through RPS, the kernel's receive
 # processing of that namespace, i.e. all of kernel forwarding) runs on one CPU; generator and
-# sink on the other(s). With 3+ CPUs generator and sink get one each.
+# sink on the other(s). With 3+ CPUs generator and sink get one each; with 4+ the agent gets the
+# fourth (otherwise it shares the generator's).
+#
+# The agent paths (porthop-agent, porthop-agent-full): the generator sends to `porthop client`
+# (the agent) in the client namespace, which carries the datagrams over the hop link (UDP, one
+# port, no hop during the run) to a keyed `porthop server` in the relay namespace, which hands
+# them to the sink. The server is the relay under test: it runs on the relay CPU exactly as the
+# native porthop does, and its figure is compared with the native path's ("porthop"). The
+# agent is extra work on the client side: it runs on a CPU of its own when there are 4 or more,
+# otherwise on the generator's CPU (with 2 CPUs also the sink's), where it can be the bottleneck
+# rather than the server. Their "maximum rate" run is paced, not a flood: the generator offers
+# what the native path delivered at its maximum in the same run (BENCH_AGENT_OFFER times it),
+# so the question is whether the server carries the native path's rate when an agent feeds it
+# (a flood would spend the agent's CPU on loopback receive work for datagrams its socket then
+# drops). Each run records where datagrams were dropped (at the agent's socket or at the
+# server's) and the agent's own CPU per datagram, so the report says which one bound the rate
+# and what one CPU of the agent can carry. The generator sends WireGuard-shaped
+# datagrams (udpload --shape wg), because the agent picks the mask mode by the datagram: light
+# for WireGuard data (the default), full for anything else; a udpload without --shape sends its
+# own datagrams, which the agent masks in full mode, and the report says so.
+# porthop-agent-full is the same with the server's `[server] mask = "full"`; a porthop that does
+# not know that key gets a row "not supported by this binary".
 #
 # Exit status: 0 every path moved traffic, 1 a path moved none or the harness failed,
 # 77 skipped (not root).
@@ -191,10 +218,16 @@ case ${#CPUS[@]} in
     2) GEN_CPU=${CPUS[0]} SINK_CPU=${CPUS[0]} RELAY_CPU=${CPUS[1]} ;;
     *) GEN_CPU=${CPUS[0]} SINK_CPU=${CPUS[1]} RELAY_CPU=${CPUS[2]} ;;
 esac
+# The agent (the agent paths' client side) gets a CPU of its own where there is one to spare.
+AGENT_CPU=$GEN_CPU
+((${#CPUS[@]} >= 4)) && AGENT_CPU=${CPUS[3]}
 # Priorities: on a machine shared with other work (CI, builds), the processes under test run
 # above it, and the sink above the generator so that the sink is never what drops.
 GEN_NICE=${BENCH_GEN_NICE:--5} SINK_NICE=${BENCH_SINK_NICE:--10} RELAY_NICE=${BENCH_RELAY_NICE:--10}
+# The agent as the relay, and above the generator it may share a CPU with: fed by it, not starved.
+AGENT_NICE=${BENCH_AGENT_NICE:--10}
 RELAY_RUN=(taskset -c "$RELAY_CPU" nice -n "$RELAY_NICE")
+AGENT_RUN=(taskset -c "$AGENT_CPU" nice -n "$AGENT_NICE")
 cpu_mask() { printf '%x' $((1 << $1)); }
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -226,9 +259,12 @@ if [[ ${BENCH_RPS:-1} == 1 ]]; then
     ip netns exec "$NS_RLY" sh -c "echo $(cpu_mask "$RELAY_CPU") >/sys/class/net/to-srv/queues/rx-0/rps_cpus"
     ip netns exec "$NS_SRV" sh -c "echo $(cpu_mask "$SINK_CPU") >/sys/class/net/to-rly/queues/rx-0/rps_cpus"
     ip netns exec "$NS_CLI" sh -c "echo $(cpu_mask "$GEN_CPU") >/sys/class/net/to-rly/queues/rx-0/rps_cpus"
+    # The generator reaches the agent over the client namespace's loopback: that receive work
+    # is the agent's.
+    ip netns exec "$NS_CLI" sh -c "echo $(cpu_mask "$AGENT_CPU") >/sys/class/net/lo/queues/rx-0/rps_cpus"
 fi
 wait_for 5 "client -> server through the relay namespace" ip netns exec "$NS_CLI" ping -c1 -W1 "$SRV"
-log "topology up: $NS_CLI -> $NS_RLY -> $NS_SRV; CPUs: generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU"
+log "topology up: $NS_CLI -> $NS_RLY -> $NS_SRV; CPUs: generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU, agent $AGENT_CPU"
 
 # The hand-written io_uring forwarder runs only where it was built and io_uring works (containers
 # often disable it); otherwise its row says why. Asked in the relay namespace, where it would run.
@@ -240,6 +276,14 @@ elif ! URING_FORWARD_WHY=$(ip netns exec "$NS_RLY" timeout 5 "$URING_FORWARD_BIN
 else
     URING_FORWARD_WHY=""
 fi
+
+# The agent paths: one hop-link key for the run; the generator shapes its datagrams as
+# WireGuard data where its udpload can (the agent's default mask mode is for those).
+AGENT_KEY=$("$PORTHOP_BIN" genkey) || die "porthop genkey failed"
+AGENT_PORT=51820 AGENT_METRICS=127.0.0.1:9817
+SHAPE=plain
+usage=$("$UDPLOAD_BIN" 2>&1 || true) # without arguments: its usage, which names its options
+[[ $usage == *--shape* ]] && SHAPE=wg
 
 # ---- measurements ----------------------------------------------------------------------------
 ns_cpu_ticks() { # utime+stime (+ reaped children) of every process in the namespace
@@ -273,18 +317,65 @@ softnet_drops() { # packets dropped at the per-CPU input backlog, all CPUs (not 
     while read -r _ c _; do sum=$((sum + 16#$c)); done </proc/net/softnet_stat
     echo "$sum"
 }
-metrics() { # GET /metrics of porthop in the relay namespace, without curl
-    ip netns exec "$NS_RLY" timeout 3 bash -c \
-        'exec 3<>/dev/tcp/${1%:*}/${1#*:}; printf "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n" >&3; cat <&3' _ "$METRICS"
+http_get() { # NS ADDR:PORT PATH: the response to a GET (headers and body), without curl
+    ip netns exec "$1" timeout 3 bash -c \
+        'exec 3<>/dev/tcp/${1%:*}/${1#*:}; printf "GET %s HTTP/1.0\r\nHost: x\r\n\r\n" "$2" >&3; cat <&3' _ "$2" "$3"
+}
+metrics() { http_get "$NS_RLY" "$METRICS" /metrics; } # porthop's, in the relay namespace
+agent_metrics() { http_get "$NS_CLI" "$AGENT_METRICS" /metrics; }
+agent_attached() { # the agent's /status says it is on a UDP path
+    http_get "$NS_CLI" "$AGENT_METRICS" /status | sed '1,/^\r\{0,1\}$/d' | jq -e '.path | startswith("udp/")'
+}
+pid_cpu_ticks() { # utime+stime of one process (0 once it is gone)
+    local st f
+    { read -r st <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
+    st=${st##*) }
+    read -ra f <<<"$st"
+    echo $((f[11] + f[12]))
+}
+
+# porthop_toml FILE [EXTRA]: the relay's configuration (EXTRA: more [server] lines).
+porthop_toml() {
+    cat >"$1" <<EOF
+[server]
+listen = ["$RLY_CLI"]
+udp = ["$UDP_PORT"]
+tcp = ["$TCP_PORT"]
+backend = "$SRV:$UDP_PORT"
+idle_timeout = "2m"
+max_sessions = 16384
+max_tcp_connections = 1024
+# One generator address stands for 10,000 clients here: the per-source limits would refuse
+# all but 64 of them (the checks themselves are measured by bench/micro, not here).
+handshake_rate = 0
+sessions_per_source = 0
+# The relay gets one CPU here (see CPUs above), and all traffic comes from one address, which
+# steering gives to one worker anyway: a second worker would only share that CPU.
+workers = ${BENCH_WORKERS:-1}
+${2:-}
+[metrics]
+listen = "$METRICS"
+[log]
+level = "info"
+EOF
+}
+
+# agent_server_toml PATH: the [server] lines of the agent paths' server: the hop-link key, no
+# hop during a run, and for porthop-agent-full the full mask mode.
+agent_server_toml() {
+    printf 'key = "%s"\nhop_interval = "24h"\nmoving_target = false\n' "$AGENT_KEY"
+    [[ $1 == porthop-agent-full ]] && printf 'mask = "full"\n'
+    return 0
 }
 
 # ---- relays ----------------------------------------------------------------------------------
 # relay_start PATH TAG: starts the relay (pinned to RELAY_CPU) and sets TARGET, SEND_MODE,
-# RELAY_PIDS, RELAY_LOG.
+# GEN_ARGS (more generator options), RELAY_PIDS, RELAY_LOG, and for the agent paths AGENT_PID
+# and AGENT_LOG.
 RELAY_PIDS=()
 relay_start() {
     local path=$1 bin gso
-    TARGET=$RLY_CLI:$UDP_PORT SEND_MODE=send RELAY_PIDS=() RELAY_LOG=$TMP/$2.relay.log
+    TARGET=$RLY_CLI:$UDP_PORT SEND_MODE=send RELAY_PIDS=() RELAY_LOG=$TMP/$2.relay.log GEN_ARGS=() AGENT_PID=""
     case $path in
         kernel) TARGET=$SRV:$UDP_PORT ;;
         nft)
@@ -332,27 +423,7 @@ EOF
             bin=$PORTHOP_BIN
             [[ $path == porthop-uring ]] && bin=$PORTHOP_IO_URING_BIN
             [[ $path == porthop-tcp ]] && TARGET=$RLY_CLI:$TCP_PORT SEND_MODE=tcp-send
-            cat >"$TMP/porthop.toml" <<EOF
-[server]
-listen = ["$RLY_CLI"]
-udp = ["$UDP_PORT"]
-tcp = ["$TCP_PORT"]
-backend = "$SRV:$UDP_PORT"
-idle_timeout = "2m"
-max_sessions = 16384
-max_tcp_connections = 1024
-# One generator address stands for 10,000 clients here: the per-source limits would refuse
-# all but 64 of them (the checks themselves are measured by bench/micro, not here).
-handshake_rate = 0
-sessions_per_source = 0
-# The relay gets one CPU here (see CPUs above), and all traffic comes from one address, which
-# steering gives to one worker anyway: a second worker would only share that CPU.
-workers = ${BENCH_WORKERS:-1}
-[metrics]
-listen = "$METRICS"
-[log]
-level = "info"
-EOF
+            porthop_toml "$TMP/porthop.toml"
             "$bin" check-config "$TMP/porthop.toml" >"$TMP/check-config.out" 2>&1 ||
                 { cat "$TMP/check-config.out" >&2; die "porthop check-config rejected the config"; }
             spawn "$NS_RLY" "$RELAY_LOG" "${RELAY_RUN[@]}" "$bin" server --config "$TMP/porthop.toml"
@@ -360,6 +431,39 @@ EOF
             wait_for 5 "porthop to bind" bound "$NS_RLY" u "$RLY_CLI:$UDP_PORT"
             wait_for 5 "porthop to listen" bound "$NS_RLY" t "$RLY_CLI:$TCP_PORT"
             wait_for 5 "porthop metrics" metrics
+            ;;
+        porthop-agent | porthop-agent-full)
+            # The server as the native path's (same CPU, same settings) with the hop-link key;
+            # the agent in the client namespace, the generator sending to it (header above).
+            porthop_toml "$TMP/porthop.toml" "$(agent_server_toml "$path")"
+            "$PORTHOP_BIN" check-config "$TMP/porthop.toml" >"$TMP/check-config.out" 2>&1 ||
+                { cat "$TMP/check-config.out" >&2; die "porthop check-config rejected the config"; }
+            spawn "$NS_RLY" "$RELAY_LOG" "${RELAY_RUN[@]}" "$PORTHOP_BIN" server --config "$TMP/porthop.toml"
+            RELAY_PIDS=("$PID")
+            wait_for 5 "porthop to bind" bound "$NS_RLY" u "$RLY_CLI:$UDP_PORT"
+            wait_for 5 "porthop metrics" metrics
+            cat >"$TMP/agent.toml" <<EOF
+[client]
+listen = "$CLI:$AGENT_PORT"
+server = "$RLY_CLI"
+udp = ["$UDP_PORT"]
+tcp = ["$TCP_PORT"]
+key = "$AGENT_KEY"
+# No hop during a run (there is one port anyway).
+hop_interval = "24h"
+[client_metrics]
+listen = "$AGENT_METRICS"
+[log]
+level = "info"
+EOF
+            "$PORTHOP_BIN" check-config "$TMP/agent.toml" >"$TMP/check-config-agent.out" 2>&1 ||
+                { cat "$TMP/check-config-agent.out" >&2; die "porthop check-config rejected the agent's config"; }
+            AGENT_LOG=$TMP/$2.agent.log
+            spawn "$NS_CLI" "$AGENT_LOG" "${AGENT_RUN[@]}" "$PORTHOP_BIN" client --config "$TMP/agent.toml"
+            AGENT_PID=$PID
+            wait_for 10 "the agent to attach over UDP" agent_attached
+            TARGET=$CLI:$AGENT_PORT
+            if [[ $SHAPE == wg ]]; then GEN_ARGS=(--shape wg); fi
             ;;
         uring-forward | uring-forward-nogso)
             # Hand-written on liburing: multishot recv into a provided-buffer ring, the datagrams
@@ -397,6 +501,11 @@ relay_stop() {
             metrics >"$TMP/$tag.metrics" 2>/dev/null || true
             ;;
     esac
+    if [[ -n $AGENT_PID ]]; then
+        agent_metrics >"$TMP/$tag.agent.metrics" 2>/dev/null || true
+        alive "$AGENT_PID" || { tail -n 20 "$AGENT_LOG" >&2; die "the agent died during the run"; }
+        stop_pids "$AGENT_PID"
+    fi
     if ((${#RELAY_PIDS[@]})); then
         alive "${RELAY_PIDS[0]}" ||
             { tail -n 20 "$RELAY_LOG" >&2; die "$path died during the run"; }
@@ -418,7 +527,9 @@ relay_stop() {
 run() {
     local path=$1 size=$2 rate=$3 secs=$4 tag=$5 flows=${6:-1} batch=${7:-64} nice=$SINK_NICE
     local sink_pid gen_pid cpu0 cpu1 core0 core1 rcv_r0 rcv_r1 rcv_s0 rcv_s1 snd0 snd1 in0 in1 i
+    local agent0=0 agent1=0 rcv_c0=0 rcv_c1=0
     relay_start "$path" "$tag"
+    ((size >= 40)) || GEN_ARGS=() # a WireGuard-shaped datagram has 40 bytes at least
     spawn "$NS_SRV" "$TMP/$tag.sink.json" taskset -c "$SINK_CPU" nice -n "$SINK_NICE" \
         "$UDPLOAD_BIN" sink --bind "$SRV:$UDP_PORT" --timeout $((${secs%.*} + 60))
     sink_pid=$PID
@@ -427,9 +538,11 @@ run() {
     [[ $rate == 0 ]] && nice=$GEN_NICE
     cpu0=$(ns_cpu_ticks "$NS_RLY") core0=$(cpu_softirq_ticks "$RELAY_CPU") snd0=$(softnet_drops)
     rcv_r0=$(udp_snmp "$NS_RLY" RcvbufErrors) rcv_s0=$(udp_snmp "$NS_SRV" RcvbufErrors)
+    # The agent's own CPU, and its socket's drops (the only UDP receiver in the client namespace).
+    [[ -n $AGENT_PID ]] && agent0=$(pid_cpu_ticks "$AGENT_PID") rcv_c0=$(udp_snmp "$NS_CLI" RcvbufErrors)
     spawn "$NS_CLI" "$TMP/$tag.send.json" taskset -c "$GEN_CPU" nice -n "$nice" \
         "$UDPLOAD_BIN" "$SEND_MODE" --target "$TARGET" --bind "$CLI" --size "$size" --rate "$rate" \
-        --duration "$secs" --flows "$flows" --batch "$batch"
+        --duration "$secs" --flows "$flows" --batch "$batch" "${GEN_ARGS[@]}"
     gen_pid=$PID
     local deadline=$((SECONDS + ${secs%.*} + 30))
     while alive "$gen_pid"; do
@@ -447,6 +560,7 @@ run() {
     done
     cpu1=$(ns_cpu_ticks "$NS_RLY") core1=$(cpu_softirq_ticks "$RELAY_CPU") snd1=$(softnet_drops)
     rcv_r1=$(udp_snmp "$NS_RLY" RcvbufErrors) rcv_s1=$(udp_snmp "$NS_SRV" RcvbufErrors)
+    [[ -n $AGENT_PID ]] && agent1=$(pid_cpu_ticks "$AGENT_PID") rcv_c1=$(udp_snmp "$NS_CLI" RcvbufErrors)
     stop_pids "$sink_pid"
     relay_stop "$path" "$tag"
     local send sink
@@ -458,18 +572,28 @@ run() {
     [[ -f $TMP/$tag.metrics ]] &&
         drops=$(awk '/^porthop_drops_total/ && $2 != 0 {sub(/.*reason="/, ""); sub(/"}/, ""); printf "%s=%s ", $1, $2}' "$TMP/$tag.metrics")
     [[ -f $TMP/$tag.summary ]] && summary=$(<"$TMP/$tag.summary")
+    local agent_drops="" agent_sent=0
+    if [[ -f $TMP/$tag.agent.metrics ]]; then
+        agent_drops=$(awk '/^porthop_(client_)?drops_total/ && $2 != 0 {sub(/.*reason="/, ""); sub(/"}/, ""); printf "%s=%s ", $1, $2}' "$TMP/$tag.agent.metrics")
+        agent_sent=$(awk '$1 == "porthop_client_datagrams_total{direction=\"to_server\"}" {print $2}' "$TMP/$tag.agent.metrics")
+    fi
     LAST=$(jq -cn --arg path "$path" --arg tag "$tag" --argjson size "$size" --argjson rate "$rate" \
         --argjson send "$send" --argjson sink "$sink" --argjson tck "$CLK_TCK" \
         --argjson proc $((cpu1 - cpu0)) --argjson core $((core1 - core0)) \
         --argjson relay_rcvbuf $((rcv_r1 - rcv_r0)) --argjson sink_rcvbuf $((rcv_s1 - rcv_s0)) \
         --argjson softnet $((snd1 - snd0)) --argjson has_proc "$( ((${#RELAY_PIDS[@]})) && echo true || echo false)" \
-        --arg drops "$drops" --arg summary "$summary" '
+        --arg drops "$drops" --arg summary "$summary" \
+        --argjson has_agent "$([[ -n $AGENT_PID ]] && echo true || echo false)" --argjson agent $((agent1 - agent0)) \
+        --argjson agent_rcvbuf $((rcv_c1 - rcv_c0)) --arg agent_drops "$agent_drops" --argjson agent_sent "${agent_sent:-0}" --arg shape "${GEN_ARGS[*]:+$SHAPE}" '
         {path: $path, tag: $tag, size: $size, rate: $rate, send: $send, sink: $sink,
          relay_proc_s: (if $has_proc then $proc / $tck else null end), relay_softirq_s: ($core / $tck),
          relay_rcvbuf_errors: $relay_rcvbuf, sink_rcvbuf_errors: $sink_rcvbuf, softnet_drops: $softnet,
-         porthop_drops: $drops, porthop_summary: $summary}')
+         porthop_drops: $drops, porthop_summary: $summary}
+        + (if $has_agent then {agent_proc_s: ($agent / $tck), agent_rcvbuf_errors: $agent_rcvbuf,
+              agent_drops: $agent_drops, agent_to_server: $agent_sent,
+              shape: (if $shape == "" then "plain" else $shape end)} else {} end)')
     echo "$LAST" >>"$RESULTS"
-    log "$(jq -r '"\(.tag): sent \(.send.sent) (\(.send.pps | floor) pps), received \(.sink.received) (\(.sink.pps | floor) pps, \(.sink.mbps | floor) Mbit/s), p50 \(.sink.lat_us.p50) us, p99 \(.sink.lat_us.p99) us, relay rcvbuf drops \(.relay_rcvbuf_errors), sink drops \(.sink_rcvbuf_errors)\(if .porthop_drops != "" then ", porthop drops: " + .porthop_drops else "" end)"' <<<"$LAST")"
+    log "$(jq -r '"\(.tag): sent \(.send.sent) (\(.send.pps | floor) pps), received \(.sink.received) (\(.sink.pps | floor) pps, \(.sink.mbps | floor) Mbit/s), p50 \(.sink.lat_us.p50) us, p99 \(.sink.lat_us.p99) us, relay rcvbuf drops \(.relay_rcvbuf_errors), sink drops \(.sink_rcvbuf_errors)\(if .porthop_drops != "" then ", porthop drops: " + .porthop_drops else "" end)\(if .agent_proc_s != null then ", agent rcvbuf drops \(.agent_rcvbuf_errors), agent CPU \(.agent_proc_s) s\(if .agent_drops != "" then ", agent drops: " + .agent_drops else "" end), datagrams \(.shape)" else "" end)"' <<<"$LAST")"
 }
 
 # Paced runs send batches every ~50 us at most, so that latency is not measured on 64-datagram
@@ -518,7 +642,22 @@ mem() {
 
 # ---- the runs --------------------------------------------------------------------------------
 selected() { [[ -z $ONLY || ,$ONLY, == *,$1,* ]]; }
-PATHS=(nft socat nginx porthop porthop-uring uring-forward uring-forward-nogso udptunnel-tcp porthop-tcp)
+PATHS=(nft socat nginx porthop porthop-agent porthop-agent-full porthop-uring uring-forward uring-forward-nogso
+    udptunnel-tcp porthop-tcp)
+# The full mask mode needs a porthop that knows `[server] mask`; one that does not refuses the
+# key, and its row says so.
+PORTHOP_AGENT_FULL_WHY=""
+if selected porthop-agent-full; then
+    porthop_toml "$TMP/probe-full.toml" "$(agent_server_toml porthop-agent-full)"
+    if ! "$PORTHOP_BIN" check-config "$TMP/probe-full.toml" >"$TMP/probe-full.out" 2>&1; then
+        grep -q 'server\.mask' "$TMP/probe-full.out" ||
+            { cat "$TMP/probe-full.out" >&2; die "porthop check-config rejected the full mask mode's config"; }
+        PORTHOP_AGENT_FULL_WHY="not supported by this binary"
+        log "porthop-agent-full: skipped: $PORTHOP_BIN does not know [server] mask ($(head -c 120 "$TMP/probe-full.out"))"
+    fi
+fi
+[[ $SHAPE == wg ]] || ! { selected porthop-agent || selected porthop-agent-full; } ||
+    log "the agent paths: $UDPLOAD_BIN has no --shape, so the agent masks every datagram in full mode (rebuild udpload)"
 {
     jq -cn --arg kernel "$(uname -r)" --arg cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
         --argjson nproc "$(nproc)" --arg mem "$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)" \
@@ -530,12 +669,13 @@ PATHS=(nft socat nginx porthop porthop-uring uring-forward uring-forward-nogso u
         --arg udptunnel "$(dpkg-query -W -f '${Version}' udptunnel 2>/dev/null || echo unknown)" \
         --arg liburing "$(dpkg-query -W -f '${Version}' liburing2 2>/dev/null || echo unknown)" \
         --argjson short "$SHORT" --argjson d_max "$D_MAX" --argjson d_lat "$D_LAT" \
-        --arg cpus "generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU" \
+        --arg cpus "generator $GEN_CPU, sink $SINK_CPU, relay $RELAY_CPU, agent (agent paths) $AGENT_CPU" \
         --arg uring "${PORTHOP_IO_URING_BIN:+$PORTHOP_IO_URING_BIN}" \
+        --arg shape "$SHAPE" \
         '{kind: "meta", kernel: $kernel, cpu: $cpu, nproc: $nproc, mem: $mem, load_before: $load, date: $date,
           commit: ($commit + (if $dirty != "" then " (with local changes)" else "" end)), porthop: $porthop,
           nginx: $nginx, socat: $socat, udptunnel: $udptunnel, liburing: $liburing, short: ($short == 1), d_max: $d_max,
-          d_lat: $d_lat, cpus: $cpus, uring_bin: $uring}'
+          d_lat: $d_lat, cpus: $cpus, uring_bin: $uring, agent_shape: $shape}'
 } >>"$RESULTS"
 
 IFS=, read -ra SIZE_LIST <<<"$SIZES"
@@ -558,14 +698,33 @@ for size in "${SIZE_LIST[@]}"; do
             jq -cn --argjson size "$size" '{path: "porthop-uring", size: $size, not_built: true}' >>"$RESULTS"
             continue
         fi
+        if [[ $path == porthop-agent-full && -n $PORTHOP_AGENT_FULL_WHY ]]; then
+            jq -cn --argjson size "$size" --arg why "$PORTHOP_AGENT_FULL_WHY" \
+                '{path: "porthop-agent-full", size: $size, not_built: true, why: $why}' >>"$RESULTS"
+            continue
+        fi
         if [[ $path == uring-forward* && -n $URING_FORWARD_WHY ]]; then
             [[ $size == "${SIZE_LIST[0]}" ]] && log "$path: skipped: $URING_FORWARD_WHY"
             jq -cn --arg path "$path" --argjson size "$size" --arg why "$URING_FORWARD_WHY" \
                 '{path: $path, size: $size, not_built: true, why: $why}' >>"$RESULTS"
             continue
         fi
-        run "$path" "$size" 0 "$D_MAX" "$path-$size-max"
+        if [[ $path == porthop-agent* ]]; then
+            # Not a flood: the generator would spend the agent's CPU on loopback receive work
+            # for datagrams the agent's socket then drops (softirq, which no priority holds
+            # back). It offers what the native path delivered at its maximum in this run (the
+            # kernel path's maximum without it), times BENCH_AGENT_OFFER (default 1).
+            # Batches of 64, as the maximum-rate runs (BENCH_AGENT_BATCH).
+            offer=$(jq -rs --argjson s "$size" --argjson k "$kmax" --argjson f "${BENCH_AGENT_OFFER:-1}" '
+                [.[] | select(.path == "porthop" and .size == $s and (.tag // "" | endswith("-max"))) | .sink.pps]
+                | (if length > 0 then max else $k end) * $f | floor | if . < 1000 then 1000 else . end' "$RESULTS")
+            run "$path" "$size" "$offer" "$D_MAX" "$path-$size-max" 1 "${BENCH_AGENT_BATCH:-64}"
+        else
+            run "$path" "$size" 0 "$D_MAX" "$path-$size-max"
+        fi
         ((lat_runs)) || continue
+        # The short mode checks that the full mask mode moves traffic: the maximum rate does.
+        [[ $SHORT == 1 && $path == porthop-agent-full ]] && continue
         # Latency, loss and CPU at 50 % load: half the kernel path's maximum, or half this
         # path's own maximum if that is lower (a saturated relay measures only its queue).
         pmax=$(jq .sink.pps <<<"$LAST")

@@ -2,13 +2,17 @@
 // so it measures every relay, and the kernel's own forwarding, with the same instrument.
 //
 //   udpload send     --target IP:PORT [--bind IP] [--size N] [--rate PPS] [--duration S]
-//                    [--flows K] [--batch B]
+//                    [--flows K] [--batch B] [--shape plain|wg]
 //   udpload tcp-send --target IP:PORT [--bind IP] [...the same]
 //   udpload sink     --bind IP:PORT [--timeout S]
 //
 // Every datagram starts with a 24-byte header: magic, flow number, per-flow sequence number
 // and the send time (CLOCK_MONOTONIC, ns). Network namespaces share that clock, so the sink,
 // in the backend's namespace, measures one-way latency directly: receive time minus send time.
+// --shape wg puts a WireGuard transport message's 16-byte header in front of it (type 4, three
+// zero bytes, receiver index = flow, counter = sequence number), so that a relay that looks at
+// the protocol (porthop's agent picks its mask mode by it) takes the datagrams for WireGuard
+// data; --size is then at least 40. The sink reads either layout.
 //
 // send:     K flows, each its own UDP socket (own source port, so a relay sees K sessions),
 //           connected to the target. Each sendmmsg sends a batch of B datagrams of one flow;
@@ -54,6 +58,7 @@ constexpr std::uint32_t kMagic = 0x70686231;  // "phb1"
 constexpr std::size_t kHeader = 24;            // magic u32, flow u32, seq u64, send time u64
 constexpr std::size_t kMaxBatch = 64;
 constexpr std::size_t kMaxSize = 65507;        // largest IPv4 UDP payload
+constexpr std::size_t kWgPrefix = 16;          // --shape wg: type u32, receiver u32, counter u64
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -62,7 +67,7 @@ void on_signal(int) { g_stop = 1; }
     std::fprintf(stderr,
                  "udpload: %s\n"
                  "usage: udpload send|tcp-send --target IP:PORT [--bind IP] [--size N] [--rate PPS]\n"
-                 "                             [--duration S] [--flows K] [--batch B]\n"
+                 "                             [--duration S] [--flows K] [--batch B] [--shape plain|wg]\n"
                  "       udpload sink --bind IP:PORT [--timeout S]\n",
                  message);
     std::exit(2);
@@ -96,6 +101,19 @@ void put_header(std::byte* p, std::uint32_t flow, std::uint64_t seq, std::uint64
     std::memcpy(p + 16, &sent_ns, 8);
 }
 
+// The datagram's first bytes: with `wg` a WireGuard transport header (little-endian, as
+// WireGuard's), then the header above.
+void put_datagram_head(std::byte* p, bool wg, std::uint32_t flow, std::uint64_t seq, std::uint64_t sent_ns) {
+    if (wg) {
+        const std::uint32_t type = 4;
+        std::memcpy(p, &type, 4);
+        std::memcpy(p + 4, &flow, 4);
+        std::memcpy(p + 8, &seq, 8);
+        p += kWgPrefix;
+    }
+    put_header(p, flow, seq, sent_ns);
+}
+
 sockaddr_in parse_v4(std::string_view text, bool need_port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -121,6 +139,7 @@ struct Options {
     std::size_t flows = 1;
     std::size_t batch = kMaxBatch;
     double timeout = 60;
+    bool wg = false;  // --shape wg
 };
 
 Options parse(int argc, char** argv) {
@@ -140,11 +159,16 @@ Options parse(int argc, char** argv) {
         else if (key == "--flows") o.flows = std::strtoul(v, nullptr, 10);
         else if (key == "--batch") o.batch = std::strtoul(v, nullptr, 10);
         else if (key == "--timeout") o.timeout = std::strtod(v, nullptr);
-        else usage("unknown option");
+        else if (key == "--shape") {
+            const std::string_view shape = v;
+            if (shape != "plain" && shape != "wg") usage("--shape must be plain or wg");
+            o.wg = shape == "wg";
+        } else usage("unknown option");
     }
     if (o.mode == "sink" && !o.bind) usage("sink needs --bind IP:PORT");
     if (o.mode != "sink" && !o.target) usage("send needs --target IP:PORT");
     if (o.size < kHeader || o.size > kMaxSize) usage("--size must be 24..65507");
+    if (o.wg && o.size < kWgPrefix + kHeader) usage("--shape wg needs --size 40 or more");
     if (o.mode == "tcp-send" && o.size > 65535) usage("--size too large for 16-bit framing");
     if (o.flows < 1 || o.flows > 1'000'000) usage("--flows must be 1..1000000");
     if (o.batch < 1 || o.batch > kMaxBatch) usage("--batch must be 1..64");
@@ -239,7 +263,8 @@ int run_send(const Options& o) {
         const std::uint64_t t = now_ns();
         if (t >= end || g_stop) break;
         const auto flow32 = static_cast<std::uint32_t>(flow);
-        for (std::size_t i = 0; i < o.batch; ++i) put_header(storage.data() + i * o.size, flow32, seq[flow] + i, t);
+        for (std::size_t i = 0; i < o.batch; ++i)
+            put_datagram_head(storage.data() + i * o.size, o.wg, flow32, seq[flow] + i, t);
         const int n = sendmmsg(fds[flow], msgs.data(), static_cast<unsigned>(o.batch), 0);
         if (n < 0) {
             // ECONNREFUSED (an ICMP error from an earlier datagram), ENOBUFS: count and go on.
@@ -294,7 +319,7 @@ int run_tcp_send(const Options& o) {
         if (t >= end || g_stop) break;
         const auto flow32 = static_cast<std::uint32_t>(flow);
         for (std::size_t i = 0; i < o.batch; ++i)
-            put_header(storage.data() + i * frame + 2, flow32, seq[flow] + i, t);
+            put_datagram_head(storage.data() + i * frame + 2, o.wg, flow32, seq[flow] + i, t);
         if (!write_all(fds[flow], storage.data(), storage.size())) {
             // The relay closed the connection: nothing more can be sent on it.
             ++errors;
@@ -423,7 +448,14 @@ int run_sink(const Options& o) {
             if (h.msg_flags & MSG_TRUNC) ++truncated;
             std::uint32_t magic = 0, flow_id = 0;
             std::uint64_t seq = 0, sent = 0;
-            if (length >= kHeader) {
+            // --shape wg: the header follows a WireGuard transport header (type 4 never starts a
+            // plain datagram: that starts with the magic). Bytes count the whole datagram.
+            const std::size_t head = length >= kWgPrefix + kHeader && p[0] == std::byte{4} &&
+                                             p[1] == std::byte{0} && p[2] == std::byte{0} && p[3] == std::byte{0}
+                                         ? kWgPrefix
+                                         : 0;
+            if (length >= head + kHeader) {
+                p += head;
                 std::memcpy(&magic, p, 4);
                 std::memcpy(&flow_id, p + 4, 4);
                 std::memcpy(&seq, p + 8, 8);

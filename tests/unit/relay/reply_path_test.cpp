@@ -9,6 +9,10 @@
 
 #include "../../support/endpoints.hpp"
 
+// A namespace of its own: with unity builds the test files share translation units, and names
+// such as Kind and Path must not meet another file's.
+namespace reply_path_test {
+
 using namespace porthop;
 using relay::PathChange;
 using relay::Via;
@@ -368,3 +372,5 @@ TEST_CASE("ReplyPath: an agent session moving to another worker", "[relay][reply
     CHECK_FALSE(unset.resume(&there, there.stats));  // not an agent's
     CHECK(counted(there.stats) == 1);
 }
+
+}  // namespace reply_path_test

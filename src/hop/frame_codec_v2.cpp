@@ -146,9 +146,24 @@ std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRando
     return lo + random.uniform(static_cast<std::uint32_t>(hi - lo + 1));
 }
 
+std::size_t FrameCodecV2::bulk_padding(std::size_t unpadded, std::size_t tail_room, const BulkPadding& bulk,
+                                       crypto::StreamRandom& random) const noexcept {
+    // The cap: the path's (kPaddedFrameCap) and what the tail and the length field hold.
+    const std::size_t cap = std::min(kPaddedFrameCap, unpadded + std::min(tail_room, v2::kMaxPadding));
+    switch (bulk.shape) {
+        case DataShape::plain:
+            return 0;
+        case DataShape::bulk:
+            return bulk_total(unpadded, cap, bulk.burst) - unpadded;
+        case DataShape::opening:
+            return opening_total(unpadded, cap, padding_.min_total, padding_.max_total, random) - unpadded;
+    }
+    return 0;
+}
+
 FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> head,
                                                  std::span<std::byte> datagram, std::span<std::byte> tail,
-                                                 crypto::StreamRandom& random) const noexcept {
+                                                 crypto::StreamRandom& random, BulkPadding bulk) const noexcept {
     static_assert(v2::kOverhead <= kMaxHead);
     SealedData out;
     out.head = v2::kOverhead;
@@ -159,6 +174,9 @@ FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> 
         const std::size_t unpadded = v2::kOverhead + datagram.size();
         const std::size_t wanted = padded_total(unpadded, random) - unpadded;
         out.tail = std::min({wanted, tail.size(), v2::kMaxPadding});
+        random.fill(tail.first(out.tail));
+    } else {
+        out.tail = bulk_padding(v2::kOverhead + datagram.size(), tail.size(), bulk, random);
         random.fill(tail.first(out.tail));
     }
     const V2Header header = v2_encode_header({false, out.mode, out.tail});

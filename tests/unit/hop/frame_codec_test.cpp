@@ -69,13 +69,14 @@ TEST_CASE("frame codec: an ack is no longer than the attach it answers", "[hop][
     }
 }
 
-TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk is not", "[hop][codec]") {
+TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk lightly", "[hop][codec]") {
     auto agent = counting_codec(Side::agent);
     auto server = counting_codec(Side::server);
     std::set<std::size_t> handshake_lengths;
     for (int round = 0; round < 50; ++round) {
         Bytes bulk = seal_data(agent, wg_transport(1400));
-        CHECK(bulk.size() == 1400 + FrameCodec::data_overhead());
+        CHECK(bulk.size() >= 1400 + FrameCodec::data_overhead());  // the bulk padding: 0..31 bytes
+        CHECK(bulk.size() < 1400 + FrameCodec::data_overhead() + porthop::hop::kBulkWindow);
         const auto opened = server.open(bulk);
         REQUIRE(opened.kind == wh::Kind::data);
         CHECK(Bytes(opened.body.begin(), opened.body.end()) == wg_transport(1400));

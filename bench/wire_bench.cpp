@@ -245,9 +245,14 @@ BENCHMARK_CAPTURE(BM_V2OpenNative, native_wg_transport, Sample::wg_transport);
 BENCHMARK_CAPTURE(BM_V2OpenNative, native_ovpn_data_v2, Sample::ovpn_data_v2);
 
 // Seal then open an agent's 1400-byte WireGuard transport message: light mode (the default), or
-// full mode, as the agent seals bulk data once a server with mask = "full" asked (unpadded,
-// as bulk data is in either mode).
-void BM_V2SealOpenData(benchmark::State& state, bool light) {
+// full mode, as the agent seals bulk data once a server with mask = "full" asked (bulk data is
+// padded by the same rule in either mode; the full row is unpadded). The light rows with a
+// padding shape give the sealer a tail (in the frame buffer, after the datagram, so that open()
+// sees the whole frame): bulk draws a new burst every frame (the worst case, as at a packet per
+// wakeup; a batch shares one) and up to 31 padding bytes; opening draws a length and up to 52
+// bytes (the frame is 1411 unpadded, so it ranges up to 1452).
+void BM_V2SealOpenData(benchmark::State& state, bool light, porthop::hop::DataShape shape) {
+    using porthop::hop::FrameCodecV2;
     std::vector<std::byte> datagram(1400, std::byte{0x5a});
     datagram[0] = std::byte{4};
     datagram[1] = datagram[2] = datagram[3] = std::byte{0};
@@ -255,20 +260,29 @@ void BM_V2SealOpenData(benchmark::State& state, bool light) {
     agent.set_sealing({light ? porthop::hop::v2::Mode::light : porthop::hop::v2::Mode::full, false});
     const auto server = v2_codec(porthop::hop::v2::Side::server);
     auto random = v2_random();
-    std::vector<std::byte> frame(porthop::hop::FrameCodecV2::kMaxHead + datagram.size());
-    std::array<std::byte, porthop::hop::FrameCodecV2::kMaxHead> head{};
+    const std::size_t room = shape == porthop::hop::DataShape::plain ? 0 : FrameCodecV2::kMaxTail;
+    std::vector<std::byte> frame(porthop::hop::v2::kOverhead + datagram.size() + room);
+    std::array<std::byte, FrameCodecV2::kMaxHead> head{};
+    std::size_t padded = 0;
     for (auto _ : state) {
         auto body = std::span(frame).subspan(porthop::hop::v2::kOverhead, datagram.size());
         std::copy(datagram.begin(), datagram.end(), body.begin());
-        const auto sealed = agent.seal_data(head, body, {}, random);
+        FrameCodecV2::BulkPadding bulk{shape, {}};
+        if (shape == porthop::hop::DataShape::bulk) bulk.burst = porthop::hop::BulkBurst::draw(random);
+        const auto tail = std::span(frame).subspan(porthop::hop::v2::kOverhead + datagram.size(), room);
+        const auto sealed = agent.seal_data(head, body, tail, random, bulk);
+        padded += sealed.tail;
         std::copy_n(head.begin(), sealed.head, frame.begin());
-        auto opened = server.open(std::span(frame).first(sealed.head + datagram.size()));
+        auto opened = server.open(std::span(frame).first(sealed.head + datagram.size() + sealed.tail));
         benchmark::DoNotOptimize(opened);
     }
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(datagram.size()));
+    state.counters["padding"] = benchmark::Counter(static_cast<double>(padded), benchmark::Counter::kAvgIterations);
 }
-BENCHMARK_CAPTURE(BM_V2SealOpenData, light_1400, true);
-BENCHMARK_CAPTURE(BM_V2SealOpenData, full_1400, false);
+BENCHMARK_CAPTURE(BM_V2SealOpenData, light_1400, true, porthop::hop::DataShape::plain);
+BENCHMARK_CAPTURE(BM_V2SealOpenData, light_bulk_1400, true, porthop::hop::DataShape::bulk);
+BENCHMARK_CAPTURE(BM_V2SealOpenData, light_opening_1400, true, porthop::hop::DataShape::opening);
+BENCHMARK_CAPTURE(BM_V2SealOpenData, full_1400, false, porthop::hop::DataShape::plain);
 
 // ---- Mac1Verifier::verify: every WireGuard handshake message (with wg_public_key set) -----------
 

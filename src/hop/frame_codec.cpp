@@ -6,7 +6,7 @@ namespace porthop::hop {
 
 FrameCodec::FrameCodec(const crypto::HopKeys& keys, Side side, crypto::StreamRandom random,
                        v2::Sealing sealing) noexcept
-    : keys_(keys), v2_(keys, side), random_(std::move(random)) {
+    : keys_(keys), v2_(keys, side), random_(std::move(random)), burst_(BulkBurst::draw(random_)) {
     v2_.set_sealing(sealing);
 }
 
@@ -16,8 +16,8 @@ FrameCodec::Opened FrameCodec::open(std::span<std::byte> frame) const noexcept {
 }
 
 FrameCodec::Sealed FrameCodec::seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
-                                         std::span<std::byte> tail) noexcept {
-    const auto sealed = v2_.seal_data(head, datagram, tail, random_);
+                                         std::span<std::byte> tail, DataShape shape) noexcept {
+    const auto sealed = v2_.seal_data(head, datagram, tail, random_, {shape, burst_});
     return {sealed.head, sealed.tail};
 }
 

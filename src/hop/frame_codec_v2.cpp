@@ -160,22 +160,40 @@ std::size_t FrameCodecV2::padded_total(std::size_t unpadded, crypto::StreamRando
     return lo + random.uniform(static_cast<std::uint32_t>(hi - lo + 1));
 }
 
+std::size_t FrameCodecV2::bulk_padding(std::size_t unpadded, std::size_t tail_room, const BulkPadding& bulk,
+                                       crypto::StreamRandom& random) const noexcept {
+    // The cap: the path's (kPaddedFrameCap) and what the tail and the length field hold.
+    const std::size_t cap = std::min(kPaddedFrameCap, unpadded + std::min(tail_room, v2::kMaxPadding));
+    switch (bulk.shape) {
+        case DataShape::plain:
+            return 0;
+        case DataShape::bulk:
+            return bulk_total(unpadded, cap, bulk.burst) - unpadded;
+        case DataShape::opening:
+            return opening_total(unpadded, cap, padding_.min_total, padding_.max_total, random) - unpadded;
+    }
+    return 0;
+}
+
 FrameCodecV2::SealedData FrameCodecV2::seal_data(std::span<std::byte, kMaxHead> head,
                                                  std::span<std::byte> datagram, std::span<std::byte> tail,
-                                                 crypto::StreamRandom& random) const noexcept {
+                                                 crypto::StreamRandom& random, BulkPadding bulk) const noexcept {
     static_assert(v2::kOverhead <= kMaxHead);
     SealedData out;
     out.head = v2::kOverhead;
-    const bool bulk = is_bulk(datagram);
-    out.mode = bulk ? sealing_.bulk : v2::Mode::full;
+    const bool carries_bulk = is_bulk(datagram);
+    out.mode = carries_bulk ? sealing_.bulk : v2::Mode::full;
     const auto salt = head.first<v2::kSaltSize>();
     random.fill(salt);
     // The padding follows what the datagram is, not how much of it is masked: bulk data in full
-    // mode keeps the bulk rule (none yet), so mask = "full" does not stretch every datagram.
-    if (!bulk) {
+    // mode keeps the bulk rule, so mask = "full" does not stretch every datagram.
+    if (!carries_bulk) {
         const std::size_t unpadded = v2::kOverhead + datagram.size();
         const std::size_t wanted = padded_total(unpadded, random) - unpadded;
         out.tail = std::min({wanted, tail.size(), v2::kMaxPadding});
+        random.fill(tail.first(out.tail));
+    } else {
+        out.tail = bulk_padding(v2::kOverhead + datagram.size(), tail.size(), bulk, random);
         random.fill(tail.first(out.tail));
     }
     const V2Header header = v2_encode_header({false, out.mode, sealing_.ask_full, out.tail});

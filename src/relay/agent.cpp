@@ -14,6 +14,7 @@
 #include "porthop/crypto/hop_auth.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/attach_check.hpp"
+#include "porthop/hop/flow_padding.hpp"
 #include "porthop/hop/frame_codec.hpp"
 #include "porthop/hop/replay_ledger.hpp"
 #include "porthop/net/offload.hpp"
@@ -151,6 +152,7 @@ private:
                 break;
             }
             drained = received.count < rx_.size();
+            codec_.begin_burst();  // one bulk padding per batch: equal datagrams stay equal (GSO)
             std::size_t n = 0;
             const auto flush = [&] {
                 if (n == 0) return;
@@ -176,18 +178,21 @@ private:
                         if (n == items_.size()) flush();
                         // The frame header goes out in front of the datagram, which stays in place
                         // (GRO packs datagrams back to back: no room in front of them), and the
-                        // padding of a handshake after it, from this item's own tail buffer.
+                        // padding after it, from this item's own tail buffer (a handshake's, a new
+                        // flow's first frames', or the light bulk padding of this batch).
                         const std::size_t k = n++;
                         net::SendItem& item = items_[k];
                         item = net::SendItem{slot.data, slot.length, &active_endpoint_, nullptr};
                         const auto sealed = codec_.seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
-                                                             {slot.data, slot.length}, tail_room(k, slot.length));
+                                                             {slot.data, slot.length}, tail_room(k, slot.length),
+                                                             opening_.next(flow_of(active)));
                         item.head_length = sealed.head;
                         item.tail = tails_[k].data();
                         item.tail_length = sealed.tail;
                     } else if (active.kind == hop::Path::Kind::tcp && tcp_ && tcp_->up()) {
                         std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
-                        const auto sealed = codec_.seal_data(head, {slot.data, slot.length}, tail_room(0, slot.length));
+                        const auto sealed = codec_.seal_data(head, {slot.data, slot.length}, tail_room(0, slot.length),
+                                                             opening_.next(flow_of(active)));
                         if (tcp_->send_data({head.data(), sealed.head}, {slot.data, slot.length},
                                             {tails_[0].data(), sealed.tail})) {
                             count_to_server(1, slot.length);
@@ -281,6 +286,12 @@ private:
         out_[out_count_++] = net::SendItem{opened.body.data(), opened.body.size(), &local_peer_, nullptr};
     }
 
+    // The flow data on `path` goes in, for the first frames' padding (hop/flow_padding.hpp): a
+    // UDP port, or the TCP connection (a new connection is a new flow on the same port).
+    std::uint64_t flow_of(hop::Path path) const noexcept {
+        return path.kind == hop::Path::Kind::tcp ? (std::uint64_t{1} << 32) + tcp_connections_ : path.port;
+    }
+
     // Item k's padding buffer, no longer than what keeps a frame of a `length`-byte datagram
     // within max_datagram.
     std::span<std::byte> tail_room(std::size_t k, std::size_t length) noexcept {
@@ -335,6 +346,7 @@ private:
             case Kind::connect_tcp:
                 if (tcp_) tcp_->close();
                 tcp_ = std::make_shared<AgentTcpPath>(io_, *this, opt_.max_datagram);
+                ++tcp_connections_;
                 tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
                 break;
             case Kind::close_tcp:
@@ -383,6 +395,8 @@ private:
     asio::steady_timer timer_;
     Clock::time_point armed_for_{};
     std::shared_ptr<AgentTcpPath> tcp_;
+    std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
+    hop::FlowPadding opening_;           // the first data frames on each new flow
     std::vector<hop::PathAction> actions_;
 
     std::uint64_t session_id_ = 0;

@@ -367,6 +367,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
             arm_upstream(session);
             return;
         }
+        // One bulk padding per batch: equal datagrams stay equal, so GSO still coalesces them.
+        if (s.agent && codec()) codec()->begin_burst();
         std::size_t n = 0;
         std::uint64_t pending = 0;  // bytes in items_ for the client (the amplification cap)
         const auto flush = [&] {
@@ -401,8 +403,9 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                 if (s.agent) {
                     // A hop-link data frame: its header goes out in front of the datagram, which
                     // stays where it is (GRO packs datagrams back to back: no room in front), and
-                    // a handshake's padding after it, from this item's own tail buffer, cut so
-                    // that the frame stays within max_datagram.
+                    // the padding after it (a handshake's, a new flow's first frames', or this
+                    // batch's bulk padding), from this item's own tail buffer, cut so that the
+                    // frame stays within max_datagram.
                     const std::size_t frame = slot.length + hop::FrameCodec::data_overhead();
                     if (frame > opt_.max_datagram) {
                         Counters::add(counters_.drop_truncated);
@@ -413,7 +416,8 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     item = net::SendItem{slot.data, slot.length, &s.path.client(), &s.path.local()};
                     const auto tail = std::span(tails_[k]).first(std::min(tails_[k].size(), opt_.max_datagram - frame));
                     const auto sealed = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
-                                                           {slot.data, slot.length}, tail);
+                                                           {slot.data, slot.length}, tail,
+                                                           s.reply_opening.next(s.path.flow()));
                     item.head_length = sealed.head;
                     item.tail = tails_[k].data();
                     item.tail_length = sealed.tail;

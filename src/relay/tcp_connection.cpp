@@ -213,7 +213,7 @@ Push TcpConnection::enqueue(std::span<std::byte> datagram) {
     if (mode_ == Mode::agent) {
         hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
         if (!codec) return Push::closed;
-        sealed = codec->seal_data(head, datagram, tail);
+        sealed = codec->seal_data(head, datagram, tail, session_->reply_opening.next(session_->path.flow()));
     }
     const auto pushed = stream_->push({head.data(), sealed.head}, datagram, {tail.data(), sealed.tail});
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.

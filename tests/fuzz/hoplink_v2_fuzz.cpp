@@ -72,7 +72,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::array<std::byte, hop::FrameCodecV2::kMaxHead> head{};
         std::vector<std::byte> datagram = body;
         std::vector<std::byte> tail(hop::FrameCodecV2::kMaxTail);
-        const auto sealed = sender.seal_data(head, datagram, tail, random);
+        // Every padding shape a sender uses, chosen by the input; bulk with a burst drawn for it.
+        const auto shape = static_cast<hop::DataShape>(input.size() % 3);
+        const auto sealed =
+            sender.seal_data(head, datagram, tail, random, {shape, hop::BulkBurst::draw(random)});
+        // Padding never takes a frame past the cap (or past what it was without padding).
+        check(sealed.mode == v2::Mode::full ||
+              sealed.head + datagram.size() + sealed.tail <= std::max(hop::kPaddedFrameCap, v2::kOverhead + datagram.size()));
         std::vector<std::byte> wire(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(sealed.head));
         wire.insert(wire.end(), datagram.begin(), datagram.end());
         wire.insert(wire.end(), tail.begin(), tail.begin() + static_cast<std::ptrdiff_t>(sealed.tail));

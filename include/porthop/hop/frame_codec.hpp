@@ -15,8 +15,13 @@
 //
 // Sealing a data frame never moves the datagram: the header goes into separate storage (a
 // SendItem's head, a stream queue's frame header), the datagram is masked where it is, and
-// padding (handshake-carrying datagrams only) goes into a tail the caller provides, sent after
-// the datagram.
+// padding goes into a tail the caller provides, sent after the datagram.
+//
+// Padding (docs/PROTOCOL.md, "Padding"): handshake-carrying datagrams get a random length;
+// bulk data the light bulk padding of the current send burst (hop/data_padding.hpp), or, for
+// the first frames of a flow (the loop asks hop/flow_padding.hpp), a random length too. A loop
+// calls begin_burst() before each batch it seals, so that equal datagrams of one batch come out
+// equal (GSO) and the next batch gets another padding.
 //
 // Pure: no sockets, no clock, no allocation. One codec per event loop.
 #pragma once
@@ -26,6 +31,7 @@
 
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/stream_random.hpp"
+#include "porthop/hop/data_padding.hpp"
 #include "porthop/hop/frame_codec_v2.hpp"
 #include "porthop/wire/hoplink.hpp"
 
@@ -37,9 +43,12 @@ public:
     static constexpr std::size_t kMaxHead = FrameCodecV2::kMaxHead;
     // The longest control frame seal_control writes.
     static constexpr std::size_t kMaxControl = FrameCodecV2::kMaxControl;
-    // A tail this long always holds the padding seal_data wants with the default padding range
-    // (a padded frame is at most 1000 bytes, and its header and datagram take some of them).
+    // A tail this long always holds the padding seal_data wants with the default padding range:
+    // handshake and opening frames are padded to at most 1000 bytes (header and datagram take
+    // some of them), an opening frame longer than 1000 by less than kPaddedFrameCap - 1000, and
+    // a bulk frame by less than kBulkWindow.
     static constexpr std::size_t kMaxTail = 1024;
+    static_assert(kPaddedFrameCap - 1000 < kMaxTail && kBulkWindow < kMaxTail);
 
     using Side = v2::Side;
 
@@ -77,10 +86,15 @@ public:
     static constexpr std::size_t data_overhead() noexcept { return FrameCodecV2::data_overhead(); }
 
     // Seals `datagram` as a data frame, to be sent as head || datagram || tail: writes the
-    // header into `head`, masks the datagram in place and writes padding into `tail` (cut to
-    // its size: pass kMaxTail bytes, or less where a datagram must stay shorter).
+    // header into `head`, masks the datagram in place and writes padding into `tail` (never
+    // beyond its size: pass kMaxTail bytes, or less where a datagram must stay shorter).
+    // `shape`: how bulk data is padded (bulk, or opening for a flow's first frames).
     Sealed seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
-                     std::span<std::byte> tail) noexcept;
+                     std::span<std::byte> tail, DataShape shape = DataShape::bulk) noexcept;
+
+    // A new send burst: bulk frames sealed from now on get another function of their length.
+    // Draws 8 bytes; once per batch, not per frame.
+    void begin_burst() noexcept { burst_ = BulkBurst::draw(random_); }
 
     // Writes the control frame for `c`, authenticated and padded, into `out`; returns the bytes
     // to send, at most `at_most` of them when that leaves room for the frame (an ack is never
@@ -99,6 +113,7 @@ private:
     crypto::HopKeys keys_;
     FrameCodecV2 v2_;
     crypto::StreamRandom random_;
+    BulkBurst burst_;
 };
 
 }  // namespace porthop::hop

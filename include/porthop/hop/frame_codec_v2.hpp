@@ -13,7 +13,8 @@
 //            keystream block). Control frames are always full.
 //
 // The sender chooses: a datagram that is VPN bulk data (a WireGuard transport message, an
-// OpenVPN P_DATA_V2) goes light and unpadded; anything else (handshakes, cookie replies,
+// OpenVPN P_DATA_V2) goes light, unpadded or with the bulk padding the caller asks for
+// (hop/data_padding.hpp); anything else (handshakes, cookie replies,
 // OpenVPN control, unknown) goes full and padded like a control frame, to a total length drawn
 // uniformly from PaddingRange. v2::Sealing changes how much of the bulk data is masked (the
 // server's `mask = "full"`, and the agent once an ack asked for it), never how it is padded.
@@ -41,6 +42,7 @@
 #include "porthop/crypto/frame_mask.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/crypto/stream_random.hpp"
+#include "porthop/hop/data_padding.hpp"
 #include "porthop/wire/hoplink.hpp"
 
 namespace porthop::hop {
@@ -103,6 +105,13 @@ struct PaddingRange {
     std::uint16_t max_total = 1000;
 };
 
+// How seal_data pads a bulk (light-mode) data frame (hop/data_padding.hpp). The default,
+// plain, sends it unpadded, as the vectors are.
+struct BulkPadding {
+    DataShape shape = DataShape::plain;
+    BulkBurst burst{};  // for DataShape::bulk
+};
+
 }  // namespace v2
 
 class FrameCodecV2 {
@@ -142,12 +151,16 @@ public:
     // that open() accepted, unchanged since.
     void restore(std::span<std::byte> frame) const noexcept;
 
+    using BulkPadding = v2::BulkPadding;
+
     // Seals `datagram` as a data frame: salt and header into `head`, the datagram masked in
-    // place, padding (handshake-carrying datagrams only) into `tail`, to be sent as
-    // head || datagram || tail. Padding is cut to tail.size(): pass kMaxTail bytes (or the
-    // buffer's room after the datagram) for the documented length distribution.
+    // place, padding into `tail`, to be sent as head || datagram || tail. A handshake-carrying
+    // datagram is padded from PaddingRange, cut to tail.size() (pass kMaxTail bytes, or the
+    // buffer's room after the datagram, for the documented length distribution); bulk data as
+    // `bulk` says, within tail.size() and kPaddedFrameCap.
     SealedData seal_data(std::span<std::byte, kMaxHead> head, std::span<std::byte> datagram,
-                         std::span<std::byte> tail, crypto::StreamRandom& random) const noexcept;
+                         std::span<std::byte> tail, crypto::StreamRandom& random,
+                         BulkPadding bulk = {}) const noexcept;
 
     // Writes the control frame for `c` (tag as in v1, full mode, padded) into `out`; returns
     // the bytes to send. `at_most` caps the total length: the server's ack is never longer than
@@ -181,6 +194,9 @@ private:
     // (where that leaves room for the unpadded frame).
     std::size_t padded_total(std::size_t unpadded, crypto::StreamRandom& random,
                              std::size_t at_most = kMaxControl) const noexcept;
+    // Padding bytes for a bulk frame of `unpadded` bytes with `tail_room` bytes of tail.
+    std::size_t bulk_padding(std::size_t unpadded, std::size_t tail_room, const BulkPadding& bulk,
+                             crypto::StreamRandom& random) const noexcept;
 
     crypto::HopKeys keys_;
     crypto::MaskDirection seal_direction_;

@@ -75,6 +75,11 @@ public:
     const net::LocalAddress& local() const noexcept { return local_; }
     // The counters of the listener the session is counted on (null before its first path).
     const Stats& stats() const noexcept { return stats_; }
+    // Which flow replies are on: changes whenever they may have moved to another one (another
+    // listener, client address or connection, or back to a path they had left), so that the
+    // first frames on each get padded like a new flow's (hop/flow_padding.hpp). It may change
+    // without a move on the wire (that costs a few padded frames), never the other way round.
+    std::uint64_t flow() const noexcept { return flow_; }
 
     // ---- native sessions: one path, set when the session opens ---------------------------
 
@@ -105,6 +110,7 @@ public:
     // datagram (note_local).
     bool roam(Listener& listener, const net::Endpoint& client, Stats stats) noexcept {
         if (kind_ != Kind::native || chosen_ != Via::udp) return false;
+        ++flow_;
         listener_ = &listener;
         client_ = client;
         count_on(std::move(stats));
@@ -165,6 +171,7 @@ public:
         if (kind_ != Kind::agent) return {};
         if (tcp_ == &connection) return {PathChange::none, nullptr};
         TcpAttach result{PathChange::none, std::exchange(tcp_, &connection)};
+        ++flow_;
         if (!listener_) {
             client_ = peer;
             result.change = choose(Via::tcp, std::move(stats));
@@ -195,6 +202,7 @@ public:
     // that is not the session's (superseded meanwhile) changes nothing.
     bool detach_tcp(const Connection& connection) noexcept {
         if (kind_ != Kind::agent || tcp_ != &connection) return false;
+        ++flow_;
         tcp_ = nullptr;
         return true;
     }
@@ -203,6 +211,7 @@ public:
     // what held the address): if it is this session's UDP path, replies lose it.
     bool lose_udp(const Listener& listener, const net::Endpoint& client) noexcept {
         if (kind_ != Kind::agent || listener_ != &listener || client_ != client) return false;
+        ++flow_;
         listener_ = nullptr;
         return true;
     }
@@ -212,6 +221,7 @@ public:
     // it has no other path, so the server closes it.
     bool clear_listener(const Listener& listener) noexcept {
         if (kind_ != Kind::agent || listener_ != &listener) return false;
+        ++flow_;
         listener_ = nullptr;
         return true;
     }
@@ -234,6 +244,7 @@ public:
     // is not open there), and the listener to count the session on.
     bool resume(Listener* listener, Stats stats) noexcept {
         if (kind_ != Kind::agent || stats_) return false;
+        ++flow_;
         listener_ = listener;
         count_on(std::move(stats));
         return true;
@@ -247,6 +258,7 @@ private:
                                   : via == Via::udp                                ? PathChange::hop
                                                                                    : PathChange::none;
         chosen_ = via;
+        ++flow_;
         // The session is counted on the listener its replies leave from.
         count_on(std::move(stats));
         return change;
@@ -268,6 +280,7 @@ private:
     Connection* tcp_ = nullptr;
     Stats stats_;
     bool counted_ = false;  // stats_->sessions holds this session (until close)
+    std::uint64_t flow_ = 0;
 };
 
 class TcpConnection;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "porthop/hop/flow_padding.hpp"
 #include "porthop/hop/replay_window.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
@@ -64,6 +65,9 @@ struct Session {
     // and TCP connection with the one its data last came on chosen (relay/reply_path.hpp).
     ReplyPath path;
     std::unique_ptr<AgentLink> agent;  // set for porthop clients, null for native ones
+    // Agent sessions: the first data frames of each flow replies go on are padded like a new
+    // flow's (hop/flow_padding.hpp; the flow is path.flow()).
+    hop::FlowPadding reply_opening;
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only

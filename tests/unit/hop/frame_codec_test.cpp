@@ -69,13 +69,14 @@ TEST_CASE("frame codec: an ack is no longer than the attach it answers", "[hop][
     }
 }
 
-TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk is not", "[hop][codec]") {
+TEST_CASE("frame codec: data frames round trip; handshakes are padded, bulk lightly", "[hop][codec]") {
     auto agent = counting_codec(Side::agent);
     auto server = counting_codec(Side::server);
     std::set<std::size_t> handshake_lengths;
     for (int round = 0; round < 50; ++round) {
         Bytes bulk = seal_data(agent, wg_transport(1400));
-        CHECK(bulk.size() == 1400 + FrameCodec::data_overhead());
+        CHECK(bulk.size() >= 1400 + FrameCodec::data_overhead());  // the bulk padding: 0..31 bytes
+        CHECK(bulk.size() < 1400 + FrameCodec::data_overhead() + porthop::hop::kBulkWindow);
         const auto opened = server.open(bulk);
         REQUIRE(opened.kind == wh::Kind::data);
         CHECK(Bytes(opened.body.begin(), opened.body.end()) == wg_transport(1400));
@@ -112,7 +113,9 @@ TEST_CASE("frame codec: the sealing it is made with, or set later, and flag bit 
         REQUIRE(opened_ack.kind == wh::Kind::control);
         CHECK(opened_ack.ask_full);
         Bytes bulk = seal_data(server, wg_transport(1400));
-        CHECK(bulk.size() == 1400 + FrameCodec::data_overhead());  // full, and still unpadded
+        // Full, and padded by the bulk rule (0..31 bytes), not the handshakes' 160..1000.
+        CHECK(bulk.size() >= 1400 + FrameCodec::data_overhead());
+        CHECK(bulk.size() <= 1400 + FrameCodec::data_overhead() + 31);
         const auto opened = agent_v2.open(bulk);
         REQUIRE(opened.kind == wh::Kind::data);
         CHECK(opened.mode == v2::Mode::full);
@@ -131,7 +134,8 @@ TEST_CASE("frame codec: the sealing it is made with, or set later, and flag bit 
 
         agent.set_sealing({v2::Mode::full, false});  // what the agent does on an ack that asks
         Bytes full = seal_data(agent, wg_transport(1400));
-        CHECK(full.size() == 1400 + FrameCodec::data_overhead());
+        CHECK(full.size() >= 1400 + FrameCodec::data_overhead());
+        CHECK(full.size() <= 1400 + FrameCodec::data_overhead() + 31);
         opened = server_v2.open(full);
         REQUIRE(opened.kind == wh::Kind::data);
         CHECK(opened.mode == v2::Mode::full);

@@ -2,12 +2,19 @@
 // for the listener and the connection (the type never looks into them): a native session's
 // one path, an agent's UDP path and TCP connection with the one its data last came on chosen,
 // the count of sessions on the listener replies leave from, and the operations it refuses.
+// And flow(), with hop::FlowPadding as the server uses them: the first replies on every flow
+// are padded like a new flow's.
 #include "porthop/relay/reply_path.hpp"
 
 #include <catch2/catch.hpp>
 #include <memory>
 
 #include "../../support/endpoints.hpp"
+#include "porthop/hop/flow_padding.hpp"
+
+// A namespace of its own: with unity builds the test files share translation units, and names
+// such as Kind and Path must not meet another file's.
+namespace reply_path_test {
 
 using namespace porthop;
 using relay::PathChange;
@@ -368,3 +375,92 @@ TEST_CASE("ReplyPath: an agent session moving to another worker", "[relay][reply
     CHECK_FALSE(unset.resume(&there, there.stats));  // not an agent's
     CHECK(counted(there.stats) == 1);
 }
+
+// ---- flow(): where the first replies of a flow get padded (hop/flow_padding.hpp) ---------------
+
+namespace {
+
+constexpr std::uint32_t kOpening = hop::FlowPadding::kOpeningFrames;
+
+// An agent session's reply path and the server's FlowPadding for it.
+struct Replies {
+    Path path;
+    hop::FlowPadding padding;
+
+    // An agent whose first path is UDP on `listener`; its first replies are padded.
+    explicit Replies(Listener& listener) {
+        REQUIRE(path.become_agent());
+        REQUIRE(path.attach_udp(listener, kClient, local_v4(1), listener.stats) == PathChange::first);
+        CHECK(sent() == kOpening);
+    }
+
+    // Replies sent now: how many of 20 are opening frames.
+    std::uint32_t sent() {
+        std::uint32_t opening = 0;
+        for (int i = 0; i < 20; ++i)
+            if (padding.next(path.flow()) == hop::DataShape::opening) ++opening;
+        return opening;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("ReplyPath flow: each hop restarts the opening frames, the same path does not", "[relay][reply_path]") {
+    Listener a, b;
+    Replies r(a);
+    CHECK(r.path.prefer_udp(a, kClient, a.stats) == PathChange::none);  // more data, same path
+    CHECK(r.path.attach_udp(a, kClient, local_v4(1), a.stats) == PathChange::none);
+    CHECK(r.sent() == 0);
+    r.path.attach_udp(b, kClient, local_v4(1), b.stats);  // a hop: attached (replies stay)...
+    CHECK(r.sent() == 0);
+    CHECK(r.path.prefer_udp(b, kClient, b.stats) == PathChange::hop);  // ...then data there
+    CHECK(r.sent() == kOpening);
+    r.path.prefer_udp(b, kMoved, b.stats);  // the agent's address changed (NAT, network)
+    CHECK(r.sent() == kOpening);
+}
+
+TEST_CASE("ReplyPath flow: TCP, another connection, and back to UDP", "[relay][reply_path]") {
+    Listener a;
+    Connection first, second;
+    Replies r(a);
+    r.path.attach_tcp(first, kPeer, first.stats);
+    CHECK(r.path.prefer_tcp(first, first.stats) == PathChange::fallback);
+    CHECK(r.sent() == kOpening);
+    r.path.attach_tcp(second, kPeer, second.stats);  // a rotation: a new connection
+    r.path.prefer_tcp(second, second.stats);
+    CHECK(r.sent() == kOpening);
+    CHECK(r.path.detach_tcp(second));  // it ends: replies fall back to UDP
+    CHECK(r.path.via() == Via::udp);
+    CHECK(r.sent() == kOpening);
+    // The climb: replies were on that UDP flow already, but flow() moves with the choice (it
+    // may move without a move on the wire: a few padded frames more, never fewer).
+    CHECK(r.path.prefer_udp(a, kClient, a.stats) == PathChange::climb);
+    CHECK(r.sent() == kOpening);
+}
+
+TEST_CASE("ReplyPath flow: a path that goes away and comes back is a new flow", "[relay][reply_path]") {
+    Listener a;
+    Replies r(a);
+    CHECK(r.path.clear_listener(a));  // its port closed (moving target, reload)
+    r.path.attach_udp(a, kClient, local_v4(1), a.stats);
+    CHECK(r.sent() == kOpening);
+    CHECK(r.path.lose_udp(a, kClient));  // another session took the address
+    r.path.attach_udp(a, kClient, local_v4(1), a.stats);
+    CHECK(r.sent() == kOpening);
+}
+
+TEST_CASE("ReplyPath flow: refused operations leave the flow as it is", "[relay][reply_path]") {
+    Listener a, other;
+    Connection c;
+    Replies r(a);
+    const std::uint64_t before = r.path.flow();
+    CHECK_FALSE(r.path.clear_listener(other));               // not its listener
+    CHECK_FALSE(r.path.lose_udp(a, kMoved));                 // not its client
+    CHECK_FALSE(r.path.detach_tcp(c));                       // not its connection
+    CHECK_FALSE(r.path.roam(other, kMoved, other.stats));    // agents do not roam
+    CHECK(r.path.prefer_udp(a, kClient, a.stats) == PathChange::none);
+    CHECK(r.path.flow() == before);
+    CHECK(r.sent() == 0);
+}
+
+}  // namespace reply_path_test

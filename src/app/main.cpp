@@ -142,6 +142,7 @@ public:
           process_(process_info()) {}
 
     int run(const relay::ServerOptions& options) {
+        remember_agents();
         // Set before the workers start: they call it from their threads. The save runs here on
         // worker 0's loop, once however many sessions opened meanwhile (restore_sessions).
         server_.on_agent_session_opened([this] {
@@ -214,7 +215,9 @@ private:
     // start on their old backend-side ports.
     static constexpr std::chrono::seconds kStateInterval{10};
 
-    void restore_sessions() {
+    // Before the workers start (they take attaches at once): the porthop clients' sessions the
+    // last process knew, so that their captured attaches stay refused (hop/replay_ledger.hpp).
+    void remember_agents() {
         state_file_ = config_.server.state_file;
         // systemd's StateDirectory= (the packaged unit) names a directory that is the service's
         // own: without a state_file of its own the relay keeps its sessions there.
@@ -226,10 +229,15 @@ private:
                                "session once after it (docs/PROTOCOL.md, \"Replay\"); set [server] state_file");
             return;
         }
-        const auto restored = server_.restore_state(state_file_);
-        if (restored.agents > 0)
-            base::log_info("remembered " + std::to_string(restored.agents) + " porthop client sessions from " +
+        const auto remembered = server_.remember_agents(state_file_);
+        if (remembered.agents > 0)
+            base::log_info("remembered " + std::to_string(remembered.agents) + " porthop client sessions from " +
                           state_file_ + ": their earlier attaches stay refused");
+    }
+
+    void restore_sessions() {
+        if (state_file_.empty()) return;
+        const auto restored = server_.restore_state(state_file_);
         if (restored.restored + restored.skipped > 0)
             base::log_info("restored " + std::to_string(restored.restored) + " sessions from " +
                           state_file_ +
@@ -248,7 +256,10 @@ private:
     // `last`: the server is stopping (no later save; see Server::save_state's until_next).
     void save_sessions(bool last) {
         if (state_file_.empty()) return;
-        auto problem = server_.save_state(state_file_, last ? std::chrono::milliseconds{0} : kStateInterval);
+        // The next save is kStateInterval after this one ends, and a save takes a moment: a
+        // second more on the lease.
+        auto problem = server_.save_state(state_file_, last ? std::chrono::milliseconds{0}
+                                                            : std::chrono::milliseconds{kStateInterval} + std::chrono::seconds{1});
         // Said once, not every kStateInterval: the same problem tends to stay.
         if (problem && *problem != state_warning_) base::log_warn("cannot keep sessions across a restart: " + *problem);
         state_warning_ = problem.value_or("");

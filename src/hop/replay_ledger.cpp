@@ -18,12 +18,12 @@ std::uint64_t ledger_keep_seconds(std::uint64_t hop_interval_seconds) noexcept {
     return 3 * hop_interval_seconds + 60;
 }
 
-std::optional<std::uint64_t> ReplayLedger::admits(std::uint64_t session, std::uint64_t counter,
-                                                  std::uint64_t issued) const noexcept {
+std::optional<Forgotten> ReplayLedger::admits(std::uint64_t session, std::uint64_t counter,
+                                              std::uint64_t issued) const noexcept {
     const auto it = entries_.find(session);
-    if (it == entries_.end()) return std::uint64_t{0};
+    if (it == entries_.end()) return Forgotten{session, 0, 0, 0};
     if (counter <= it->second.counter || issued <= it->second.issued_floor) return std::nullopt;
-    return it->second.counter;
+    return it->second;
 }
 
 void ReplayLedger::remember(const Forgotten& f) {

@@ -27,8 +27,8 @@ Session* Server::Impl::open_agent_session(Clock::time_point now, const AttachVia
     return created.get();
 }
 
-std::optional<std::uint64_t> Server::Impl::may_reopen(std::uint64_t hop_id, std::uint64_t counter,
-                                                      std::uint64_t issued) {
+std::optional<hop::Forgotten> Server::Impl::may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                                       std::uint64_t issued) {
     const std::lock_guard lock(shared_.ledger_mutex);
     return shared_.ledger.admits(hop_id, counter, issued);
 }
@@ -36,11 +36,14 @@ std::optional<std::uint64_t> Server::Impl::may_reopen(std::uint64_t hop_id, std:
 hop::Forgotten Server::Impl::forgotten(const Session& s, std::uint64_t now_ms,
                                        std::chrono::milliseconds margin) const noexcept {
     const AgentLink& link = *s.agent;
-    const std::uint64_t last_attach_s = link.issued_arrived_ms / 1000;
+    // Kept from now, not from the last attach that arrived: attaches the server never saw (held
+    // back, or blocked on the way) may have been issued until now, and stay fresh for three
+    // hop intervals after that.
+    const std::uint64_t from_s = std::max(link.issued_arrived_ms, now_ms) / 1000;
     return hop::Forgotten{link.hop_id, link.attaches.highest(),
-                          hop::agent_clock_at(link.issued, link.issued_arrived_ms, now_ms) +
-                              static_cast<std::uint64_t>((kInFlight + margin).count()),
-                          last_attach_s + hop::ledger_keep_seconds(static_cast<std::uint64_t>(opt_.hop_interval.count()))};
+                          std::max(link.issued_floor, hop::agent_clock_at(link.issued, link.issued_arrived_ms, now_ms) +
+                                                          static_cast<std::uint64_t>((kInFlight + margin).count())),
+                          from_s + hop::ledger_keep_seconds(static_cast<std::uint64_t>(opt_.hop_interval.count()))};
 }
 
 std::vector<hop::Forgotten> Server::Impl::saved_agents(std::chrono::milliseconds until_next) const {
@@ -54,13 +57,15 @@ std::vector<hop::Forgotten> Server::Impl::saved_agents(std::chrono::milliseconds
 
 void Server::Impl::agent_opened(Session& s, const AttachVia& via) {
     const std::uint64_t hop_id = s.agent->hop_id;
+    sessions_.set_hop_id(s.id, hop_id);
+    if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, hop_id, owner(s));
+    // Forgotten only once every worker can find the session: in between, another worker would
+    // find neither and take a captured attach of it for a new session.
     {
         const std::lock_guard lock(shared_.ledger_mutex);
         shared_.ledger.forget(hop_id);
     }
     if (shared_.agent_session_opened) shared_.agent_session_opened();
-    sessions_.set_hop_id(s.id, hop_id);
-    if (multi_worker()) shared_.directory.set_id(IdKind::hop_session, hop_id, owner(s));
     error_code ec;
     char hop_name[17];
     std::snprintf(hop_name, sizeof hop_name, "%016llx", static_cast<unsigned long long>(hop_id));

@@ -71,7 +71,8 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
         session->path.become_agent();
         session->agent->hop_id = c.session_id;
         session->agent->attaches.accept(c.counter);
-        session->agent->attaches.refuse_through(*floor);
+        session->agent->attaches.refuse_through(floor->counter);
+        session->agent->issued_floor = floor->issued_floor;
         session->agent->ack_counter = wall_ms;
         Counters::add(counters_.agent_sessions_opened);
         host_.agent_opened(*session, via);
@@ -80,6 +81,12 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
     session->last_from_client = now;
     // An attach's echo field is its `issued` time (the agent's clock, unix ms).
     AgentLink& link = *session->agent;
+    if (link.issued_floor != 0 && c.echo <= link.issued_floor) {
+        // Sent before the server forgot the session, never seen by it (its counter fits the
+        // reopened window): a captured attach, not the agent's.
+        Counters::add(counters_.agent_reject_replay);
+        return nullptr;
+    }
     if (c.echo >= link.issued) {
         link.issued = c.echo;
         link.issued_arrived_ms = wall_ms;

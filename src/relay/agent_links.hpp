@@ -14,6 +14,7 @@
 
 #include "listener_set.hpp"
 #include "porthop/hop/frame_codec.hpp"
+#include "porthop/hop/replay_ledger.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/counters.hpp"
@@ -48,9 +49,9 @@ public:
     // An authenticated attach (`hop_id`, `counter`, `issued`) of a session no worker holds: may
     // it open the session? nullopt when the server remembers the session, closed or from before
     // a restart, and the attach is not above its floors (hop/replay_ledger.hpp): a replay.
-    // Otherwise the counter floor the new session's window must keep (ReplayLedger::admits).
-    virtual std::optional<std::uint64_t> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
-                                                    std::uint64_t issued) = 0;
+    // Otherwise the floors the reopened session must keep (ReplayLedger::admits).
+    virtual std::optional<hop::Forgotten> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                                     std::uint64_t issued) = 0;
     // A new session (a slot of max_sessions, its backend socket, its table entry) for a porthop
     // client whose attach came `via`; null when refused (the host counts and warns).
     virtual Session* open_agent_session(Clock::time_point now, const AttachVia& via) = 0;

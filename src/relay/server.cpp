@@ -588,6 +588,10 @@ void Server::Impl::sweep() {
     });
     for (auto [id, reason] : expired)
         if (auto session = sessions_.get(id)) close_session(*session, reason);
+    if (worker_ == 0 && opt_.hop_keys) {  // one worker keeps the ledger short
+        const std::lock_guard lock(shared_.ledger_mutex);
+        shared_.ledger.expire(hop::unix_ms(opt_.wall_clock()) / 1000);
+    }
 }
 
 }  // namespace porthop::relay

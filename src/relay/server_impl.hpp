@@ -261,8 +261,8 @@ private:
     const ServerOptions& link_options() const noexcept override;
     hop::FrameCodec& link_codec() noexcept override;
     Session* find_agent(std::uint64_t hop_id) noexcept override;
-    std::optional<std::uint64_t> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
-                                            std::uint64_t issued) override;
+    std::optional<hop::Forgotten> may_reopen(std::uint64_t hop_id, std::uint64_t counter,
+                                             std::uint64_t issued) override;
     // What the replay ledger keeps of agent session `s` if it is forgotten at `now_ms`.
     hop::Forgotten forgotten(const Session& s, std::uint64_t now_ms, std::chrono::milliseconds margin) const noexcept;
     Session* open_agent_session(Clock::time_point now, const AttachVia& via) override;

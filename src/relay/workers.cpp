@@ -225,6 +225,13 @@ bool Server::Impl::release_session(Session& s, Impl& to, SessionHandover& h) {
     // is no longer counted on a listener here.
     if (TcpConnection* old = s.path.close()) old->close();
     s.closed = true;  // what this worker still has of it (a wait, a posted read) does nothing
+    {
+        // Until the new worker installs it, no worker holds it: an attach of it that reaches
+        // the new worker meanwhile meets the ledger, not an empty table (install forgets it).
+        const auto f = forgotten(*moved, hop::unix_ms(opt_.wall_clock()), std::chrono::milliseconds{0});
+        const std::lock_guard lock(shared_.ledger_mutex);
+        shared_.ledger.remember(f);
+    }
     shared_.directory.move_session(owner(s), Owner{to.worker_, s.id});
     h.session = std::move(moved);
     sessions_.erase(s.id);  // may free `s`: nothing after this line
@@ -252,6 +259,10 @@ SessionPtr Server::Impl::install_session(SessionHandover& h, const TcpConnection
         // opened here meanwhile): closed like any session, its slot and directory entries freed.
         close_session(*s, stopped_ ? CloseReason::shutdown : CloseReason::superseded);
         return nullptr;
+    }
+    {
+        const std::lock_guard lock(shared_.ledger_mutex);
+        shared_.ledger.forget(s->agent->hop_id);  // remembered while it moved (release_session)
     }
     for (const auto& [bound, client] : h.udp_paths) {
         const auto* listener = listeners_.udp_at(bound);
@@ -431,6 +442,28 @@ struct Server::Group {
         return std::nullopt;
     }
 
+    // Porthop clients' sessions are remembered whatever the backend and the file's age: their
+    // attaches stay refused until each entry's own keep_until. Returns how many.
+    std::size_t remember(const SavedState& state) {
+        const std::uint64_t now_s = hop::unix_ms(workers[0]->impl->options().wall_clock()) / 1000;
+        std::size_t n = 0;
+        const std::lock_guard lock(shared.ledger_mutex);
+        for (const auto& a : state.agents)
+            if (a.keep_until >= now_s) {
+                shared.ledger.remember(a);
+                ++n;
+            }
+        return n;
+    }
+
+    Server::Restored remember_agents(const std::string& path) {
+        Server::Restored out;
+        const auto text = read_state_file(path, out.why_none);
+        if (!text) return out;
+        if (const auto state = parse_state(*text, out.why_none)) out.agents = remember(*state);
+        return out;
+    }
+
     Server::Restored restore_state(const std::string& path) {
         Server::Restored out;
         const auto text = read_state_file(path, out.why_none);
@@ -438,17 +471,7 @@ struct Server::Group {
         auto state = parse_state(*text, out.why_none);
         if (!state) return out;
         const ServerOptions& opt = workers[0]->impl->options();
-        // Porthop clients' sessions are remembered whatever the backend and the file's age:
-        // their attaches stay refused until each entry's own keep_until.
-        {
-            const std::uint64_t now_s = hop::unix_ms(opt.wall_clock()) / 1000;
-            const std::lock_guard lock(shared.ledger_mutex);
-            for (const auto& a : state->agents)
-                if (a.keep_until >= now_s) {
-                    shared.ledger.remember(a);
-                    ++out.agents;
-                }
-        }
+        out.agents = remember(*state);
         if (!(state->backend == opt.backend)) {
             out.why_none = "it was written for backend " + state->backend.to_string();
             return out;
@@ -525,6 +548,7 @@ void Server::on_agent_session_opened(std::function<void()> call) {
     group_->shared.agent_session_opened = std::move(call);
 }
 Server::Restored Server::restore_state(const std::string& path) { return group_->restore_state(path); }
+Server::Restored Server::remember_agents(const std::string& path) { return group_->remember_agents(path); }
 const Counters& Server::counters() const noexcept { return group_->counters(); }
 std::size_t Server::session_count() const noexcept {
     return group_->shared.sessions.load(std::memory_order_relaxed);

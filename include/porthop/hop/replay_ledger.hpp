@@ -55,11 +55,12 @@ public:
     explicit ReplayLedger(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
     // May an authenticated attach (`session`, `counter`, `issued`) open `session`, which no
-    // worker holds? nullopt: no, a replay. Otherwise the counter floor (0 when nothing is known
-    // of the session): the new session's replay window must refuse every counter up to it, or
-    // a captured attach just below the new one would fit in the window.
-    std::optional<std::uint64_t> admits(std::uint64_t session, std::uint64_t counter,
-                                        std::uint64_t issued) const noexcept;
+    // worker holds? nullopt: no, a replay. Otherwise the floors the reopened session must keep
+    // (all 0 when nothing is known of it): its replay window refuses every counter up to
+    // `counter`, and its attaches issued at or before `issued_floor` stay refused, or a captured
+    // attach just below the new one would fit in the window.
+    std::optional<Forgotten> admits(std::uint64_t session, std::uint64_t counter,
+                                    std::uint64_t issued) const noexcept;
     // Remembers `f` (a session closed, or one read from a state file). Merged with what is known
     // of the same session: every field the higher of the two.
     void remember(const Forgotten& f);

@@ -146,6 +146,10 @@ public:
         std::string why_none;  // set when the file as a whole was not used (empty: no file)
     };
     Restored restore_state(const std::string& path);
+    // Only the porthop clients' part of restore_state (Restored::agents, why_none), and callable
+    // before start(): the workers must know the sessions a restart forgot before they take
+    // their first attach.
+    Restored remember_agents(const std::string& path);
 
     const Counters& counters() const noexcept;
     // Called on a worker's thread each time a porthop client's session opens (set before

@@ -50,6 +50,9 @@ struct AgentLink {
     // when the server forgets the session (hop/replay_ledger.hpp).
     std::uint64_t issued = 0;
     std::uint64_t issued_arrived_ms = 0;
+    // A session opened again after the server forgot it: attaches issued at or before this
+    // were sent before that, so they are not its agent's latest (replays); 0 otherwise.
+    std::uint64_t issued_floor = 0;
 };
 
 struct Session {

@@ -11,8 +11,8 @@ constexpr std::uint64_t kOther = 0x1111222233334444;
 
 TEST_CASE("ledger: a session it knows nothing of may open", "[hop][ledger]") {
     const ReplayLedger ledger(4);
-    CHECK(ledger.admits(kSession, 1, 0) == 0u);
-    CHECK(ledger.admits(kSession, 1, 1'700'000'000'000) == 0u);
+    CHECK(ledger.admits(kSession, 1, 0) == Forgotten{kSession, 0, 0, 0});
+    CHECK(ledger.admits(kSession, 1, 1'700'000'000'000) == Forgotten{kSession, 0, 0, 0});
 }
 
 TEST_CASE("ledger: a forgotten session opens again only above both floors", "[hop][ledger]") {
@@ -26,9 +26,9 @@ TEST_CASE("ledger: a forgotten session opens again only above both floors", "[ho
     CHECK_FALSE(ledger.admits(kSession, 101, 5'000).has_value());
     CHECK_FALSE(ledger.admits(kSession, 101, 4'000).has_value());
     // The agent's next attach: above both; its window must keep refusing up to 100.
-    CHECK(ledger.admits(kSession, 101, 5'001) == 100u);
+    CHECK(ledger.admits(kSession, 101, 5'001) == Forgotten{kSession, 100, 5'000, 9'999});
     // Another session is not affected.
-    CHECK(ledger.admits(kOther, 1, 1) == 0u);
+    CHECK(ledger.admits(kOther, 1, 1) == Forgotten{kOther, 0, 0, 0});
 }
 
 TEST_CASE("ledger: remembering the same session keeps the higher of every field", "[hop][ledger]") {

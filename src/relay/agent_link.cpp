@@ -33,6 +33,13 @@ std::optional<hop::Forgotten> Server::Impl::may_reopen(std::uint64_t hop_id, std
     return shared_.ledger.admits(hop_id, counter, issued);
 }
 
+namespace {
+std::uint64_t steady_ms(Session::Clock::time_point t) noexcept {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    return ms > 0 ? static_cast<std::uint64_t>(ms) : 0;
+}
+}  // namespace
+
 hop::Forgotten Server::Impl::forgotten(const Session& s, std::uint64_t now_ms,
                                        std::chrono::milliseconds margin) const noexcept {
     const AgentLink& link = *s.agent;
@@ -41,7 +48,8 @@ hop::Forgotten Server::Impl::forgotten(const Session& s, std::uint64_t now_ms,
     // hop intervals after that.
     const std::uint64_t from_s = std::max(link.issued_arrived_ms, now_ms) / 1000;
     return hop::Forgotten{link.hop_id, link.attaches.highest(),
-                          std::max(link.issued_floor, hop::agent_clock_at(link.issued, link.issued_arrived_ms, now_ms) +
+                          std::max(link.issued_floor, hop::agent_clock_at(link.issued, steady_ms(link.issued_arrived),
+                                                                          steady_ms(Clock::now())) +
                                                           static_cast<std::uint64_t>((kInFlight + margin).count())),
                           from_s + hop::ledger_keep_seconds(static_cast<std::uint64_t>(opt_.hop_interval.count()))};
 }

@@ -90,6 +90,7 @@ Session* AgentLinks::accept(std::span<const std::byte> frame, Clock::time_point 
     if (c.echo >= link.issued) {
         link.issued = c.echo;
         link.issued_arrived_ms = wall_ms;
+        link.issued_arrived = now;
     }
     // The ack is no longer than the attach: never more bytes to a sender than it sent.
     const wire::hop::Control ack{wire::hop::Type::ack, c.session_id, ++session->agent->ack_counter,

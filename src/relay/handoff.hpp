@@ -23,7 +23,10 @@ namespace porthop::relay {
 // What the workers of one server share. Sessions and TCP connections are counted here so that
 // max_sessions and max_tcp_connections hold for the server, not per worker.
 struct Shared {
-    Shared(std::uint32_t worker_count, std::size_t inbox_bytes);
+    // The replay ledger's smallest capacity; a server allowed more sessions gets twice those.
+    static constexpr std::size_t kLedgerCapacity = 65536;
+    // `ledger_capacity`: sessions the replay ledger holds at most (kLedgerCapacity or more).
+    Shared(std::uint32_t worker_count, std::size_t inbox_bytes, std::size_t ledger_capacity = kLedgerCapacity);
 
     const std::uint32_t workers;
     Directory directory;
@@ -35,9 +38,8 @@ struct Shared {
     // Porthop clients' sessions no worker holds (hop/replay_ledger.hpp): closed ones, and those
     // a restart read from the state file. Consulted only for an authenticated attach of a
     // session nobody holds, and written when an agent session closes: rare, so one lock.
-    static constexpr std::size_t kLedgerCapacity = 65536;
     std::mutex ledger_mutex;
-    hop::ReplayLedger ledger{kLedgerCapacity};
+    hop::ReplayLedger ledger;
     std::function<void()> agent_session_opened;  // Server::on_agent_session_opened; set before start
 
     // Takes one unit of `counter` unless that reaches `limit`.

@@ -189,6 +189,14 @@ bool write_state_file(const std::string& path, const std::string& text, std::str
         ::unlink(temporary.c_str());
         return false;
     }
+    // The rename itself is durable only once the directory is synced: after a power loss the
+    // previous file (older replay floors) could come back otherwise.
+    const auto slash = path.find_last_of('/');
+    const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+        ::fsync(dir);  // best effort: the file is in place either way
+        ::close(dir);
+    }
     return true;
 }
 

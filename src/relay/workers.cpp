@@ -313,7 +313,8 @@ struct Server::Group {
 
     Group(asio::io_context& io, ServerOptions options)
         : shared(std::max<std::uint32_t>(options.workers, 1),
-                 std::max<std::size_t>(std::size_t{4} << 20, 16 * (std::size_t{options.max_datagram} + 256))) {
+                 std::max<std::size_t>(std::size_t{4} << 20, 16 * (std::size_t{options.max_datagram} + 256)),
+                 2 * std::size_t{options.max_sessions}) {
         for (std::uint32_t k = 0; k < shared.workers; ++k) {
             auto w = std::make_unique<Worker>();
             if (k == 0) {

@@ -45,11 +45,14 @@ struct AgentLink {
     // acks of a session the server opened again (after a restart) are above every earlier one
     // the agent has seen: the server sends far fewer than one ack per millisecond.
     std::uint64_t ack_counter = 0;
-    // The latest `issued` (the agent's clock, unix ms) of an accepted attach, and when (the
-    // server's wall clock, unix ms) it arrived: what the replay ledger's floor is made from
-    // when the server forgets the session (hop/replay_ledger.hpp).
+    // The latest `issued` (the agent's clock, unix ms) of an accepted attach, and when it
+    // arrived: what the replay ledger's floor is made from when the server forgets the session
+    // (hop/replay_ledger.hpp). The time since it arrived is measured on the steady clock, so a
+    // step of the server's wall clock does not move the floor; the wall time (unix ms) dates
+    // the entry.
     std::uint64_t issued = 0;
     std::uint64_t issued_arrived_ms = 0;
+    std::chrono::steady_clock::time_point issued_arrived{};
     // A session opened again after the server forgot it: attaches issued at or before this
     // were sent before that, so they are not its agent's latest (replays); 0 otherwise.
     std::uint64_t issued_floor = 0;

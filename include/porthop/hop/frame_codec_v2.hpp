@@ -1,6 +1,6 @@
-// Hop link v2's frame codec (DRAFT, not on the wire: hop::FrameCodec and v1 are what the relay
-// speaks; docs/PROTOCOL.md, "Hop link v2 (draft, not on the wire)", has the bytes). Same shape
-// as hop::FrameCodec, so that it can take its place later:
+// Hop link v2's frame codec: the bytes of every frame on the wire (docs/PROTOCOL.md, "Frame
+// format (version 2)", with vectors). The loops hold it through hop::FrameCodec, which adds the
+// loop's random generator and the send burst:
 //
 //   frame  = salt (8, random per frame, in clear)
 //            || masked: header (3) || body (control: the 50-byte v1 control frame, tag included;

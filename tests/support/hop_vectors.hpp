@@ -10,6 +10,9 @@
 //   sealed_data(codec, d)   a data frame as a loop sends it: head || d (masked) || tail
 //   sealed_control(codec, c)  a control frame
 //   wg_transport(size, fill)  a WireGuard transport message of `size` bytes (bulk data)
+//   masked_record(mask, frame)  `frame` as one record of an agent's TCP stream: its length
+//                           masked with `mask` (a codec's sent_lengths() or read_lengths())
+//   masked_length(mask, stream)  the length the record at the start of `stream` announces
 #pragma once
 
 #include <algorithm>
@@ -17,10 +20,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/crypto/length_mask.hpp"
 #include "porthop/crypto/stream_random.hpp"
 #include "porthop/hop/frame_codec.hpp"
 #include "porthop/wire/hoplink.hpp"
@@ -61,6 +68,21 @@ inline std::vector<std::byte> sealed_control(hop::FrameCodec& codec, const wire:
     std::array<std::byte, hop::FrameCodec::kMaxControl> out{};
     const auto frame = codec.seal_control(c, out, at_most);
     return std::vector<std::byte>(frame.begin(), frame.end());
+}
+
+inline std::vector<std::byte> masked_record(const crypto::LengthMask& mask, std::span<const std::byte> frame) {
+    if (frame.size() < crypto::kMaskSaltSize || frame.size() > 0xFFFF)
+        throw std::invalid_argument("masked_record(): a frame of " + std::to_string(frame.size()) + " bytes");
+    const auto length = static_cast<std::uint16_t>(frame.size() ^ mask(frame.first<crypto::kMaskSaltSize>()));
+    std::vector<std::byte> out{static_cast<std::byte>(length >> 8), static_cast<std::byte>(length & 0xFF)};
+    out.insert(out.end(), frame.begin(), frame.end());
+    return out;
+}
+
+inline std::optional<std::size_t> masked_length(const crypto::LengthMask& mask, std::span<const std::byte> stream) {
+    if (stream.size() < 2 + crypto::kMaskSaltSize) return std::nullopt;
+    const std::size_t raw = std::to_integer<std::size_t>(stream[0]) << 8 | std::to_integer<std::size_t>(stream[1]);
+    return raw ^ mask(stream.subspan<2, crypto::kMaskSaltSize>());
 }
 
 inline std::vector<std::byte> wg_transport(std::size_t size, std::byte fill = std::byte{0x5a}) {

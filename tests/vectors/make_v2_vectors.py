@@ -9,6 +9,7 @@ in which the sender draws from its StreamRandom are written again here from PROT
 
     python3 tests/vectors/make_v2_vectors.py           # markdown for docs/PROTOCOL.md
     python3 tests/vectors/make_v2_vectors.py --cpp     # constants for tests/unit
+    python3 tests/vectors/make_v2_vectors.py --records # TCP record length masks, for tests/unit
 """
 import sys
 
@@ -36,6 +37,16 @@ def nonce(salt, direction):
 
 def mask_bytes(salt, direction, data):
     return xor(data, keystream(MASK, nonce(salt, direction), len(data)))
+
+
+def length_mask(salt, direction):
+    """The mask over a TCP record's length: keystream bytes 0-1 with the nonce byte 0x10 | direction."""
+    return int.from_bytes(keystream(MASK, nonce(salt, 0x10 | direction), 2), "big")
+
+
+def record(frame, direction):
+    """`frame` as one record of an agent's TCP stream: its length masked, then the frame."""
+    return (len(frame) ^ length_mask(frame[:SALT_SIZE], direction)).to_bytes(2, "big") + frame
 
 
 def header(is_control, full, ask, padding):
@@ -150,6 +161,27 @@ def markdown():
         if padding:
             parts.append("padding: " + shown(frame[end:]))
         print("    " + "\n    | ".join(parts) + "\n")
+    print(f"TCP record length masks for salt `{KEYSTREAM_SALT.hex()}` (nonce byte 0x11 agent -> server,"
+          " 0x12 server -> agent):\n")
+    for direction in (AGENT_TO_SERVER, SERVER_TO_AGENT):
+        print(f"    direction {0x10 | direction:02x}: {length_mask(KEYSTREAM_SALT, direction):04x}")
+    print()
+    print("The first 12 bytes of each frame above as a TCP record (masked length | salt | ...):\n")
+    for name, direction, _, _, _, _, frame in frames:
+        rec = record(frame, direction)
+        print(f"    {name}: {rec[:2].hex()} | {rec[2:12].hex()}")
+    print()
+
+
+def records_cpp():
+    frames, _ = sealed_frames()
+    print("// length masks for salt 0001020304050607, nonce byte 0x11 then 0x12")
+    print("constexpr std::uint16_t kLengthMasks[2] = {"
+          + ", ".join(f"0x{length_mask(KEYSTREAM_SALT, d):04x}" for d in (AGENT_TO_SERVER, SERVER_TO_AGENT)) + "};")
+    print("// the frames of --cpp as records: name, direction, the record's first two bytes")
+    for name, direction, _, _, _, _, frame in frames:
+        rec = record(frame, direction)
+        print(f'{{"{name}", {direction}, 0x{rec[0]:02x}, 0x{rec[1]:02x}}},')
 
 
 def cpp():
@@ -169,4 +201,9 @@ def cpp():
 
 if __name__ == "__main__":
     check_rfc8439()
-    cpp() if sys.argv[1:] == ["--cpp"] else markdown()
+    if sys.argv[1:] == ["--cpp"]:
+        cpp()
+    elif sys.argv[1:] == ["--records"]:
+        records_cpp()
+    else:
+        markdown()

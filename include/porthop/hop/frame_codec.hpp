@@ -105,6 +105,10 @@ public:
 
     const crypto::HopKeys& keys() const noexcept { return keys_; }
 
+    // The masks over TCP record lengths: of what this end sends, of what it reads.
+    crypto::LengthMask sent_lengths() const noexcept { return v2_.sent_lengths(); }
+    crypto::LengthMask read_lengths() const noexcept { return v2_.read_lengths(); }
+
     // How data frames are sealed from now on (the agent follows what the server's acks ask).
     void set_sealing(v2::Sealing sealing) noexcept { v2_.set_sealing(sealing); }
     v2::Sealing sealing() const noexcept { return v2_.sealing(); }

@@ -41,6 +41,7 @@
 
 #include "porthop/crypto/frame_mask.hpp"
 #include "porthop/crypto/hop_key.hpp"
+#include "porthop/crypto/length_mask.hpp"
 #include "porthop/crypto/stream_random.hpp"
 #include "porthop/hop/data_padding.hpp"
 #include "porthop/wire/hoplink.hpp"
@@ -184,6 +185,11 @@ public:
     static v2::Mode mode_for(std::span<const std::byte> datagram) noexcept;
 
     v2::PaddingRange padding() const noexcept { return padding_; }
+
+    // The masks over TCP record lengths (crypto/length_mask.hpp): of the records this end
+    // sends, and of the ones it reads.
+    crypto::LengthMask sent_lengths() const noexcept { return {keys_.mask, seal_direction_}; }
+    crypto::LengthMask read_lengths() const noexcept { return {keys_.mask, open_direction_}; }
 
     // How this end seals from now on (the agent changes it when an ack asks).
     void set_sealing(v2::Sealing sealing) noexcept { sealing_ = sealing; }

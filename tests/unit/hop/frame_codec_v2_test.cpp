@@ -206,6 +206,26 @@ const Vector kVectors[] = {
 };
 constexpr std::uint32_t kNextAfterFrames = 1588347092u;
 
+// python3 tests/vectors/make_v2_vectors.py --records
+constexpr std::uint16_t kLengthMasks[2] = {0x141c, 0x3e11};
+struct RecordVector {
+    const char* name;
+    int direction;
+    std::uint8_t first;  // the record's first two bytes: the frame's length, masked
+    std::uint8_t second;
+};
+const RecordVector kRecords[] = {
+    {"attach", 1, 0x76, 0x7d},
+    {"wg_transport", 1, 0x89, 0x31},
+    {"wg_initiation", 1, 0x57, 0x95},
+    {"ack", 2, 0xc8, 0xf6},
+    {"ovpn_data_v2", 2, 0x52, 0x32},
+    {"wg_cookie_reply", 2, 0xaf, 0x04},
+    {"wg_keepalive", 2, 0x50, 0xbe},
+    {"ack_asking_full", 2, 0x20, 0xac},
+    {"wg_transport_full", 2, 0x61, 0xb0},
+};
+
 crypto::HopKeys counting_keys() { return crypto::derive_hop_keys(test::counting_key()); }
 
 crypto::HopKeys other_keys() {
@@ -304,6 +324,31 @@ TEST_CASE("frame codec v2: the keystream of each direction matches the generator
         Bytes zeros(64);
         crypto::MaskStream(keys.mask, salt, directions[i]).apply(zeros);
         CHECK(zeros == hex(kKeystreams[i]));
+    }
+}
+
+TEST_CASE("frame codec v2: TCP record lengths are masked as the generator masks them", "[hop][codec2]") {
+    const auto keys = counting_keys();
+    const auto salt = test::hex_array<crypto::kMaskSaltSize>("0001020304050607");
+    CHECK(crypto::LengthMask(keys.mask, crypto::MaskDirection::agent_to_server)(salt) == kLengthMasks[0]);
+    CHECK(crypto::LengthMask(keys.mask, crypto::MaskDirection::server_to_agent)(salt) == kLengthMasks[1]);
+    // Each end masks what it sends with its own direction and reads the other's.
+    const auto a = agent();
+    const auto s = server();
+    REQUIRE(std::size(kRecords) == std::size(kVectors));
+    for (std::size_t i = 0; i < std::size(kRecords); ++i) {
+        const RecordVector& r = kRecords[i];
+        INFO(r.name);
+        REQUIRE(std::string(r.name) == kVectors[i].name);
+        const Bytes frame = hex(kVectors[i].frame);
+        const auto sent = test::masked_record((r.direction == 1 ? a : s).sent_lengths(), frame);
+        CHECK(std::to_integer<int>(sent[0]) == r.first);
+        CHECK(std::to_integer<int>(sent[1]) == r.second);
+        CHECK(test::masked_length((r.direction == 1 ? s : a).read_lengths(), sent) == frame.size());
+        // Negative: the sender's own reading, or another key, gets another length.
+        CHECK(test::masked_length((r.direction == 1 ? a : s).read_lengths(), sent) != frame.size());
+        const FrameCodecV2 stranger(other_keys(), r.direction == 1 ? v2::Side::server : v2::Side::agent);
+        CHECK(test::masked_length(stranger.read_lengths(), sent) != frame.size());
     }
 }
 

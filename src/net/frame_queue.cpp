@@ -40,13 +40,26 @@ FrameQueue::Push FrameQueue::push(std::span<const std::byte> head, std::span<con
     if (closed_) return Push::closed;
     const std::size_t length = head.size() + payload.size() + tail.size();
     if (length > wire::kMaxFrameLength) return Push::too_slow;  // callers never get here
+    std::uint16_t mask = 0;
+    if (mask_) {
+        if (length < crypto::kMaskSaltSize) return Push::closed;
+        // The salt is the frame's first 8 bytes, wherever the parts split them.
+        crypto::MaskSalt salt{};
+        std::size_t have = 0;
+        for (const auto part : {head, payload, tail}) {
+            const std::size_t n = std::min(part.size(), salt.size() - have);
+            std::copy_n(part.begin(), n, salt.begin() + static_cast<std::ptrdiff_t>(have));
+            have += n;
+        }
+        mask = (*mask_)(salt);
+    }
     const std::size_t need = waiting_.size() + wire::kFrameHeaderSize + length;
     if (need > waiting_.capacity() && !grow(need)) {
         const std::size_t room = kMaxBytes - std::min(kMaxBytes, writing_.capacity());
         return need > room ? Push::too_slow : Push::over_budget;
     }
     std::array<std::byte, wire::kFrameHeaderSize> header{};
-    wire::write_frame_header(header, static_cast<std::uint16_t>(length));
+    wire::write_frame_header(header, static_cast<std::uint16_t>(length ^ mask));
     waiting_.insert(waiting_.end(), header.begin(), header.end());
     waiting_.insert(waiting_.end(), head.begin(), head.end());
     waiting_.insert(waiting_.end(), payload.begin(), payload.end());

@@ -3,7 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "porthop/hop/frame_codec_v2.hpp"
+
 namespace porthop::net {
+
+namespace {
+constexpr std::size_t kMaskedPrefix = wire::kFrameHeaderSize + crypto::kMaskSaltSize;  // length, salt
+
+std::size_t read_u16(std::span<const std::byte> bytes) noexcept {
+    return (std::to_integer<std::size_t>(bytes[0]) << 8) | std::to_integer<std::size_t>(bytes[1]);
+}
+}  // namespace
 
 FrameReader::FrameReader(Limits limits) noexcept
     : limits_(limits), capacity_(wire::kFrameHeaderSize + limits.max_frame + limits.slack) {}
@@ -13,13 +23,81 @@ void FrameReader::allocate() {
         buffer_ = std::make_unique_for_overwrite<std::byte[]>(capacity_);  // untouched pages stay free
 }
 
-std::span<std::byte> FrameReader::read_target() noexcept {
-    std::size_t want = limits_.read_chunk;
-    if (length_ >= wire::kFrameHeaderSize) {
-        const auto announced =
-            (std::to_integer<std::size_t>(buffer_[0]) << 8) | std::to_integer<std::size_t>(buffer_[1]);
-        want = std::max(want, wire::kFrameHeaderSize + announced);
+void FrameReader::read_plain() noexcept {
+    form_ = Form::plain;
+    mask_.reset();
+    rule_ = nullptr;
+}
+
+void FrameReader::read_masked(const crypto::LengthMask& mask) noexcept {
+    form_ = Form::masked;
+    mask_.emplace(mask);
+    rule_ = nullptr;
+}
+
+void FrameReader::read_either(const crypto::LengthMask& mask, const PlainFirst& rule, std::size_t max_masked) noexcept {
+    form_ = Form::either;
+    mask_.emplace(mask);
+    rule_ = &rule;
+    max_masked_first_ = std::min(max_masked, limits_.max_frame);
+}
+
+wire::FrameSplit FrameReader::split_at(std::size_t offset) const noexcept {
+    const std::span<const std::byte> buffer{buffer_.get() + offset, length_ - offset};
+    switch (form_) {
+        case Form::plain:
+            break;
+        case Form::masked:
+            return split_masked(buffer, limits_.max_frame);
+        case Form::either:
+            return split_either(buffer);
     }
+    return wire::split_frame(buffer, limits_.max_frame);
+}
+
+wire::FrameSplit FrameReader::split_masked(std::span<const std::byte> buffer, std::size_t max_length) const noexcept {
+    if (buffer.size() < kMaskedPrefix) return {wire::FrameStatus::need_more, {}, 0};
+    const std::size_t length = masked_length(buffer);
+    // Every hop-link frame has its salt and header: anything shorter is not one of ours.
+    if (length < hop::v2::kOverhead) return {wire::FrameStatus::too_short, {}, 0};
+    if (length > max_length) return {wire::FrameStatus::too_large, {}, 0};
+    if (buffer.size() - wire::kFrameHeaderSize < length) return {wire::FrameStatus::need_more, {}, 0};
+    return {wire::FrameStatus::complete, buffer.subspan(wire::kFrameHeaderSize, length),
+            wire::kFrameHeaderSize + length, true};
+}
+
+wire::FrameSplit FrameReader::split_either(std::span<const std::byte> buffer) const noexcept {
+    // A native client's first record wins when it is complete: the client sends it and waits
+    // for an answer, so waiting for a masked record that its random bytes seem to announce
+    // would stall it. A porthop agent's first record reads as such a datagram only if its
+    // random bytes spell an OpenVPN hard reset or a WireGuard initiation of the right length.
+    const auto plain = wire::split_frame(buffer, limits_.max_frame);
+    const auto masked = split_masked(buffer, max_masked_first_);
+    if (plain.status == wire::FrameStatus::complete) {
+        if (rule_->accepts(plain.payload)) return plain;
+        // Complete either way and no native datagram: a masked record if it is one, else the
+        // owner refuses the plain one at once. (An agent's first record, sent in one write, is
+        // judged on a prefix only if TCP split it and its random length fits that prefix.)
+        return masked.status == wire::FrameStatus::complete ? masked : plain;
+    }
+    if (masked.status == wire::FrameStatus::complete || masked.status == wire::FrameStatus::need_more)
+        return masked;
+    return plain;  // a native record still arriving, or one too long
+}
+
+std::size_t FrameReader::masked_length(std::span<const std::byte> buffer) const noexcept {
+    return read_u16(buffer) ^ (*mask_)(buffer.subspan<wire::kFrameHeaderSize, crypto::kMaskSaltSize>());
+}
+
+std::span<std::byte> FrameReader::read_target() noexcept {
+    // The record at the front may announce more than a chunk; `either` reads first records,
+    // which are short. An announcement out of range is cut to the buffer and refused by split.
+    std::size_t want = limits_.read_chunk;
+    const std::span<const std::byte> front{buffer_.get(), length_};
+    if (form_ == Form::plain && length_ >= wire::kFrameHeaderSize)
+        want = std::max(want, wire::kFrameHeaderSize + read_u16(front));
+    if (form_ == Form::masked && length_ >= kMaskedPrefix)
+        want = std::max(want, wire::kFrameHeaderSize + masked_length(front));
     want = std::max(std::min(want, capacity_), length_);
     return {buffer_.get() + length_, want - length_};
 }

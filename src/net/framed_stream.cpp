@@ -12,6 +12,8 @@ const char* to_string(StreamEnd why) noexcept {
             return "write error";
         case StreamEnd::frame_too_large:
             return "frame longer than the limit";
+        case StreamEnd::frame_too_short:
+            return "masked record shorter than a frame";
         case StreamEnd::frame_timeout:
             return "no complete frame in time";
     }

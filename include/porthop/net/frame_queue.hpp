@@ -16,8 +16,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
+
+#include "porthop/crypto/length_mask.hpp"
 
 namespace porthop::net {
 
@@ -48,9 +51,14 @@ public:
     FrameQueue(const FrameQueue&) = delete;
     FrameQueue& operator=(const FrameQueue&) = delete;
 
+    // From the next push on, the lengths are masked (a porthop agent's records: the frame's
+    // first 8 bytes are its salt, crypto/length_mask.hpp); plain until then.
+    void write_masked(const crypto::LengthMask& mask) noexcept { mask_.emplace(mask); }
+
     // Queues one frame: the u16 length of (head + payload + tail), `head` (0 or a few bytes),
     // `payload`, `tail` (a hop-link frame's padding, or nothing). Nothing is queued unless the
-    // result is `queued`.
+    // result is `queued`. With masked lengths, a frame shorter than a salt is refused (`closed`:
+    // no hop-link frame is).
     Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
               std::span<const std::byte> tail = {});
 
@@ -75,6 +83,7 @@ private:
     void free(std::vector<std::byte>& buffer) noexcept;
 
     QueueBudget& budget_;
+    std::optional<crypto::LengthMask> mask_;
     std::vector<std::byte> waiting_;  // frames queued behind the write in flight
     std::vector<std::byte> writing_;  // the write in flight
     bool writing_now_ = false;

@@ -7,13 +7,26 @@
 // touches follow its frames, not the largest possible one (the buffer is not zero-filled, so
 // untouched pages cost no memory).
 //
+// Record lengths (docs/PROTOCOL.md, "TCP framing") come in three forms:
+//   plain   the u16 in clear: native clients, and every stream of a server without a key;
+//   masked  a porthop agent's records (crypto/length_mask.hpp): the length is unmasked with
+//           the 8 bytes of salt that follow it, so a record is split only once 10 bytes are in;
+//   either  a server connection's first record, before anything says what the client is: a
+//           complete plain record that the PlainFirst rule accepts (a native VPN client's first
+//           datagram, a handshake) is taken first; then a complete masked one no longer than a
+//           control frame; then a complete plain one (which the owner refuses); while none is
+//           complete, the reader waits for whichever may still complete. The split says which
+//           form it read (FrameSplit::masked), and the owner then fixes the form.
+//
 // Pure bookkeeping (no I/O): the stream reads into read_target(), then commit()s.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 
+#include "porthop/crypto/length_mask.hpp"
 #include "porthop/wire/framing.hpp"
 
 namespace porthop::net {
@@ -26,7 +39,25 @@ public:
         std::size_t slack;       // room beyond one longest frame
     };
 
+    // Which plain first records `either` takes: a native client's first datagram.
+    class PlainFirst {
+    public:
+        virtual bool accepts(std::span<const std::byte> payload) const noexcept = 0;
+
+    protected:
+        ~PlainFirst() = default;
+    };
+
     explicit FrameReader(Limits limits) noexcept;
+
+    // The form of the records from the next split on (plain until told otherwise). `rule` must
+    // outlive the reader or the next form change.
+    void read_plain() noexcept;
+    void read_masked(const crypto::LengthMask& mask) noexcept;
+    // `max_masked`: the longest masked first record (an agent's first frame is an attach: a
+    // control frame, at most FrameCodec::kMaxControl), so that random bytes rarely read as the
+    // start of one and make the reader wait.
+    void read_either(const crypto::LengthMask& mask, const PlainFirst& rule, std::size_t max_masked) noexcept;
 
     // Allocates the buffer (not before: a connection that never starts costs nothing).
     void allocate();
@@ -36,10 +67,8 @@ public:
     std::span<std::byte> read_target() noexcept;
     void commit(std::size_t n) noexcept { length_ += n; }
 
-    // The frame that starts `offset` bytes into the buffer.
-    wire::FrameSplit split_at(std::size_t offset) const noexcept {
-        return wire::split_frame({buffer_.get() + offset, length_ - offset}, limits_.max_frame);
-    }
+    // The record that starts `offset` bytes into the buffer, in the current form.
+    wire::FrameSplit split_at(std::size_t offset) const noexcept;
     // Drops the first `bytes` (frames done with); the rest moves to the front.
     void consume(std::size_t bytes) noexcept;
 
@@ -48,7 +77,17 @@ public:
     const Limits& limits() const noexcept { return limits_; }
 
 private:
+    enum class Form : std::uint8_t { plain, masked, either };
+    wire::FrameSplit split_masked(std::span<const std::byte> buffer, std::size_t max_length) const noexcept;
+    wire::FrameSplit split_either(std::span<const std::byte> buffer) const noexcept;
+    // The length a masked record announces (at least kFrameHeaderSize + salt bytes in `buffer`).
+    std::size_t masked_length(std::span<const std::byte> buffer) const noexcept;
+
     Limits limits_;
+    Form form_ = Form::plain;
+    std::optional<crypto::LengthMask> mask_;
+    const PlainFirst* rule_ = nullptr;
+    std::size_t max_masked_first_ = 0;
     std::size_t capacity_;
     std::unique_ptr<std::byte[]> buffer_;
     std::size_t length_ = 0;

@@ -40,6 +40,7 @@ enum class StreamEnd : std::uint8_t {
     read_error,
     write_error,
     frame_too_large,  // the peer announced a frame longer than max_frame
+    frame_too_short,  // a masked record announced less than a hop-link frame (a wrong key)
     frame_timeout,    // a frame (or the first one) did not complete in time
 };
 const char* to_string(StreamEnd why) noexcept;
@@ -51,6 +52,7 @@ struct Frame {
     std::span<std::byte> payload;
     std::size_t begin;
     std::size_t end;
+    bool masked = false;  // its length was masked (FrameReader's forms)
 };
 
 class FrameHandler {
@@ -79,6 +81,13 @@ public:
     // is in flight. Anything but `queued` means nothing was queued.
     virtual FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
                                   std::span<const std::byte> tail = {}) = 0;
+    // How record lengths are read and written from the next record on (net/frame_reader.hpp,
+    // docs/PROTOCOL.md "TCP framing"); plain both ways until set. May be called from on_frame():
+    // the records after that frame are split in the new form. `rule` must outlive the stream.
+    virtual void read_masked(const crypto::LengthMask& mask) = 0;
+    virtual void read_either(const crypto::LengthMask& mask, const FrameReader::PlainFirst& rule,
+                             std::size_t max_masked) = 0;
+    virtual void write_masked(const crypto::LengthMask& mask) = 0;
     // From on_frame() or on_frames_done() only: the frames from offset `from` on (delivered,
     // not done with) stay in the buffer, the ones before are dropped, delivery stops and
     // reading pauses until resume(). While held, no frame deadline runs.
@@ -154,6 +163,13 @@ public:
         return pushed;
     }
 
+    void read_masked(const crypto::LengthMask& mask) override { reader_.read_masked(mask); }
+    void read_either(const crypto::LengthMask& mask, const FrameReader::PlainFirst& rule,
+                     std::size_t max_masked) override {
+        reader_.read_either(mask, rule, max_masked);
+    }
+    void write_masked(const crypto::LengthMask& mask) override { out_.write_masked(mask); }
+
     void hold(std::size_t from) override {
         if (closed_ || ended_) return;
         hold_from_ = held_ ? std::min(hold_from_, from) : from;
@@ -221,14 +237,16 @@ private:
         for (;;) {
             const auto split = reader_.split_at(offset);
             if (split.status == wire::FrameStatus::need_more) break;
-            if (split.status == wire::FrameStatus::too_large) {
+            if (split.status == wire::FrameStatus::too_large || split.status == wire::FrameStatus::too_short) {
                 delivering_ = false;
-                end(StreamEnd::frame_too_large, {});
+                end(split.status == wire::FrameStatus::too_large ? StreamEnd::frame_too_large
+                                                                 : StreamEnd::frame_too_short,
+                    {});
                 return;
             }
             // split_frame reads a const view of the reader's buffer; the bytes are ours to change.
             const Frame frame{{const_cast<std::byte*>(split.payload.data()), split.payload.size()}, offset,
-                              offset + split.consumed};
+                              offset + split.consumed, split.masked};
             offset = frame.end;
             completed_any_ = true;
             handler_.on_frame(frame);

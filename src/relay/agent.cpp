@@ -345,7 +345,8 @@ private:
                 break;
             case Kind::connect_tcp:
                 if (tcp_) tcp_->close();
-                tcp_ = std::make_shared<AgentTcpPath>(io_, *this, opt_.max_datagram);
+                tcp_ = std::make_shared<AgentTcpPath>(io_, *this, opt_.max_datagram, codec_.sent_lengths(),
+                                                      codec_.read_lengths());
                 ++tcp_connections_;
                 tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
                 break;

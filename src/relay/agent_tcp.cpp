@@ -9,8 +9,9 @@ namespace porthop::relay {
 
 namespace asio = boost::asio;
 
-AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t max_frame)
-    : io_(io), handler_(handler), max_frame_(max_frame) {}
+AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t max_frame, crypto::LengthMask sent,
+                           crypto::LengthMask read)
+    : io_(io), handler_(handler), max_frame_(max_frame), sent_(sent), read_(read) {}
 
 void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
     // Reads take whatever has arrived, up to a frame beyond the longest one.
@@ -25,6 +26,8 @@ void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
                 return;
             }
             self->stream_ = std::move(stream);
+            self->stream_->read_masked(self->read_);
+            self->stream_->write_masked(self->sent_);
             self->handler_.on_tcp_up();
             if (!self->closed_) self->stream_->start(self);
         });
@@ -47,6 +50,9 @@ void AgentTcpPath::on_stream_end(net::StreamEnd why, const boost::system::error_
             return;
         case net::StreamEnd::frame_too_large:
             fail("the server sent a frame longer than max_datagram");
+            return;
+        case net::StreamEnd::frame_too_short:
+            fail("the server's record length does not unmask (not porthop, or another key)");
             return;
         case net::StreamEnd::frame_timeout:  // the agent sets no frame deadline
             fail("no complete frame in time");

@@ -1,5 +1,5 @@
-// The agent's TCP path to porthop server: one connection, u16-length-framed hop-link frames
-// both ways (docs/PROTOCOL.md), made by the relay's TCP transport (tcp_transport.hpp). Once
+// The agent's TCP path to porthop server: one connection, hop-link frames both ways as records
+// with masked u16 lengths (docs/PROTOCOL.md, "TCP framing"), made by the relay's TCP transport (tcp_transport.hpp). Once
 // connected, a net::FramedStream carries it (the stream seam, as on the server's side): frames
 // are handed to the owner one by one, sends are queued (bounded by the stream's own queue).
 // After close() no callback runs.
@@ -29,7 +29,9 @@ public:
         ~Handler() = default;
     };
 
-    AgentTcpPath(boost::asio::io_context& io, Handler& handler, std::size_t max_frame);
+    // `sent`, `read`: the masks over the lengths of the records it sends and reads (the codec's).
+    AgentTcpPath(boost::asio::io_context& io, Handler& handler, std::size_t max_frame, crypto::LengthMask sent,
+                 crypto::LengthMask read);
 
     void connect(const boost::asio::ip::tcp::endpoint& server);
     // Queues a copy of a sealed hop-link data frame (FrameCodec::seal_data's head, the masked
@@ -51,6 +53,8 @@ private:
     boost::asio::io_context& io_;
     Handler& handler_;
     std::size_t max_frame_;
+    crypto::LengthMask sent_;
+    crypto::LengthMask read_;
     bool closed_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     std::shared_ptr<OutgoingStream> connecting_;           // until connected

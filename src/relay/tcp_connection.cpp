@@ -11,12 +11,22 @@ void TcpConnection::start(std::optional<SourceKey> source) {
     source_ = source;
     accepted_ = Session::Clock::now();
     host_.connection_started(shared_from_this(), source_);
+    // With a key, porthop agents may come: their records' lengths are masked.
+    if (const hop::FrameCodec* codec = host_.codec())
+        stream_->read_either(codec->read_lengths(), static_cast<const net::FrameReader::PlainFirst&>(*this),
+                             hop::FrameCodec::kMaxControl);
     // Slowloris guard: the stream's first-frame deadline runs from here.
     stream_->start(shared_from_this());
 }
 
 std::chrono::milliseconds TcpConnection::frame_timeout() const noexcept {
     return host_.options().first_frame_timeout;
+}
+
+bool TcpConnection::accepts(std::span<const std::byte> payload) const noexcept {
+    const auto protocol = host_.options().protocol;
+    const auto native = wire::classify_native(payload, protocol);
+    return wire::is_handshake(native) && wire::carries(protocol, native);
 }
 
 // ---- ingress: what a frame from the client is ----------------------------------------------
@@ -66,45 +76,56 @@ TcpConnection::Ingress TcpConnection::ingress(const net::Frame& frame, std::span
 // Decides the mode from the first frame; false when the connection was closed instead, or
 // waits for another worker to judge its attach.
 bool TcpConnection::decide(const net::Frame& first) {
-    const auto& opt = host_.options();
-    const auto in = hop::decide(host_.codec(), hop::Flow::unknown, first.payload);
-    if (in.route == hop::Route::attach) {
-        // A porthop client whose address changed may connect to another worker than the one
-        // holding its session: that worker judges the attach and, if it accepts, hands the
-        // session over. The frames stay held here until it answers (handed_over()). Asked
-        // again only if the session moved on meanwhile (bounded): the held frame is masked
-        // back, so that it opens again then.
-        if (handovers_ < 2 && host_.hand_over_attach(*this, in.bytes, first.payload.size())) {
-            ++handovers_;
-            host_.codec()->restore(first.payload);
-            stream_->hold(first.begin);
-            return false;
-        }
-        session_ = host_.attach(*this, in.bytes, first.payload.size(), nullptr);
-        if (!session_) {
-            reject("hop-link attach refused");
-            return false;
-        }
-        mode_ = Mode::agent;
-        return true;
-    }
+    if (first.masked) return decide_agent(first);
     // A native client's first datagram is its VPN's handshake: an OpenVPN client's hard
     // reset (a tcp-client OpenVPN), or a WireGuard initiation (udp-over-tcp tools in front
     // of WireGuard). Anything else is refused where the port is not a blind relay: with a
     // hop-link key (the port must not answer probes) or a protocol set.
-    const auto native = wire::classify_native(first.payload, opt.protocol);
+    const auto& opt = host_.options();
     const bool strict = opt.hop_keys || opt.protocol != wire::Protocol::any;
-    if (strict && !(wire::is_handshake(native) && wire::carries(opt.protocol, native))) {
+    if (strict && !accepts(first.payload)) {
         reject(opt.hop_keys ? "first frame is neither a hop-link attach nor a VPN handshake"
                             : "first frame is not a handshake of the listener's protocol");
         return false;
     }
-    session_ = host_.open_native_session(*this, native, first.payload);
+    session_ = host_.open_native_session(*this, wire::classify_native(first.payload, opt.protocol), first.payload);
     if (!session_) {
         close();  // counted (a filter such as mac1, or a limit)
         return false;
     }
     mode_ = Mode::native;
+    return true;
+}
+
+// A masked first record (a key is set): a porthop agent's attach, or nothing this port serves.
+bool TcpConnection::decide_agent(const net::Frame& first) {
+    const hop::FrameCodec* codec = host_.codec();
+    const auto in = hop::decide(codec, hop::Flow::unknown, first.payload);
+    if (in.route != hop::Route::attach) {
+        reject("first frame is neither a hop-link attach nor a VPN handshake");
+        return false;
+    }
+    // Whatever comes next on this connection is the agent's: masked both ways from here (the
+    // ack is queued during attach()).
+    stream_->read_masked(codec->read_lengths());
+    stream_->write_masked(codec->sent_lengths());
+    // A porthop client whose address changed may connect to another worker than the one
+    // holding its session: that worker judges the attach and, if it accepts, hands the
+    // session over. The frames stay held here until it answers (handed_over()). Asked
+    // again only if the session moved on meanwhile (bounded): the held frame is masked
+    // back, so that it opens again then.
+    if (handovers_ < 2 && host_.hand_over_attach(*this, in.bytes, first.payload.size())) {
+        ++handovers_;
+        codec->restore(first.payload);
+        stream_->hold(first.begin);
+        return false;
+    }
+    session_ = host_.attach(*this, in.bytes, first.payload.size(), nullptr);
+    if (!session_) {
+        reject("hop-link attach refused");
+        return false;
+    }
+    mode_ = Mode::agent;
     return true;
 }
 // ---- end of ingress -------------------------------------------------------------------------
@@ -162,6 +183,11 @@ void TcpConnection::on_stream_end(net::StreamEnd why, const boost::system::error
             return;
         case net::StreamEnd::read_error:
         case net::StreamEnd::write_error:
+            end(CloseReason::tcp_error);
+            return;
+        case net::StreamEnd::frame_too_short:
+            Counters::add(host_.counters().drop_agent_frame);
+            host_.warn_input([&] { return "closing TCP client " + peer_.to_string() + ": " + net::to_string(why); });
             end(CloseReason::tcp_error);
             return;
         case net::StreamEnd::frame_too_large: {

@@ -1,11 +1,13 @@
 // One TCP client connection: u16-length-framed datagrams in both directions, carried by a
 // net::FramedStream (the stream seam: TCP today, TLS or an in-memory stream just as well).
 //
-// The first complete frame decides what the connection is. With a hop key configured: an
-// attach that passes the hop link's checks makes it a path of that porthop client's session
-// (agent mode: every frame then carries a hop-link frame); anything else must look like the
-// first packet of a native VPN client (an OpenVPN client hard reset, a WireGuard initiation),
-// or the connection is closed without a byte, as a web server drops a bad request. Without
+// The first complete frame decides what the connection is. With a hop key configured, the
+// first record is read in either form (net/frame_reader.hpp): a plain one that is the first
+// packet of a native VPN client (an OpenVPN client hard reset, a WireGuard initiation), or a
+// masked one, which must be an attach that passes the hop link's checks: it makes the
+// connection a path of that porthop client's session (agent mode: every record then has a
+// masked length and carries a hop-link frame). Anything else is closed without a byte, as a
+// web server drops a bad request. Without
 // a key every connection is a native client. A native connection owns its session; an agent
 // connection is one path of a session that outlives it. An attach naming a session of another
 // worker brings that session here (StreamHost::hand_over_attach); the connection never moves.
@@ -29,7 +31,9 @@
 
 namespace porthop::relay {
 
-class TcpConnection final : public std::enable_shared_from_this<TcpConnection>, private net::FrameHandler {
+class TcpConnection final : public std::enable_shared_from_this<TcpConnection>,
+                            private net::FrameHandler,
+                            private net::FrameReader::PlainFirst {
 public:
     static constexpr std::size_t kReadSlack = 16384;
     static constexpr std::size_t kReadChunk = 16384;
@@ -93,12 +97,15 @@ private:
     };
     Ingress ingress(const net::Frame& frame, std::span<const std::byte>& datagram);
     bool decide(const net::Frame& first);
+    bool decide_agent(const net::Frame& first);
 
     // net::FrameHandler
     void on_frame(const net::Frame& frame) override;
     void on_frames_done() override;
     void on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) override;
     std::chrono::milliseconds frame_timeout() const noexcept override;
+    // net::FrameReader::PlainFirst: the first datagram a native client of this port may send.
+    bool accepts(std::span<const std::byte> payload) const noexcept override;
 
     // Sends the batched frames; what a full backend socket refuses is held in the stream.
     void flush();

@@ -346,6 +346,7 @@ TEST_CASE_METHOD(AgentFixture, "agent: a wrong key never gets a path, and the se
     // blind relay, protocol "any", would hand them to its backend like any datagram).
     auto options = server_options(false, 3);
     options.protocol = wire::Protocol::wireguard;
+    options.first_frame_timeout = 500ms;
     auto& relay = start_relay(options);
     auto& agent = start_agent(agent_for(options, new_key()));
 
@@ -355,8 +356,11 @@ TEST_CASE_METHOD(AgentFixture, "agent: a wrong key never gets a path, and the se
         std::this_thread::sleep_for(100ms);
     }
     CHECK_FALSE(client.receive(100ms));
-    // Its TCP attempts are refused as well: closed without a byte.
-    CHECK(eventually([&] { return relay.counter(&relay::Counters::drop_tcp_rejected) > 0; }));
+    // Its TCP attempts are refused as well: closed without a byte, at once or at the first
+    // frame's deadline (its record lengths do not unmask either).
+    CHECK(eventually([&] {
+        return relay.counter(&relay::Counters::drop_tcp_rejected) + relay.counter(&relay::Counters::tcp_timeouts) > 0;
+    }));
     const auto s = agent.status();
     CHECK(s.path == "none");
     CHECK(s.dropped_no_path == 10);
@@ -506,7 +510,8 @@ TEST_CASE_METHOD(AgentFixture, "agent: a moving-target server opens the schedule
 
 TEST_CASE_METHOD(AgentFixture, "agent: with a key, a TCP first frame must be an attach or a VPN handshake",
                  "[agent][tcp]") {
-    const auto options = server_options(false, 1);
+    auto options = server_options(false, 1);
+    options.first_frame_timeout = 500ms;
     auto& relay = start_relay(options);
     const auto port = options.tcp_ports.front();
 
@@ -519,25 +524,21 @@ TEST_CASE_METHOD(AgentFixture, "agent: with a key, a TCP first frame must be an 
         CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
         CHECK(backend.datagrams() == 0);
     }
-    SECTION("an attach under another key: closed without a byte") {
-        // Under another key the mask does not open: the frame is random bytes to this server,
-        // neither an attach nor a VPN handshake.
+    SECTION("an agent under another key: closed without a byte") {
+        // Under another key neither the record's length nor the frame unmasks: random bytes to
+        // this server, neither an attach nor a VPN handshake. The server closes the connection
+        // at once when a random length it reads is complete (refused), else when the first
+        // frame's deadline passes (timed out): silent either way.
         hop::FrameCodec other(crypto::derive_hop_keys(new_key()), hop::FrameCodec::Side::agent);
         std::array<std::byte, hop::FrameCodec::kMaxControl> out{};
-        // Sealed again while its random first bytes happen to read as a VPN handshake (an
-        // OpenVPN client hard reset is one opcode in its first byte: 2 salts in 32), which
-        // would rightly make it a native connection.
-        std::span<const std::byte> attach;
-        for (int tries = 0; tries < 100; ++tries) {
-            attach = other.seal_control({wire::hop::Type::attach, 42, 1, FakeWallClock::epoch(kInterval), 0}, out);
-            if (!wire::is_handshake(wire::classify_native(attach, wire::Protocol::any))) break;
-        }
-        REQUIRE_FALSE(wire::is_handshake(wire::classify_native(attach, wire::Protocol::any)));
+        const auto attach = other.seal_control({wire::hop::Type::attach, 42, 1, FakeWallClock::epoch(kInterval), 0}, out);
         TcpClient client(false, port);
         REQUIRE(client.connected());
-        client.write_raw(TcpClient::frame(Bytes(attach.begin(), attach.end())));
-        CHECK(client.read_exact(1, 2000ms).empty());
-        CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) == 1);
+        client.mask_lengths(other.sent_lengths(), other.read_lengths());
+        client.write_raw(client.record(Bytes(attach.begin(), attach.end())));
+        CHECK(client.read_exact(1, 1500ms).empty());
+        CHECK(client.closed_by_peer(1000ms));
+        CHECK(relay.counter(&relay::Counters::drop_tcp_rejected) + relay.counter(&relay::Counters::tcp_timeouts) == 1);
         CHECK(relay.counter(&relay::Counters::agent_attaches) == 0);
         CHECK(backend.datagrams() == 0);
     }

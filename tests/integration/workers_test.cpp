@@ -68,6 +68,8 @@ struct KeyedWorkers {
         return test::sealed_control(with ? other : *agent,
                                     {wire::hop::Type::attach, hop_id, counter, FakeWallClock::epoch(kInterval), 0});
     }
+    // `tcp` speaks as this agent: its records' lengths masked with the codec's masks.
+    void agent_stream(TcpClient& tcp) const { tcp.mask_lengths(agent->sent_lengths(), agent->read_lengths()); }
     // A data frame carrying `payload`, as the agent sends it.
     Bytes data(Bytes payload) { return test::sealed_data(*agent, std::move(payload)); }
     // What the agent makes of a frame from the server: an ack, or a data frame's payload.
@@ -252,9 +254,10 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
     SECTION("from an address of the other worker: attach, data and replies over TCP") {
         TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
         REQUIRE(tcp.connected());
+        kit.agent_stream(tcp);
         // The attach and a data frame in one write: both reach the owner, in order.
-        Bytes both = TcpClient::frame(attach(keys, 2));
-        const auto first_data = TcpClient::frame(data(pattern(300, 2)));
+        Bytes both = tcp.record(attach(keys, 2));
+        const auto first_data = tcp.record(data(pattern(300, 2)));
         both.insert(both.end(), first_data.begin(), first_data.end());
         tcp.write_raw(both);
         auto ack = tcp.read_frame();
@@ -263,7 +266,7 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
         auto echoed = tcp.read_frame();
         REQUIRE(echoed);
         CHECK(kit.payload(*echoed) == pattern(300, 2));
-        tcp.write_raw(TcpClient::frame(data(pattern(500, 3))));
+        tcp.write_raw(tcp.record(data(pattern(500, 3))));
         echoed = tcp.read_frame();
         REQUIRE(echoed);
         CHECK(kit.payload(*echoed) == pattern(500, 3));
@@ -281,7 +284,8 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
         // owner's check can refuse it.
         crypto::HopKeys other = crypto::derive_hop_keys(crypto::generate_hop_key());
         other.mask = keys.mask;
-        tcp.write_raw(TcpClient::frame(attach(other, 2)));
+        kit.agent_stream(tcp);
+        tcp.write_raw(tcp.record(attach(other, 2)));
         CHECK(tcp.read_exact(1, 1000ms).empty());
         CHECK(tcp.closed_by_peer(500ms));
         CHECK(relay.counter(&relay::Counters::tcp_handovers) == 1);
@@ -292,7 +296,8 @@ TEST_CASE("workers: a porthop client's TCP connection on another worker brings i
     SECTION("after the move, its UDP path from the first worker's address still reaches it") {
         TcpClient tcp(false, relay.tcp_port(0), 0, address_on(1, 2));
         REQUIRE(tcp.connected());
-        tcp.write_raw(TcpClient::frame(attach(keys, 2)));
+        kit.agent_stream(tcp);
+        tcp.write_raw(tcp.record(attach(keys, 2)));
         REQUIRE(tcp.read_frame());  // the ack: the session is on worker 1 now
         CHECK(worker_sessions(relay) == std::vector<std::size_t>{0, 1});
         // Worker 0 receives it and finds the new owner in the directory.

@@ -27,6 +27,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "porthop/crypto/length_mask.hpp"
 #include "porthop/hop/schedule.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/relay/agent.hpp"
@@ -121,7 +122,8 @@ private:
     bool bound_ = true;
 };
 
-// A TCP client speaking the u16-length framing.
+// A TCP client speaking the u16-length framing: plain (a native client), or with masked lengths
+// (a porthop agent, after mask_lengths()).
 class TcpClient {
 public:
     // `receive_buffer` > 0 shrinks the kernel's receive buffer (set before connect so the
@@ -151,6 +153,22 @@ public:
         out.insert(out.end(), payload.begin(), payload.end());
         return out;
     }
+    // From now on records are an agent's: `sent` masks the lengths of what record() frames,
+    // `read` unmasks what read_frame() reads (an agent codec's sent_lengths(), read_lengths()).
+    void mask_lengths(const crypto::LengthMask& sent, const crypto::LengthMask& read) {
+        sent_.emplace(sent);
+        read_.emplace(read);
+    }
+    // `payload` as one record of this client's stream (a hop-link frame once masked).
+    Bytes record(const Bytes& payload) const {
+        Bytes out = frame(payload);
+        if (sent_ && payload.size() >= crypto::kMaskSaltSize) {
+            const auto mask = (*sent_)(std::span<const std::byte>(payload).first<crypto::kMaskSaltSize>());
+            out[0] ^= static_cast<std::byte>(mask >> 8);
+            out[1] ^= static_cast<std::byte>(mask & 0xFF);
+        }
+        return out;
+    }
     // Reads exactly n bytes, or returns what arrived before the timeout / EOF.
     Bytes read_exact(std::size_t n, std::chrono::milliseconds timeout = 2000ms) {
         Bytes out;
@@ -169,10 +187,15 @@ public:
     }
     // Reads one frame's payload.
     std::optional<Bytes> read_frame(std::chrono::milliseconds timeout = 2000ms) {
-        auto header = read_exact(2, timeout);
-        if (header.size() != 2) return std::nullopt;
-        const auto length = (std::to_integer<std::size_t>(header[0]) << 8) | std::to_integer<std::size_t>(header[1]);
-        auto payload = read_exact(length, timeout);
+        const std::size_t prefix = read_ ? 2 + crypto::kMaskSaltSize : 2;  // a masked length needs the salt
+        auto header = read_exact(prefix, timeout);
+        if (header.size() != prefix) return std::nullopt;
+        auto length = (std::to_integer<std::size_t>(header[0]) << 8) | std::to_integer<std::size_t>(header[1]);
+        if (read_) length ^= (*read_)(std::span<const std::byte>(header).subspan<2, crypto::kMaskSaltSize>());
+        if (length < prefix - 2) return std::nullopt;
+        Bytes payload(header.begin() + 2, header.end());
+        const auto rest = read_exact(length - payload.size(), timeout);
+        payload.insert(payload.end(), rest.begin(), rest.end());
         if (payload.size() != length) return std::nullopt;
         return payload;
     }
@@ -186,6 +209,8 @@ public:
 private:
     Fd fd_;
     bool connected_ = false;
+    std::optional<crypto::LengthMask> sent_;
+    std::optional<crypto::LengthMask> read_;
 };
 
 // UDP echo backend on 127.0.0.1 that remembers every source address it heard from.

@@ -64,13 +64,17 @@ Bytes attach_frame(std::uint64_t counter = 1) {
 
 Bytes data_frame(Bytes payload) { return test::sealed_data(agent_codec(), std::move(payload)); }
 
-// The datagram inside the one stream frame `stream` holds, opened by the agent's codec (empty
-// when it does not open as a data frame).
+// A hop-link frame as one record of the agent's stream (its length masked), and one the
+// server sends back.
+Bytes agent_record(const Bytes& frame) { return test::masked_record(agent_codec().sent_lengths(), frame); }
+Bytes server_record(const Bytes& frame) { return test::masked_record(agent_codec().read_lengths(), frame); }
+
+// The datagram inside the one record `stream` holds, opened by the agent's codec (empty when
+// it does not open as a data frame).
 Bytes opened_reply(Bytes stream) {
-    if (stream.size() < 2) return {};
-    const std::size_t length = std::to_integer<std::size_t>(stream[0]) << 8 | std::to_integer<std::size_t>(stream[1]);
-    if (stream.size() != 2 + length) return {};
-    std::span<std::byte> frame(stream.data() + 2, length);
+    const auto length = test::masked_length(agent_codec().read_lengths(), stream);
+    if (!length || stream.size() != 2 + *length) return {};
+    std::span<std::byte> frame(stream.data() + 2, *length);
     const auto opened = agent_codec().open(frame);
     if (opened.kind != wire::hop::Kind::data) return {};
     return Bytes(opened.body.begin(), opened.body.end());
@@ -326,26 +330,26 @@ TEST_CASE_METHOD(Fixture, "tcp connection: with a key, the first frame must be a
         CHECK(host.to_backend == std::vector<Bytes>{wg_initiation()});
     }
     SECTION("an attach makes it an agent connection; the attach itself goes nowhere") {
-        client->put(stream_frame(attach_frame()));
+        client->put(agent_record(attach_frame()));
         run();
         CHECK(connection->mode() == Mode::agent);
         REQUIRE(host.attaches.size() == 1);
         CHECK(host.currents[0] == nullptr);
         CHECK(host.to_backend.empty());
-        CHECK(client->take() == stream_frame(kAck));
+        CHECK(client->take() == server_record(kAck));
 
         // Data frames lose their hop-link header on the way to the backend.
-        client->put(concat({stream_frame(data_frame(pattern(90, 5))), stream_frame(data_frame(pattern(30, 6)))}));
+        client->put(concat({agent_record(data_frame(pattern(90, 5))), agent_record(data_frame(pattern(30, 6)))}));
         run();
         CHECK(host.to_backend == std::vector<Bytes>{pattern(90, 5), pattern(30, 6)});
         CHECK(host.agent_data == 2);
         // A later control frame is a keepalive of the same session.
-        client->put(stream_frame(attach_frame(2)));
+        client->put(agent_record(attach_frame(2)));
         run();
         REQUIRE(host.attaches.size() == 2);
         CHECK(host.currents[1] == host.agent_session.get());
         // Anything but control or data is dropped and counted; an empty data frame too.
-        client->put(concat({stream_frame(pattern(40)), stream_frame(data_frame({}))}));
+        client->put(concat({agent_record(pattern(40)), agent_record(data_frame({}))}));
         run();
         CHECK(count(&relay::Counters::drop_agent_frame) == 1);
         CHECK(count(&relay::Counters::drop_empty) == 1);
@@ -357,9 +361,42 @@ TEST_CASE_METHOD(Fixture, "tcp connection: with a key, the first frame must be a
         CHECK(host.closed_sessions.empty());
         CHECK(connection->closed());
     }
+    SECTION("an attach in two reads is judged whole, by its masked length") {
+        const auto record = agent_record(attach_frame());
+        client->put({record.data(), 30});
+        run();
+        CHECK(connection->mode() == Mode::pending);
+        CHECK_FALSE(connection->closed());
+        client->put({record.data() + 30, record.size() - 30});
+        run();
+        CHECK(connection->mode() == Mode::agent);
+        CHECK(host.attaches.size() == 1);
+    }
+    SECTION("negative: an attach framed in clear is not an agent's") {
+        client->put(stream_frame(attach_frame()));
+        run();
+        CHECK(connection->closed());
+        CHECK(host.attaches.empty());
+        CHECK(count(&relay::Counters::drop_tcp_rejected) == 1);
+    }
+    SECTION("negative: a masked length shorter than a frame ends the agent connection") {
+        client->put(agent_record(attach_frame()));
+        run();
+        REQUIRE(connection->mode() == Mode::agent);
+        auto record = agent_record(data_frame(pattern(40)));
+        const std::size_t length = record.size() - 2;  // unmasked, then announced as 5
+        record[0] ^= static_cast<std::byte>((length ^ 5) >> 8);
+        record[1] ^= static_cast<std::byte>((length ^ 5) & 0xFF);
+        client->put(record);
+        run();
+        CHECK(connection->closed());
+        CHECK(count(&relay::Counters::drop_agent_frame) == 1);
+        CHECK(host.detached == 1);
+        CHECK(host.to_backend.empty());
+    }
     SECTION("an attach the server refuses closes it without a byte") {
         host.agent_session = nullptr;
-        client->put(stream_frame(attach_frame()));
+        client->put(agent_record(attach_frame()));
         run();
         CHECK(connection->closed());
         CHECK(count(&relay::Counters::drop_tcp_rejected) == 1);
@@ -456,7 +493,7 @@ TEST_CASE_METHOD(Fixture, "tcp connection: an attach for another worker's sessio
     host.elsewhere = true;
     accept();
     // The attach and a data frame in one read: the data waits with the attach.
-    client->put(concat({stream_frame(attach_frame()), stream_frame(data_frame(pattern(300, 2)))}));
+    client->put(concat({agent_record(attach_frame()), agent_record(data_frame(pattern(300, 2)))}));
     run();
     REQUIRE(host.handed.size() == 1);
     CHECK(host.handed[0] == attach_body());  // the control frame, opened
@@ -473,7 +510,7 @@ TEST_CASE_METHOD(Fixture, "tcp connection: an attach for another worker's sessio
         CHECK(connection->mode() == Mode::agent);
         CHECK(host.attaches.empty());
         CHECK(host.to_backend == std::vector<Bytes>{pattern(300, 2)});
-        CHECK(client->take() == stream_frame(kAck));
+        CHECK(client->take() == server_record(kAck));
     }
     SECTION("refused by the owner: closed without a byte") {
         connection->handed_over(TcpConnection::Handover::refused, nullptr);
@@ -532,7 +569,7 @@ TEST_CASE_METHOD(Fixture,
         host.opt.hop_keys = crypto::HopKeys{};
         host.agent_session = host.make_session(true);
         accept();
-        client->put(stream_frame(attach_frame()));
+        client->put(agent_record(attach_frame()));
         run();
         client->take();
         auto reply = pattern(500, 3);

@@ -196,27 +196,20 @@ ph_result "capture: $nudp UDP and $ntcp TCP flows to the relays; nDPI $(jq -c .n
 ph_result "UDP first datagrams: offsets among the first 16 constant in all $nudp: $udp_const"
 ph_result "TCP first payloads: offsets among the first 16 constant in all $ntcp: $tcp_const;" \
     "after the 2-byte record length: $tcp_const_after"
-ph_result "TCP first payloads: record length prefixes $(jq -c '[.flows[] | select(.proto == "tcp") | .prefix]' <<<"$fp");" \
-    "$tcp_prefix_len of $ntcp are exactly one record whose u16 prefix is its length (in clear in v2: not asserted)"
-# Offsets 0-1 of a TCP first payload are the record length: its high byte is 0-3 for the
-# first record (an attach, padded to at most 1000 bytes), so offset 0 also comes out constant
-# across a few flows by chance (about 2 % of runs with 4 flows), and a filter can always match
-# "u16 at 0 = payload length - 2". Said here on every run; asserted once v2 covers streams.
-if [[ $tcp_const != "[]" ]]; then
-    ph_result "NOTE: TCP offsets $tcp_const are constant across $ntcp flows (0-1: the record length in clear)"
-fi
-if ((ntcp > 0 && tcp_prefix_len == ntcp)); then
-    ph_result "NOTE: every TCP flow opens with one record whose 2-byte prefix is its length (payload length - 2):" \
-        "a matchable pattern, the one nDPI's OpenVPN-over-TCP check starts with (docs/PROTOCOL.md, TCP record length)"
-fi
+ph_result "TCP first payloads: first two bytes read in clear $(jq -c '[.flows[] | select(.proto == "tcp") | .prefix]' <<<"$fp");" \
+    "$tcp_prefix_len of $ntcp are one record whose clear u16 prefix is its length"
 # Every verdict is worked out and printed before the test fails, so one run says all it found.
 fails=()
 ((nudp >= 8)) || fails+=("the capture has $nudp UDP flows, expected at least 8 (2 agents: start, 2 hops, $CYCLES climbs)")
 ((ntcp >= 3)) || fails+=("the capture has $ntcp TCP flows, expected at least 3 (2 agents x $CYCLES fallbacks)")
 [[ $(vpn_verdicts "$fp") == "[]" ]] || fails+=("nDPI classified flows as a VPN: $(vpn_verdicts "$fp")")
 [[ $udp_const == "[]" ]] || fails+=("bytes at offsets $udp_const are the same in every UDP flow's first datagram")
+[[ $tcp_const == "[]" ]] ||
+    fails+=("bytes at offsets $tcp_const are the same in every TCP flow's first payload")
 [[ $tcp_const_after == "[]" ]] ||
     fails+=("bytes at offsets $tcp_const_after after the record length are the same in every TCP flow's first payload")
+((tcp_prefix_len == 0)) ||
+    fails+=("$tcp_prefix_len TCP flows open with a record whose first two bytes give its length in clear")
 sig_hits=""
 for name in "${PH_SIGNATURES[@]}"; do
     packets=$(ph_censor_signature_packets "$name")

@@ -28,7 +28,8 @@ Frames (docs/PROTOCOL.md, hop link v2): salt(8) || masked header (flags, u16 pad
   type(1) version(1) session_id(8) counter(8, BE) epoch(8, BE) echo(8, BE)
   tag(16) = BLAKE2b-128 keyed with the auth subkey over bytes [0, 34)
   subkeys = crypto_kdf_derive_from_key(32, id, "porthop1", key): auth 1, schedule 2, mask 3
-  on TCP every frame is preceded by its length as u16 big-endian.
+  on TCP every frame is one record: its length as u16 big-endian XORed with the first two bytes of
+  ChaCha20(mask key, salt || 0x10|direction || 000000), then the frame.
 Everything here is computed with hashlib and the stdlib ChaCha20 of tests/vectors (RFC 8439),
 not with porthop's code.
 """
@@ -86,6 +87,24 @@ def seal(mask_key, body, is_control=True, direction=TO_SERVER):
     header = bytes([(0x01 if is_control else 0x00) | 0x02, p >> 8, p & 0xFF])
     plain = header + body
     return salt + xor(plain, keystream(mask_key, salt + bytes([direction, 0, 0, 0]), len(plain))) + os.urandom(p)
+
+
+def record(mask_key, frame, direction=TO_SERVER):
+    """`frame` as one record of an agent's TCP stream: its length masked with the frame's salt."""
+    mask = int.from_bytes(keystream(mask_key, frame[:SALT] + bytes([0x10 | direction, 0, 0, 0]), 2), "big")
+    return struct.pack(">H", len(frame) ^ mask) + frame
+
+
+def read_record(sock, mask_key, direction=TO_AGENT):
+    """The next frame on an agent's TCP stream (its masked length read), or b"" if it ends first."""
+    head = recv_exact(sock, 2 + SALT)
+    if len(head) < 2 + SALT:
+        return b""
+    mask = int.from_bytes(keystream(mask_key, head[2:] + bytes([0x10 | direction, 0, 0, 0]), 2), "big")
+    n = struct.unpack(">H", head[:2])[0] ^ mask
+    if n < SALT:
+        return b""
+    return head[2:] + recv_exact(sock, n - SALT)
 
 
 def unseal(mask_key, frame, direction=TO_AGENT):
@@ -301,14 +320,11 @@ def tcp_attach(report, host, port, keys, sid, counter, interval, where):
     frame = seal(keys[1], control(keys[0], ATTACH, sid, counter, epoch))
     s = socket.create_connection((host, port), timeout=2)
     try:
-        s.sendall(struct.pack(">H", len(frame)) + frame)
+        s.sendall(record(keys[1], frame))
         try:
-            header = recv_exact(s, 2)
-            if not report.check(len(header) == 2, f"{where}: an ack frame header within 2 s"):
+            body = read_record(s, keys[1])
+            if not report.check(len(body) > 0, f"{where}: a whole ack record within 2 s"):
                 return frame
-            n = struct.unpack(">H", header)[0]
-            body = recv_exact(s, n)
-            report.check(len(body) == n, f"{where}: the whole frame of {n} bytes")
         except (socket.timeout, ConnectionResetError) as e:
             report.check(False, f"{where}: an ack frame within 2 s ({type(e).__name__})")
             return frame
@@ -393,31 +409,33 @@ def probe(args):
     total = expect_silence(r, host, probes, args.wait)
     r.check(total == 0, f"UDP prober total: {total} bytes back from {len(probes)} probes (want 0)")
 
-    # (vi) TCP: a first frame that fails authentication (wrong key, stale epoch, a replay of an
-    # accepted attach) or is data without an attach: closed without a byte. A correct attach
-    # gets an ack frame.
-    def framed(frame):
-        return struct.pack(">H", len(frame)) + frame
-
-    # A frame that does not open as an attach is judged as a native client's first frame, and
-    # its random salt reads as an OpenVPN client hard reset (opcode 7 or 10 in the top five bits
-    # of byte 0) 2 times in 32: the server then rightly takes the connection for OpenVPN's.
-    # Those are sealed again, so the probe tests what it means to.
-    def not_handshake(make):
-        frame = make()
-        while frame[0] >> 3 in (7, 10):
-            frame = make()
-        return frame
+    # (vi) TCP: a first record that fails authentication (stale epoch, a replay of an accepted
+    # attach) or is data without an attach: closed without a byte. Under a wrong key neither the
+    # length nor the frame unmasks: silence (closed at once or at the first frame's deadline). A
+    # correct attach gets an ack record.
+    # A record whose clear reading (a u16 length, then bytes) is complete and looks like an
+    # OpenVPN client hard reset (opcode 7 or 10 in the top five bits of its first byte) is
+    # rightly taken for OpenVPN's. Rare (its random length must fit), but sealed again then, so
+    # the probe tests what it means to.
+    def framed(make, mask_key=None):
+        for _ in range(20):  # a replayed frame cannot be sealed again: it is what it is
+            rec = record(mask_key or keys[1], make())
+            n = struct.unpack(">H", rec[:2])[0]
+            if not (n <= len(rec) - 2 and rec[2] >> 3 in (7, 10)):
+                break
+        return rec
 
     closed = [
-        ("first frame a wrong-key attach",
-         not_handshake(lambda: seal(wrong_mask, control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval))))),
-        ("first frame a stale-epoch attach", sealed(control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2))),
-        ("first frame a replayed attach", first[1]),
-        ("first frame a data frame (no attach)", not_handshake(lambda: sealed(os.urandom(60), False))),
+        ("first frame a stale-epoch attach",
+         lambda: sealed(control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2))),
+        ("first frame a replayed attach", lambda: first[1]),
+        ("first frame a data frame (no attach)", lambda: sealed(os.urandom(60), False)),
     ]
-    for what, frame in closed:
-        guarded(r, f"tcp/{tcp} {what}", tcp_expect_closed_silently, host, tcp, framed(frame), what)
+    for what, make in closed:
+        guarded(r, f"tcp/{tcp} {what}", tcp_expect_closed_silently, host, tcp, framed(make), what)
+    wrong = lambda: seal(wrong_mask, control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval)))
+    guarded(r, f"tcp/{tcp} wrong-key attach", tcp_expect_silence, host, tcp, framed(wrong, wrong_mask),
+            "first frame a wrong-key attach")
     guarded(r, f"tcp/{tcp} silent connection", tcp_expect_silence, host, tcp, b"",
             "connection that sends nothing")
     guarded(r, f"tcp/{tcp} random bytes", tcp_expect_silence, host, tcp, os.urandom(100), "100 random bytes")

@@ -137,8 +137,10 @@ class Conn:
         return self.first[1]
 
 
-def connections(path, server=None, port=None):
-    """(connections in SYN order, the number of 4-tuples with payload whose SYN was not seen)."""
+def connections(path, server=None, port=None, midstream=False):
+    """(connections in SYN order, the number of 4-tuples with payload whose SYN was not seen).
+    midstream: a 4-tuple whose SYN was not captured starts at its first payload instead, its
+    sender taken as the client (ja4.py: a ClientHello tells for itself whether it is one)."""
     conns, current, unseen = [], {}, set()
     for _, ip in packets(path):
         t = transport(ip)
@@ -163,7 +165,12 @@ def connections(path, server=None, port=None):
             if payload:
                 current[(b, a)].server_spoke = True
         elif payload and (server is None or dst == server) and (port is None or dport == port):
-            unseen.add((a, b))
+            if midstream:
+                current[(a, b)] = c = Conn(a, b, (seq - 1) % 2**32)
+                conns.append(c)
+                c.add_client(seq, payload)
+            else:
+                unseen.add((a, b))
     return conns, len(unseen)
 
 

@@ -56,7 +56,9 @@ from flow_fingerprint import endpoint, packets, transport  # noqa: E402
 RULES = ("Ex1", "Ex2", "Ex3", "Ex4", "Ex5")
 TLS_PREFIX = re.compile(rb"[\x16\x17]\x03[\x00-\x09]")
 HTTP_PREFIXES = (b"GET ", b"PUT ", b"POST ", b"HEAD ")
-SYN, RST, ACK = 0x02, 0x04, 0x10
+SYN, ACK = 0x02, 0x10
+# The client bytes kept per connection: a ClientHello fits many times over; bulk uploads do not pile up.
+STREAM_CAP = 1 << 16
 
 
 def printable(b):
@@ -112,23 +114,20 @@ class Conn:
         if self.server_spoke or not data:
             return
         off = (seq - self.isn - 1) % 2**32
-        if off >= 2**31:  # before the ISN: a stray segment, not this connection's data
+        if off >= STREAM_CAP:  # past what any caller reads, or before the ISN (a stray segment)
             return
         if self.first is None:
             self.first = (off, data)
         self.segments.setdefault(off, data)
 
     def stream(self, limit):
-        """The client's in-order bytes from offset 0 (retransmissions overlap; gaps stop it)."""
-        out = b""
-        while len(out) < limit:
-            # The segment that covers the next byte, whatever its start (repacketised resends).
-            nxt = [(o, d) for o, d in self.segments.items() if o <= len(out) < o + len(d)]
-            if not nxt:
+        """The client's in-order bytes from offset 0 (retransmissions overlap; a gap stops it)."""
+        out = bytearray()
+        for o, d in sorted(self.segments.items()):
+            if o > len(out) or len(out) >= limit:
                 break
-            o, d = nxt[0]
             out += d[len(out) - o :]
-        return out[:limit]
+        return bytes(out[:limit])
 
     def first_segment(self):
         """The first data segment, or None when the capture missed the start of the stream."""

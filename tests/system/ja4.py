@@ -49,7 +49,7 @@ from fet_check import connections, synthetic_pcap  # noqa: E402
 EXT_SNI, EXT_ALPN, EXT_SIGALGS, EXT_VERSIONS = 0x0000, 0x0010, 0x000D, 0x002B
 VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3", 0x0002: "s2",
             0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
-# A hello with post-quantum key shares is about 1.8 KiB; records are at most 16 KiB each.
+# A hello with post-quantum key shares is about 1.8 KiB; fet_check keeps 64 KiB per connection.
 MAX_HELLO = 64 * 1024
 
 
@@ -184,7 +184,8 @@ def ja4(hello):
             "JA4_ro": f"{a}_{b_orig}_{c_orig}{sigs}"}
 
 
-def fields(fp, raw, original):
+def fields(raw, original):
+    """The fingerprints printed, FoxIO's way: -o renames JA4 to JA4_o, -r adds the raw form."""
     keys = ["JA4_o" if original else "JA4"] + ([("JA4_ro" if original else "JA4_r")] if raw else [])
     return keys
 
@@ -205,7 +206,7 @@ def from_pcap(path, server, port, raw, original, as_json):
             continue
         found += 1
         fp = ja4(hello)
-        row.update({k: fp[k] for k in fields(fp, raw, original)})
+        row.update({k: fp[k] for k in fields(raw, original)})
         row["sni"] = hello["sni"]
         row["alpn"] = hello["alpn"][0].decode("ascii", "replace") if hello["alpn"] else None
         rows.append(row)
@@ -216,7 +217,7 @@ def from_pcap(path, server, port, raw, original, as_json):
             if "error" in r:
                 print(f"{r['client']} -> {r['server']} no ClientHello ({r['error']})")
             else:
-                fps = " ".join(r[k] for k in fields(None, raw, original))
+                fps = " ".join(r[k] for k in fields(raw, original))
                 print(f"{r['client']} -> {r['server']} {fps} sni={r['sni'] or '-'} alpn={r['alpn'] or '-'}")
     return 0 if found else 1
 
@@ -396,7 +397,7 @@ def main():
         print(f"no ClientHello: {e}", file=sys.stderr)
         return 1
     fp = ja4(hello)
-    out = {k: fp[k] for k in fields(fp, a.raw, a.original)}
+    out = {k: fp[k] for k in fields(a.raw, a.original)}
     if a.json:
         print(json.dumps({**out, "sni": hello["sni"]}))
     else:

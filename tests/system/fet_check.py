@@ -102,12 +102,12 @@ def tcp_fields(ip):
 
 
 class Conn:
-    """One TCP connection seen from its SYN: the client's bytes before the server's first payload."""
+    """One TCP connection seen from its SYN: the client's first flight, the bytes it sent before
+    the server's first payload that followed them (a server that speaks first does not end it)."""
 
     def __init__(self, client, server, isn):
         self.client, self.server, self.isn = client, server, isn
         self.segments = {}  # offset in the client's stream -> bytes of the first segment seen there
-        self.first = None  # (offset, bytes) of the first client segment with data, in capture order
         self.server_spoke = False
 
     def add_client(self, seq, data):
@@ -116,9 +116,11 @@ class Conn:
         off = (seq - self.isn - 1) % 2**32
         if off >= STREAM_CAP:  # past what any caller reads, or before the ISN (a stray segment)
             return
-        if self.first is None:
-            self.first = (off, data)
         self.segments.setdefault(off, data)
+
+    def add_server(self, data):
+        if data and self.segments:
+            self.server_spoke = True
 
     def stream(self, limit):
         """The client's in-order bytes from offset 0 (retransmissions overlap; a gap stops it)."""
@@ -130,10 +132,9 @@ class Conn:
         return bytes(out[:limit])
 
     def first_segment(self):
-        """The first data segment, or None when the capture missed the start of the stream."""
-        if self.first is None or self.first[0] != 0:
-            return None
-        return self.first[1]
+        """The first data segment (the first captured at offset 0: a resend is the same bytes),
+        or None when the capture missed the start of the stream."""
+        return self.segments.get(0)
 
 
 def connections(path, server=None, port=None, midstream=False):
@@ -161,8 +162,7 @@ def connections(path, server=None, port=None, midstream=False):
         if (a, b) in current:
             current[(a, b)].add_client(seq, payload)
         elif (b, a) in current:
-            if payload:
-                current[(b, a)].server_spoke = True
+            current[(b, a)].add_server(payload)
         elif payload and (server is None or dst == server) and (port is None or dport == port):
             if midstream:
                 current[(a, b)] = c = Conn(a, b, (seq - 1) % 2**32)
@@ -193,7 +193,7 @@ def report(conns, no_syn, reassemble=None, min_connections=1, as_json=False, out
         row = {"client": c.client, "server": c.server}
         if p is None:
             no_payload += 1
-            row["verdict"] = "no client payload" if c.first is None else "start of stream not captured"
+            row["verdict"] = "start of stream not captured" if c.segments else "no client payload"
             rows.append(row)
             continue
         judged += 1
@@ -328,12 +328,13 @@ def self_test():
             (40002, [("c", random200), ("c-resend", random200), ("s", b"x" * 10)]),
             (40003, [("c", get), ("s", b"HTTP/1.1 200 OK\r\n\r\n"), ("c", random200)]),
             (40004, [("s", b"220 banner\r\n")]),  # the client never speaks
+            (40005, [("s", b"220 banner\r\n"), ("c", get)]),  # the server speaks first
         ])
         conns, no_syn = connections(pcap, server="10.0.0.2", port=443)
         verdicts = [(c.client, exemptions(p) if p else None) for c, p in judge(conns)]
         # The first 100 bytes of the hello: record and handshake headers, then mostly random bytes.
         want = [("10.0.0.1:40001", ["Ex1", "Ex5"]), ("10.0.0.1:40002", []), ("10.0.0.1:40003", ["Ex2", "Ex3", "Ex4", "Ex5"]),
-                ("10.0.0.1:40004", None)]
+                ("10.0.0.1:40004", None), ("10.0.0.1:40005", ["Ex2", "Ex3", "Ex4", "Ex5"])]
         ok = verdicts == want and no_syn == 0
         print(f"{'PASS' if ok else 'FAIL'}: pcap, first segments: {verdicts}")
         if not ok:
@@ -342,7 +343,8 @@ def self_test():
         # the server's reply (its later random bytes are not part of the first flight).
         got = {c.client: (len(p), exemptions(p)) for c, p in judge(conns, reassemble=1024) if p}
         want = {"10.0.0.1:40001": (len(hello), ["Ex1", "Ex5"]), "10.0.0.1:40002": (200, []),
-                "10.0.0.1:40003": (len(get), ["Ex2", "Ex3", "Ex4", "Ex5"])}
+                "10.0.0.1:40003": (len(get), ["Ex2", "Ex3", "Ex4", "Ex5"]),
+                "10.0.0.1:40005": (len(get), ["Ex2", "Ex3", "Ex4", "Ex5"])}
         ok = got == want
         print(f"{'PASS' if ok else 'FAIL'}: pcap, reassembled: {got}")
         if not ok:
@@ -354,8 +356,8 @@ def self_test():
         only_ok = [c for c in conns if c.client != "10.0.0.1:40002"]
         status = report(only_ok, 0, out=quiet)
         print(f"{'PASS' if status == 0 else 'FAIL'}: every judged connection exempt passes (status {status})")
-        status2 = report(only_ok, 0, min_connections=3, out=quiet)
-        print(f"{'PASS' if status2 == 1 else 'FAIL'}: --min-connections 3 with 2 judged fails (status {status2})")
+        status2 = report(only_ok, 0, min_connections=4, out=quiet)
+        print(f"{'PASS' if status2 == 1 else 'FAIL'}: --min-connections 4 with 3 judged fails (status {status2})")
         if status != 0 or status2 != 1:
             failures.append("status")
     print(f"(the 200 random bytes: popcount {pop:.3f} per byte)")

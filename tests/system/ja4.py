@@ -198,7 +198,7 @@ def from_pcap(path, server, port, raw, original, as_json):
         row = {"client": c.client, "server": c.server}
         try:
             if not data:
-                raise Malformed("no client payload" if c.first is None else "start of stream not captured")
+                raise Malformed("start of stream not captured" if c.segments else "no client payload")
             hello = parse_client_hello(data)
         except Malformed as e:
             row["error"] = str(e)

@@ -90,14 +90,17 @@ std::size_t FrameReader::masked_length(std::span<const std::byte> buffer) const 
 }
 
 std::span<std::byte> FrameReader::read_target() noexcept {
-    // The record at the front may announce more than a chunk; `either` reads first records,
-    // which are short. An announcement out of range is cut to the buffer and refused by split.
+    // The record at the front may announce more than a chunk: the read asks for all of it (cut
+    // to the buffer). In the either form, for whichever reading may still complete, or a
+    // record longer than a chunk would leave a full buffer and an empty read target, forever.
     std::size_t want = limits_.read_chunk;
     const std::span<const std::byte> front{buffer_.get(), length_};
-    if (form_ == Form::plain && length_ >= wire::kFrameHeaderSize)
+    if (form_ != Form::masked && length_ >= wire::kFrameHeaderSize)
         want = std::max(want, wire::kFrameHeaderSize + read_u16(front));
-    if (form_ == Form::masked && length_ >= kMaskedPrefix)
-        want = std::max(want, wire::kFrameHeaderSize + masked_length(front));
+    if (form_ != Form::plain && length_ >= kMaskedPrefix) {
+        const std::size_t masked = masked_length(front);
+        if (form_ == Form::masked || masked <= max_masked_first_) want = std::max(want, wire::kFrameHeaderSize + masked);
+    }
     want = std::max(std::min(want, capacity_), length_);
     return {buffer_.get() + length_, want - length_};
 }

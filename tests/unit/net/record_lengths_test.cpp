@@ -198,6 +198,58 @@ TEST_CASE("record lengths: a first record read either way", "[net][record_length
     }
 }
 
+TEST_CASE("record lengths: a record longer than a read chunk is read whole in every form",
+          "[net][record_lengths]") {
+    // A reader that asks for 64 bytes per read: a longer record must make it ask for more,
+    // or its buffer fills and the next read has no room (a busy loop until the deadline).
+    const StartsWithEE rule;
+    const Bytes native = [] {
+        Bytes b(1000, std::byte{0xee});
+        return test::stream_frame(b);
+    }();
+    const Bytes masked = find_record(1000, [](const Bytes& rec) { return plain_length(rec) > 1400; });
+    const auto read_all = [](FrameReader& reader, const Bytes& record) {
+        std::size_t fed = 0;
+        while (fed < record.size()) {
+            const auto target = reader.read_target();
+            REQUIRE_FALSE(target.empty());
+            const std::size_t n = std::min(target.size(), record.size() - fed);
+            std::copy_n(record.begin() + static_cast<std::ptrdiff_t>(fed), n, target.begin());
+            reader.commit(n);
+            fed += n;
+            if (fed < record.size()) REQUIRE(reader.split_at(0).status == FrameStatus::need_more);
+        }
+        return reader.split_at(0);
+    };
+    SECTION("plain") {
+        FrameReader reader({1400, 64, 64});
+        reader.allocate();
+        CHECK(read_all(reader, native).status == FrameStatus::complete);
+    }
+    SECTION("masked") {
+        FrameReader reader({1400, 64, 64});
+        reader.allocate();
+        reader.read_masked(mask());
+        CHECK(read_all(reader, masked).status == FrameStatus::complete);
+    }
+    SECTION("either, a native record") {
+        FrameReader reader({1400, 64, 64});
+        reader.allocate();
+        reader.read_either(mask(), rule, 2048);
+        const auto split = read_all(reader, native);
+        CHECK(split.status == FrameStatus::complete);
+        CHECK_FALSE(split.masked);
+    }
+    SECTION("either, a masked record") {
+        FrameReader reader({1400, 64, 64});
+        reader.allocate();
+        reader.read_either(mask(), rule, 2048);
+        const auto split = read_all(reader, masked);
+        CHECK(split.status == FrameStatus::complete);
+        CHECK(split.masked);
+    }
+}
+
 TEST_CASE("record lengths: the queue masks each record with its frame's salt", "[net][record_lengths]") {
     net::QueueBudget budget{1 << 20};
     net::FrameQueue q(budget);

@@ -149,9 +149,22 @@ import make_v2_vectors as v2  # noqa: E402
 
 v2_frames, _ = v2.sealed_frames()
 write("hoplink_v2", {
-    **{f"{name}_vector": bytes([direction - 1]) + frame for name, direction, _, _, _, frame in v2_frames},
+    **{f"{name}_vector": bytes([direction - 1]) + frame for name, direction, _, _, _, _, frame in v2_frames},
     "too_short": b"\x00" + bytes(10),
     "light_header_only": b"\x00" + v2_frames[1][5][:11],
+})
+
+# record_lengths: the form (0 plain, 1 masked, 2 either), max_frame (u16 big-endian), then the
+# stream; masked records are the vectors' agent -> server frames (record_lengths_fuzz.cpp).
+agent_frames = [frame for _, direction, _, _, _, _, frame in v2_frames if direction == v2.AGENT_TO_SERVER]
+masked = b"".join(v2.record(f, v2.AGENT_TO_SERVER) for f in agent_frames)
+write("record_lengths", {
+    "plain_frames": b"\x00" + struct.pack(">H", 1500) + frames(b"abc", initiation, b""),
+    "masked_frames": b"\x01" + struct.pack(">H", 1500) + masked,
+    "masked_partial": b"\x01" + struct.pack(">H", 1500) + masked[:-1],
+    "either_masked_then_more": b"\x02" + struct.pack(">H", 1500) + masked,
+    "either_native_initiation": b"\x02" + struct.pack(">H", 1500) + frames(initiation, transport),
+    "either_garbage": b"\x02" + struct.pack(">H", 1500) + frames(b"GET / HTTP/1.1\r\n\r\n"),
 })
 
 # native_guard: two configuration bytes, then operations (op, session, time step, u16 LE length,

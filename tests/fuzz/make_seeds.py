@@ -167,6 +167,55 @@ write("record_lengths", {
     "either_garbage": b"\x02" + struct.pack(">H", 1500) + frames(b"GET / HTTP/1.1\r\n\r\n"),
 })
 
+# stream_start: the first bytes of a TCP connection to 443 (see stream_start_fuzz.cpp): TLS
+# record headers at the edges of the version and length rules, each HTTP method, the h2 preface,
+# and what is neither (native OpenVPN/WireGuard records, random bytes, an SSLv2 hello).
+write("stream_start", {
+    "tls_clienthello_1_0": bytes.fromhex("16030102000100 01fc0303".replace(" ", "")) + bytes(range(32)),
+    "tls_version_0300_len_1": bytes.fromhex("1603000001"),
+    "tls_version_0304_len_16640": bytes.fromhex("1603044100"),
+    "tls_len_16641": bytes.fromhex("1603014101"),
+    "tls_len_0": bytes.fromhex("1603010000"),
+    "tls_minor_5": bytes.fromhex("1603050200"),
+    **{f"http_{m.lower()}": f"{m} / HTTP/1.1\r\nHost: a\r\n\r\n".encode()
+       for m in ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"]},
+    "h2_preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "h2_preface_13": b"PRI * HTTP/2.",
+    "propfind": b"PROPFIND / HTTP/1.1\r\n",
+    "openvpn_hard_reset": frames(ovpn[("none", 7)]),  # captured P_CONTROL_HARD_RESET_CLIENT_V2
+    "wireguard_initiation": frames(initiation),
+    "sslv2_hello": bytes.fromhex("802b0103010012000000"),
+    "random": bytes.fromhex("9f3c1a77e2d4016b5a"),
+})
+
+# http_head: request heads for the built-in decoy site's parser (see http_head_fuzz.cpp): what
+# curl, a browser and nc send, pipelined requests, a long head, and one example of each refusal.
+# (run.sh's -max_len=4096 keeps the fuzzer below the 8 KiB bound; the unit test covers it.)
+http_line = b"GET / HTTP/1.1\r\n"
+write("http_head", {
+    "curl": b"GET / HTTP/1.1\r\nHost: example.net\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+    "browser": (b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.net\r\nConnection: keep-alive\r\n"
+                b"User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: text/html,*/*;q=0.8\r\n"
+                b"Accept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n\r\n"),
+    "nc_lf_only_1_0": b"GET / HTTP/1.0\n\n",
+    "keep_alive_1_0": b"HEAD /a HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+    "close_list": b"GET / HTTP/1.1\r\nHost: a\r\nConnection: TE, close\r\n\r\n",
+    "absolute_uri_ipv6_host": b"GET http://[::1]:8080/p HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+    "pipelined": b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+    "leading_crlf": b"\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+    "long_head_4k": http_line + b"Host: a\r\nX: " + b"v" * (4096 - 32) + b"\r\n\r\n",
+    "http_0_9": b"GET /\r\n\r\n",
+    "version_1_2": b"GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+    "no_colon": http_line + b"Host\r\n\r\n",
+    "obs_fold": http_line + b"Host: a\r\nX: b\r\n c\r\n\r\n",
+    "nul_in_value": http_line + b"Host: a\r\nX: a\x00b\r\n\r\n",
+    "no_host_1_1": http_line + b"\r\n",
+    "two_hosts": http_line + b"Host: a\r\nHost: b\r\n\r\n",
+    "host_dotdot": http_line + b"Host: a..b\r\n\r\n",
+    "bare_cr": http_line + b"Host: a\rX\r\n\r\n",
+    "tls_record": bytes.fromhex("16030102000100"),
+})
+
 # native_guard: two configuration bytes, then operations (op, session, time step, u16 LE length,
 # datagram); see native_guard_fuzz.cpp. Captured WireGuard and OpenVPN packets drive the
 # roaming table as the server would (the captured response's sender is the index the captured

@@ -99,9 +99,9 @@ bool TcpConnection::decide(const net::Frame& first) {
 
 // A masked first record (a key is set): a porthop agent's attach, or nothing this port serves.
 bool TcpConnection::decide_agent(const net::Frame& first) {
-    const hop::FrameCodec* codec = host_.codec();
+    const hop::FrameCodec* codec = host_.codec();  // null if a reload removed the key meanwhile
     const auto in = hop::decide(codec, hop::Flow::unknown, first.payload);
-    if (in.route != hop::Route::attach) {
+    if (!codec || in.route != hop::Route::attach) {
         reject("first frame is neither a hop-link attach nor a VPN handshake");
         return false;
     }

@@ -372,6 +372,17 @@ TEST_CASE_METHOD(Fixture, "tcp connection: with a key, the first frame must be a
         CHECK(connection->mode() == Mode::agent);
         CHECK(host.attaches.size() == 1);
     }
+    SECTION("negative: a masked attach completed after a reload removed the key is refused") {
+        const auto record = agent_record(attach_frame());
+        client->put({record.data(), 30});
+        run();
+        host.opt.hop_keys.reset();  // no codec any more; the reader still reads either way
+        client->put({record.data() + 30, record.size() - 30});
+        run();
+        CHECK(connection->closed());
+        CHECK(host.attaches.empty());
+        CHECK(count(&relay::Counters::drop_tcp_rejected) == 1);
+    }
     SECTION("negative: an attach framed in clear is not an agent's") {
         client->put(stream_frame(attach_frame()));
         run();

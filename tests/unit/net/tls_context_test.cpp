@@ -195,9 +195,12 @@ bool run_until(asio::io_context& io, const std::function<bool()>& done) {
 
 // Connects over loopback and runs both handshakes to their end; the client is prepared for
 // `name` and offers `resume` if given.
+// The streams are made first (`made`, if given, sees them before the handshake starts).
 std::unique_ptr<Link> handshake(asio::io_context& io, ssl::context& server_ctx, ssl::context& client_ctx,
-                                std::string_view name, SSL_SESSION* resume = nullptr) {
+                                std::string_view name, SSL_SESSION* resume = nullptr,
+                                const std::function<void()>& made = {}) {
     auto link = std::make_unique<Link>(io, server_ctx, client_ctx);
+    if (made) made();
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
     link->client.next_layer().connect(acceptor.local_endpoint());
     acceptor.accept(link->server.next_layer());
@@ -354,6 +357,20 @@ TEST_CASE("tls context: pins: only the leaf's SPKI counts, a wrong pin fails", "
         auto client = client_context(pinned(expired));
         auto link = handshake(io, *old_server, *client, "relay.test");  // not its name either
         REQUIRE(link->ok());
+    }
+    SECTION("the pins live with the SSL_CTX: a connection outlives its ssl::context") {
+        auto server_only = server_context(creds);
+        auto client = client_context(pinned(creds));
+        ssl::context& server_ref = *server_only;
+        ssl::context& client_ref = *client;
+        // Both contexts are destroyed once the streams hold their SSL_CTXs; the pin callback and
+        // the ALPN list must still be there (valgrind or ASan would catch them freed).
+        auto link = handshake(io, server_ref, client_ref, "relay.test", nullptr, [&] {
+            server_only.reset();
+            client.reset();
+        });
+        REQUIRE(link->ok());
+        CHECK(link->alpn(link->client) == "http/1.1");
     }
     SECTION("one of several pins (a key rollover)") {
         auto params = pinned(self_signed("other.test"));

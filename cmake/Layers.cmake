@@ -60,6 +60,9 @@ porthop_add_layer(guard porthop_guard porthop_hop)
 function(porthop_add_io_layers suffix)
   porthop_add_layer(net porthop_net${suffix} porthop_guard Boost::headers Threads::Threads ${ARGN})
   target_link_libraries(porthop_net${suffix} PRIVATE PkgConfig::CARES)  # net/resolve.cpp only
+  # net/tls_context.hpp includes Asio's ssl headers, which include OpenSSL's and call libssl
+  # inline: whoever includes it needs OpenSSL's include path and libssl, hence PUBLIC.
+  target_link_libraries(porthop_net${suffix} PUBLIC OpenSSL::SSL)
   porthop_add_layer(relay porthop_relay${suffix} porthop_net${suffix})
   porthop_add_layer(app porthop_app${suffix} porthop_relay${suffix} porthop_tomlpp)
 

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "base64_32.hpp"
 #include "sodium_bytes.hpp"
 
 namespace porthop::crypto {
@@ -25,10 +26,6 @@ static_assert(kHopKeySize == crypto_kdf_KEYBYTES && kHopKeySize == crypto_generi
 // made with hashlib's digest_size=8, pin that down).
 static_assert(kTagSize >= crypto_generichash_BYTES_MIN && kPrfSize <= crypto_generichash_BYTES_MAX);
 static_assert(sizeof(kKdfContext) - 1 == crypto_kdf_CONTEXTBYTES);
-
-bool is_base64_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
 
 }  // namespace
 
@@ -57,40 +54,28 @@ std::string format_hop_key(const HopKey& key) {
 }
 
 std::optional<HopKey> parse_hop_key(std::string_view text, std::string& why) {
-    // Our own checks first, only to say precisely what is wrong; libsodium does the decoding.
-    if (text.size() != kHopKeyTextSize) {
-        why = "a key is 44 characters of base64 (porthop genkey prints one); got " +
-              std::to_string(text.size());
-        return std::nullopt;
-    }
-    for (std::size_t i = 0; i + 1 < kHopKeyTextSize; ++i) {
-        if (text[i] == '=') {
-            why = "a key ends in exactly one '=' (32 bytes of base64); found '=' at position " +
-                  std::to_string(i + 1);
-            return std::nullopt;
-        }
-        if (!is_base64_char(text[i])) {
+    Base64Error error;
+    if (auto key = decode_base64_32(text, error)) return key;
+    switch (error.kind) {
+        case Base64Error::Kind::length:
+            why = "a key is 44 characters of base64 (porthop genkey prints one); got " + std::to_string(text.size());
+            break;
+        case Base64Error::Kind::padding:
+            why = error.position < kHopKeyTextSize
+                      ? "a key ends in exactly one '=' (32 bytes of base64); found '=' at position " +
+                            std::to_string(error.position)
+                      : "a key is 44 characters of base64 ending in one '=' (porthop genkey prints one)";
+            break;
+        case Base64Error::Kind::character:
             why = "a key is standard base64 (A-Z a-z 0-9 + /): invalid character at position " +
-                  std::to_string(i + 1);
-            return std::nullopt;
-        }
+                  std::to_string(error.position);
+            break;
+        case Base64Error::Kind::stray_bits:
+            // Every key has exactly one text form, so keys can be compared as text.
+            why = "not the canonical base64 of a 32-byte key (the last character before '=' has stray low bits)";
+            break;
     }
-    if (text.back() != '=') {
-        why = "a key is 44 characters of base64 ending in one '=' (porthop genkey prints one)";
-        return std::nullopt;
-    }
-    HopKey key{};
-    std::size_t decoded = 0;
-    const char* end = nullptr;
-    // libsodium refuses non-zero unused bits in the last character, so every key has exactly
-    // one text form and keys can be compared as text.
-    if (sodium_base642bin(u8(key.data()), key.size(), text.data(), text.size(), nullptr, &decoded, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        decoded != kHopKeySize || end != text.data() + text.size()) {
-        why = "not the canonical base64 of a 32-byte key (the last character before '=' has stray low bits)";
-        return std::nullopt;
-    }
-    return key;
+    return std::nullopt;
 }
 
 HopKeys derive_hop_keys(const HopKey& key) noexcept {

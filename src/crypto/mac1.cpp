@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "base64_32.hpp"
 #include "porthop/wire/wireguard.hpp"
 
 namespace porthop::crypto {
@@ -18,14 +19,6 @@ constexpr std::string_view kLabelMac1 = "mac1----";
 constexpr std::string_view kBase64Alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int base64_value(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
 
 struct MdDeleter {
     void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
@@ -40,41 +33,28 @@ struct MacCtxDeleter {
 }  // namespace
 
 std::optional<WgKey> parse_wg_key(std::string_view text, std::string& why) {
-    if (text.size() != kWgKeyBase64Size) {
-        why = "a WireGuard key is 44 base64 characters, got " + std::to_string(text.size());
-        return std::nullopt;
-    }
-    if (text[kWgKeyBase64Size - 1] != '=') {
+    Base64Error error;
+    if (auto key = decode_base64_32(text, error)) return key;
+    if (error.kind != Base64Error::Kind::length && !error.ends_in_padding) {
         why = "a WireGuard key ends in '='";
         return std::nullopt;
     }
-    // 43 characters carry 258 bits: 256 of key and 2 that must be zero.
-    int values[kWgKeyBase64Size - 1];
-    for (std::size_t i = 0; i + 1 < kWgKeyBase64Size; ++i) {
-        values[i] = base64_value(text[i]);
-        if (values[i] < 0) {
-            why = "invalid base64 character at position " + std::to_string(i + 1);
-            return std::nullopt;
-        }
+    switch (error.kind) {
+        case Base64Error::Kind::length:
+            why = "a WireGuard key is 44 base64 characters, got " + std::to_string(text.size());
+            break;
+        case Base64Error::Kind::padding:
+            why = error.position < kWgKeyBase64Size ? "invalid base64 character at position " + std::to_string(error.position)
+                                                    : "a WireGuard key ends in '='";
+            break;
+        case Base64Error::Kind::character:
+            why = "invalid base64 character at position " + std::to_string(error.position);
+            break;
+        case Base64Error::Kind::stray_bits:
+            why = "not the canonical base64 of a 32-byte key (last character has stray low bits)";
+            break;
     }
-    if ((values[kWgKeyBase64Size - 2] & 0x3) != 0) {
-        why = "not the canonical base64 of a 32-byte key (last character has stray low bits)";
-        return std::nullopt;
-    }
-    WgKey key{};
-    std::size_t out = 0;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (int v : values) {
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            key[out++] = static_cast<std::byte>((acc >> bits) & 0xFF);
-        }
-    }
-    // 43 * 6 = 258 bits: 32 whole bytes and the 2 zero bits checked above.
-    return key;
+    return std::nullopt;
 }
 
 std::string format_wg_key(const WgKey& key) {

@@ -1,5 +1,7 @@
 #include "porthop/crypto/tls_credentials.hpp"
 
+#include "base64_32.hpp"
+
 #include <arpa/inet.h>  // inet_pton: parsing only; OpenSSL's a2i_IPADDRESS ignores junk after an IPv4 address
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -219,15 +221,6 @@ std::string format_time(std::chrono::sys_seconds t, bool iso_8601) {
                   static_cast<unsigned>(date.day()), static_cast<long long>(s / 3600),
                   static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
     return text;
-}
-
-int base64_value(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
 }
 
 // A host name for a certificate: what a DNS name may hold (and '*' for a wildcard, '_' as some
@@ -602,38 +595,31 @@ std::optional<SpkiHash> parse_pin(std::string_view text, std::string& why) {
         why = "a pin has one '/' after sha256 (curl's --pinnedpubkey writes two)" + form;
         return std::nullopt;
     }
-    if (b64.size() != impl::kPinBase64Size) {
-        why = "a pin's hash is 44 base64 characters (32 bytes), got " + std::to_string(b64.size()) + form;
-        return std::nullopt;
-    }
-    if (b64.back() != '=') {
+    Base64Error error;
+    if (auto hash = decode_base64_32(b64, error)) return hash;
+    if (error.kind != Base64Error::Kind::length && !error.ends_in_padding) {
         why = "a pin's hash ends in one '='" + form;
         return std::nullopt;
     }
-    // 43 characters carry 258 bits: the 256 of the hash and 2 that must be zero.
-    SpkiHash hash{};
-    std::size_t out = 0;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (std::size_t i = 0; i + 1 < b64.size(); ++i) {
-        const int v = impl::base64_value(b64[i]);
-        if (v < 0) {
-            why = "invalid base64 character at position " + std::to_string(impl::kPinPrefix.size() + i + 1) +
+    switch (error.kind) {
+        case Base64Error::Kind::length:
+            why = "a pin's hash is 44 base64 characters (32 bytes), got " + std::to_string(b64.size()) + form;
+            break;
+        case Base64Error::Kind::padding:
+            why = error.position < impl::kPinBase64Size
+                      ? "invalid base64 character at position " +
+                            std::to_string(impl::kPinPrefix.size() + error.position) + form
+                      : "a pin's hash ends in one '='" + form;
+            break;
+        case Base64Error::Kind::character:
+            why = "invalid base64 character at position " + std::to_string(impl::kPinPrefix.size() + error.position) +
                   form;
-            return std::nullopt;
-        }
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            hash[out++] = static_cast<std::byte>((acc >> bits) & 0xFF);
-        }
+            break;
+        case Base64Error::Kind::stray_bits:
+            why = "not the canonical base64 of a 32-byte hash (stray low bits before the '=')" + form;
+            break;
     }
-    if ((acc & 0x3) != 0) {
-        why = "not the canonical base64 of a 32-byte hash (stray low bits before the '=')" + form;
-        return std::nullopt;
-    }
-    return hash;
+    return std::nullopt;
 }
 
 bool matches_pin(const x509_st* cert, std::span<const SpkiHash> pins) {

@@ -25,6 +25,7 @@
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
+#include "porthop/relay/session_state.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/relay/agent.hpp"
 #include "porthop/relay/server.hpp"
@@ -142,7 +143,10 @@ public:
           process_(process_info()) {}
 
     int run(const relay::ServerOptions& options) {
-        remember_agents();
+        if (auto problem = remember_agents()) {
+            base::log_error(*problem);
+            return 1;
+        }
         // Set before the workers start: they call it from their threads. The save runs here on
         // worker 0's loop, once however many sessions opened meanwhile (restore_sessions).
         server_.on_agent_session_opened([this] {
@@ -217,7 +221,9 @@ private:
 
     // Before the workers start (they take attaches at once): the porthop clients' sessions the
     // last process knew, so that their captured attaches stay refused (hop/replay_ledger.hpp).
-    void remember_agents() {
+    // A problem that must stop the start: a state_file path that holds some other file, which
+    // the first save would replace.
+    std::optional<std::string> remember_agents() {
         state_file_ = config_.server.state_file;
         // systemd's StateDirectory= (the packaged unit) names a directory that is the service's
         // own: without a state_file of its own the relay keeps its sessions there.
@@ -227,12 +233,18 @@ private:
             if (config_.server.key)
                 base::log_warn("no state_file: an attach captured before a restart of this server opens a "
                                "session once after it (docs/PROTOCOL.md, \"Replay\"); set [server] state_file");
-            return;
+            return std::nullopt;
         }
+        std::string why;
+        if (const auto text = relay::read_state_file(state_file_, why); text && !relay::may_replace_with_state(*text))
+            return "state_file " + state_file_ +
+                   " holds something else than porthop's sessions; not starting, so as not to overwrite it "
+                   "(move it away, or set another state_file)";
         const auto remembered = server_.remember_agents(state_file_);
         if (remembered.agents > 0)
             base::log_info("remembered " + std::to_string(remembered.agents) + " porthop client sessions from " +
                           state_file_ + ": their earlier attaches stay refused");
+        return std::nullopt;
     }
 
     void restore_sessions() {

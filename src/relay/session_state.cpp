@@ -200,6 +200,13 @@ bool write_state_file(const std::string& path, const std::string& text, std::str
     return true;
 }
 
+bool may_replace_with_state(std::string_view text) noexcept {
+    const auto start = text.find_first_not_of(" \t\r\n");
+    if (start == std::string_view::npos) return true;
+    text.remove_prefix(start);
+    return text.starts_with(kMagic) && (text.size() == kMagic.size() || text[kMagic.size()] == ' ');
+}
+
 std::optional<std::string> read_state_file(const std::string& path, std::string& why) {
     why.clear();
     std::ifstream in(path, std::ios::binary);

@@ -33,4 +33,23 @@ if wait_for_log "restored 1 sessions from $WORK/state/sessions" 1; then
 else
     bad "the next start restores it"
 fi
+stop_porthop
+
+# A state_file path that holds some other file (a mistaken path): the server does not start,
+# and the file is left as it was.
+printf '[server]\nlisten = "keep me"\n' >"$WORK/state/sessions"
+before=$(sha256sum <"$WORK/state/sessions")
+status=0
+timeout 10 "$BIN" server --config "$WORK/server.toml" >"$WORK/refused.log" 2>&1 || status=$?
+expect "another file at the state_file path: exit 1" "$status" 1
+if grep -q "holds something else than porthop's sessions" "$WORK/refused.log"; then
+    ok "another file at the state_file path: the error says why"
+else
+    bad "another file at the state_file path: the error says why: $(tail -n 2 "$WORK/refused.log")"
+fi
+expect "another file at the state_file path: left unchanged" "$(sha256sum <"$WORK/state/sessions")" "$before"
+# Negative: an empty file is taken over.
+: >"$WORK/state/sessions"
+start_porthop "$WORK/server.toml"
+expect "an empty file at the state_file path: the server runs" "$($TOOLS udp 1 "$U")" 1
 finish

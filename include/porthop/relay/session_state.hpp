@@ -55,5 +55,8 @@ std::optional<SavedState> parse_state(std::string_view text, std::string& why);
 bool write_state_file(const std::string& path, const std::string& text, std::string& why);
 // The file's text; nullopt with `why` (empty `why`: the file does not exist).
 std::optional<std::string> read_state_file(const std::string& path, std::string& why);
+// Whether a file with `text` may be overwritten with a state file: empty, or one already
+// (of any format version). Anything else is someone's file at a mistaken `state_file` path.
+bool may_replace_with_state(std::string_view text) noexcept;
 
 }  // namespace porthop::relay

@@ -111,3 +111,20 @@ TEST_CASE("session state: files are replaced whole and read back", "[relay][rest
     CHECK_FALSE(relay::write_state_file("/nonexistent-dir/state", "x", why));
     CHECK_THAT(why, Catch::Contains("/nonexistent-dir/state.tmp"));
 }
+
+namespace session_state_replace_test {
+
+TEST_CASE("session state: only an empty file or a state file is overwritten", "[relay][session_state]") {
+    using porthop::relay::may_replace_with_state;
+    CHECK(may_replace_with_state(""));
+    CHECK(may_replace_with_state(" \n\t\r\n"));
+    CHECK(may_replace_with_state("porthop-sessions 2 1700000000 127.0.0.1:51820\n"));
+    CHECK(may_replace_with_state("porthop-sessions 99 1 127.0.0.1:1\n"));  // another format: still ours
+    // Negative: anything else is someone's file.
+    CHECK_FALSE(may_replace_with_state("[server]\nlisten = \"0.0.0.0\"\n"));
+    CHECK_FALSE(may_replace_with_state("porthop-sessionsX 2 1 127.0.0.1:1\n"));
+    CHECK_FALSE(may_replace_with_state("# porthop-sessions\n"));
+    CHECK_FALSE(may_replace_with_state(std::string_view("\0\1\2", 3)));
+}
+
+}  // namespace session_state_replace_test

@@ -74,16 +74,8 @@ RELAY_PID[ovpn]=$PH_PORTHOP_PID RELAY_LOG[ovpn]=$PH_PORTHOP_LOG
 
 # capture_start NAME / capture_stop: tcpdump on the router's client-side interface, both
 # directions, only traffic to and from the server's address.
-capture_start() {
-    PCAP=$PH_TMP/$1.pcap
-    ph_spawn "$PH_NS_RTR" "$PH_TMP/tcpdump-$1.log" tcpdump -i to-cli -n -U -s 0 -w "$PCAP" host "$PH_SRV_ADDR"
-    CAPTURE_PID=$PH_PID
-    ph_wait_ready "$CAPTURE_PID" 5 "tcpdump to start" grep -q "listening on" "$PH_TMP/tcpdump-$1.log"
-}
-capture_stop() {
-    sleep 0.5 # the last packets reach the file (-U writes each packet at once)
-    _ph_stop_pids "$CAPTURE_PID"
-}
+capture_start() { ph_capture_start "$1" to-cli; }
+capture_stop() { ph_capture_stop; }
 vpn_verdicts() { jq -c '[.flows[] | select(.ndpi | test("wireguard|openvpn"; "i"))]' <<<"$1"; }
 
 # --- the two tunnels through their agents ---------------------------------------------------------

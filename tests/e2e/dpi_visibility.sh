@@ -36,16 +36,8 @@ ph_porthop_start "127.0.0.1:$WG_PORT" "443 $UDP_PORTS" "$TCP_PORT" "$(ph_hop_ser
 
 # capture_start NAME / capture_stop: tcpdump on the router's server-side interface, both
 # directions (nDPI's dissectors match requests to answers, as a censor's can).
-capture_start() {
-    PCAP=$PH_TMP/$1.pcap
-    ph_spawn "$PH_NS_RTR" "$PH_TMP/tcpdump-$1.log" tcpdump -i to-srv -n -U -s 0 -w "$PCAP" host "$PH_SRV_ADDR"
-    CAPTURE_PID=$PH_PID
-    ph_wait_ready "$CAPTURE_PID" 5 "tcpdump to start" grep -q "listening on" "$PH_TMP/tcpdump-$1.log"
-}
-capture_stop() {
-    sleep 0.5 # the last packets reach the file (-U writes each packet at once)
-    _ph_stop_pids "$CAPTURE_PID"
-}
+capture_start() { ph_capture_start "$1" to-srv; }
+capture_stop() { ph_capture_stop; }
 
 # The censor's signature rules (lib.sh), counting only here: native WireGuard must hit them
 # (so they can match at all), the agent's traffic must not.

@@ -384,6 +384,21 @@ ph_censor_udp_packets() {
          | select(.[0].match.right == $p) | .[1].counter.packets] | add // 0'
 }
 
+# --- captures at the router -------------------------------------------------------------------
+# ph_capture_start NAME IFACE: tcpdump in the router's namespace on IFACE (to-cli or to-srv), both
+# directions, only traffic to and from the server's address, into $PH_TMP/NAME.pcap; sets PCAP
+# and CAPTURE_PID (stopped with the test's other processes, or by ph_capture_stop).
+ph_capture_start() {
+    PCAP=$PH_TMP/$1.pcap
+    ph_spawn "$PH_NS_RTR" "$PH_TMP/tcpdump-$1.log" tcpdump -i "$2" -n -U -s 0 -w "$PCAP" host "$PH_SRV_ADDR"
+    CAPTURE_PID=$PH_PID
+    ph_wait_ready "$CAPTURE_PID" 5 "tcpdump to start" grep -q "listening on" "$PH_TMP/tcpdump-$1.log"
+}
+ph_capture_stop() {
+    sleep 0.5 # the last packets reach the file (-U writes each packet at once)
+    _ph_stop_pids "$CAPTURE_PID"
+}
+
 # --- porthop ------------------------------------------------------------------------------
 # ph_porthop_start BACKEND UDP_SPECS TCP_SPECS [EXTRA]: runs the relay in the server namespace
 # on the server's veth address (with PH_FAMILY=6 its IPv6 address too). Specs are

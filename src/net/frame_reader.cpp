@@ -35,7 +35,7 @@ void FrameReader::read_masked(const crypto::LengthMask& mask) noexcept {
     rule_ = nullptr;
 }
 
-void FrameReader::read_either(const crypto::LengthMask& mask, const PlainFirst& rule, std::size_t max_masked) noexcept {
+void FrameReader::read_either(const crypto::LengthMask& mask, const FirstRecord& rule, std::size_t max_masked) noexcept {
     form_ = Form::either;
     mask_.emplace(mask);
     rule_ = &rule;
@@ -67,22 +67,22 @@ wire::FrameSplit FrameReader::split_masked(std::span<const std::byte> buffer, st
 }
 
 wire::FrameSplit FrameReader::split_either(std::span<const std::byte> buffer) const noexcept {
-    // A native client's first record wins when it is complete: the client sends it and waits
-    // for an answer, so waiting for a masked record that its random bytes seem to announce
-    // would stall it. A porthop agent's first record reads as such a datagram only if its
-    // random bytes spell an OpenVPN hard reset or a WireGuard initiation of the right length.
     const auto plain = wire::split_frame(buffer, limits_.max_frame);
     const auto masked = split_masked(buffer, max_masked_first_);
-    if (plain.status == wire::FrameStatus::complete) {
-        if (rule_->accepts(plain.payload)) return plain;
-        // Complete either way and no native datagram: a masked record if it is one, else the
-        // owner refuses the plain one at once. (An agent's first record, sent in one write, is
-        // judged on a prefix only if TCP split it and its random length fits that prefix.)
-        return masked.status == wire::FrameStatus::complete ? masked : plain;
-    }
-    if (masked.status == wire::FrameStatus::complete || masked.status == wire::FrameStatus::need_more)
-        return masked;
-    return plain;  // a native record still arriving, or one too long
+    const bool plain_done = plain.status == wire::FrameStatus::complete;
+    const bool masked_done = masked.status == wire::FrameStatus::complete;
+    // Judged readings first: an attach that opens under the key is an agent's whatever its
+    // clear reading looks like; a VPN handshake is a native client's.
+    if (masked_done && rule_->agent(masked.payload)) return masked;
+    if (plain_done && rule_->native(plain.payload)) return plain;
+    // A complete clear reading refused: closed at once (an agent whose first record TCP split
+    // is taken for it only if its random clear length fits the part that came, and retries).
+    if (plain_done) return plain;
+    // Else wait while either may still complete: a native client's first record may come in
+    // pieces (a small MSS, a middlebox), and so may an agent's.
+    if (plain.status == wire::FrameStatus::need_more || masked.status == wire::FrameStatus::need_more)
+        return {wire::FrameStatus::need_more, {}, 0};
+    return plain;  // too long either way
 }
 
 std::size_t FrameReader::masked_length(std::span<const std::byte> buffer) const noexcept {

@@ -1,5 +1,7 @@
 #include "tcp_connection.hpp"
 
+#include <algorithm>
+
 #include "porthop/hop/ingress.hpp"
 #include "porthop/wire/protocol.hpp"
 
@@ -13,7 +15,7 @@ void TcpConnection::start(std::optional<SourceKey> source) {
     host_.connection_started(shared_from_this(), source_);
     // With a key, porthop agents may come: their records' lengths are masked.
     if (const hop::FrameCodec* codec = host_.codec())
-        stream_->read_either(codec->read_lengths(), static_cast<const net::FrameReader::PlainFirst&>(*this),
+        stream_->read_either(codec->read_lengths(), static_cast<const net::FrameReader::FirstRecord&>(*this),
                              hop::FrameCodec::kMaxControl);
     // Slowloris guard: the stream's first-frame deadline runs from here.
     stream_->start(shared_from_this());
@@ -23,10 +25,18 @@ std::chrono::milliseconds TcpConnection::frame_timeout() const noexcept {
     return host_.options().first_frame_timeout;
 }
 
-bool TcpConnection::accepts(std::span<const std::byte> payload) const noexcept {
+bool TcpConnection::agent(std::span<const std::byte> payload) const noexcept {
+    const hop::FrameCodec* codec = host_.codec();
+    if (!codec || payload.size() > hop::FrameCodec::kMaxControl) return false;
+    std::array<std::byte, hop::FrameCodec::kMaxControl> copy;
+    std::copy(payload.begin(), payload.end(), copy.begin());
+    return hop::decide(codec, hop::Flow::unknown, std::span(copy).first(payload.size())).route == hop::Route::attach;
+}
+
+bool TcpConnection::native(std::span<const std::byte> payload) const noexcept {
     const auto protocol = host_.options().protocol;
-    const auto native = wire::classify_native(payload, protocol);
-    return wire::is_handshake(native) && wire::carries(protocol, native);
+    const auto kind = wire::classify_native(payload, protocol);
+    return wire::is_handshake(kind) && wire::carries(protocol, kind);
 }
 
 // ---- ingress: what a frame from the client is ----------------------------------------------
@@ -83,7 +93,7 @@ bool TcpConnection::decide(const net::Frame& first) {
     // hop-link key (the port must not answer probes) or a protocol set.
     const auto& opt = host_.options();
     const bool strict = opt.hop_keys || opt.protocol != wire::Protocol::any;
-    if (strict && !accepts(first.payload)) {
+    if (strict && !native(first.payload)) {
         reject(opt.hop_keys ? "first frame is neither a hop-link attach nor a VPN handshake"
                             : "first frame is not a handshake of the listener's protocol");
         return false;
@@ -94,6 +104,7 @@ bool TcpConnection::decide(const net::Frame& first) {
         return false;
     }
     mode_ = Mode::native;
+    stream_->read_plain();  // a native client's records have their length in clear, all of them
     return true;
 }
 

@@ -33,7 +33,7 @@ namespace porthop::relay {
 
 class TcpConnection final : public std::enable_shared_from_this<TcpConnection>,
                             private net::FrameHandler,
-                            private net::FrameReader::PlainFirst {
+                            private net::FrameReader::FirstRecord {
 public:
     static constexpr std::size_t kReadSlack = 16384;
     static constexpr std::size_t kReadChunk = 16384;
@@ -104,8 +104,11 @@ private:
     void on_frames_done() override;
     void on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) override;
     std::chrono::milliseconds frame_timeout() const noexcept override;
-    // net::FrameReader::PlainFirst: the first datagram a native client of this port may send.
-    bool accepts(std::span<const std::byte> payload) const noexcept override;
+    // net::FrameReader::FirstRecord: an attach that opens under the key (checked on a copy:
+    // the stream's bytes stay as they came); the first datagram a native client of this port
+    // may send.
+    bool agent(std::span<const std::byte> payload) const noexcept override;
+    bool native(std::span<const std::byte> payload) const noexcept override;
 
     // Sends the batched frames; what a full backend socket refuses is held in the stream.
     void flush();

@@ -6,18 +6,22 @@
 //  - every complete record lies in the buffer right after its 2-byte header, no longer than
 //    max_frame, and its header re-encodes (plain: the length; masked: length ^ mask(salt));
 //  - a masked record is at least a frame's overhead (11 bytes);
-//  - either: a clear record is taken only if the rule accepts it or no masked reading is
-//    complete; after the first record the owner fixes the form, as TcpConnection does;
+//  - either: a masked record is taken only if the rule takes it for an agent's; a clear one
+//    only if no masked reading the rule takes is complete; after the first record the owner
+//    fixes the form, as TcpConnection does;
 //  - the reader always has room to read while the stream goes on, and the loop ends;
 //  - splitting never allocates.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "fuzz_support.hpp"
 #include "porthop/crypto/length_mask.hpp"
+#include "porthop/hop/frame_codec.hpp"
 #include "porthop/hop/frame_codec_v2.hpp"
+#include "porthop/hop/ingress.hpp"
 #include "porthop/net/frame_reader.hpp"
 #include "porthop/wire/protocol.hpp"
 
@@ -33,9 +37,19 @@ std::size_t u16_at(std::span<const std::byte> b) {
     return std::to_integer<std::size_t>(b[0]) << 8 | std::to_integer<std::size_t>(b[1]);
 }
 
-// The server's rule for a clear first record: a native client's handshake.
-struct NativeHandshake final : net::FrameReader::PlainFirst {
-    bool accepts(std::span<const std::byte> payload) const noexcept override {
+// The server's rule: an attach that opens under the vectors' key (on a copy), a native
+// client's handshake.
+struct ServerRule final : net::FrameReader::FirstRecord {
+    bool agent(std::span<const std::byte> payload) const noexcept override {
+        static const porthop::hop::FrameCodec codec(porthop::fuzz::vector_keys(), porthop::hop::FrameCodec::Side::server,
+                                                    crypto::StreamRandom(std::array<std::byte, 32>{}));
+        std::array<std::byte, porthop::hop::FrameCodec::kMaxControl> copy{};
+        if (payload.size() > copy.size()) return false;
+        std::copy(payload.begin(), payload.end(), copy.begin());
+        return porthop::hop::decide(&codec, porthop::hop::Flow::unknown, std::span(copy).first(payload.size())).route ==
+               porthop::hop::Route::attach;
+    }
+    bool native(std::span<const std::byte> payload) const noexcept override {
         return wire::is_handshake(wire::classify_native(payload, wire::Protocol::any));
     }
 };
@@ -53,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t max_frame = std::max<std::size_t>(16, std::size_t{data[1]} << 8 | data[2]);
     const std::span<const std::byte> stream(reinterpret_cast<const std::byte*>(data + 3), size - 3);
 
-    static const NativeHandshake rule;
+    static const ServerRule rule;
     const crypto::LengthMask mask(porthop::fuzz::vector_keys().mask, crypto::MaskDirection::agent_to_server);
     constexpr std::size_t kMaxMasked = 2048;
     net::FrameReader reader({max_frame, 512, 256});
@@ -91,15 +105,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check(form != 0);
                 check(split.payload.size() >= porthop::hop::v2::kOverhead);
                 check((u16_at(at) ^ mask(at.subspan<2, crypto::kMaskSaltSize>())) == split.payload.size());
-                if (either) check(split.payload.size() <= kMaxMasked);
+                if (either) check(split.payload.size() <= kMaxMasked && rule.agent(split.payload));
             } else {
                 check(form != 1);
                 check(u16_at(at) == split.payload.size());
-                if (either && !rule.accepts(split.payload) && at.size() >= 2 + crypto::kMaskSaltSize) {
-                    // Refused by the rule: taken clear only when no masked reading is complete.
+                if (either && at.size() >= 2 + crypto::kMaskSaltSize) {
+                    // Taken clear only when no complete masked reading is an agent's.
                     const std::size_t masked = u16_at(at) ^ mask(at.subspan<2, crypto::kMaskSaltSize>());
                     check(masked < porthop::hop::v2::kOverhead || masked > std::min(kMaxMasked, max_frame) ||
-                          at.size() < 2 + masked);
+                          at.size() < 2 + masked || !rule.agent(at.subspan(2, masked)));
                 }
             }
             if (either) {  // the owner fixes the form from the first record on

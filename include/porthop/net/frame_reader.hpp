@@ -11,12 +11,16 @@
 //   plain   the u16 in clear: native clients, and every stream of a server without a key;
 //   masked  a porthop agent's records (crypto/length_mask.hpp): the length is unmasked with
 //           the 8 bytes of salt that follow it, so a record is split only once 10 bytes are in;
-//   either  a server connection's first record, before anything says what the client is: a
-//           complete plain record that the PlainFirst rule accepts (a native VPN client's first
-//           datagram, a handshake) is taken first; then a complete masked one no longer than a
-//           control frame; then a complete plain one (which the owner refuses); while none is
-//           complete, the reader waits for whichever may still complete. The split says which
-//           form it read (FrameSplit::masked), and the owner then fixes the form.
+//   either  a server connection's first record, before anything says what the client is. The
+//           owner's FirstRecord rule judges each complete reading: a masked one (no longer than
+//           a control frame) that is an agent's attach is taken first, then a clear one that
+//           is a native client's first datagram, then a complete clear one the rule refused
+//           (the owner refuses it); otherwise the reader waits while either reading may still
+//           complete. Judged readings, not their order, decide: a native client whose first
+//           record arrives in pieces is not cut short by a masked reading of its first bytes,
+//           and an agent is not taken for a native client by its random clear reading.
+//           The split says which form it read (FrameSplit::masked); the owner then fixes the
+//           form (read_plain or read_masked) for the rest of the stream.
 //
 // Pure bookkeeping (no I/O): the stream reads into read_target(), then commit()s.
 #pragma once
@@ -39,13 +43,16 @@ public:
         std::size_t slack;       // room beyond one longest frame
     };
 
-    // Which plain first records `either` takes: a native client's first datagram.
-    class PlainFirst {
+    // How `either` judges the readings of a first record (the server's TcpConnection).
+    class FirstRecord {
     public:
-        virtual bool accepts(std::span<const std::byte> payload) const noexcept = 0;
+        // A masked reading that is a porthop agent's first frame (an attach under the key).
+        virtual bool agent(std::span<const std::byte> payload) const noexcept = 0;
+        // A clear reading that is a native client's first datagram (a VPN handshake).
+        virtual bool native(std::span<const std::byte> payload) const noexcept = 0;
 
     protected:
-        ~PlainFirst() = default;
+        ~FirstRecord() = default;
     };
 
     explicit FrameReader(Limits limits) noexcept;
@@ -57,7 +64,7 @@ public:
     // `max_masked`: the longest masked first record (an agent's first frame is an attach: a
     // control frame, at most FrameCodec::kMaxControl), so that random bytes rarely read as the
     // start of one and make the reader wait.
-    void read_either(const crypto::LengthMask& mask, const PlainFirst& rule, std::size_t max_masked) noexcept;
+    void read_either(const crypto::LengthMask& mask, const FirstRecord& rule, std::size_t max_masked) noexcept;
 
     // Allocates the buffer (not before: a connection that never starts costs nothing).
     void allocate();
@@ -86,7 +93,7 @@ private:
     Limits limits_;
     Form form_ = Form::plain;
     std::optional<crypto::LengthMask> mask_;
-    const PlainFirst* rule_ = nullptr;
+    const FirstRecord* rule_ = nullptr;
     std::size_t max_masked_first_ = 0;
     std::size_t capacity_;
     std::unique_ptr<std::byte[]> buffer_;

@@ -84,8 +84,9 @@ public:
     // How record lengths are read and written from the next record on (net/frame_reader.hpp,
     // docs/PROTOCOL.md "TCP framing"); plain both ways until set. May be called from on_frame():
     // the records after that frame are split in the new form. `rule` must outlive the stream.
+    virtual void read_plain() = 0;
     virtual void read_masked(const crypto::LengthMask& mask) = 0;
-    virtual void read_either(const crypto::LengthMask& mask, const FrameReader::PlainFirst& rule,
+    virtual void read_either(const crypto::LengthMask& mask, const FrameReader::FirstRecord& rule,
                              std::size_t max_masked) = 0;
     virtual void write_masked(const crypto::LengthMask& mask) = 0;
     // From on_frame() or on_frames_done() only: the frames from offset `from` on (delivered,
@@ -163,8 +164,9 @@ public:
         return pushed;
     }
 
+    void read_plain() override { reader_.read_plain(); }
     void read_masked(const crypto::LengthMask& mask) override { reader_.read_masked(mask); }
-    void read_either(const crypto::LengthMask& mask, const FrameReader::PlainFirst& rule,
+    void read_either(const crypto::LengthMask& mask, const FrameReader::FirstRecord& rule,
                      std::size_t max_masked) override {
         reader_.read_either(mask, rule, max_masked);
     }

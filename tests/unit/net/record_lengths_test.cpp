@@ -26,10 +26,15 @@ const crypto::LengthMask& mask() {
     return m;
 }
 
-// A frame of `size` bytes whose first 8 (its salt) come from `seed`.
+// What the test rule takes for an agent's frame: this byte after the salt (a stand-in for an
+// attach that opens under the key).
+constexpr std::byte kAgentMark{0xa5};
+
+// A frame of `size` bytes whose first 8 (its salt) come from `seed`, marked as an agent's.
 Bytes frame_with_salt(std::size_t size, std::uint32_t seed) {
     Bytes f = test::pattern(size, static_cast<std::uint8_t>(seed));
     for (std::size_t i = 0; i < 4 && i < f.size(); ++i) f[i] = static_cast<std::byte>(seed >> (8 * i));
+    if (f.size() > 8) f[8] = kAgentMark;
     return f;
 }
 
@@ -49,12 +54,35 @@ std::size_t plain_length(std::span<const std::byte> r) {
     return std::to_integer<std::size_t>(r[0]) << 8 | std::to_integer<std::size_t>(r[1]);
 }
 
-// Accepts plain first records that start with 0xee (a stand-in for a VPN handshake).
-struct StartsWithEE final : FrameReader::PlainFirst {
-    bool accepts(std::span<const std::byte> payload) const noexcept override {
+// Takes masked readings carrying kAgentMark for an agent's, clear ones that start with 0xee
+// for a native client's (stand-ins for an attach and a VPN handshake).
+struct TestRule final : FrameReader::FirstRecord {
+    bool agent(std::span<const std::byte> payload) const noexcept override {
+        return payload.size() > 8 && payload[8] == kAgentMark;
+    }
+    bool native(std::span<const std::byte> payload) const noexcept override {
         return !payload.empty() && payload[0] == std::byte{0xee};
     }
 };
+
+// A native client's first record of `size` bytes (starting 0xee, never marked), the first for
+// `seed` upwards whose record satisfies `want`.
+template <class Want>
+Bytes find_native(std::size_t size, Want want) {
+    for (std::uint32_t seed = 1; seed < 1'000'000; ++seed) {
+        Bytes payload = test::pattern(size, static_cast<std::uint8_t>(seed));
+        payload[0] = std::byte{0xee};
+        for (std::size_t i = 1; i < 5; ++i) payload[i] = static_cast<std::byte>(seed >> (8 * (i - 1)));
+        payload[8] = ~kAgentMark;
+        Bytes r = test::stream_frame(payload);
+        if (want(r)) return r;
+    }
+    FAIL("no such record");
+    return {};
+}
+
+// What a record's first bytes announce when read masked (at least 10 bytes).
+std::size_t masked_reading(std::span<const std::byte> r) { return *test::masked_length(mask(), r); }
 
 struct Reader {
     FrameReader reader{{1400, 4096, 4096}};
@@ -129,23 +157,21 @@ TEST_CASE("record lengths: a plain reader still reads plain records", "[net][rec
 }
 
 TEST_CASE("record lengths: a first record read either way", "[net][record_lengths]") {
-    const StartsWithEE rule;
+    const TestRule rule;
     const std::size_t kMaxMasked = 2048;
     Reader r;
     r.reader.read_either(mask(), rule, kMaxMasked);
 
     SECTION("a native client's first datagram, complete, is taken plain") {
         Bytes native(148, std::byte{0xee});
-        // Whatever its bytes announce when read as masked.
         r.put(test::stream_frame(native));
         const auto split = r.split();
         REQUIRE(split.status == FrameStatus::complete);
         CHECK_FALSE(split.masked);
         CHECK(split.payload.size() == 148);
     }
-    SECTION("an agent's masked record is taken masked") {
+    SECTION("an agent's masked record is taken masked, also when it comes in two parts") {
         const Bytes record = find_record(400, [](const Bytes& rec) { return plain_length(rec) > 400; });
-        // Arriving in two parts: the first is never judged on its own.
         r.put(std::span(record).first(200));
         CHECK(r.split().status == FrameStatus::need_more);
         r.put(std::span(record).subspan(200));
@@ -154,47 +180,67 @@ TEST_CASE("record lengths: a first record read either way", "[net][record_length
         CHECK(split.masked);
         CHECK(split.payload.size() == 400);
     }
-    SECTION("complete both ways and not native: masked") {
-        const Bytes record = find_record(400, [](const Bytes& rec) {
-            return plain_length(rec) <= 398 && rec[2] != std::byte{0xee};
-        });
-        r.put(record);
-        const auto split = r.split();
-        REQUIRE(split.status == FrameStatus::complete);
-        CHECK(split.masked);
-    }
-    SECTION("native and complete both ways: plain, the native client is not kept waiting") {
+    SECTION("an agent whose clear reading looks like a native client's is taken masked") {
         const Bytes record = find_record(400, [](const Bytes& rec) {
             return plain_length(rec) <= 398 && rec[2] == std::byte{0xee};
         });
         r.put(record);
         const auto split = r.split();
         REQUIRE(split.status == FrameStatus::complete);
-        CHECK_FALSE(split.masked);
-        CHECK(split.payload.size() == plain_length(record));
+        CHECK(split.masked);
     }
-    SECTION("negative: a complete plain record that is not native, with no complete masked one, goes to the owner") {
-        Bytes garbage = test::stream_frame(test::pattern(60, 4));
-        r.put(garbage);
+    SECTION("a native first record in pieces is not cut short by a masked reading of its start") {
+        // Its first 536 bytes read masked as a complete record (not an agent's).
+        const Bytes record = find_native(1100, [](const Bytes& rec) {
+            const std::size_t m = masked_reading(rec);
+            return m >= 11 && m + 2 <= 536;
+        });
+        r.put(std::span(record).first(536));
+        CHECK(r.split().status == FrameStatus::need_more);
+        r.put(std::span(record).subspan(536));
         const auto split = r.split();
         REQUIRE(split.status == FrameStatus::complete);
-        CHECK_FALSE(split.masked);  // the owner refuses it at once
+        CHECK_FALSE(split.masked);
+        CHECK(split.payload.size() == 1100);
     }
-    SECTION("a masked first record longer than max_masked is not one") {
+    SECTION("a masked reading shorter than a frame does not end a first record still arriving") {
+        const Bytes record = find_native(1100, [](const Bytes& rec) { return masked_reading(rec) < 11; });
+        r.put(std::span(record).first(300));
+        CHECK(r.split().status == FrameStatus::need_more);
+        r.put(std::span(record).subspan(300));
+        CHECK(r.split().status == FrameStatus::complete);
+    }
+    SECTION("negative: a complete clear record that nobody claims goes to the owner at once") {
+        r.put(test::stream_frame(test::pattern(60, 4)));
+        const auto split = r.split();
+        REQUIRE(split.status == FrameStatus::complete);
+        CHECK_FALSE(split.masked);  // the owner refuses it
+    }
+    SECTION("negative: a complete masked reading that is not an agent's is not taken") {
+        Bytes frame = frame_with_salt(300, 5);
+        frame[8] = ~kAgentMark;
+        const Bytes record = test::masked_record(mask(), frame);
+        REQUIRE(plain_length(record) > 1400);  // the clear reading cannot complete either
+        r.put(record);
+        CHECK(r.split().status == FrameStatus::too_large);
+    }
+    SECTION("the longest masked first record is max_masked bytes") {
         Reader capped;
         capped.reader.read_either(mask(), rule, 400);
-        // Read masked it announces 500, beyond 400; read plain, more than has come: only a
-        // native record could still complete, so the reader waits for that one.
-        const Bytes waits = find_record(500, [](const Bytes& rec) {
+        const Bytes fits = find_record(400, [](const Bytes& rec) { return plain_length(rec) > 1400; });
+        capped.put(fits);
+        CHECK(capped.split().masked);
+        // One byte more is not a masked first record: the clear reading decides.
+        Reader over;
+        over.reader.read_either(mask(), rule, 400);
+        over.put(find_record(401, [](const Bytes& rec) { return plain_length(rec) > 1400; }));
+        CHECK(over.split().status == FrameStatus::too_large);
+        Reader waits;
+        waits.reader.read_either(mask(), rule, 400);
+        waits.put(find_record(401, [](const Bytes& rec) {
             return plain_length(rec) > 600 && plain_length(rec) <= 1400;
-        });
-        capped.put(waits);
-        CHECK(capped.split().status == FrameStatus::need_more);
-        // Negative: neither reading can complete.
-        Reader neither;
-        neither.reader.read_either(mask(), rule, 400);
-        neither.put(find_record(500, [](const Bytes& rec) { return plain_length(rec) > 1400; }));
-        CHECK(neither.split().status == FrameStatus::too_large);
+        }));
+        CHECK(waits.split().status == FrameStatus::need_more);  // only a native record could complete
     }
 }
 
@@ -202,7 +248,7 @@ TEST_CASE("record lengths: a record longer than a read chunk is read whole in ev
           "[net][record_lengths]") {
     // A reader that asks for 64 bytes per read: a longer record must make it ask for more,
     // or its buffer fills and the next read has no room (a busy loop until the deadline).
-    const StartsWithEE rule;
+    const TestRule rule;
     const Bytes native = [] {
         Bytes b(1000, std::byte{0xee});
         return test::stream_frame(b);

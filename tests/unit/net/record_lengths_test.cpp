@@ -128,6 +128,11 @@ TEST_CASE("record lengths: negative: a masked length out of range ends the strea
         record[1] ^= std::byte{12 ^ 10};  // now announces 10 bytes
         r.put(record);
         CHECK(r.split().status == FrameStatus::too_short);
+        // Negative: 11 bytes, a salt and a header with no body, is a record.
+        Reader eleven;
+        eleven.reader.read_masked(mask());
+        eleven.put(test::masked_record(mask(), frame_with_salt(11, 3)));
+        CHECK(eleven.split().status == FrameStatus::complete);
     }
     SECTION("longer than max_frame") {
         Reader r;

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Sends each probe of PROBES to a running nginx over a raw socket and keeps its answer byte for
+byte: the golden files that tests/unit/wire/http_response_test.cpp compares
+wire/http_response's output with. Run by make_http_vectors.sh, which starts the nginx.
+
+    capture_http.py --plain PORT --tls PORT --out DIR
+        writes DIR/NAME.req (the request), DIR/NAME.resp (nginx's answer) and DIR/cases.txt
+    capture_http.py --plain PORT --tls PORT --check DIR
+        captures again and compares with the files in DIR, the Date value masked (the unit test
+        does not need the mask: it reads the Date from the file and passes that time in)
+
+A probe's answer is everything nginx sends until it closes the connection or stays silent for
+IDLE seconds (a keep-alive connection stays open: 75 s by default). Whether it closed is the
+third column of cases.txt: nginx's keep-alive decision, which the C++ function reports too.
+"""
+import argparse
+import os
+import re
+import socket
+import sys
+
+IDLE = 0.5
+
+HOST = b"Host: example.test\r\n"
+
+
+def get(target, version=b"HTTP/1.1", method=b"GET", headers=HOST):
+    return method + b" " + target + b" " + version + b"\r\n" + headers + b"\r\n"
+
+
+# (name, port, request). `plain` is nginx's plain-HTTP listener (the built-in site's role),
+# `tls` its `ssl` listener, which gets plain HTTP here (the answer porthop gives a plain-HTTP
+# client on its TLS port).
+PROBES = [
+    # The page: "/" through the index module, "/index.html" directly, and targets nginx
+    # normalizes to one of them (query, fragment, percent-encoding, dot segments, slashes,
+    # absolute URI with and without a path).
+    ("get_root", "plain", get(b"/")),
+    ("head_root", "plain", get(b"/", method=b"HEAD")),
+    ("get_index", "plain", get(b"/index.html")),
+    ("get_root_query", "plain", get(b"/?q=1#top")),
+    ("get_encoded_dots", "plain", get(b"//a/./../%69ndex%2ehtml")),
+    ("get_absolute", "plain", get(b"http://example.test/")),
+    ("get_absolute_no_path", "plain", get(b"HTTP://example.test:8080?x")),
+    ("get_absolute_literal", "plain", get(b"h2c://[::1]:/index.html")),
+    ("get_root_close", "plain", get(b"/", headers=HOST + b"Connection: close\r\n")),
+    ("get_root_http10", "plain", get(b"/", version=b"HTTP/1.0", headers=b"")),
+    ("get_root_http10_keepalive", "plain",
+     get(b"/", version=b"HTTP/1.0", headers=b"Connection: keep-alive\r\n")),
+    ("get_root_lf_only", "plain", b"GET / HTTP/1.1\nHost: example.test\n\n"),
+    # Everything else is missing: 404 whatever the method (try_files runs before the content
+    # handlers). Targets that look like the page but are not.
+    ("get_missing", "plain", get(b"/missing")),
+    ("head_missing", "plain", get(b"/missing", method=b"HEAD")),
+    ("get_missing_http10", "plain", get(b"/missing", version=b"HTTP/1.0", headers=b"")),
+    ("get_index_slash", "plain", get(b"/index.html/")),
+    ("get_encoded_query", "plain", get(b"/%3F")),
+    ("get_index_upper", "plain", get(b"/INDEX.HTML")),
+    ("post_missing", "plain", get(b"/missing", method=b"POST")),
+    ("delete_missing", "plain", get(b"/missing", method=b"DELETE")),
+    # The page under another method: 405 (the static module serves GET and HEAD only).
+    ("post_root", "plain", get(b"/", method=b"POST")),
+    ("post_index_http10", "plain", get(b"/index.html", method=b"POST", version=b"HTTP/1.0",
+                                       headers=b"")),
+    ("put_index", "plain", get(b"/index.html", method=b"PUT")),
+    ("unknown_method_root", "plain", get(b"/", method=b"FOO_BAR")),
+    # Refused before any file lookup, and the connection closed.
+    ("trace_root", "plain", get(b"/", method=b"TRACE")),
+    ("connect_root", "plain", get(b"/", method=b"CONNECT")),
+    # Bad requests: 400 and close; a HEAD whose method nginx had read gets no body.
+    ("bad_lowercase", "plain", b"get / HTTP/1.1\r\n\r\n"),
+    ("bad_garbage", "plain", b"\x01\x9a\x33\xf0garbage\r\n\r\n"),
+    ("bad_no_host", "plain", b"GET / HTTP/1.1\r\n\r\n"),
+    ("head_no_host", "plain", b"HEAD / HTTP/1.1\r\n\r\n"),
+    ("bad_dotdot", "plain", get(b"/../")),
+    ("head_dotdot", "plain", get(b"/a/../..", method=b"HEAD")),
+    ("bad_encoded_dotdot", "plain", get(b"/%2e%2E/x")),
+    ("bad_percent", "plain", get(b"/%zz")),
+    ("bad_percent_short", "plain", get(b"/%4")),
+    ("bad_percent_nul", "plain", get(b"/a%00")),
+    ("bad_absolute_host", "plain", get(b"http://ex@mple.test/")),
+    ("bad_absolute_port", "plain", get(b"http://example.test:x/")),
+    ("bad_absolute_empty_host", "plain", get(b"http:///")),
+    ("bad_absolute_dots", "plain", get(b"http://a..b/")),
+    # Too large: a request line over 8 KiB gets 414; a header line over 8 KiB gets
+    # 400 "Request Header Or Cookie Too Large" (nginx's large_client_header_buffers 4 8k).
+    ("uri_too_long", "plain", get(b"/" + b"a" * 9000)),
+    ("head_uri_too_long", "plain", get(b"/" + b"a" * 9000, method=b"HEAD")),
+    ("header_too_long", "plain", get(b"/", headers=HOST + b"X-Pad: " + b"b" * 9000 + b"\r\n")),
+    ("head_header_too_long", "plain",
+     get(b"/", method=b"HEAD", headers=HOST + b"X-Pad: " + b"b" * 9000 + b"\r\n")),
+    # Plain HTTP on the TLS port: 400 "The plain HTTP request was sent to HTTPS port" once the
+    # head is read, unless the request is bad or TRACE/CONNECT, which are refused first.
+    ("tls_get_root", "tls", get(b"/")),
+    ("tls_head_root", "tls", get(b"/", method=b"HEAD")),
+    ("tls_post_missing", "tls", get(b"/missing", method=b"POST")),
+    ("tls_get_http10_keepalive", "tls",
+     get(b"/", version=b"HTTP/1.0", headers=b"Connection: keep-alive\r\n")),
+    ("tls_trace_root", "tls", get(b"/", method=b"TRACE")),
+    ("tls_bad_garbage", "tls", b"hello\r\n\r\n"),
+    ("tls_bad_no_host", "tls", b"GET / HTTP/1.1\r\n\r\n"),
+    ("tls_bad_dotdot", "tls", get(b"/../")),
+    ("tls_uri_too_long", "tls", get(b"/" + b"a" * 9000)),
+]
+
+
+def exchange(port, request):
+    """Sends request, returns (answer, closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        s.settimeout(IDLE)
+        answer = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return answer, False
+            if not chunk:
+                return answer, True
+            answer += chunk
+
+
+def mask_date(response):
+    return re.sub(rb"\r\nDate: [^\r]*\r\n", b"\r\nDate: *\r\n", response, count=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plain", type=int, required=True)
+    ap.add_argument("--tls", type=int, required=True)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out")
+    mode.add_argument("--check")
+    args = ap.parse_args()
+    ports = {"plain": args.plain, "tls": args.tls}
+
+    failed = 0
+    cases = []
+    for name, port, request in PROBES:
+        answer, closed = exchange(ports[port], request)
+        connection = "close" if closed else "keep-alive"
+        cases.append(f"{name} {port} {connection}")
+        if args.out:
+            with open(os.path.join(args.out, name + ".req"), "wb") as f:
+                f.write(request)
+            with open(os.path.join(args.out, name + ".resp"), "wb") as f:
+                f.write(answer)
+            continue
+        with open(os.path.join(args.check, name + ".resp"), "rb") as f:
+            golden = f.read()
+        if mask_date(golden) == mask_date(answer):
+            print(f"PASS: {name}")
+        else:
+            failed += 1
+            print(f"FAIL: {name}: nginx now sends {mask_date(answer)[:300]!r}")
+    if args.out:
+        with open(os.path.join(args.out, "cases.txt"), "w") as f:
+            f.write("# name listener connection-after-the-answer (written by capture_http.py)\n")
+            f.write("\n".join(cases) + "\n")
+    else:
+        with open(os.path.join(args.check, "cases.txt")) as f:
+            golden_cases = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        if golden_cases != cases:
+            failed += 1
+            print("FAIL: cases.txt differs:", sorted(set(cases) ^ set(golden_cases)))
+        else:
+            print("PASS: cases.txt (names, listeners, connection handling)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

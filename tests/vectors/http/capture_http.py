@@ -104,6 +104,19 @@ PROBES = [
 ]
 
 
+# More targets for the URI rules (normalization, escapes, absolute-URI authorities), as GET:
+# target_NN, NN the position here.
+TARGETS = [
+    b"/.", b"/a/..", b"/a/b/../../index.html", b"///index.html", b"/%2Findex.html",
+    b"/index.html?a=/../..", b"/index.html#/../..", b"http://a.b.:80/index.html", b"http://[::1]",
+    b"/index.html/.", b"/index.html/x/..", b"/%25", b"/%23", b"/index.htm", b"/.index.html",
+    b"/...", b"/\xc3\xa9", b"/..", b"/a/../../", b"/%2e%2e", b"/%", b"/%0", b"/%g0", b"/%00",
+    b"http://.", b"http://a:1x/", b"http://a#/", b"http://[a/]/", b"http://[::1/", b"http://a_b/",
+    b"http://A-Z.9/?", b"http://a:/index.html", b"/index%2Ehtml/%2e%2E/",
+]
+PROBES += [(f"target_{i:02d}", "plain", get(t)) for i, t in enumerate(TARGETS, 1)]
+
+
 def exchange(port, request):
     """Sends request, returns (answer, closed)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
@@ -143,6 +156,14 @@ def main():
         if args.out:
             with open(os.path.join(args.out, name + ".req"), "wb") as f:
                 f.write(request)
+            # An answer that differs from the committed one only in its Date keeps the
+            # committed file, so that a new capture changes only what nginx changed.
+            kept = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".resp")
+            if os.path.exists(kept):
+                with open(kept, "rb") as f:
+                    old = f.read()
+                if mask_date(old) == mask_date(answer):
+                    answer = old
             with open(os.path.join(args.out, name + ".resp"), "wb") as f:
                 f.write(answer)
             continue

@@ -133,6 +133,7 @@ constexpr ErrorPage kPlainHttpOnTls{400, "Bad Request", "The plain HTTP request 
 constexpr ErrorPage kNotFound{404, "Not Found", ""};
 constexpr ErrorPage kNotAllowed{405, "Not Allowed", ""};
 constexpr ErrorPage kUriTooLarge{414, "Request-URI Too Large", ""};
+constexpr ErrorPage kVersionNotSupported{505, "HTTP Version Not Supported", ""};
 
 void append_status_and_date(std::string& out, std::uint16_t status, std::string_view reason,
                             Clock::time_point now) {
@@ -216,6 +217,23 @@ std::string_view request_line_start(std::span<const std::byte> input) noexcept {
     return start == std::string_view::npos ? std::string_view{} : s.substr(start);
 }
 
+// nginx refuses a major version above 1 with 505 at the digit that makes it so: a first digit
+// 2-9, or a second digit after "1" ("HTTP/10."). A first digit 0 is a 400. So when the parser
+// refused the version, the version token's first two bytes tell 505 from 400.
+bool version_not_supported(std::string_view line) noexcept {
+    line = line.substr(0, line.find('\n'));
+    for (int token = 0; token < 2; ++token) {  // past the method and the target, and their spaces
+        const auto space = line.find(' ');
+        const auto next = space == std::string_view::npos ? space : line.find_first_not_of(' ', space);
+        if (next == std::string_view::npos) return false;
+        line.remove_prefix(next);
+    }
+    if (!line.starts_with("HTTP/") || line.size() < 6) return false;
+    const char first = line[5];
+    if (first >= '2' && first <= '9') return true;
+    return first == '1' && line.size() > 6 && is_digit(line[6]);
+}
+
 // A bad head. nginx sets the method once it has read it and its space, and a HEAD request gets
 // no body from then on, also on an error. Too long: nginx's large_client_header_buffers (4 8k)
 // hold a request line of up to 8 KiB with its line end, else 414; a longer head means a header
@@ -227,6 +245,8 @@ HttpResponse bad_head_answer(const HttpHead& head, std::span<const std::byte> in
         const bool line_fits = line.substr(0, kMaxRequestHead).find('\n') != std::string_view::npos;
         return error_answer(line_fits ? kHeaderTooLarge : kUriTooLarge, header_only, true, now);
     }
+    if (head.error == HttpHeadError::version && version_not_supported(line))
+        return error_answer(kVersionNotSupported, header_only, true, now);
     return error_answer(kBadRequest, header_only, true, now);
 }
 

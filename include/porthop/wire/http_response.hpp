@@ -20,6 +20,8 @@
 //     Too Large" (nginx's answer to one header line over 8 KiB). A difference: nginx reads heads
 //     of up to 32 KiB whose lines are each under 8 KiB and answers them normally; the parser
 //     stops at 8 KiB.
+//   - An HTTP major version above 1 ("HTTP/2.0", "HTTP/10.0"): 505, before the target is
+//     looked at, as nginx refuses it at the version's digit.
 //   - Connection: keep-alive or close as HttpHead::keep_alive says for 200, 404 and 405 (an
 //     HTTP/1.0 request closes unless it asks for keep-alive); every other answer closes.
 //   - HEAD gets the headers alone, also on an error, once nginx has read the method "HEAD ".

@@ -82,6 +82,14 @@ PROBES = [
     ("bad_absolute_port", "plain", get(b"http://example.test:x/")),
     ("bad_absolute_empty_host", "plain", get(b"http:///")),
     ("bad_absolute_dots", "plain", get(b"http://a..b/")),
+    # A version nginx does not speak: 505 at the first digit that makes the major above 1
+    # (before the rest of the line, so a bad target after all), 400 for a major of 0.
+    ("version_2", "plain", get(b"/", version=b"HTTP/2.0")),
+    ("head_version_3", "plain", get(b"/", method=b"HEAD", version=b"HTTP/3.1")),
+    ("version_10", "plain", get(b"/", version=b"HTTP/10.0")),
+    ("version_2_after_dotdot", "plain", get(b"/../", version=b"HTTP/2x", headers=b"")),
+    ("bad_version_02", "plain", get(b"/", version=b"HTTP/02.0")),
+    ("bad_version_0", "plain", get(b"/", version=b"HTTP/0.9")),
     # Too large: a request line over 8 KiB gets 414; a header line over 8 KiB gets
     # 400 "Request Header Or Cookie Too Large" (nginx's large_client_header_buffers 4 8k).
     ("uri_too_long", "plain", get(b"/" + b"a" * 9000)),
@@ -101,6 +109,7 @@ PROBES = [
     ("tls_bad_no_host", "tls", b"GET / HTTP/1.1\r\n\r\n"),
     ("tls_bad_dotdot", "tls", get(b"/../")),
     ("tls_uri_too_long", "tls", get(b"/" + b"a" * 9000)),
+    ("tls_version_2", "tls", get(b"/", version=b"HTTP/2.0")),
 ]
 
 

@@ -29,7 +29,8 @@ int hex_digit(char c) noexcept {
 // nginx's request-line states for an absolute URI's host (sw_host, sw_host_ip_literal).
 bool is_host_char(char c) noexcept { return is_letter(c) || is_digit(c) || c == '.' || c == '-'; }
 bool is_ip_literal_char(char c) noexcept {
-    return is_letter(c) || is_digit(c) || std::string_view(":-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+    return is_letter(c) || is_digit(c) ||
+           std::string_view(":-._~!$&'()*+,;=").find(c) != std::string_view::npos;
 }
 
 // ngx_http_validate_host, for the bytes the host states let through: no "..", and something
@@ -252,7 +253,8 @@ HttpResponse bad_head_answer(const HttpHead& head, std::span<const std::byte> in
 
 // What nginx refuses before it looks at the listener or the files: a bad head, a target it
 // cannot normalize (both while reading the request line), TRACE and CONNECT (once the headers
-// are read). Also reports the target's resource for the steps after.
+// are read); and the empty answer to a head that needs more bytes. Otherwise nullopt, with the
+// target's resource in `resource` for the steps after.
 std::optional<HttpResponse> refused_early(const HttpHead& head, std::span<const std::byte> input,
                                           Resource& resource, Clock::time_point now) {
     if (head.status == HttpHeadStatus::need_more) return HttpResponse{};
@@ -260,15 +262,17 @@ std::optional<HttpResponse> refused_early(const HttpHead& head, std::span<const 
     const bool header_only = head.method == "HEAD";
     resource = resolve(head.target);
     if (resource == Resource::refused) return error_answer(kBadRequest, header_only, true, now);
-    if (head.method == "TRACE" || head.method == "CONNECT") return error_answer(kNotAllowed, header_only, true, now);
+    if (head.method == "TRACE" || head.method == "CONNECT")
+        return error_answer(kNotAllowed, header_only, true, now);
     return std::nullopt;
 }
 
 }  // namespace http_response_detail
 
-using namespace http_response_detail;
+// (The using-directives below stay inside the function bodies: at namespace scope they would
+// reach the sources after this one in the unity translation unit.)
 
-std::string format_http_date(Clock::time_point t) {
+std::string format_http_date(std::chrono::system_clock::time_point t) {
     static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -296,7 +300,8 @@ std::string format_http_date(Clock::time_point t) {
 }
 
 HttpResponse builtin_site_response(const HttpHead& head, std::span<const std::byte> input,
-                                   const SitePage& page, Clock::time_point now) {
+                                   const SitePage& page, std::chrono::system_clock::time_point now) {
+    using namespace http_response_detail;
     Resource resource = Resource::missing;
     if (auto early = refused_early(head, input, resource, now)) return std::move(*early);
     const bool header_only = head.method == "HEAD";
@@ -309,7 +314,8 @@ HttpResponse builtin_site_response(const HttpHead& head, std::span<const std::by
 }
 
 HttpResponse plain_http_on_tls_port(const HttpHead& head, std::span<const std::byte> input,
-                                    Clock::time_point now) {
+                                    std::chrono::system_clock::time_point now) {
+    using namespace http_response_detail;
     Resource resource = Resource::missing;
     if (auto early = refused_early(head, input, resource, now)) return std::move(*early);
     return error_answer(kPlainHttpOnTls, head.method == "HEAD", true, now);

@@ -6,9 +6,9 @@
 // Then the built-in site's answer to the same bytes (wire/http_response; it allocates, so it is
 // outside no_alloc): a status nginx gives, a well-formed head whose Connection says what
 // `close` says, and a Content-Length that is the body's length (no body for HEAD).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t n : {size / 3, size / 2, size == 0 ? 0 : size - 1, wire::kMaxRequestHead - 1, wire::kMaxRequestHead})
         check_prefix(n);
 
-    const wire::SitePage page{"<p>page</p>\n", std::chrono::system_clock::time_point(std::chrono::seconds(1768469400))};
+    const wire::SitePage page{"<p>page</p>\n",
+                              std::chrono::system_clock::time_point(std::chrono::seconds(1768469400))};
     const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1796619392));
     check_answer(wire::builtin_site_response(whole, in, page, now), whole, false);
     check_answer(wire::plain_http_on_tls_port(whole, in, now), whole, true);

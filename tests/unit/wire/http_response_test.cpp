@@ -124,8 +124,9 @@ TEST_CASE("http_response: format_http_date", "[wire][http_response]") {
     const Row rows[] = {
         {at(0), "Thu, 01 Jan 1970 00:00:00 GMT"},
         {at(kPageModified), "Thu, 15 Jan 2026 09:30:00 GMT"},
-        {at(1709251199), "Thu, 29 Feb 2024 23:59:59 GMT"},      // a leap day, the last second
-        {at(1709251199) + std::chrono::milliseconds(999), "Thu, 29 Feb 2024 23:59:59 GMT"},  // cut, not rounded
+        {at(1709251199), "Thu, 29 Feb 2024 23:59:59 GMT"},  // a leap day, the last second
+        {at(1709251199) + std::chrono::milliseconds(999),
+         "Thu, 29 Feb 2024 23:59:59 GMT"},  // cut, not rounded
         {at(4102444800), "Fri, 01 Jan 2100 00:00:00 GMT"},
         {at(1000000000), "Sun, 09 Sep 2001 01:46:40 GMT"},
     };

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "http_fields.hpp"
+
 namespace porthop::wire {
 
 // Named, not anonymous: the wire sources are built as one unity translation unit, where
@@ -133,6 +135,7 @@ constexpr ErrorPage kHeaderTooLarge{400, "Bad Request", "Request Header Or Cooki
 constexpr ErrorPage kPlainHttpOnTls{400, "Bad Request", "The plain HTTP request was sent to HTTPS port"};
 constexpr ErrorPage kNotFound{404, "Not Found", ""};
 constexpr ErrorPage kNotAllowed{405, "Not Allowed", ""};
+constexpr ErrorPage kPreconditionFailed{412, "Precondition Failed", ""};
 constexpr ErrorPage kUriTooLarge{414, "Request-URI Too Large", ""};
 constexpr ErrorPage kVersionNotSupported{505, "HTTP Version Not Supported", ""};
 
@@ -188,22 +191,46 @@ std::string hex(std::uint64_t v) {
     return s;
 }
 
+std::int64_t modified_seconds(const SitePage& page) {
+    return std::chrono::floor<std::chrono::seconds>(page.modified).time_since_epoch().count();
+}
+
+// nginx's ETag for a file: its mtime and size in hex, quoted.
+std::string etag_of(const SitePage& page) {
+    return '"' + hex(static_cast<std::uint64_t>(modified_seconds(page))) + '-' + hex(page.body.size()) + '"';
+}
+
+std::string last_modified(const SitePage& page) {
+    return format_http_date(Clock::time_point(std::chrono::seconds(modified_seconds(page))));
+}
+
 // ngx_http_static_handler's answer, with the header order of ngx_http_header_filter.
 HttpResponse page_answer(const SitePage& page, bool header_only, bool keep_alive, Clock::time_point now) {
-    const auto mtime = std::chrono::floor<std::chrono::seconds>(page.modified);
     HttpResponse r{200, !keep_alive, {}};
     append_status_and_date(r.bytes, 200, "OK", now);
     r.bytes += "Content-Type: text/html\r\nContent-Length: ";
     r.bytes += std::to_string(page.body.size());
     r.bytes += "\r\nLast-Modified: ";
-    r.bytes += format_http_date(mtime);
+    r.bytes += last_modified(page);
     r.bytes += keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
-    r.bytes += "\r\nETag: \"";
-    r.bytes += hex(static_cast<std::uint64_t>(mtime.time_since_epoch().count()));
-    r.bytes += '-';
-    r.bytes += hex(page.body.size());
-    r.bytes += "\"\r\nAccept-Ranges: bytes\r\n\r\n";
+    r.bytes += "\r\nETag: ";
+    r.bytes += etag_of(page);
+    r.bytes += "\r\nAccept-Ranges: bytes\r\n\r\n";
     if (!header_only) r.bytes += page.body;
+    return r;
+}
+
+// The not_modified filter's 304: the 200's headers without Content-Type, Content-Length and
+// Accept-Ranges, and no body.
+HttpResponse not_modified_answer(const SitePage& page, bool keep_alive, Clock::time_point now) {
+    HttpResponse r{304, !keep_alive, {}};
+    append_status_and_date(r.bytes, 304, "Not Modified", now);
+    r.bytes += "Last-Modified: ";
+    r.bytes += last_modified(page);
+    r.bytes += keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
+    r.bytes += "\r\nETag: ";
+    r.bytes += etag_of(page);
+    r.bytes += "\r\n\r\n";
     return r;
 }
 
@@ -252,19 +279,34 @@ HttpResponse bad_head_answer(const HttpHead& head, std::span<const std::byte> in
 }
 
 // What nginx refuses before it looks at the listener or the files: a bad head, a target it
-// cannot normalize (both while reading the request line), TRACE and CONNECT (once the headers
-// are read); and the empty answer to a head that needs more bytes. Otherwise nullopt, with the
-// target's resource in `resource` for the steps after.
-std::optional<HttpResponse> refused_early(const HttpHead& head, std::span<const std::byte> input,
-                                          Resource& resource, Clock::time_point now) {
-    if (head.status == HttpHeadStatus::need_more) return HttpResponse{};
-    if (head.status == HttpHeadStatus::bad) return bad_head_answer(head, input, now);
+// cannot normalize (both while reading the request line), a field it takes once given twice
+// (while reading the headers), TRACE and CONNECT (once the headers are read); and the empty
+// answer to a head that needs more bytes. Otherwise no answer, and what the later steps need.
+struct Triage {
+    std::optional<HttpResponse> answer;
+    Resource resource = Resource::missing;
+    http_fields::Conditions conditions;
+};
+
+Triage answered(HttpResponse r) {
+    Triage t;
+    t.answer = std::move(r);
+    return t;
+}
+
+Triage triage(const HttpHead& head, std::span<const std::byte> input, Clock::time_point now) {
+    if (head.status == HttpHeadStatus::need_more) return answered(HttpResponse{});
+    if (head.status == HttpHeadStatus::bad) return answered(bad_head_answer(head, input, now));
     const bool header_only = head.method == "HEAD";
-    resource = resolve(head.target);
-    if (resource == Resource::refused) return error_answer(kBadRequest, header_only, true, now);
+    Triage t;
+    t.resource = resolve(head.target);
+    if (t.resource == Resource::refused) return answered(error_answer(kBadRequest, header_only, true, now));
+    const auto fields = http_fields::read_fields(input.first(head.head_length));
+    if (fields.duplicate) return answered(error_answer(kBadRequest, header_only, true, now));
     if (head.method == "TRACE" || head.method == "CONNECT")
-        return error_answer(kNotAllowed, header_only, true, now);
-    return std::nullopt;
+        return answered(error_answer(kNotAllowed, header_only, true, now));
+    t.conditions = fields.conditions;
+    return t;
 }
 
 }  // namespace http_response_detail
@@ -302,22 +344,35 @@ std::string format_http_date(std::chrono::system_clock::time_point t) {
 HttpResponse builtin_site_response(const HttpHead& head, std::span<const std::byte> input,
                                    const SitePage& page, std::chrono::system_clock::time_point now) {
     using namespace http_response_detail;
-    Resource resource = Resource::missing;
-    if (auto early = refused_early(head, input, resource, now)) return std::move(*early);
+    auto t = triage(head, input, now);
+    if (t.answer) return std::move(*t.answer);
     const bool header_only = head.method == "HEAD";
     // try_files $uri $uri/ =404 comes before the content handlers, so a missing path is 404
     // for every method; the page itself is GET and HEAD only (ngx_http_static_handler).
-    if (resource == Resource::missing) return error_answer(kNotFound, header_only, !head.keep_alive, now);
+    if (t.resource == Resource::missing) return error_answer(kNotFound, header_only, !head.keep_alive, now);
     if (head.method != "GET" && head.method != "HEAD")
         return error_answer(kNotAllowed, header_only, !head.keep_alive, now);
+    switch (http_fields::evaluate(t.conditions, etag_of(page), modified_seconds(page))) {
+        case http_fields::Precondition::serve:
+            break;
+        case http_fields::Precondition::not_modified:
+            return not_modified_answer(page, head.keep_alive, now);
+        case http_fields::Precondition::failed: {
+            // nginx's 412 page says keep-alive (or close) as the request asked, and then the
+            // connection is closed all the same (the filter finalizes the request as an error).
+            auto r = error_answer(kPreconditionFailed, header_only, !head.keep_alive, now);
+            r.close = true;
+            return r;
+        }
+    }
     return page_answer(page, header_only, head.keep_alive, now);
 }
 
 HttpResponse plain_http_on_tls_port(const HttpHead& head, std::span<const std::byte> input,
                                     std::chrono::system_clock::time_point now) {
     using namespace http_response_detail;
-    Resource resource = Resource::missing;
-    if (auto early = refused_early(head, input, resource, now)) return std::move(*early);
+    auto t = triage(head, input, now);
+    if (t.answer) return std::move(*t.answer);
     return error_answer(kPlainHttpOnTls, head.method == "HEAD", true, now);
 }
 

@@ -22,14 +22,22 @@
 //     stops at 8 KiB.
 //   - An HTTP major version above 1 ("HTTP/2.0", "HTTP/10.0"): 505, before the target is
 //     looked at, as nginx refuses it at the version's digit.
+//   - A field nginx takes once (If-Modified-Since, If-Unmodified-Since, If-Match, If-None-Match,
+//     Content-Length, Content-Range, If-Range, Transfer-Encoding, Expect, Authorization) given
+//     twice: 400 and close.
+//   - Conditional GET/HEAD of the page (nginx's not_modified filter): 304 when If-None-Match
+//     matches the ETag (weak comparison, a list, "*") and If-Modified-Since equals the page's
+//     time exactly, for each one given; 412 for a failed If-Match (strong) or If-Unmodified-Since,
+//     its Connection header as for a 200 but the connection closed. Dates: RFC 1123 only
+//     (nginx also reads RFC 850 and asctime dates).
 //   - Connection: keep-alive or close as HttpHead::keep_alive says for 200, 404 and 405 (an
 //     HTTP/1.0 request closes unless it asks for keep-alive); every other answer closes.
 //   - HEAD gets the headers alone, also on an error, once nginx has read the method "HEAD ".
 //
-// Not modelled (nginx answers these differently; the parser does not report the headers):
-// If-None-Match / If-Modified-Since (304), Range (206), Accept-Encoding: gzip (Debian's
-// `gzip on`: a chunked gzip body). A request body (POST with Content-Length) is the caller's
-// to read and drop, as nginx discards it.
+// Not modelled: Range (nginx: 206 or 416), Accept-Encoding: gzip (Debian's `gzip on`: a
+// chunked gzip body; upstream's default config has it off), Expect: 100-continue, and
+// Content-Length / Transfer-Encoding values nginx refuses (400, 501). A request body (POST with
+// Content-Length) is the caller's to read and drop, as nginx discards it.
 #pragma once
 
 #include <chrono>

@@ -180,4 +180,27 @@ TEST_CASE("http_response: the 8 KiB bound", "[wire][http_response]") {
     CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(9000, 'X')) == 400);
 }
 
+// If-Modified-Since is read as an RFC 1123 date only, as leniently as nginx reads one (each
+// row's nginx answer was probed by hand); any other text is a date that never equals the
+// page's, so the page is served. For RFC 850 and asctime dates that differs from nginx.
+TEST_CASE("http_response: If-Modified-Since dates", "[wire][http_response]") {
+    const SitePage page{"page", at(kPageModified)};
+    const auto status_for = [&](const std::string& date) {
+        const std::string request = "GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: " + date + "\r\n\r\n";
+        const auto input = std::as_bytes(std::span(request.data(), request.size()));
+        return wire::builtin_site_response(wire::parse_request_head(input), input, page, at(0)).status;
+    };
+    CHECK(status_for("Thu, 15 Jan 2026 09:30:00 GMT") == 304);
+    CHECK(status_for("Mon, 15 Jan 2026 09:30:00 GMT") == 304);   // the weekday is not checked
+    CHECK(status_for("Thu, 15 Jan 2026 09:30:00 GMT ") == 304);  // trailing blanks are not the value
+    CHECK(status_for("Thu, 15 jan 2026 09:30:00 GMT") == 200);
+    CHECK(status_for("Thu, 15 Jan 2026 09:30:00 UTC") == 304);  // nginx does not read the zone
+    CHECK(status_for("Thursday,  15 Jan 2026 09:30:00 GMT") == 304);
+    CHECK(status_for("Thu, 15 Jan 2026 9:30:00 GMT") == 200);
+    CHECK(status_for("Thu, 30 Feb 2026 09:30:00 GMT") == 200);
+    CHECK(status_for("Thu, 15 Jan 2026 24:30:00 GMT") == 200);
+    CHECK(status_for("Thursday, 15-Jan-26 09:30:00 GMT") == 200);  // nginx: 304
+    CHECK(status_for("Thu Jan 15 09:30:00 2026") == 200);          // nginx: 304
+}
+
 }  // namespace http_response_test

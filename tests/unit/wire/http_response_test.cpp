@@ -180,10 +180,12 @@ TEST_CASE("http_response: the 8 KiB bound", "[wire][http_response]") {
     CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\n" + std::string(9000, 'X')) == 400);
 }
 
-// If-Modified-Since is read as an RFC 1123 date only, as leniently as nginx reads one (each
-// row's nginx answer was probed by hand); any other text is a date that never equals the
-// page's, so the page is served. For RFC 850 and asctime dates that differs from nginx.
-TEST_CASE("http_response: If-Modified-Since dates", "[wire][http_response]") {
+// If-Modified-Since is read as an RFC 1123 date only (the captures ims_date_NN check how
+// leniently, against nginx). nginx also reads RFC 850 and asctime dates: to those it answers
+// 304 (probed by hand), here they never equal the page's time, so the page is served. This case
+// pins that difference, so that whoever closes it updates it.
+TEST_CASE("http_response: If-Modified-Since in RFC 850 or asctime form (a difference)",
+          "[wire][http_response]") {
     const SitePage page{"page", at(kPageModified)};
     const auto status_for = [&](const std::string& date) {
         const std::string request = "GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: " + date + "\r\n\r\n";
@@ -191,14 +193,6 @@ TEST_CASE("http_response: If-Modified-Since dates", "[wire][http_response]") {
         return wire::builtin_site_response(wire::parse_request_head(input), input, page, at(0)).status;
     };
     CHECK(status_for("Thu, 15 Jan 2026 09:30:00 GMT") == 304);
-    CHECK(status_for("Mon, 15 Jan 2026 09:30:00 GMT") == 304);   // the weekday is not checked
-    CHECK(status_for("Thu, 15 Jan 2026 09:30:00 GMT ") == 304);  // trailing blanks are not the value
-    CHECK(status_for("Thu, 15 jan 2026 09:30:00 GMT") == 200);
-    CHECK(status_for("Thu, 15 Jan 2026 09:30:00 UTC") == 304);  // nginx does not read the zone
-    CHECK(status_for("Thursday,  15 Jan 2026 09:30:00 GMT") == 304);
-    CHECK(status_for("Thu, 15 Jan 2026 9:30:00 GMT") == 200);
-    CHECK(status_for("Thu, 30 Feb 2026 09:30:00 GMT") == 200);
-    CHECK(status_for("Thu, 15 Jan 2026 24:30:00 GMT") == 200);
     CHECK(status_for("Thursday, 15-Jan-26 09:30:00 GMT") == 200);  // nginx: 304
     CHECK(status_for("Thu Jan 15 09:30:00 2026") == 200);          // nginx: 304
 }

@@ -153,6 +153,17 @@ TARGETS = [
 ]
 PROBES += [(f"target_{i:02d}", "plain", get(t)) for i, t in enumerate(TARGETS, 1)]
 
+# If-Modified-Since dates against the page's time (Thu, 15 Jan 2026 09:30:00 GMT), as GET /:
+# ims_date_NN. (nginx also reads RFC 850 and asctime dates; wire/http_response does not, so
+# those are not here: http_response_test.cpp lists them as the difference.)
+IMS_DATES = [
+    b"Thu, 15 Jan 2026 09:30:00 GMT", b"Mon, 15 Jan 2026 09:30:00 GMT", b"Thu, 15 Jan 2026 09:30:00 UTC",
+    b"Thursday,  15 Jan 2026 09:30:00 GMT", b"Thu, 15 jan 2026 09:30:00 GMT", b"Thu, 15 Jan 2026 9:30:00 GMT",
+    b"Thu, 30 Feb 2026 09:30:00 GMT", b"Thu, 15 Jan 2026 24:30:00 GMT", b"Thu 15 Jan 2026 09:30:00 GMT",
+]
+PROBES += [(f"ims_date_{i:02d}", "plain", get(b"/", headers=HOST + b"If-Modified-Since: " + d + b"\r\n"))
+           for i, d in enumerate(IMS_DATES, 1)]
+
 
 def exchange(port, request):
     """Sends request, returns (answer, closed)."""

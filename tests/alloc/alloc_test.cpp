@@ -446,8 +446,11 @@ TEST_CASE("an agent session over TCP forwards without allocating", "[alloc]") {
     // TCP read, the FrameQueue write, whose sizes differ, so a cached block is now and then
     // too small): 4-9 in 70,000 datagrams here. Zero would take per-operation handler memory
     // (an associated allocator) or a larger cache (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE
-    // for every translation unit; 8 made it 0-2 in a trial).
-    CHECK(w.counts.allocations <= rare(w));
+    // for every translation unit; 8 made it 0-2 in a trial). With the machine loaded (a CI run
+    // with the cross builds beside it) bursts interleave differently and more blocks miss: 25 in
+    // 83,000 once, so the bound is twice the TCP paths'. An allocation per burst would still be
+    // about 100 times over it.
+    CHECK(w.counts.allocations <= 2 * rare(w));
 }
 
 namespace {

@@ -429,13 +429,16 @@ def probe(args):
         ("first frame a stale-epoch attach",
          lambda: sealed(control(auth, ATTACH, session_id(), 1, epoch_now(interval) - 2))),
         ("first frame a replayed attach", lambda: first[1]),
-        ("first frame a data frame (no attach)", lambda: sealed(os.urandom(60), False)),
     ]
     for what, make in closed:
         guarded(r, f"tcp/{tcp} {what}", tcp_expect_closed_silently, host, tcp, framed(make), what)
+    # Records no reading claims (not an attach, or not under this key) are treated as random
+    # bytes: silence, closed at once only if their clear reading happens to complete.
     wrong = lambda: seal(wrong_mask, control(wrong_auth, ATTACH, session_id(), 1, epoch_now(interval)))
     guarded(r, f"tcp/{tcp} wrong-key attach", tcp_expect_silence, host, tcp, framed(wrong, wrong_mask),
             "first frame a wrong-key attach")
+    guarded(r, f"tcp/{tcp} data frame first", tcp_expect_silence, host, tcp,
+            framed(lambda: sealed(os.urandom(60), False)), "first frame a data frame (no attach)")
     guarded(r, f"tcp/{tcp} silent connection", tcp_expect_silence, host, tcp, b"",
             "connection that sends nothing")
     guarded(r, f"tcp/{tcp} random bytes", tcp_expect_silence, host, tcp, os.urandom(100), "100 random bytes")

@@ -2,7 +2,9 @@
 
 #include <boost/asio/ip/udp.hpp>
 
+#include "porthop/crypto/tls_credentials.hpp"
 #include "porthop/net/resolve.hpp"
+#include "porthop/net/tls_context.hpp"
 
 namespace porthop::app {
 
@@ -39,6 +41,23 @@ std::optional<relay::AgentOptions> make_agent_options(const ClientConfig& config
     options.key = *config.key;
     options.hop_interval = config.hop_interval;
     options.max_datagram = config.max_datagram;
+    if (config.tls) {
+        net::TlsClientParams params;
+        for (const auto& text : config.tls_pin) {
+            std::string why;
+            if (const auto pin = crypto::parse_pin(text, why)) params.pins.push_back(*pin);
+        }
+        params.ca_file = config.tls_ca;
+        auto context = net::make_client_context(params);
+        if (!context.ok()) {
+            error = "client TLS: " + context.error;
+            return std::nullopt;
+        }
+        options.tls = std::move(context.context);
+        // SNI: the configured name, else the server's when it is a name (an address is sent
+        // as none, and checked against the certificate's IP addresses).
+        options.tls_name = config.sni.empty() ? config.server : config.sni;
+    }
     return options;
 }
 

@@ -2,6 +2,7 @@
 #include "config_keys.hpp"
 #include "config_values.hpp"
 #include "porthop/app/client_setup.hpp"
+#include "porthop/crypto/tls_credentials.hpp"
 
 namespace porthop::app {
 namespace {
@@ -26,6 +27,45 @@ void read_server_host(Reader& r, const toml::node& node, const std::string& key,
                     "' is not a host name or IP address (no port: the ports are client.udp and client.tcp)");
     else
         r.error(node, key, "'" + *text + "' is neither an IP address nor a host name");
+}
+
+void read_sni(Reader& r, const toml::node& node, const std::string& key, ClientConfig& c) {
+    auto text = r.string(node, key);
+    if (!text) return;
+    if (!text->empty() && !is_host_name(*text))
+        r.error(node, key, "'" + *text + "' is not a host name (SNI names a host; \"\" sends the server's name)");
+    else
+        c.sni = *text;
+}
+
+void read_tls_ca(Reader& r, const toml::node& node, const std::string& key, ClientConfig& c) {
+    auto text = r.string(node, key);
+    if (!text) return;
+    if (!text->empty() && (text->front() != '/' || text->find('\n') != std::string::npos))
+        r.error(node, key, "must be an absolute path to a PEM file of CA certificates (or \"\" for the system's)");
+    else
+        c.tls_ca = *text;
+}
+
+void read_tls_pin(Reader& r, const toml::node& node, const std::string& key, ClientConfig& c) {
+    auto items = r.string_list(node, key);
+    if (!items) return;
+    std::vector<std::string> pins;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+        const auto& [text, item] = (*items)[i];
+        std::string why;
+        if (crypto::parse_pin(text, why))
+            pins.push_back(text);
+        else
+            r.error(*item, key + "[" + std::to_string(i) + "]", why + " (the server logs its pin at start)");
+    }
+    c.tls_pin = std::move(pins);
+}
+
+std::string tls_clause(const ClientConfig& c) {
+    if (!c.tls) return "plain TCP";
+    if (!c.tls_pin.empty()) return "TLS, pinned";
+    return c.tls_ca.empty() ? std::string("TLS, system CAs") : "TLS, CAs of " + c.tls_ca;
 }
 
 // The description: where the VPN client sends, and to which server on which ports; then the
@@ -61,6 +101,17 @@ const Row kClientKeys[] = {
      [](const auto& c, const auto&) { return "hop every " + format_duration(c.hop_interval); }, kSchedule},
     {"max_datagram", read_max_datagram_field<&ClientConfig::max_datagram>,
      write_number<&ClientConfig::max_datagram>},
+    {"tls",
+     [](auto& r, const auto& node, const auto& key, auto& c) {
+         if (auto v = r.boolean(node, key)) c.tls = *v;
+     },
+     [](const auto& c) -> std::optional<std::string> { return c.tls ? "true" : "false"; },
+     [](const auto& c, const auto&) { return tls_clause(c); }, kSchedule},
+    {"sni", read_sni, [](const auto& c) -> std::optional<std::string> { return toml_string(c.sni); },
+     [](const auto& c, const auto&) { return c.tls && !c.sni.empty() ? "SNI " + c.sni : std::string(); },
+     kSchedule},
+    {"tls_ca", read_tls_ca, [](const auto& c) -> std::optional<std::string> { return toml_string(c.tls_ca); }},
+    {"tls_pin", read_tls_pin, [](const auto& c) -> std::optional<std::string> { return toml_strings(c.tls_pin); }},
 };
 
 }  // namespace

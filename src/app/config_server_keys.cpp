@@ -80,18 +80,31 @@ void read_state_file(Reader& r, const toml::node& node, const std::string& key, 
         s.state_file = *text;
 }
 
+// A certificate or key file: absolute, like state_file, so a service's working directory does
+// not matter. Read (and checked) when the server starts or reloads.
+template <std::string ServerConfig::*Field>
+void read_pem_path(Reader& r, const toml::node& node, const std::string& key, ServerConfig& s) {
+    auto text = r.string(node, key);
+    if (!text) return;
+    if (text->empty() || text->front() != '/' || text->find('\n') != std::string::npos)
+        r.error(node, key, "must be an absolute path to a PEM file");
+    else
+        s.*Field = *text;
+}
+
 std::string unlimited_or(std::uint32_t n) { return n ? std::to_string(n) : std::string("unlimited"); }
 
 // The description's clauses, in the order the line says them: "udp X and tcp Y on ADDRESSES ->
 // backend B (N workers, limits; porthop clients ...; native clients: ... and per-source caps
 // per source)". Scripts read it (tests/cross/smoke_test.sh looks for "(1 worker,").
-enum : std::size_t { kPorts, kListen, kBackend, kWorkers, kLimits, kHopLink, kNative, kPerSource };
+enum : std::size_t { kPorts, kListen, kBackend, kWorkers, kLimits, kHopLink, kTls, kNative, kPerSource };
 constexpr Clause kClauses[] = {{"", " and "},
                                {" on ", ", "},
                                {" -> backend ", ""},
                                {" (", ""},
                                {", ", ", "},
                                {"; porthop clients ", ", "},
+                               {"; TLS on tcp: ", ", "},
                                {"; native clients: ", ", "},
                                {" and ", " and "}};
 constexpr std::string_view kEnd = " per source)";
@@ -223,6 +236,57 @@ const Row kServerKeys[] = {
      kPerSource},
     {"state_file", read_state_file,
      [](const auto& s) -> std::optional<std::string> { return toml_string(s.state_file); }},
+    {"tls",
+     [](auto& r, const auto& node, const auto& key, auto& s) {
+         if (auto v = r.boolean(node, key)) s.tls = *v;
+     },
+     [](const auto& s) -> std::optional<std::string> { return s.tls ? "true" : "false"; },
+     [](const auto& s, const auto&) { return std::string(s.tls || s.tcp.empty() ? "" : "off"); }, kTls},
+    {"tls_cert", read_pem_path<&ServerConfig::tls_cert>,
+     [](const auto& s) -> std::optional<std::string> {
+         return s.tls_cert.empty() ? std::nullopt : std::optional(toml_string(s.tls_cert));
+     },
+     [](const auto& s, const auto&) {
+         if (!s.tls || s.tcp.empty()) return std::string();
+         return s.tls_cert.empty() ? std::string("self-signed certificate") : "certificate " + s.tls_cert;
+     },
+     kTls},
+    {"tls_key", read_pem_path<&ServerConfig::tls_key>,
+     [](const auto& s) -> std::optional<std::string> {
+         return s.tls_key.empty() ? std::nullopt : std::optional(toml_string(s.tls_key));
+     }},
+    {"native_tcp",
+     [](auto& r, const auto& node, const auto& key, auto& s) {
+         if (auto v = r.boolean(node, key)) s.native_tcp = *v;
+     },
+     [](const auto& s) -> std::optional<std::string> { return s.native_tcp ? "true" : "false"; },
+     [](const auto& s, const auto&) {
+         return std::string(s.tls && !s.tcp.empty() && !s.native_tcp ? "TLS only" : "");
+     },
+     kTls},
+    {"decoy",
+     [](auto& r, const auto& node, const auto& key, auto& s) {
+         auto text = r.string(node, key);
+         if (!text) return;
+         if (text->empty()) {
+             s.decoy.reset();
+             return;
+         }
+         std::string why;
+         if (auto hp = parse_host_port(*text, why))
+             s.decoy = *hp;
+         else
+             r.error(node, key, why);
+     },
+     [](const auto& s) -> std::optional<std::string> {
+         return toml_string(s.decoy ? net_string(*s.decoy) : std::string());
+     },
+     [](const auto& s, const auto& options) {
+         if (!s.tls || s.tcp.empty()) return std::string();
+         if (!s.decoy) return std::string("built-in site");
+         return "decoy " + (options.tls && options.tls->decoy ? options.tls->decoy->to_string() : net_string(*s.decoy));
+     },
+     kTls},
 };
 
 // A backend on one of the relay's own UDP sockets would make the relay forward to itself,
@@ -267,6 +331,14 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
                     "needs a hop-link key ([server] key): the ports follow its schedule");
         else if (const auto* udp = table.get("udp"); udp && udp->is_array() && udp->as_array()->empty())
             r.error(*node, "server.moving_target", "needs UDP ports to move between ([server] udp is empty)");
+    }
+    // A certificate needs its key, and a key its certificate.
+    if (table.contains("tls_cert") != table.contains("tls_key")) {
+        const bool cert = table.contains("tls_cert");
+        const char* given = cert ? "tls_cert" : "tls_key";
+        r.error(*table.get(given), std::string("server.") + given,
+                cert ? "needs tls_key (the certificate's private key)"
+                     : "needs tls_cert (the certificate chain it belongs to)");
     }
     // The mask is the hop link's: without a key a full mask would silently do nothing.
     if (const auto* node = table.get("mask"); node && s.mask == hop::v2::Mode::full && !table.contains("key"))

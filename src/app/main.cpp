@@ -25,6 +25,7 @@
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
 #include "porthop/app/server_setup.hpp"
+#include "porthop/app/tls_setup.hpp"
 #include "porthop/relay/session_state.hpp"
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/relay/agent.hpp"
@@ -132,6 +133,28 @@ app::ProcessInfo process_info() {
 }
 
 // The running relay and what surrounds it: metrics endpoint, signals, reload.
+// [server] state_file, or, without one, a file in systemd's StateDirectory= (the packaged
+// unit names a directory that is the service's own): where the relay keeps its sessions, and
+// beside them its self-signed TLS certificate.
+std::string effective_state_file(const app::ServerConfig& server) {
+    if (!server.state_file.empty()) return server.state_file;
+    if (const char* dir = std::getenv("STATE_DIRECTORY"); dir && *dir == '/')
+        return std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
+    return {};
+}
+
+// The TLS front of `server` into `options`; false (logged) if it cannot be served.
+bool set_tls_front(const app::ServerConfig& server, relay::ServerOptions& options, const char* context) {
+    auto tls = app::make_tls_front(server, effective_state_file(server));
+    for (const auto& note : tls.notes) base::log_info(std::string(context) + note);
+    if (!tls.ok()) {
+        base::log_error(std::string(context) + tls.error);
+        return false;
+    }
+    options.tls = std::move(tls.front);
+    return true;
+}
+
 class ServerProcess {
 public:
     ServerProcess(std::string config_path, app::Config config, relay::ServerOptions options)
@@ -224,11 +247,7 @@ private:
     // A problem that must stop the start: a state_file path that holds some other file, which
     // the first save would replace.
     std::optional<std::string> remember_agents() {
-        state_file_ = config_.server.state_file;
-        // systemd's StateDirectory= (the packaged unit) names a directory that is the service's
-        // own: without a state_file of its own the relay keeps its sessions there.
-        if (const char* dir = std::getenv("STATE_DIRECTORY"); state_file_.empty() && dir && *dir == '/')
-            state_file_ = std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
+        state_file_ = effective_state_file(config_.server);
         if (state_file_.empty()) {
             if (config_.server.key)
                 base::log_warn("no state_file: an attach captured before a restart of this server opens a "
@@ -313,6 +332,11 @@ private:
             return;
         }
         auto options = app::server_options(loaded.config.server);
+        // The certificate files are read again: a renewed certificate serves from here on.
+        if (!set_tls_front(loaded.config.server, options, "reload: ")) {
+            reject("the TLS settings cannot be served");
+            return;
+        }
         const auto backend = loaded.config.server.backend;
         if (!app::backend_needs_lookup(backend)) {
             std::string error;
@@ -389,6 +413,7 @@ int run_server(const std::string& config_path) {
         base::log_error(error);
         return 1;
     }
+    if (!set_tls_front(loaded.config.server, *options, "")) return 1;
     if (auto warning = app::ensure_file_limit(*options); !warning.empty()) base::log_warn(warning);
     ServerProcess process(config_path, std::move(loaded.config), *options);
     return process.run(*options);

@@ -105,6 +105,13 @@ std::span<std::byte> FrameReader::read_target() noexcept {
     return {buffer_.get() + length_, want - length_};
 }
 
+bool FrameReader::append(std::span<const std::byte> bytes) noexcept {
+    if (!buffer_ || bytes.size() > capacity_ - length_) return false;
+    std::memcpy(buffer_.get() + length_, bytes.data(), bytes.size());
+    length_ += bytes.size();
+    return true;
+}
+
 void FrameReader::consume(std::size_t bytes) noexcept {
     if (bytes == 0) return;
     // A partial frame (room always remains for it to complete) or frames held back by the

@@ -114,7 +114,14 @@ public:
         drive();
     }
     void on_tcp_down(const std::string& why) override {
-        base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+        // A certificate the agent refuses is a setup problem the operator must see (a wrong
+        // pin, an expired certificate): warned once per reason, not per retry.
+        if (why.starts_with("TLS: ") && why != last_tls_warning_) {
+            base::log_warn("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+            last_tls_warning_ = why;
+        } else {
+            base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
+        }
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -345,8 +352,9 @@ private:
                 break;
             case Kind::connect_tcp:
                 if (tcp_) tcp_->close();
-                tcp_ = std::make_shared<AgentTcpPath>(io_, *this, opt_.max_datagram, codec_.sent_lengths(),
-                                                      codec_.read_lengths());
+                tcp_ = std::make_shared<AgentTcpPath>(
+                    io_, *this, opt_.max_datagram, codec_.sent_lengths(), codec_.read_lengths(),
+                    opt_.tls ? std::optional<TlsClient>(TlsClient{opt_.tls, opt_.tls_name}) : std::nullopt);
                 ++tcp_connections_;
                 tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
                 break;
@@ -396,6 +404,7 @@ private:
     asio::steady_timer timer_;
     Clock::time_point armed_for_{};
     std::shared_ptr<AgentTcpPath> tcp_;
+    std::string last_tls_warning_;
     std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
     hop::FlowPadding opening_;           // the first data frames on each new flow
     std::vector<hop::PathAction> actions_;

@@ -10,19 +10,19 @@ namespace porthop::relay {
 namespace asio = boost::asio;
 
 AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t max_frame, crypto::LengthMask sent,
-                           crypto::LengthMask read)
-    : io_(io), handler_(handler), max_frame_(max_frame), sent_(sent), read_(read) {}
+                           crypto::LengthMask read, std::optional<TlsClient> tls)
+    : io_(io), handler_(handler), max_frame_(max_frame), sent_(sent), read_(read), tls_(std::move(tls)) {}
 
 void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
     // Reads take whatever has arrived, up to a frame beyond the longest one.
     const std::size_t room = wire::kFrameHeaderSize + max_frame_;
     connecting_ = connect_stream(
         io_, server, static_cast<net::FrameHandler&>(*this), {max_frame_, 2 * room, room}, budget_,
-        [self = shared_from_this()](const boost::system::error_code& ec, std::unique_ptr<net::FrameChannel> stream) {
+        [self = shared_from_this()](const std::string& error, std::unique_ptr<net::FrameChannel> stream) {
             self->connecting_.reset();
             if (self->closed_) return;
-            if (ec) {
-                self->fail("connect: " + ec.message());
+            if (!error.empty()) {
+                self->fail(error);
                 return;
             }
             self->stream_ = std::move(stream);
@@ -30,7 +30,8 @@ void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
             self->stream_->write_masked(self->sent_);
             self->handler_.on_tcp_up();
             if (!self->closed_) self->stream_->start(self);
-        });
+        },
+        tls_ ? &*tls_ : nullptr);
 }
 
 void AgentTcpPath::on_frame(const net::Frame& frame) { handler_.on_tcp_frame(frame.payload); }

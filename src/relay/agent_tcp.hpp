@@ -1,5 +1,6 @@
-// The agent's TCP path to porthop server: one connection, hop-link frames both ways as records
-// with masked u16 lengths (docs/PROTOCOL.md, "TCP framing"), made by the relay's TCP transport (tcp_transport.hpp). Once
+// The agent's TCP path to porthop server: one connection (plain TCP, or TLS: the TLS rung),
+// hop-link frames both ways as records with masked u16 lengths (docs/PROTOCOL.md, "TCP
+// framing"), made by the relay's TCP transport (tcp_transport.hpp). Once
 // connected, a net::FramedStream carries it (the stream seam, as on the server's side): frames
 // are handed to the owner one by one, sends are queued (bounded by the stream's own queue).
 // After close() no callback runs.
@@ -7,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -30,8 +32,9 @@ public:
     };
 
     // `sent`, `read`: the masks over the lengths of the records it sends and reads (the codec's).
+    // `tls`: the connection is TLS (the records inside it as on plain TCP); null: plain TCP.
     AgentTcpPath(boost::asio::io_context& io, Handler& handler, std::size_t max_frame, crypto::LengthMask sent,
-                 crypto::LengthMask read);
+                 crypto::LengthMask read, std::optional<TlsClient> tls = std::nullopt);
 
     void connect(const boost::asio::ip::tcp::endpoint& server);
     // Queues a copy of a sealed hop-link data frame (FrameCodec::seal_data's head, the masked
@@ -55,6 +58,7 @@ private:
     std::size_t max_frame_;
     crypto::LengthMask sent_;
     crypto::LengthMask read_;
+    std::optional<TlsClient> tls_;
     bool closed_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     std::shared_ptr<OutgoingStream> connecting_;           // until connected

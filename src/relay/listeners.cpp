@@ -56,7 +56,7 @@ void Server::Impl::stop() {
         if (auto session = sessions_.get(id)) close_session(*session, CloseReason::shutdown);
     // Connections still waiting for their first frame belong to no session.
     for (const auto& weak : std::exchange(pending_tcp_, {}))
-        if (const auto c = weak.lock(); c && c->mode() == TcpConnection::Mode::pending) c->close();
+        if (const auto c = weak.lock(); c && c->pending()) c->close();
 }
 
 std::optional<std::string> Server::Impl::reconfigure(ServerOptions next, std::string& changes) {

@@ -477,7 +477,7 @@ bool Server::Impl::evict_pending_tcp() {
     std::size_t looked = 0;
     for (auto it = pending_tcp_.begin(); it != pending_tcp_.end() && looked < kEvictionScan;) {
         const auto candidate = it->lock();
-        if (!candidate || candidate->mode() != TcpConnection::Mode::pending || candidate->closed()) {
+        if (!candidate || !candidate->pending() || candidate->closed()) {
             it = pending_tcp_.erase(it);  // gone, or past its first frame: never a candidate again
             continue;
         }
@@ -508,11 +508,11 @@ void Server::Impl::leave_tcp_source(SourceKey source) noexcept {
     if (it != tcp_sources_.end() && --it->second == 0) tcp_sources_.erase(it);
 }
 
-void Server::Impl::track_pending(const std::shared_ptr<TcpConnection>& connection) {
+void Server::Impl::track_pending(const std::shared_ptr<PendingConnection>& connection) {
     if (pending_tcp_.size() >= prune_pending_at_) {
-        std::erase_if(pending_tcp_, [](const std::weak_ptr<TcpConnection>& weak) {
+        std::erase_if(pending_tcp_, [](const std::weak_ptr<PendingConnection>& weak) {
             const auto c = weak.lock();
-            return !c || c->mode() != TcpConnection::Mode::pending;
+            return !c || !c->pending();
         });
         prune_pending_at_ = std::max<std::size_t>(64, pending_tcp_.size() * 2);
     }

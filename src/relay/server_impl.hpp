@@ -32,11 +32,13 @@
 #include "agent_links.hpp"
 #include "handoff.hpp"
 #include "listener_set.hpp"
+#include "pending_connection.hpp"
 #include "tcp_host.hpp"
 
 namespace porthop::relay {
 
 class TcpConnection;
+class PendingConnection;
 struct SessionHandover;  // workers.cpp
 using net::FrameQueue;
 using net::QueueBudget;
@@ -99,7 +101,7 @@ private:
     SessionPtr open_tcp_session(TcpConnection& connection);
     // A TCP connection whose first frame has not decided what it is: no session holds it, so
     // stop() finds it here (else it would keep the event loop busy until its first-frame timeout).
-    void track_pending(const std::shared_ptr<TcpConnection>& connection);
+    void track_pending(const std::shared_ptr<PendingConnection>& connection);
     // The per-source TCP share (ServerOptions::tcp_per_source): a connection enters its source
     // when it starts on this worker and leaves it when it closes or moves to another worker.
     void enter_tcp_source(SourceKey source);
@@ -228,7 +230,7 @@ private:
     // Oldest first: when every TCP slot is taken, the connection that has waited longest for
     // its first frame makes room for a new one (as a SYN cache does), so connections that send
     // nothing cannot hold the slots against a client that sends its first frame at once.
-    std::deque<std::weak_ptr<TcpConnection>> pending_tcp_;
+    std::deque<std::weak_ptr<PendingConnection>> pending_tcp_;
     std::size_t prune_pending_at_ = 64;
     TcpHost tcp_host_{*this};  // what its TCP connections see of this worker
     // Connections whose attach another worker is judging (request_session), by request number.

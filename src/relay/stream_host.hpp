@@ -28,6 +28,7 @@
 namespace porthop::relay {
 
 class TcpConnection;
+class PendingConnection;
 
 class StreamHost {
 public:
@@ -46,9 +47,10 @@ public:
     virtual void warn_input(const std::function<std::string()>& message) = 0;
 
     // ---- its lifetime ----
-    // It started (accepted, and its TCP slot taken): counted in `source`'s TCP share; while it
-    // is pending, the server may close it to make room (TcpConnection::close()).
-    virtual void connection_started(const std::shared_ptr<TcpConnection>& connection,
+    // It started (accepted, and its TCP slot taken): counted in `source`'s TCP share (none:
+    // not counted, or counted already); while it is pending, the server may close it to make
+    // room (PendingConnection::close()). A TcpConnection, or the TLS port's intake before it.
+    virtual void connection_started(const std::shared_ptr<PendingConnection>& connection,
                                     const std::optional<SourceKey>& source) = 0;
     // It closed: it leaves the server's TCP connection count and `source`'s share.
     virtual void connection_closed(const std::optional<SourceKey>& source) noexcept = 0;

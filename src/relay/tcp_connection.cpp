@@ -9,10 +9,10 @@ namespace porthop::relay {
 
 using Push = net::FrameQueue::Push;
 
-void TcpConnection::start(std::optional<SourceKey> source) {
+void TcpConnection::start(std::optional<SourceKey> source, bool entered) {
     source_ = source;
     accepted_ = Session::Clock::now();
-    host_.connection_started(shared_from_this(), source_);
+    host_.connection_started(shared_from_this(), entered ? std::nullopt : source_);
     // With a key, porthop agents may come: their records' lengths are masked.
     if (const hop::FrameCodec* codec = host_.codec())
         stream_->read_either(codec->read_lengths(), static_cast<const net::FrameReader::FirstRecord&>(*this),
@@ -20,6 +20,8 @@ void TcpConnection::start(std::optional<SourceKey> source) {
     // Slowloris guard: the stream's first-frame deadline runs from here.
     stream_->start(shared_from_this());
 }
+
+bool TcpConnection::preload(std::span<const std::byte> bytes) { return stream_->preload(bytes); }
 
 std::chrono::milliseconds TcpConnection::frame_timeout() const noexcept {
     return host_.options().first_frame_timeout;

@@ -26,12 +26,14 @@
 #include <memory>
 #include <optional>
 
+#include "pending_connection.hpp"
 #include "porthop/net/framed_stream.hpp"
 #include "stream_host.hpp"
 
 namespace porthop::relay {
 
 class TcpConnection final : public std::enable_shared_from_this<TcpConnection>,
+                            public PendingConnection,
                             private net::FrameHandler,
                             private net::FrameReader::FirstRecord {
 public:
@@ -61,8 +63,12 @@ public:
     TcpConnection& operator=(const TcpConnection&) = delete;
 
     // `source`: the source it counts against in the server's per-source TCP share (released
-    // when the connection closes).
-    void start(std::optional<SourceKey> source = std::nullopt);
+    // when the connection closes). `entered`: the connection already counts in that share
+    // (it comes from the TLS port's intake, which took the slot at the accept).
+    void start(std::optional<SourceKey> source = std::nullopt, bool entered = false);
+    // Bytes already read from the stream (the TLS port's intake judged them): the first
+    // frames. Before start(); false if they do not fit the read buffer (nothing kept).
+    bool preload(std::span<const std::byte> bytes);
     // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
     // is a drop the caller counts. In agent mode it goes out as a hop-link data frame.
     net::FrameQueue::Push enqueue(std::span<std::byte> datagram);
@@ -70,7 +76,7 @@ public:
     net::FrameQueue::Push enqueue_control(std::span<const std::byte> frame);
     // Closes the stream, frees the queue and leaves the server's connection count (once). The
     // session, if any, is the caller's business.
-    void close();
+    void close() override;
 
     // The host's answer to hand_over_attach (with the session when `moved`).
     void handed_over(Handover result, SessionPtr session);
@@ -78,13 +84,15 @@ public:
     void backend_writable();
 
     Mode mode() const noexcept { return mode_; }
-    bool closed() const noexcept { return closed_; }
+    // PendingConnection
+    bool pending() const noexcept override { return mode_ == Mode::pending; }
+    bool closed() const noexcept override { return closed_; }
     // While pending: when it was accepted (the first frame's deadline counts from there).
-    Session::Clock::time_point waiting_since() const noexcept { return accepted_; }
+    Session::Clock::time_point waiting_since() const noexcept override { return accepted_; }
     // Whether the client has sent bytes this relay has not read yet (the read is queued behind
     // other work): such a connection is not a silent one, whatever its age.
-    bool has_unread_input() const noexcept { return stream_->unread_bytes() > 0; }
-    const net::Endpoint& peer() const noexcept { return peer_; }
+    bool has_unread_input() const noexcept override { return stream_->unread_bytes() > 0; }
+    const net::Endpoint& peer() const noexcept override { return peer_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::shared_ptr<ListenerCounters>& stats() const noexcept { return stats_; }
 

@@ -24,6 +24,8 @@ bool TcpHost::admit_connection(const net::Endpoint& peer, std::optional<SourceKe
 
 net::QueueBudget& TcpHost::stream_budget() noexcept { return impl_.tcp_budget_; }
 
+std::shared_ptr<const TlsFront> TcpHost::tls_front() const noexcept { return impl_.opt_.tls; }
+
 void TcpHost::connection_accepted() noexcept { Counters::add(impl_.counters_.tcp_connections_opened); }
 
 void TcpHost::accept_failed(const TcpListener& listener, const boost::system::error_code& ec) {
@@ -36,7 +38,7 @@ void TcpHost::warn_input(const std::function<std::string()>& message) {
     impl_.warn_limited(impl_.warn_input_, message);
 }
 
-void TcpHost::connection_started(const std::shared_ptr<TcpConnection>& connection,
+void TcpHost::connection_started(const std::shared_ptr<PendingConnection>& connection,
                                  const std::optional<SourceKey>& source) {
     if (source) impl_.enter_tcp_source(*source);
     impl_.track_pending(connection);

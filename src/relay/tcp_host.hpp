@@ -19,6 +19,7 @@ public:
     StreamHost& stream_host() noexcept override { return *this; }
     net::QueueBudget& stream_budget() noexcept override;
     void connection_accepted() noexcept override;
+    std::shared_ptr<const TlsFront> tls_front() const noexcept override;
     void accept_failed(const TcpListener& listener, const boost::system::error_code& ec) override;
 
     // StreamHost
@@ -28,7 +29,7 @@ public:
     const hop::FrameCodec* codec() const noexcept override;
     hop::FrameCodec* reply_codec() noexcept override;
     void warn_input(const std::function<std::string()>& message) override;
-    void connection_started(const std::shared_ptr<TcpConnection>& connection,
+    void connection_started(const std::shared_ptr<PendingConnection>& connection,
                             const std::optional<SourceKey>& source) override;
     void connection_closed(const std::optional<SourceKey>& source) noexcept override;
     SessionPtr open_native_session(TcpConnection& connection, const wire::Native& native,

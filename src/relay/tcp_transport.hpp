@@ -1,16 +1,19 @@
 // The relay's TCP transport: the one file (tcp_transport.cpp) that knows a stream is a TCP
 // socket. The server's accepted connections and the agent's outgoing one are set up there
-// (TCP_NODELAY, a net::FramedStream over the socket) and leave it as a TcpConnection or a
-// net::FrameChannel; the rest of the relay sees only those. A transport that wraps the socket
-// (TLS on 443) changes this file and no other.
+// (TCP_NODELAY, a net::FramedStream over the socket) and leave it as a TcpConnection, a
+// TcpIntake (TLS on the port: tcp_intake.hpp) or a net::FrameChannel; the rest of the relay
+// sees only those.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/framed_stream.hpp"
@@ -19,6 +22,7 @@
 namespace porthop::relay {
 
 struct TcpListener;
+struct TlsFront;
 class StreamHost;
 
 // What the accept loop needs of its worker (TcpHost implements it).
@@ -31,6 +35,8 @@ public:
     virtual StreamHost& stream_host() noexcept = 0;
     virtual net::QueueBudget& stream_budget() noexcept = 0;
     virtual void connection_accepted() noexcept = 0;  // counts it
+    // TLS on the TCP ports (null: none): each connection then starts in a TcpIntake.
+    virtual std::shared_ptr<const TlsFront> tls_front() const noexcept = 0;
     virtual void accept_failed(const TcpListener& listener, const boost::system::error_code& ec) = 0;
 
 protected:
@@ -38,7 +44,8 @@ protected:
 };
 
 // Accepts on `listener` until it is closed: each admitted connection becomes a TcpConnection
-// and starts (its first frame decides what it is). A failed accept is reported and retried
+// and starts (its first frame decides what it is), or with TLS a TcpIntake (its first bytes
+// decide: tcp_intake.hpp). A failed accept is reported and retried
 // after 100 ms (out of descriptors, accept would otherwise fail at once, forever).
 void accept_connections(const std::shared_ptr<TcpListener>& listener, AcceptHost& host);
 
@@ -50,12 +57,21 @@ public:
     virtual void cancel() noexcept = 0;
 };
 
-// Connects to `server`; once connected, `done` gets a framed stream over the connection with
-// `handler` and `limits` (not started: the caller starts it), or the error and null. Runs once.
-using StreamConnected = std::function<void(const boost::system::error_code&, std::unique_ptr<net::FrameChannel>)>;
+// TLS around an outgoing connection (the agent's TLS rung: docs/PROTOCOL.md, "TLS transport").
+struct TlsClient {
+    std::shared_ptr<boost::asio::ssl::context> context;  // net::make_client_context
+    std::string name;  // SNI, and the name a CA-checked certificate must carry
+    std::chrono::milliseconds handshake_timeout{std::chrono::seconds{10}};
+};
+
+// Connects to `server` (and, with `tls`, completes a TLS handshake); then `done` gets a framed
+// stream over the connection with `handler` and `limits` (not started: the caller starts it),
+// or why not ("connect: Connection refused", "TLS: certificate has expired") and null. Runs once.
+using StreamConnected = std::function<void(const std::string& error, std::unique_ptr<net::FrameChannel>)>;
 std::shared_ptr<OutgoingStream> connect_stream(boost::asio::io_context& io,
                                                const boost::asio::ip::tcp::endpoint& server,
                                                net::FrameHandler& handler, net::FrameReader::Limits limits,
-                                               net::QueueBudget& budget, StreamConnected done);
+                                               net::QueueBudget& budget, StreamConnected done,
+                                               const TlsClient* tls = nullptr);
 
 }  // namespace porthop::relay

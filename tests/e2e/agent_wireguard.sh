@@ -6,7 +6,9 @@
 # server. A 0.1 s ping stream runs through the tunnel for the whole test while:
 #   0) the agent makes at least two scheduled hops (hop_interval 10 s): no ping may be lost;
 #   1) the censor drops the UDP port in use: ping must flow again within 5 s;
-#   2) the censor drops all UDP: ping must flow again within 10 s, over tcp/443 (iperf3 too);
+#   2) the censor drops all UDP: ping must flow again within 10 s, over TLS on tcp/443 (iperf3
+#      too), through a censor that drops every TCP connection to 443 whose first payload is
+#      not a TLS handshake record (for the whole test: no connection of the agent may hit it);
 #      the block stays past the agent's first UDP retry, which must fail without a lost ping;
 #   3) the censor lifts everything: the agent must be back on UDP within 60 s.
 # Throughout, WireGuard must not notice: the server's wireguard-go sees one endpoint (the
@@ -39,6 +41,7 @@ INTERVAL=10
 ph_topology
 ph_censor_signatures
 ph_censor_count_udp "$WG_PORT"
+ph_censor_tls_only "$TCP_PORT"
 KEY=$(ph_hop_key)
 ph_wg_keys server
 ph_wg_keys client
@@ -105,6 +108,12 @@ tcp_mbps=$(_ph_mbps "$(jq '.end.sum_received.bits_per_second' "$PH_TMP/iperf-tcp
 # Past the agent's first UDP retry (5 s after the fallback), which must fail without hurting
 # the TCP path; the climb then comes with the second retry, about 15 s after the fallback.
 ph_agent_hold_tcp 7
+
+not_tls=$(ph_censor_not_tls)
+ph_result "TLS-only censor on tcp/$TCP_PORT: $not_tls packet(s) of non-TLS connections dropped"
+((not_tls == 0)) || ph_die "the agent opened a TCP connection whose first payload was not TLS"
+tls_ok=$(ph_relay_metric porthop_tls_handshakes_total 'result="ok"')
+((tls_ok >= 1)) || ph_die "the relay counted no TLS handshake, yet the agent was on tcp/$TCP_PORT"
 
 # --- 3) the censor gives up ------------------------------------------------------------------
 ph_agent_unblock 60

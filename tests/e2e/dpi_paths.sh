@@ -30,6 +30,8 @@
 source "$(dirname "$0")/lib.sh"
 PORTHOP_BIN=${PORTHOP_BIN:-${1:-}} # ctest sets PORTHOP_BIN; by hand the binary may be the argument
 ph_init dpi_paths
+# The plain-TCP records (tls = false) are what this test measures; the TLS rung has tls_censor.sh.
+export PH_AGENT_TLS=false
 command -v ndpiReader >/dev/null || ph_die "ndpiReader is missing (Debian package libndpi-bin; scripts/install-deps.sh --test)"
 command -v tcpdump >/dev/null || ph_die "tcpdump is missing (scripts/install-deps.sh --test)"
 

@@ -15,6 +15,8 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 ph_init dpi_visibility
+# The plain-TCP records (tls = false) are what this test measures; the TLS rung has tls_censor.sh.
+export PH_AGENT_TLS=false
 command -v ndpiReader >/dev/null || ph_die "ndpiReader is missing (Debian package libndpi-bin; scripts/install-deps.sh --test)"
 command -v tcpdump >/dev/null || ph_die "tcpdump is missing (scripts/install-deps.sh --test)"
 

@@ -766,12 +766,22 @@ ph_hop_key() {
     echo "$k"
 }
 
-# ph_hop_server_toml KEY INTERVAL: the [server] lines that give the relay a hop link (for
-# ph_porthop_start's EXTRA).
-ph_hop_server_toml() { printf 'key = "%s"\nhop_interval = "%s"\nmoving_target = false\n' "$1" "$2"; }
+# The relay's TLS certificate in these tests: the committed test one (tests/vectors/tls, issued
+# for vector.test), which agents check by its pin (PH_TLS_PIN) and send as SNI.
+PH_TLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vectors/tls" && pwd)
+PH_TLS_PIN=$(sed -n 's/^leaf_pin: //p' "$PH_TLS_DIR/expected.txt")
+PH_TLS_NAME=vector.test
+
+# ph_hop_server_toml KEY INTERVAL: the [server] lines that give the relay a hop link and the
+# test certificate (for ph_porthop_start's EXTRA).
+ph_hop_server_toml() {
+    printf 'key = "%s"\nhop_interval = "%s"\nmoving_target = false\n' "$1" "$2"
+    printf 'tls_cert = "%s"\ntls_key = "%s"\n' "$PH_TLS_DIR/chain.pem" "$PH_TLS_DIR/leaf.key"
+}
 
 # ph_agent_start NS LISTEN SERVER UDP_SPECS TCP_SPECS KEY INTERVAL: runs `porthop client` in NS
-# and waits (15 s at most) until it reports an attached path in /status. Sets PH_AGENT_PID,
+# and waits (15 s at most) until it reports an attached path in /status. Its TCP rung is TLS,
+# checked by the test certificate's pin (PH_AGENT_TLS=false: plain TCP records). Sets PH_AGENT_PID,
 # PH_AGENT_LOG and PH_AGENT_NS. A test running two agents names each with PH_AGENT_NAME (its
 # config and log files; default agent) and gives each its own PH_AGENT_METRICS.
 ph_agent_start() {
@@ -784,6 +794,9 @@ udp = $(_ph_toml_strings "$udp")
 tcp = $(_ph_toml_strings "$tcp")
 key = "$key"
 hop_interval = "$interval"
+tls = ${PH_AGENT_TLS:-true}
+sni = "$PH_TLS_NAME"
+tls_pin = "$PH_TLS_PIN"
 
 [client_metrics]
 listen = "$PH_AGENT_METRICS"
@@ -852,9 +865,33 @@ EOF
     ph_log "censor: dropping all UDP"
 }
 
+# ph_censor_tls_only PORT: the censor drops every TCP connection to PORT whose first payload
+# (from the client) does not start like a TLS handshake record (16 03), from that packet on,
+# both ways: what a protocol filter that expects TLS on 443 does. The connection's verdict is
+# kept in its conntrack mark (1: TLS, 2: dropped); segments without payload (the handshake's
+# ACKs) carry no verdict, since @ih cannot be read from them. ph_censor_not_tls counts drops.
+ph_censor_tls_only() {
+    ph_ns "$PH_NS_RTR" nft -f - <<EOF
+table inet phtls {
+    counter not_tls { }
+    chain forward {
+        type filter hook forward priority 10; policy accept;
+        tcp dport $1 ct mark 0x0 @ih,0,16 0x1603 ct mark set 0x1
+        tcp dport $1 ct mark 0x0 @ih,0,16 != 0x1603 ct mark set 0x2
+        ct mark 0x2 counter name not_tls drop
+    }
+}
+EOF
+    ph_log "censor: dropping TCP connections to $1 whose first payload is not TLS"
+}
+ph_censor_not_tls() {
+    ph_ns "$PH_NS_RTR" nft -j list counter inet phtls not_tls | jq '[.nftables[] | select(.counter) | .counter.packets] | add // 0'
+}
+
 # ph_censor_clear: every blocking rule lifted (the phcount counters stay).
 ph_censor_clear() {
     ph_ns "$PH_NS_RTR" nft delete table inet phcensor 2>/dev/null || true
+    ph_ns "$PH_NS_RTR" nft delete table inet phtls 2>/dev/null || true
     ph_log "censor: all blocking rules lifted"
 }
 

@@ -72,6 +72,15 @@ struct ServerConfig {
     std::uint32_t tcp_connections_per_source = 32;
     // Where the native sessions are kept across a restart (relay/session_state.hpp); "" = not.
     std::string state_file;
+    // TLS on the TCP ports (README "TLS and the decoy site"): a PEM chain and key ("" for both:
+    // a self-signed certificate, kept beside the state file), framed non-TLS records still
+    // taken (native clients, agents with tls = false), and where web clients go ("" host: the
+    // built-in site).
+    bool tls = true;
+    std::string tls_cert;
+    std::string tls_key;
+    bool native_tcp = true;
+    std::optional<HostPort> decoy;
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
@@ -83,6 +92,13 @@ struct ClientConfig {
     std::optional<crypto::HopKey> key;                                     // required for `porthop client`
     std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     std::uint32_t max_datagram = kMaxUdpPayload;
+    // The TCP rung in TLS (README "TLS and the decoy site"): the name sent as SNI (""; the
+    // server's name when it is one), and how the certificate is checked: by SPKI pins
+    // ("sha256/..."), else by the CAs of tls_ca (a PEM file), else by the system's.
+    bool tls = true;
+    std::string sni;
+    std::string tls_ca;
+    std::vector<std::string> tls_pin;
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };
 

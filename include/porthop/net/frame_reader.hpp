@@ -73,6 +73,9 @@ public:
     // Where the next read lands; never empty while frames are consumed as they complete.
     std::span<std::byte> read_target() noexcept;
     void commit(std::size_t n) noexcept { length_ += n; }
+    // Copies bytes read elsewhere to the end (allocated first); false, copying nothing, if
+    // they do not fit.
+    bool append(std::span<const std::byte> bytes) noexcept;
 
     // The record that starts `offset` bytes into the buffer, in the current form.
     wire::FrameSplit split_at(std::size_t offset) const noexcept;

@@ -77,6 +77,10 @@ public:
     virtual ~FrameChannel() = default;
     // Starts reading; `owner` owns this channel and is kept alive by every operation in flight.
     virtual void start(const std::shared_ptr<void>& owner) = 0;
+    // Before start(): bytes already read from the stream by someone else (the TLS port's
+    // intake read the first record to judge it), delivered as the stream's first bytes. False,
+    // keeping nothing, if they do not fit the read buffer.
+    virtual bool preload(std::span<const std::byte> bytes) = 0;
     // Queues a copy of one frame (`head`, `payload`, then `tail`) and starts a write unless one
     // is in flight. Anything but `queued` means nothing was queued.
     virtual FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload,
@@ -152,8 +156,16 @@ public:
         frame_started_ = Clock::now();
         awaiting_ = from_start_;
         if (awaiting_) arm_deadline();
-        read();
         if (out_.should_write()) write();  // frames pushed before start
+        if (reader_.length() > 0)
+            deliver();  // preloaded: reads on after it
+        else
+            read();
+    }
+
+    bool preload(std::span<const std::byte> bytes) override {
+        reader_.allocate();
+        return reader_.append(bytes);
     }
 
     FrameQueue::Push push(std::span<const std::byte> head, std::span<const std::byte> payload,

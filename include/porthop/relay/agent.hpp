@@ -21,6 +21,10 @@
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/agent_status.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace porthop::relay {
 
 struct AgentOptions {
@@ -28,6 +32,10 @@ struct AgentOptions {
     boost::asio::ip::address server;       // porthop server
     std::vector<std::uint16_t> udp_ports;  // the server's UDP port set (the schedule's domain)
     std::uint16_t tcp_port = 443;
+    // The TCP rung in TLS (net::make_client_context; null: plain TCP), with the name sent as
+    // SNI and checked in a CA-verified certificate.
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    std::string tls_name;
     crypto::HopKey key{};
     std::chrono::seconds hop_interval{hop::kDefaultHopInterval};
     // Largest datagram from the VPN client: UDP over IPv4 carries at most 65507 (65535 - 20 - 8).

@@ -50,6 +50,13 @@ namespace porthop::relay {
     X(drop_provisional_evicted, "porthop_drops_total", "reason=\"provisional_evicted\"", "")             \
     X(drop_tcp_source, "porthop_drops_total", "reason=\"tcp_connections_per_source\"", "")               \
     X(drop_tcp_evicted, "porthop_drops_total", "reason=\"tcp_pending_evicted\"", "")                     \
+    X(tls_handshakes, "porthop_tls_handshakes_total", "result=\"ok\"",                                   \
+      "TLS handshakes on the TCP ports, by result.")                                                    \
+    X(tls_handshake_failures, "porthop_tls_handshakes_total", "result=\"failed\"", "")                   \
+    X(web_site, "porthop_web_connections_total", "to=\"builtin_site\"",                                  \
+      "Connections on the TCP ports that were not porthop's, answered as a web server, by where they went.") \
+    X(web_decoy, "porthop_web_connections_total", "to=\"decoy\"", "")                                    \
+    X(web_plain_http, "porthop_web_connections_total", "to=\"plain_http_answer\"", "")                   \
     X(native_validated, "porthop_native_sessions_validated_total", "",                                     \
       "Native UDP sessions whose client proved it receives at its address (no reply cap from then on).") \
     X(move_accepted, "porthop_native_moves_total", "verdict=\"accepted\"",                               \

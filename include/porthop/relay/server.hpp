@@ -25,7 +25,29 @@
 #include "porthop/relay/guard_tables.hpp"
 #include "porthop/wire/protocol.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace porthop::relay {
+
+// TLS on the TCP ports (issue 15; docs/PROTOCOL.md, "TLS transport"). Each connection is
+// decided by its first bytes (relay/tcp_intake.hpp): a TLS handshake goes to this certificate,
+// and then to a porthop agent's path if its first record is an attach, else to the decoy or
+// the built-in site; u16-framed records (native clients, agents with tls = false) to the
+// framed relay while native_tcp; anything else gets the reaction of a TLS web server.
+// Immutable and shared: a reload makes a new one, connections keep the one they started with.
+struct TlsFront {
+    std::shared_ptr<boost::asio::ssl::context> context;  // net::make_server_context
+    bool native_tcp = true;
+    std::optional<net::Endpoint> decoy;  // a plain HTTP server; none: the built-in site
+    std::string site_page;               // the built-in site's one page
+    std::chrono::system_clock::time_point site_modified;
+    // nginx's client_header_timeout (the handshake and each request head) and Debian's
+    // keepalive_timeout: how long a web-like connection may stay silent.
+    std::chrono::milliseconds header_timeout{std::chrono::seconds{60}};
+    std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{65}};
+};
 
 struct ServerOptions {
     std::vector<boost::asio::ip::address> listen;
@@ -60,6 +82,8 @@ struct ServerOptions {
     // What native clients speak (wire/protocol.hpp): on "wireguard" or "openvpn", datagrams and
     // TCP frames that cannot be that protocol are dropped and counted.
     wire::Protocol protocol = wire::Protocol::any;
+    // TLS on the TCP ports; null: they carry u16-framed records only, as before TLS.
+    std::shared_ptr<const TlsFront> tls;
     // The backend's WireGuard public key: every handshake initiation and response from a client
     // must carry a mac1 made for it (crypto/mac1.hpp), or it is dropped before the backend.
     std::optional<crypto::WgKey> wg_public_key;

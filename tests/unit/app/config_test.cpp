@@ -80,7 +80,8 @@ const std::string kWgPublicKey = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
     "max_datagram, workers, key, hop_interval, moving_target, mask, protocol, wireguard_public_key, handshake_rate, "
-    "handshake_burst, sessions_per_source, tcp_connections_per_source, state_file)";
+    "handshake_burst, sessions_per_source, tcp_connections_per_source, state_file, tls, tls_cert, tls_key, "
+    "native_tcp, decoy)";
 
 }  // namespace
 
@@ -592,6 +593,9 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "sessions_per_source = 64\n"
           "tcp_connections_per_source = 32\n"
           "state_file = \"\"\n"
+          "tls = true\n"
+          "native_tcp = true\n"
+          "decoy = \"\"\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
           "\n[client]\n"
@@ -600,6 +604,10 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "tcp = [\"443\"]\n"
           "hop_interval = \"5m\"\n"
           "max_datagram = 65507\n"
+          "tls = true\n"
+          "sni = \"\"\n"
+          "tls_ca = \"\"\n"
+          "tls_pin = []\n"
           "\n[client_metrics]\n"
           "listen = \"127.0.0.1:9817\"\n"
           "\n[log]\n"
@@ -1216,7 +1224,7 @@ TEST_CASE("config: client.max_datagram and unknown client keys", "[app][config][
                         "header)");
     }
     const std::string known =
-        "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram)";
+        "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram, tls, sni, tls_ca, tls_pin)";
     check_error(only_error("[client]\nbackend = \"1.2.3.4:5\"\n"), 2, 11, "client.backend", known);
     check_error(only_error("[client]\nmoving_target = true\n"), 2, 17, "client.moving_target", known);
     check_error(only_error("[client.extra]\n"), 1, 1, "client.extra", known);
@@ -1388,4 +1396,41 @@ TEST_CASE("config: state_file", "[app][config]") {
     check_error(only_error("[server]\nstate_file = \"sessions\"\n"), 2, 14, "server.state_file",
                 "must be an absolute path (or \"\" for none)");
     check_error(only_error("[server]\nstate_file = 1\n"), 2, 14, "server.state_file", "expected a string, got an integer");
+}
+
+TEST_CASE("config: TLS keys, and what each refuses", "[app][config]") {
+    SECTION("server") {
+        const auto ok = parse(
+            "[server]\ntls_cert = \"/etc/c.pem\"\ntls_key = \"/etc/k.pem\"\nnative_tcp = false\ndecoy = \"web:8080\"\n");
+        REQUIRE(ok.ok());
+        CHECK(ok.config.server.tls_cert == "/etc/c.pem");
+        CHECK(ok.config.server.tls_key == "/etc/k.pem");
+        CHECK_FALSE(ok.config.server.native_tcp);
+        REQUIRE(ok.config.server.decoy);
+        CHECK(ok.config.server.decoy->host == "web");
+        CHECK(ok.config.server.decoy->port == 8080);
+        CHECK(only_error("[server]\ntls_cert = \"c.pem\"\ntls_key = \"/k.pem\"\n").to_string() ==
+              "test.toml:2:12: server.tls_cert: must be an absolute path to a PEM file");
+        CHECK(only_error("[server]\ntls_cert = \"/c.pem\"\n").to_string() ==
+              "test.toml:2:12: server.tls_cert: needs tls_key (the certificate's private key)");
+        CHECK(only_error("[server]\ntls_key = \"/k.pem\"\n").to_string() ==
+              "test.toml:2:11: server.tls_key: needs tls_cert (the certificate chain it belongs to)");
+        CHECK(only_error("[server]\ndecoy = \"web\"\n").to_string().starts_with("test.toml:2:9: server.decoy: "));
+        CHECK(only_error("[server]\ntls = \"yes\"\n").to_string().starts_with("test.toml:2:7: server.tls: "));
+    }
+    SECTION("client") {
+        const auto ok = parse(
+            "[client]\ntls = true\nsni = \"cdn.example.com\"\ntls_pin = [\"sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"]\n");
+        REQUIRE(ok.ok());
+        CHECK(ok.config.client.sni == "cdn.example.com");
+        CHECK(ok.config.client.tls_pin.size() == 1);
+        CHECK(only_error("[client]\nsni = \"a b\"\n").to_string().starts_with("test.toml:2:7: client.sni: 'a b' is not a host name"));
+        CHECK(only_error("[client]\ntls_ca = \"ca.pem\"\n").to_string() ==
+              "test.toml:2:10: client.tls_ca: must be an absolute path to a PEM file of CA certificates (or \"\" for "
+              "the system's)");
+        CHECK(only_error("[client]\ntls_pin = \"sha256/short\"\n").to_string().starts_with("test.toml:2:11: client.tls_pin[0]: "));
+        CHECK(only_error("[client]\ntls_pin = [\"sha1/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"]\n")
+                  .to_string()
+                  .ends_with("(the server logs its pin at start)"));
+    }
 }

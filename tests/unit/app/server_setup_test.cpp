@@ -88,7 +88,8 @@ TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
     options.workers = 1;
     CHECK(describe(config, options) ==
           "udp 443,1194,40000-40099 and tcp 443 on 0.0.0.0, :: -> backend 10.1.2.3:51820 (1 worker, idle_timeout "
-          "3m, max_sessions 16384, max_tcp_connections 1024; porthop clients off (no key); native clients: "
+          "3m, max_sessions 16384, max_tcp_connections 1024; porthop clients off (no key); TLS on tcp: "
+          "self-signed certificate, built-in site; native clients: "
           "protocol any, 20 handshakes/s (burst 5) and 64 sessions and 32 TCP connections per source)");
     config.key = porthop::crypto::HopKey{};
     config.moving_target = true;
@@ -101,6 +102,20 @@ TEST_CASE("describe: the start-up line, exactly", "[app][setup]") {
     CHECK(describe(config, options) ==
           "udp 443,1194,40000-40099 and tcp 443 on 127.0.0.1, ::1 -> backend 10.1.2.3:51820 (3 workers, "
           "idle_timeout 3m, max_sessions 16384, max_tcp_connections 1024; porthop clients accepted, hop_interval "
-          "5m, moving target, full mask; native clients: protocol wireguard, mac1 checked, no handshake limit and 64 "
+          "5m, moving target, full mask; TLS on tcp: self-signed certificate, built-in site; native clients: "
+          "protocol wireguard, mac1 checked, no handshake limit and 64 "
           "sessions and 32 TCP connections per source)");
+    SECTION("TLS settings") {
+        config.tls_cert = "/etc/c.pem";
+        config.tls_key = "/etc/k.pem";
+        config.native_tcp = false;
+        config.decoy = porthop::app::HostPort{"127.0.0.1", 8080};
+        CHECK(describe(config, options).find("; TLS on tcp: certificate /etc/c.pem, TLS only, decoy 127.0.0.1:8080; "
+                                             "native clients:") != std::string::npos);
+        config.tls = false;
+        CHECK(describe(config, options).find("; TLS on tcp: off; native clients:") != std::string::npos);
+        config.tls = true;
+        config.tcp.clear();  // no TCP port: nothing in TLS
+        CHECK(describe(config, options).find("TLS") == std::string::npos);
+    }
 }

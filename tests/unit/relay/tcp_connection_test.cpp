@@ -110,11 +110,11 @@ struct FakeHost final : relay::StreamHost {
     relay::Counters& counters() noexcept override { return counters_; }
     void warn_input(const std::function<std::string()>& message) override { warnings.push_back(message()); }
 
-    void connection_started(const std::shared_ptr<TcpConnection>& started_connection,
+    void connection_started(const std::shared_ptr<relay::PendingConnection>& started_connection,
                             const std::optional<relay::SourceKey>& source) override {
         ++started;
         started_source = source;
-        connection = started_connection;
+        connection = std::static_pointer_cast<TcpConnection>(started_connection);
     }
     void connection_closed(const std::optional<relay::SourceKey>& source) noexcept override {
         ++closed;

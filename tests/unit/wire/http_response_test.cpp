@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../../fixtures/fixture.hpp"
+#include "porthop/wire/site_page.hpp"
 
 // A namespace of its own: with unity builds the files of a test target share a translation
 // unit, so the local names here must not meet another file's.
@@ -195,6 +196,11 @@ TEST_CASE("http_response: If-Modified-Since in RFC 850 or asctime form (a differ
     CHECK(status_for("Thu, 15 Jan 2026 09:30:00 GMT") == 304);
     CHECK(status_for("Thursday, 15-Jan-26 09:30:00 GMT") == 200);  // nginx: 304
     CHECK(status_for("Thu Jan 15 09:30:00 2026") == 200);          // nginx: 304
+}
+
+TEST_CASE("http_response: the built-in page is the one the reference answers were captured with",
+          "[wire][http_response]") {
+    CHECK(read_file(vectors_dir() / "site" / "index.html") == std::string(wire::kDefaultSitePage));
 }
 
 }  // namespace http_response_test

@@ -41,6 +41,7 @@ std::optional<relay::AgentOptions> make_agent_options(const ClientConfig& config
     options.key = *config.key;
     options.hop_interval = config.hop_interval;
     options.max_datagram = config.max_datagram;
+    options.rotation.budget_bytes = config.tcp_rotate_bytes;
     if (config.tls) {
         net::TlsClientParams params;
         for (const auto& text : config.tls_pin) {

@@ -3,6 +3,8 @@
 // as TOML. Private to the config sources; the keys that use them are in config_*_keys.cpp.
 #pragma once
 
+#include <type_traits>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -53,7 +55,7 @@ using SectionOf = typename FieldOf<decltype(Field)>::Section;
 
 template <auto Field, std::int64_t Min, std::int64_t Max>
 void read_number(Reader& r, const toml::node& node, const std::string& key, SectionOf<Field>& out) {
-    if (auto v = r.integer(node, key, Min, Max)) out.*Field = static_cast<std::uint32_t>(*v);
+    if (auto v = r.integer(node, key, Min, Max)) out.*Field = static_cast<std::remove_cvref_t<decltype(out.*Field)>>(*v);
 }
 template <auto Field, Empty empty = Empty::allowed>
 void read_port_field(Reader& r, const toml::node& node, const std::string& key, SectionOf<Field>& out) {

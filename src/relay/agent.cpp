@@ -76,8 +76,7 @@ public:
         error_code ignored;
         local_.close(ignored);
         remote_.close(ignored);
-        if (tcp_) tcp_->close();
-        tcp_.reset();
+        close_tcp_paths();
     }
 
     AgentStatus status() const {
@@ -101,19 +100,30 @@ public:
     }
 
     // ---- AgentTcpPath::Handler ----
-    void on_tcp_up() override {
+    // Three connections at most: tcp_ (the path the path manager knows), tcp_next_ (its
+    // replacement being set up: hop/tcp_rotation.hpp) and tcp_old_ (a replaced one, read until
+    // it closes, for what the server had already put on it).
+    void on_tcp_up(AgentTcpPath& path) override {
+        if (&path == tcp_next_.get()) {
+            send_attach(hop::Path{hop::Path::Kind::tcp, opt_.tcp_port}, Clock::now(), &path);
+            return;
+        }
+        if (&path != tcp_.get()) return;
         paths_.on_tcp_up(Clock::now());
         drive();
     }
-    void on_tcp_frame(std::span<std::byte> frame) override {
-        const hop::Path path{hop::Path::Kind::tcp, opt_.tcp_port};
-        from_server(frame, path, Clock::now());
+    void on_tcp_frame(AgentTcpPath& path, std::span<std::byte> frame) override {
+        // The server writes on a new connection only once it accepted its attach (the ack
+        // comes first): the session's TCP path is that connection from then on.
+        if (&path == tcp_next_.get()) promote_next();
+        const hop::Path tcp{hop::Path::Kind::tcp, opt_.tcp_port};
+        from_server(frame, tcp, Clock::now());
     }
-    void on_tcp_frames_done() override {
+    void on_tcp_frames_done(AgentTcpPath&) override {
         flush_to_local();
         drive();
     }
-    void on_tcp_down(const std::string& why) override {
+    void on_tcp_down(AgentTcpPath& path, const std::string& why) override {
         // A certificate the agent refuses is a setup problem the operator must see (a wrong
         // pin, an expired certificate): warned once per reason, not per retry.
         if (why.starts_with("TLS: ") && why != last_tls_warning_) {
@@ -122,6 +132,16 @@ public:
         } else {
             base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
         }
+        if (&path == tcp_next_.get()) {  // the replacement failed: the old one goes on, retried later
+            tcp_next_.reset();
+            rotate_after_ = Clock::now() + opt_.rotation.stall;
+            return;
+        }
+        if (&path == tcp_old_.get()) {
+            tcp_old_.reset();
+            return;
+        }
+        if (&path != tcp_.get()) return;
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -330,6 +350,7 @@ private:
         actions_.clear();
         const auto next = paths_.poll(now, epoch(), actions_);
         for (const auto& action : actions_) execute(action, now);
+        maybe_rotate(now);
         // Re-arm only for an earlier deadline: the path manager's next wakeup moves later with
         // every packet, and re-arming per batch would cost a timer operation (and handler
         // memory) per batch. A timer that fires early just runs drive() and arms the right time.
@@ -351,16 +372,13 @@ private:
                 send_attach(action.path, now);
                 break;
             case Kind::connect_tcp:
-                if (tcp_) tcp_->close();
-                tcp_ = std::make_shared<AgentTcpPath>(
-                    io_, *this, opt_.max_datagram, codec_.sent_lengths(), codec_.read_lengths(),
-                    opt_.tls ? std::optional<TlsClient>(TlsClient{opt_.tls, opt_.tls_name}) : std::nullopt);
+                close_tcp_paths();
+                tcp_ = make_tcp_path();
                 ++tcp_connections_;
                 tcp_->connect(asio::ip::tcp::endpoint(opt_.server, action.path.port));
                 break;
             case Kind::close_tcp:
-                if (tcp_) tcp_->close();
-                tcp_.reset();
+                close_tcp_paths();
                 break;
             case Kind::switch_path:  // active() already says so; data follows it (on_local_readable)
                 base::log_info("path: " + action.reason);
@@ -368,7 +386,8 @@ private:
         }
     }
 
-    void send_attach(hop::Path path, Clock::time_point now) {
+    // On `path`, or on TCP through `via` (a replacement connection) instead of tcp_.
+    void send_attach(hop::Path path, Clock::time_point now, AgentTcpPath* via = nullptr) {
         // Its issued time never goes back (a clock stepped back keeps the last one): a server
         // that forgot this session (restart) reopens it only for attaches issued after it did.
         issued_ = std::max(issued_, hop::unix_ms(opt_.wall_clock()));
@@ -376,7 +395,8 @@ private:
         const auto frame = codec_.seal_control(attach, frame_);
         sent_[counter_ % kSentRing] = Sent{counter_, now};
         if (path.kind == hop::Path::Kind::tcp) {
-            if (!tcp_ || !tcp_->send_control(frame)) ++counters_.dropped_send;
+            AgentTcpPath* on = via ? via : tcp_.get();
+            if (!on || !on->send_control(frame)) ++counters_.dropped_send;
             return;
         }
         const auto to = net::Endpoint::from_asio(asio::ip::udp::endpoint(opt_.server, path.port));
@@ -384,6 +404,58 @@ private:
         // A refused send (e.g. ICMP unreachable reported on the socket) is just an unanswered
         // attach: the path manager's timers handle it.
         batch_.send(remote_.native_handle(), {&item, 1});
+    }
+
+    // A replacement for the active TCP connection when it stalls or used its byte budget
+    // (hop/tcp_rotation.hpp); the path manager goes on seeing one TCP path.
+    void maybe_rotate(Clock::time_point now) {
+        if (paths_.active().kind != hop::Path::Kind::tcp || !tcp_ || !tcp_->up() || tcp_next_ ||
+            now < rotate_after_)
+            return;
+        const auto due = hop::rotation_due(opt_.rotation, tcp_->activity(), now);
+        if (due == hop::Rotation::none) return;
+        const auto& a = tcp_->activity();
+        base::log_info("path: tcp/" + std::to_string(opt_.tcp_port) +
+                       (due == hop::Rotation::stalled
+                            ? " silent for " + std::to_string((now - a.last_received) / std::chrono::milliseconds{1}) +
+                                  " ms while waiting for an answer"
+                            : " received " + std::to_string(a.received_bytes) + " bytes (tcp_rotate_bytes)") +
+                       " -> a new connection");
+        ++counters_.tcp_rotations;
+        tcp_next_ = make_tcp_path();
+        tcp_next_->connect(asio::ip::tcp::endpoint(opt_.server, opt_.tcp_port));
+        // Not again before this one had its chance (it reports down if it fails).
+        rotate_after_ = now + opt_.rotation.stall;
+    }
+
+    void promote_next() {
+        if (tcp_old_) tcp_old_->close();
+        tcp_old_ = std::exchange(tcp_, std::exchange(tcp_next_, nullptr));
+        ++tcp_connections_;  // a new flow for the first frames' padding
+        // The old one may still bring what the server queued before it moved: read it a
+        // little longer (a frozen one brings nothing and just closes then).
+        old_timer_.expires_after(opt_.timers.tcp_linger);
+        old_timer_.async_wait([this, old = std::weak_ptr<AgentTcpPath>(tcp_old_)](const error_code& ec) {
+            if (ec) return;
+            if (auto p = old.lock(); p && p == tcp_old_) {
+                tcp_old_->close();
+                tcp_old_.reset();
+            }
+        });
+    }
+
+    std::shared_ptr<AgentTcpPath> make_tcp_path() {
+        return std::make_shared<AgentTcpPath>(
+            io_, *this, opt_.max_datagram, codec_.sent_lengths(), codec_.read_lengths(),
+            opt_.tls ? std::optional<TlsClient>(TlsClient{opt_.tls, opt_.tls_name}) : std::nullopt);
+    }
+
+    void close_tcp_paths() {
+        for (auto* p : {&tcp_, &tcp_next_, &tcp_old_}) {
+            if (*p) (*p)->close();
+            p->reset();
+        }
+        old_timer_.cancel();
     }
 
     struct Sent {
@@ -404,6 +476,10 @@ private:
     asio::steady_timer timer_;
     Clock::time_point armed_for_{};
     std::shared_ptr<AgentTcpPath> tcp_;
+    std::shared_ptr<AgentTcpPath> tcp_next_;
+    std::shared_ptr<AgentTcpPath> tcp_old_;
+    asio::steady_timer old_timer_{io_};
+    Clock::time_point rotate_after_{};
     std::string last_tls_warning_;
     std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
     hop::FlowPadding opening_;           // the first data frames on each new flow

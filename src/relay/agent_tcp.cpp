@@ -28,15 +28,22 @@ void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
             self->stream_ = std::move(stream);
             self->stream_->read_masked(self->read_);
             self->stream_->write_masked(self->sent_);
-            self->handler_.on_tcp_up();
+            self->activity_.last_received = std::chrono::steady_clock::now();  // its start
+            self->handler_.on_tcp_up(*self);
             if (!self->closed_) self->stream_->start(self);
         },
         tls_ ? &*tls_ : nullptr);
 }
 
-void AgentTcpPath::on_frame(const net::Frame& frame) { handler_.on_tcp_frame(frame.payload); }
+void AgentTcpPath::on_frame(const net::Frame& frame) {
+    activity_.received_bytes += frame.payload.size();
+    handler_.on_tcp_frame(*this, frame.payload);
+}
 
-void AgentTcpPath::on_frames_done() { handler_.on_tcp_frames_done(); }
+void AgentTcpPath::on_frames_done() {
+    activity_.last_received = std::chrono::steady_clock::now();  // once per read, not per frame
+    handler_.on_tcp_frames_done(*this);
+}
 
 void AgentTcpPath::on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) {
     switch (why) {
@@ -63,17 +70,24 @@ void AgentTcpPath::on_stream_end(net::StreamEnd why, const boost::system::error_
 
 bool AgentTcpPath::send_data(std::span<const std::byte> head, std::span<const std::byte> datagram,
                              std::span<const std::byte> tail) {
-    return up() && stream_->push(head, datagram, tail) == net::FrameQueue::Push::queued;
+    return sent(up() && stream_->push(head, datagram, tail) == net::FrameQueue::Push::queued);
 }
 
 bool AgentTcpPath::send_control(std::span<const std::byte> frame) {
-    return up() && stream_->push({}, frame) == net::FrameQueue::Push::queued;
+    return sent(up() && stream_->push({}, frame) == net::FrameQueue::Push::queued);
+}
+
+bool AgentTcpPath::sent(bool queued) noexcept {
+    // The first send after a receive marks the time an answer is due from (a send before the
+    // last receive is not waiting for anything); later ones would only move it forward.
+    if (queued && activity_.last_sent <= activity_.last_received) activity_.last_sent = std::chrono::steady_clock::now();
+    return queued;
 }
 
 void AgentTcpPath::fail(const std::string& why) {
     if (closed_) return;
     close();
-    handler_.on_tcp_down(why);
+    handler_.on_tcp_down(*this, why);
 }
 
 void AgentTcpPath::close() {

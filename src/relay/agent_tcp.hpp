@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "porthop/hop/tcp_rotation.hpp"
 #include "porthop/net/framed_stream.hpp"
 #include "tcp_transport.hpp"
 
@@ -19,13 +20,15 @@ namespace porthop::relay {
 
 class AgentTcpPath : public std::enable_shared_from_this<AgentTcpPath>, private net::FrameHandler {
 public:
+    // Each call names the path it comes from: the agent holds a second one while it replaces
+    // the first (hop/tcp_rotation.hpp).
     struct Handler {
-        virtual void on_tcp_up() = 0;
+        virtual void on_tcp_up(AgentTcpPath& path) = 0;
         // One complete frame (valid until the call returns; a data frame's payload stays
         // valid until on_tcp_frames_done).
-        virtual void on_tcp_frame(std::span<std::byte> frame) = 0;  // opened in place by the codec
-        virtual void on_tcp_frames_done() = 0;                 // after the frames of one read
-        virtual void on_tcp_down(const std::string& why) = 0;  // once; not after close()
+        virtual void on_tcp_frame(AgentTcpPath& path, std::span<std::byte> frame) = 0;  // opened in place by the codec
+        virtual void on_tcp_frames_done(AgentTcpPath& path) = 0;                 // after the frames of one read
+        virtual void on_tcp_down(AgentTcpPath& path, const std::string& why) = 0;  // once; not after close()
 
     protected:
         ~Handler() = default;
@@ -44,6 +47,8 @@ public:
     bool send_control(std::span<const std::byte> frame);
     void close();
     bool up() const noexcept { return stream_ && !closed_; }
+    // What it has carried (from when it came up): for the agent's rotation.
+    const hop::TcpActivity& activity() const noexcept { return activity_; }
 
 private:
     // net::FrameHandler
@@ -52,6 +57,7 @@ private:
     void on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) override;
 
     void fail(const std::string& why);
+    bool sent(bool queued) noexcept;
 
     boost::asio::io_context& io_;
     Handler& handler_;
@@ -59,6 +65,7 @@ private:
     crypto::LengthMask sent_;
     crypto::LengthMask read_;
     std::optional<TlsClient> tls_;
+    hop::TcpActivity activity_{{}, std::chrono::steady_clock::time_point::min(), 0};
     bool closed_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     std::shared_ptr<OutgoingStream> connecting_;           // until connected

@@ -99,6 +99,8 @@ struct ClientConfig {
     std::string sni;
     std::string tls_ca;
     std::vector<std::string> tls_pin;
+    // Bytes a TCP connection may receive before the agent replaces it (0: no budget).
+    std::uint64_t tcp_rotate_bytes = 0;
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };
 

@@ -17,6 +17,7 @@
 #include "porthop/crypto/hop_key.hpp"
 #include "porthop/hop/path_manager.hpp"
 #include "porthop/hop/schedule.hpp"
+#include "porthop/hop/tcp_rotation.hpp"
 #include "porthop/net/endpoint.hpp"
 #include "porthop/net/udp_batch.hpp"
 #include "porthop/relay/agent_status.hpp"
@@ -41,6 +42,8 @@ struct AgentOptions {
     // Largest datagram from the VPN client: UDP over IPv4 carries at most 65507 (65535 - 20 - 8).
     std::uint32_t max_datagram = 65507;
     hop::PathTimers timers;
+    // When the TCP path moves to a fresh connection (stalled, or a byte budget).
+    hop::RotationPolicy rotation;
     std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
     const net::Syscalls* syscalls = &net::system_syscalls();
 };

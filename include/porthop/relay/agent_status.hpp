@@ -23,11 +23,14 @@ namespace porthop::relay {
 
 #define PORTHOP_AGENT_COUNTERS(X)                                                                            \
     X(hops, path_changes, "porthop_client_path_changes_total", "kind=\"hop\"",                               \
-      "Path changes: hop = UDP port to UDP port, fallback = UDP to TCP, climb = TCP back to UDP.", ", ",     \
+      "Path changes: hop = UDP port to UDP port, fallback = UDP to TCP, climb = TCP back to UDP, "          \
+      "tcp_rotation = a new TCP connection for the TCP path.", ", ",                                          \
       " hops")                                                                                               \
     X(fallbacks, path_changes, "porthop_client_path_changes_total", "kind=\"fallback\"", "", ", ",           \
       " fallbacks to tcp")                                                                                   \
     X(climbs, path_changes, "porthop_client_path_changes_total", "kind=\"climb\"", "", ", ", " back to udp") \
+    /* the TCP path moved to a new connection (stalled, or its byte budget used: hop/tcp_rotation) */      \
+    X(tcp_rotations, path_changes, "porthop_client_path_changes_total", "kind=\"tcp_rotation\"", "", "", "")  \
     X(to_server_packets, traffic, "porthop_client_datagrams_total", "direction=\"to_server\"",               \
       "Datagrams carried, by direction.", ", to server ", " pkts")                                           \
     X(to_server_bytes, traffic, "porthop_client_payload_bytes_total", "direction=\"to_server\"",             \

@@ -608,6 +608,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "sni = \"\"\n"
           "tls_ca = \"\"\n"
           "tls_pin = []\n"
+          "tcp_rotate_bytes = 0\n"
           "\n[client_metrics]\n"
           "listen = \"127.0.0.1:9817\"\n"
           "\n[log]\n"
@@ -1224,7 +1225,8 @@ TEST_CASE("config: client.max_datagram and unknown client keys", "[app][config][
                         "header)");
     }
     const std::string known =
-        "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram, tls, sni, tls_ca, tls_pin)";
+        "unknown key (known: listen, server, udp, tcp, key, hop_interval, max_datagram, tls, sni, tls_ca, tls_pin, "
+        "tcp_rotate_bytes)";
     check_error(only_error("[client]\nbackend = \"1.2.3.4:5\"\n"), 2, 11, "client.backend", known);
     check_error(only_error("[client]\nmoving_target = true\n"), 2, 17, "client.moving_target", known);
     check_error(only_error("[client.extra]\n"), 1, 1, "client.extra", known);

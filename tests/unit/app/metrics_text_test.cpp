@@ -191,7 +191,7 @@ TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
           "path udp/40017, 3 hops, 1 fallbacks to tcp, 2 back to udp, rtt 12.5 ms, to server 10 pkts/1000 B, "
           "from server 9 pkts/900 B, dark ports 443,1194");
     CHECK(app::to_json(st) ==
-          "{\"path\":\"udp/40017\",\"hops\":3,\"fallbacks\":1,\"climbs\":2,\"rtt_ms\":12.500,"
+          "{\"path\":\"udp/40017\",\"hops\":3,\"fallbacks\":1,\"climbs\":2,\"tcp_rotations\":0,\"rtt_ms\":12.500,"
           "\"to_server_packets\":10,\"to_server_bytes\":1000,"
           "\"from_server_packets\":9,\"from_server_bytes\":900,"
           "\"dropped_no_path\":2,\"dropped_no_local\":5,\"dropped_send\":6,\"rejected_frames\":4,"
@@ -213,11 +213,12 @@ TEST_CASE("client metrics: the agent's families, exactly", "[app][metrics]") {
           "# TYPE porthop_client_path_info gauge\n"
           "porthop_client_path_info{path=\"udp/40017\"} 1\n"
           "# HELP porthop_client_path_changes_total Path changes: hop = UDP port to UDP port, fallback = UDP "
-          "to TCP, climb = TCP back to UDP.\n"
+          "to TCP, climb = TCP back to UDP, tcp_rotation = a new TCP connection for the TCP path.\n"
           "# TYPE porthop_client_path_changes_total counter\n"
           "porthop_client_path_changes_total{kind=\"hop\"} 3\n"
           "porthop_client_path_changes_total{kind=\"fallback\"} 1\n"
           "porthop_client_path_changes_total{kind=\"climb\"} 2\n"
+          "porthop_client_path_changes_total{kind=\"tcp_rotation\"} 0\n"
           "# HELP porthop_client_rtt_seconds Round trip of the last answered probe on the path in use (-1: "
           "not measured yet).\n"
           "# TYPE porthop_client_rtt_seconds gauge\n"

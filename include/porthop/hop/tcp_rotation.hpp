@@ -1,0 +1,35 @@
+// When the agent's TCP path (TLS on 443, usually) should move to a fresh connection, before
+// the path manager would call it dark (issue 15). Censors such as Russia's TSPU freeze a TCP
+// connection to a foreign data centre after some kilobytes from the server: no reset, the
+// packets just stop. A new connection works again for as long; so the agent opens one,
+// attaches on it and switches (make-before-break, the server moves the session's TCP path
+// to it on the attach), without the VPN noticing:
+//   - stalled: the agent sent something (data or a probe) after the last thing it received,
+//     and nothing has come for `stall`;
+//   - budget: the connection has received `budget_bytes` (0: no budget), so it is replaced
+//     before a censor with a known threshold freezes it.
+// Pure: times are passed in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace porthop::hop {
+
+struct RotationPolicy {
+    std::chrono::milliseconds stall{1500};
+    std::uint64_t budget_bytes = 0;
+};
+
+enum class Rotation : std::uint8_t { none, stalled, budget };
+
+struct TcpActivity {
+    std::chrono::steady_clock::time_point last_received{};  // or when it came up
+    std::chrono::steady_clock::time_point last_sent{};      // min(): nothing sent yet
+    std::uint64_t received_bytes = 0;
+};
+
+Rotation rotation_due(const RotationPolicy& policy, const TcpActivity& activity,
+                      std::chrono::steady_clock::time_point now) noexcept;
+
+}  // namespace porthop::hop

@@ -142,10 +142,14 @@ check_wireguard() {
     trap "podman rm -f -v -t 0 '$cli' '$agent' >/dev/null 2>&1 || true" EXIT
     host=$(podman exec "$cli" getent hosts host.containers.internal | awk '{print $1; exit}')
     [[ -n $host ]] || die "host.containers.internal does not resolve in $cli"
-    printf '[client]\nlisten = "127.0.0.1:51821"\nserver = "%s"\nudp = ["40100"]\ntcp = ["443"]\nkey = "%s"\n' \
-        "$host" "$SMOKE_HOP_KEY" >"$SMOKE_TMP/client.toml"
+    # TLS on 443 with the relay's self-signed certificate, checked by the pin it logged.
+    local pin
+    pin=$(first_log "$relay" 'tls_pin = "sha256/' | sed -n 's/.*tls_pin = "\(sha256\/[^"]*\)".*/\1/p')
+    [[ $pin == sha256/* ]] || die "porthop server did not log its certificate's pin (tls_pin = \"sha256/...\")"
+    printf '[client]\nlisten = "127.0.0.1:51821"\nserver = "%s"\nudp = ["40100"]\ntcp = ["443"]\nkey = "%s"\ntls_pin = "%s"\n' \
+        "$host" "$SMOKE_HOP_KEY" "$pin" >"$SMOKE_TMP/client.toml"
     chmod 644 "$SMOKE_TMP/client.toml"  # read by uid 999 in the container; a throwaway key
-    log "porthop client beside the WireGuard client: server $host (the host), UDP unanswered, TCP 443"
+    log "porthop client beside the WireGuard client: server $host (the host), UDP unanswered, TLS on TCP 443 ($pin)"
     podman run -d --pull=never --name "$agent" --network "container:$cli" \
         -v "$SMOKE_TMP/client.toml:/etc/porthop/client.toml:ro" \
         "$(podman inspect --format '{{.Image}}' "$relay")" client --config /etc/porthop/client.toml >/dev/null

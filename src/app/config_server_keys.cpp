@@ -287,6 +287,13 @@ const Row kServerKeys[] = {
          return "decoy " + (options.tls && options.tls->decoy ? options.tls->decoy->to_string() : net_string(*s.decoy));
      },
      kTls},
+    {"tcp_rotate_bytes", read_number<&ServerConfig::tcp_rotate_bytes, 0, 1'000'000'000'000>,
+     write_number<&ServerConfig::tcp_rotate_bytes>,
+     [](const auto& s, const auto&) {
+         return s.tcp_rotate_bytes ? std::to_string(s.tcp_rotate_bytes) + " bytes per agent TCP connection"
+                                   : std::string();
+     },
+     kTls},
 };
 
 // A backend on one of the relay's own UDP sockets would make the relay forward to itself,

@@ -46,6 +46,7 @@ relay::ServerOptions server_options(const ServerConfig& config) {
     options.source_limits.burst = config.handshake_burst;
     options.source_limits.sessions_per_source = config.sessions_per_source;
     options.tcp_per_source = config.tcp_connections_per_source;
+    options.tcp_rotate_bytes = config.tcp_rotate_bytes;
     return options;
 }
 

@@ -194,6 +194,7 @@ void Server::Impl::count_tcp_push(const TcpConnection& connection, FrameQueue::P
     switch (pushed) {
         case FrameQueue::Push::queued: return;
         case FrameQueue::Push::closed: Counters::add(counters_.drop_send_to_client); return;
+        case FrameQueue::Push::spent: Counters::add(counters_.drop_tcp_rotate_bytes); return;  // the agent moves on
         case FrameQueue::Push::too_slow: Counters::add(counters_.drop_tcp_backlog); break;
         case FrameQueue::Push::over_budget: Counters::add(counters_.drop_tcp_queue_memory); break;
     }

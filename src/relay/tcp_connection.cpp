@@ -249,12 +249,17 @@ Push TcpConnection::enqueue(std::span<std::byte> datagram) {
     std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
     std::array<std::byte, hop::FrameCodec::kMaxTail> tail;  // written only as far as it is sent
     hop::FrameCodec::Sealed sealed;
+    std::uint64_t record = 0;
     if (mode_ == Mode::agent) {
         hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
         if (!codec) return Push::closed;
         sealed = codec->seal_data(head, datagram, tail, session_->reply_opening.next(session_->path.flow()));
+        record = 2 + sealed.head + datagram.size() + sealed.tail;
+        const std::uint64_t budget = host_.options().tcp_rotate_bytes;
+        if (budget && sent_bytes_ + record > budget) return Push::spent;
     }
     const auto pushed = stream_->push({head.data(), sealed.head}, datagram, {tail.data(), sealed.tail});
+    if (pushed == Push::queued) sent_bytes_ += record;
     // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
     if (pushed == Push::queued) host_.account_to_client(*session_, 1, datagram.size());
     return pushed;

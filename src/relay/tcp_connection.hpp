@@ -70,7 +70,8 @@ public:
     // frames. Before start(); false if they do not fit the read buffer (nothing kept).
     bool preload(std::span<const std::byte> bytes);
     // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
-    // is a drop the caller counts. In agent mode it goes out as a hop-link data frame.
+    // is a drop the caller counts. In agent mode it goes out as a hop-link data frame, unless
+    // the connection has carried tcp_rotate_bytes (`spent`: the agent is moving to another).
     net::FrameQueue::Push enqueue(std::span<std::byte> datagram);
     // Queues a hop-link control frame (an ack) as it is.
     net::FrameQueue::Push enqueue_control(std::span<const std::byte> frame);
@@ -136,6 +137,7 @@ private:
     bool touched_ = false;        // frames were handled since the session's clock was set
     std::uint8_t handovers_ = 0;  // hand_over_attach calls made for the first frame
     bool skip_attach_ = false;    // the held attach was judged by another worker
+    std::uint64_t sent_bytes_ = 0;  // records queued to the client (ServerOptions::tcp_rotate_bytes)
     std::size_t batch_ = 0;
     std::array<net::SendItem, net::kMaxBatch> items_;
     std::array<std::size_t, net::kMaxBatch> starts_;  // where each item's frame begins in the buffer

@@ -81,6 +81,9 @@ struct ServerConfig {
     std::string tls_key;
     bool native_tcp = true;
     std::optional<HostPort> decoy;
+    // Bytes the server sends on one agent TCP connection before it stops (0: no limit); the
+    // agents' tcp_rotate_bytes should be the same.
+    std::uint64_t tcp_rotate_bytes = 0;
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 

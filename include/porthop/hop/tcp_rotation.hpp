@@ -6,8 +6,11 @@
 // to it on the attach), without the VPN noticing:
 //   - stalled: the agent sent something (data or a probe) after the last thing it received,
 //     and nothing has come for `stall`;
-//   - budget: the connection has received `budget_bytes` (0: no budget), so it is replaced
-//     before a censor with a known threshold freezes it.
+//   - budget: the connection has received half of `budget_bytes` (0: no budget). The server
+//     stops sending on a connection at the whole budget (ServerOptions::tcp_rotate_bytes):
+//     the agent starts the replacement at half, so that it is attached before the server
+//     stops, even when the server sends a burst of several kilobytes in one go (a receiver
+//     alone cannot hold a sender under a threshold: it learns of the bytes after they left).
 // Pure: times are passed in.
 #pragma once
 

@@ -44,6 +44,7 @@ public:
         closed,
         too_slow,     // this connection's queue is at kMaxBytes
         over_budget,  // the event loop's budget is spent (and this queue is above kFloor)
+        spent,        // never from the queue: its owner's byte budget for the connection is used
     };
 
     explicit FrameQueue(QueueBudget& budget) noexcept : budget_(budget) {}

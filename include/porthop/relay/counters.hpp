@@ -50,6 +50,7 @@ namespace porthop::relay {
     X(drop_provisional_evicted, "porthop_drops_total", "reason=\"provisional_evicted\"", "")             \
     X(drop_tcp_source, "porthop_drops_total", "reason=\"tcp_connections_per_source\"", "")               \
     X(drop_tcp_evicted, "porthop_drops_total", "reason=\"tcp_pending_evicted\"", "")                     \
+    X(drop_tcp_rotate_bytes, "porthop_drops_total", "reason=\"tcp_rotate_bytes\"", "")                   \
     X(tls_handshakes, "porthop_tls_handshakes_total", "result=\"ok\"",                                   \
       "TLS handshakes on the TCP ports, by result.")                                                    \
     X(tls_handshake_failures, "porthop_tls_handshakes_total", "result=\"failed\"", "")                   \

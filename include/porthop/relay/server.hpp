@@ -82,6 +82,11 @@ struct ServerOptions {
     // What native clients speak (wire/protocol.hpp): on "wireguard" or "openvpn", datagrams and
     // TCP frames that cannot be that protocol are dropped and counted.
     wire::Protocol protocol = wire::Protocol::any;
+    // Bytes of records the server sends on one agent TCP connection (0: no limit); past it,
+    // replies to that connection are dropped until the agent moves to a new one, which it
+    // starts at half the budget (hop/tcp_rotation.hpp): a censor that freezes connections
+    // after a fixed amount from the server never sees a connection reach it.
+    std::uint64_t tcp_rotate_bytes = 0;
     // TLS on the TCP ports; null: they carry u16-framed records only, as before TLS.
     std::shared_ptr<const TlsFront> tls;
     // The backend's WireGuard public key: every handshake initiation and response from a client

@@ -81,7 +81,7 @@ const std::string kKnownServerKeys =
     "unknown key (known: listen, udp, tcp, backend, idle_timeout, max_sessions, max_tcp_connections, "
     "max_datagram, workers, key, hop_interval, moving_target, mask, protocol, wireguard_public_key, handshake_rate, "
     "handshake_burst, sessions_per_source, tcp_connections_per_source, state_file, tls, tls_cert, tls_key, "
-    "native_tcp, decoy)";
+    "native_tcp, decoy, tcp_rotate_bytes)";
 
 }  // namespace
 
@@ -596,6 +596,7 @@ TEST_CASE("to_toml: the defaults, exactly", "[app][config]") {
           "tls = true\n"
           "native_tcp = true\n"
           "decoy = \"\"\n"
+          "tcp_rotate_bytes = 0\n"
           "\n[metrics]\n"
           "listen = \"127.0.0.1:9816\"\n"
           "\n[client]\n"

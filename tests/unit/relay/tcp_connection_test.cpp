@@ -617,6 +617,34 @@ TEST_CASE_METHOD(Fixture,
         CHECK(opened_reply(client->take()) == pattern(500, 3));
         CHECK(host.to_client_bytes == 500);  // the payload, not the header
     }
+    SECTION("agent, with tcp_rotate_bytes: replies stop at the budget, not before") {
+        host.opt.hop_keys = crypto::HopKeys{};
+        host.opt.tcp_rotate_bytes = 2000;
+        host.agent_session = host.make_session(true);
+        accept();
+        client->put(agent_record(attach_frame()));
+        run();
+        client->take();
+        int queued = 0;
+        Push last = Push::queued;
+        for (int i = 0; i < 10 && last == Push::queued; ++i) {
+            auto reply = pattern(500, static_cast<std::uint32_t>(i));
+            last = connection->enqueue(reply);
+            queued += last == Push::queued;
+        }
+        CHECK(last == Push::spent);
+        CHECK(queued >= 1);
+        run();
+        CHECK(host.to_client_packets == static_cast<std::uint64_t>(queued));
+        // What went out, records and their length fields, is within the budget (the first
+        // frames of a flow are padded, so the count of 500-byte replies that fit varies).
+        CHECK(client->take().size() <= 2000);
+        auto again = pattern(500, 98);
+        CHECK(connection->enqueue(again) == Push::spent);  // stays spent
+        host.opt.tcp_rotate_bytes = 0;  // a reload that lifts it: everything goes again
+        auto more = pattern(500, 100);
+        CHECK(connection->enqueue(more) == Push::queued);
+    }
     SECTION("negative: after close nothing is queued or counted") {
         host.native_session = host.make_session(false);
         accept();

@@ -133,6 +133,11 @@ python3 "$FET_CHECK" "$PCAP" --server "$PH_SRV_ADDR" --port "$TCP_PORT" --min-co
 ph_result "fet_check.py: $(grep -m1 '^summary:' "$PH_TMP/fet.txt" || echo 'no summary') (exit $fet_rc)"
 inits=$(grep -c 'Received handshake initiation' "$SRV_WG_LOG" || true)
 ph_result "server wireguard-go: $inits handshake initiation(s) received"
+# Rotated-away connections should be closed by the agent (FIN-WAIT-*: a FIN still queued behind
+# unacknowledged data on a frozen connection), not left established.
+sockets=$(ph_ns "$PH_NS_CLI" ss -Htn state all dst "$PH_SRV_ADDR" dport = ":$TCP_PORT" |
+    awk '{ n[$1]++ } END { for (s in n) printf "%s%s=%d", (c++ ? " " : ""), s, n[s] }')
+ph_result "the agent's TCP sockets to $TCP_PORT now: ${sockets:-none}"
 ph_result "agent /status: $(ph_agent_status 2>/dev/null || echo '(no answer)')"
 ph_result "RESULT seconds_with_data=$seconds_with_data/$seconds_total timeline_seconds=$timeline_seconds/$DOWNLOAD_S received_kB=$((received / 1000))" \
     "tcp_connections=$syns tls_handshakes_ok=$tls_ok freeze_drops=$frozen not_tls_drops=$not_tls" \

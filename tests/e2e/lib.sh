@@ -797,6 +797,7 @@ hop_interval = "$interval"
 tls = ${PH_AGENT_TLS:-true}
 sni = "$PH_TLS_NAME"
 tls_pin = "$PH_TLS_PIN"
+${PH_AGENT_EXTRA:-}
 
 [client_metrics]
 listen = "$PH_AGENT_METRICS"
@@ -1073,4 +1074,39 @@ ph_agent_unblock() {
         "$(awk -v t="$t_climb" 'BEGIN { printf "%.6f", t + 2 }')")
     ph_result "unblocked: agent back on $path after ${PH_BACK_TO_UDP}s; $PH_CLIMB_LOST pings lost around the climb"
     ((PH_CLIMB_LOST >= 0)) || ph_die "no ping answered around the climb back to UDP"
+}
+
+# --- issue 15 e2e helpers (tls_censor.sh, tls_freeze.sh) --------------------------------------
+# ph_agent_start appends PH_AGENT_EXTRA (more TOML for [client], e.g. "tcp_rotate_bytes = 12000")
+# to the agent's [client] table.
+#
+# ph_censor_freeze PORT BYTES: the censor silently freezes every TCP connection to PORT once
+# conntrack has counted more than BYTES in its reply direction (server -> client; conntrack's
+# byte counts include the IP and TCP headers): from then on every packet of it, both ways, is
+# dropped (table phfreeze, counter frozen). Byte accounting (nf_conntrack_acct, per namespace)
+# is switched on first; it only counts connections created after that, so call this before the
+# connections to be frozen exist. The server's veth also stops building TSO/GSO packets (one
+# MSS per packet, as on a real path): conntrack counts a 64 KB GSO packet as one, and the
+# packet that crosses BYTES is dropped whole, so the freeze would otherwise come up to 64 KB
+# early. ph_censor_frozen: packets dropped so far.
+ph_censor_freeze() {
+    ip -n "$PH_NS_SRV" link set dev to-rtr gso_max_segs 1 ||
+        ph_die "cannot limit the server veth's GSO packets to one segment"
+    ph_ns "$PH_NS_RTR" sysctl -qw net.netfilter.nf_conntrack_acct=1 ||
+        ph_die "cannot switch on conntrack byte accounting in the router namespace"
+    [[ $(ph_ns "$PH_NS_RTR" sysctl -n net.netfilter.nf_conntrack_acct) == 1 ]] ||
+        ph_die "net.netfilter.nf_conntrack_acct did not stay 1 in the router namespace"
+    ph_ns "$PH_NS_RTR" nft -f - <<EOF
+table inet phfreeze {
+    counter frozen { }
+    chain forward {
+        type filter hook forward priority 5; policy accept;
+        meta l4proto tcp ct original proto-dst $1 ct reply bytes > $2 counter name frozen drop
+    }
+}
+EOF
+    ph_log "censor: freezing TCP connections to $1 after $2 bytes from the server"
+}
+ph_censor_frozen() {
+    ph_ns "$PH_NS_RTR" nft -j list counter inet phfreeze frozen | jq '[.nftables[] | select(.counter) | .counter.packets] | add // 0'
 }

@@ -429,6 +429,7 @@ private:
     }
 
     void promote_next() {
+        rotate_after_ = {};  // the next one may come as soon as this one is due
         if (tcp_old_) tcp_old_->close();
         tcp_old_ = std::exchange(tcp_, std::exchange(tcp_next_, nullptr));
         ++tcp_connections_;  // a new flow for the first frames' padding

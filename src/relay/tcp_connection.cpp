@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "porthop/hop/ingress.hpp"
+#include "porthop/wire/framing.hpp"
 #include "porthop/wire/protocol.hpp"
 
 namespace porthop::relay {
@@ -139,6 +140,7 @@ bool TcpConnection::decide_agent(const net::Frame& first) {
         return false;
     }
     mode_ = Mode::agent;
+    after_attach();
     return true;
 }
 // ---- end of ingress -------------------------------------------------------------------------
@@ -157,6 +159,12 @@ void TcpConnection::on_frame(const net::Frame& frame) {
 }
 
 void TcpConnection::on_frames_done() { flush(); }
+
+void TcpConnection::after_attach() {
+    // The agent moved here from a connection that had sent its budget: what was held for it
+    // goes now, after the ack.
+    if (const auto budget = host_.options().tcp_rotate_bytes; budget && host_.reply_codec()) drain_parked(budget);
+}
 
 void TcpConnection::flush() {
     const std::size_t batch = std::exchange(batch_, 0);
@@ -179,6 +187,7 @@ void TcpConnection::handed_over(Handover result, SessionPtr session) {
             session_ = std::move(session);
             mode_ = Mode::agent;
             skip_attach_ = true;  // the held attach: accepted there, its ack queued here
+            after_attach();
             break;
         case Handover::refused:
             reject("hop-link attach refused");
@@ -246,23 +255,62 @@ void TcpConnection::reject(const char* why) {
 }
 
 Push TcpConnection::enqueue(std::span<std::byte> datagram) {
+    if (mode_ != Mode::agent) return push_datagram(datagram, 0);
+    if (!host_.reply_codec()) return Push::closed;  // set: an agent attached with a key
+    const std::uint64_t budget = host_.options().tcp_rotate_bytes;
+    // With a budget, replies parked while the agent moved go first, in order, as far as this
+    // connection's budget goes; what does not fit waits for the next connection.
+    if (budget && (!drain_parked(budget) || !fits(budget, datagram.size()))) return park(datagram);
+    return push_datagram(datagram, budget);
+}
+
+bool TcpConnection::fits(std::uint64_t budget, std::size_t datagram) const noexcept {
+    return sent_bytes_ + wire::kFrameHeaderSize + hop::FrameCodec::kMaxHead + datagram <= budget;
+}
+
+Push TcpConnection::push_datagram(std::span<std::byte> datagram, std::uint64_t budget) {
     std::array<std::byte, hop::FrameCodec::kMaxHead> head{};
     std::array<std::byte, hop::FrameCodec::kMaxTail> tail;  // written only as far as it is sent
     hop::FrameCodec::Sealed sealed;
-    std::uint64_t record = 0;
     if (mode_ == Mode::agent) {
-        hop::FrameCodec* codec = host_.reply_codec();  // set: an agent attached with a key
-        if (!codec) return Push::closed;
-        sealed = codec->seal_data(head, datagram, tail, session_->reply_opening.next(session_->path.flow()));
-        record = 2 + sealed.head + datagram.size() + sealed.tail;
-        const std::uint64_t budget = host_.options().tcp_rotate_bytes;
-        if (budget && sent_bytes_ + record > budget) return Push::spent;
+        // Padding never takes the record past the budget (fits() left room for the head).
+        std::size_t room = tail.size();
+        if (budget)
+            room = std::min<std::uint64_t>(room, budget - sent_bytes_ - wire::kFrameHeaderSize -
+                                                     hop::FrameCodec::kMaxHead - datagram.size());
+        sealed = host_.reply_codec()->seal_data(head, datagram, std::span(tail).first(room),
+                                                session_->reply_opening.next(session_->path.flow()));
     }
     const auto pushed = stream_->push({head.data(), sealed.head}, datagram, {tail.data(), sealed.tail});
-    if (pushed == Push::queued) sent_bytes_ += record;
-    // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
-    if (pushed == Push::queued) host_.account_to_client(*session_, 1, datagram.size());
+    if (pushed == Push::queued) {
+        sent_bytes_ += wire::kFrameHeaderSize + sealed.head + datagram.size() + sealed.tail;
+        // Counted when accepted for sending, like a datagram handed to the kernel on UDP.
+        host_.account_to_client(*session_, 1, datagram.size());
+    }
     return pushed;
+}
+
+Push TcpConnection::park(std::span<const std::byte> datagram) {
+    auto& parked = session_->parked_replies;
+    if (parked.size() + wire::kFrameHeaderSize + datagram.size() > Session::kMaxParkedReplies) return Push::spent;
+    parked.push_back(static_cast<std::byte>(datagram.size() >> 8));
+    parked.push_back(static_cast<std::byte>(datagram.size() & 0xFF));
+    parked.insert(parked.end(), datagram.begin(), datagram.end());
+    return Push::queued;  // sent (and counted) on the agent's next connection
+}
+
+bool TcpConnection::drain_parked(std::uint64_t budget) {
+    auto& parked = session_->parked_replies;
+    std::size_t at = 0;
+    while (at < parked.size()) {
+        const std::size_t n = (std::to_integer<std::size_t>(parked[at]) << 8) | std::to_integer<std::size_t>(parked[at + 1]);
+        if (!fits(budget, n)) break;
+        const auto pushed = push_datagram({parked.data() + at + wire::kFrameHeaderSize, n}, budget);
+        if (pushed != Push::queued) Counters::add(host_.counters().drop_tcp_backlog);  // lost, as a reply the queue refuses
+        at += wire::kFrameHeaderSize + n;
+    }
+    parked.erase(parked.begin(), parked.begin() + static_cast<std::ptrdiff_t>(at));
+    return parked.empty();
 }
 
 Push TcpConnection::enqueue_control(std::span<const std::byte> frame) { return stream_->push({}, frame); }

@@ -32,6 +32,8 @@
 
 namespace porthop::relay {
 
+using Push = net::FrameQueue::Push;
+
 class TcpConnection final : public std::enable_shared_from_this<TcpConnection>,
                             public PendingConnection,
                             private net::FrameHandler,
@@ -70,8 +72,10 @@ public:
     // frames. Before start(); false if they do not fit the read buffer (nothing kept).
     bool preload(std::span<const std::byte> bytes);
     // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
-    // is a drop the caller counts. In agent mode it goes out as a hop-link data frame, unless
-    // the connection has carried tcp_rotate_bytes (`spent`: the agent is moving to another).
+    // is a drop the caller counts. In agent mode it goes out as a hop-link data frame. With
+    // tcp_rotate_bytes, once this connection has sent its budget, replies are parked in the
+    // session for the connection the agent moves to (`queued`), and dropped (`spent`) when
+    // that holds kMaxParkedReplies already.
     net::FrameQueue::Push enqueue(std::span<std::byte> datagram);
     // Queues a hop-link control frame (an ack) as it is.
     net::FrameQueue::Push enqueue_control(std::span<const std::byte> frame);
@@ -119,6 +123,12 @@ private:
     bool agent(std::span<const std::byte> payload) const noexcept override;
     bool native(std::span<const std::byte> payload) const noexcept override;
 
+    // Replies in agent mode with ServerOptions::tcp_rotate_bytes (`budget`; 0: none).
+    Push push_datagram(std::span<std::byte> datagram, std::uint64_t budget);
+    bool fits(std::uint64_t budget, std::size_t datagram) const noexcept;
+    Push park(std::span<const std::byte> datagram);
+    bool drain_parked(std::uint64_t budget);  // true when nothing is left parked
+    void after_attach();
     // Sends the batched frames; what a full backend socket refuses is held in the stream.
     void flush();
     void reject(const char* why);

@@ -3,10 +3,10 @@
 # The agent behind a censor that silently freezes long TLS connections (issue 15): the censor
 # router drops all UDP, drops every TCP connection to 443 whose first payload is not TLS, and
 # freezes every TCP connection to 443 once it has carried 16 KiB from the server (from then on
-# every packet of it, both ways, is dropped without a RST: ph_censor_freeze). The agent has
-# tcp_rotate_bytes = 12000: after that many bytes on a connection it opens a fresh TLS
-# connection, attaches and switches (make-before-break), and a connection that goes silent
-# while sending rotates too. Unmodified WireGuard (wireguard-go both ends) through the agent:
+# every packet of it, both ways, is dropped without a RST: ph_censor_freeze). Server and agent
+# have tcp_rotate_bytes = 12000: the server sends at most that much on one connection, the
+# agent opens a fresh TLS connection at half of it, attaches and switches (make-before-break);
+# a connection that goes silent while the agent waits for an answer rotates too. Unmodified WireGuard (wireguard-go both ends) through the agent:
 #   - a 20 s download (iperf3 -R) through the tunnel delivers data in at least 15 of its seconds
 #     (seconds in which the client's TCP acknowledged new data; iperf3's intervals reported);
 #   - WireGuard does not re-handshake: the server's wireguard-go receives exactly one handshake
@@ -46,7 +46,10 @@ ph_wg_keys server
 ph_wg_keys client
 ph_wg_up "$PH_NS_SRV" "$SRV_IF" "$SRV_TUN/24" private-key "$PH_TMP/server.key" \
     listen-port "$WG_PORT" peer "$(<"$PH_TMP/client.pub")" allowed-ips "$CLI_TUN/32"
-ph_porthop_start "127.0.0.1:$WG_PORT" "$UDP_PORTS" "$TCP_PORT" "$(ph_hop_server_toml "$KEY" "${INTERVAL}s")"
+SERVER_EXTRA=""
+[[ $ROTATE_BYTES == none ]] || SERVER_EXTRA="tcp_rotate_bytes = $ROTATE_BYTES"
+ph_porthop_start "127.0.0.1:$WG_PORT" "$UDP_PORTS" "$TCP_PORT" "$(ph_hop_server_toml "$KEY" "${INTERVAL}s")
+$SERVER_EXTRA"
 ph_iperf_server "$PH_NS_SRV" "$SRV_TUN"
 # Every connection the agent opens, from before its first: SYNs counted, first payloads judged.
 # Only the client's side of them (the download's bulk is the server's; the client sends ACKs).

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "porthop/hop/flow_padding.hpp"
 #include "porthop/hop/replay_window.hpp"
@@ -74,6 +75,11 @@ struct Session {
     // Agent sessions: the first data frames of each flow replies go on are padded like a new
     // flow's (hop/flow_padding.hpp; the flow is path.flow()).
     hop::FlowPadding reply_opening;
+    // Agent sessions with tcp_rotate_bytes: replies that came while the TCP connection in use
+    // had sent its budget, held for the connection the agent moves to (u16 length, datagram;
+    // at most kMaxParkedReplies bytes, beyond which replies are dropped).
+    std::vector<std::byte> parked_replies;
+    static constexpr std::size_t kMaxParkedReplies = 64 * 1024;
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only

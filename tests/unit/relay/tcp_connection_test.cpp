@@ -617,7 +617,7 @@ TEST_CASE_METHOD(Fixture,
         CHECK(opened_reply(client->take()) == pattern(500, 3));
         CHECK(host.to_client_bytes == 500);  // the payload, not the header
     }
-    SECTION("agent, with tcp_rotate_bytes: replies stop at the budget, not before") {
+    SECTION("agent, with tcp_rotate_bytes: past the budget, replies wait for the next connection") {
         host.opt.hop_keys = crypto::HopKeys{};
         host.opt.tcp_rotate_bytes = 2000;
         host.agent_session = host.make_session(true);
@@ -625,25 +625,51 @@ TEST_CASE_METHOD(Fixture,
         client->put(agent_record(attach_frame()));
         run();
         client->take();
-        int queued = 0;
+        for (std::uint32_t i = 0; i < 10; ++i) {
+            auto reply = pattern(500, i);
+            CHECK(connection->enqueue(reply) == Push::queued);  // sent, or parked for the next
+        }
+        run();
+        const auto sent_here = host.to_client_packets;
+        CHECK(sent_here >= 1);
+        CHECK(sent_here < 10);
+        // What went out, records and their length fields, is within the budget.
+        CHECK(client->take().size() <= 2000);
+        CHECK_FALSE(host.agent_session->parked_replies.empty());
+
+        // The agent moves: its next connection attaches and gets the parked replies, in order,
+        // after the ack, as far as its own budget goes.
+        auto [server_end, client_end] = MemoryStream::pair(io.get_executor());
+        MemoryStream next_client(std::move(client_end));
+        auto next = std::make_shared<TcpConnection>(host, std::move(server_end), budget, peer,
+                                                    std::make_shared<relay::ListenerCounters>(), 443);
+        next->start();
+        next_client.put(agent_record(attach_frame(2)));
+        run();
+        CHECK(host.to_client_packets > sent_here);
+        const auto got = next_client.take();
+        CHECK(got.size() > 0);
+        CHECK(got.size() <= 2000 + 200);  // its budget, and the ack before it
+        next->close();
+        next_client.close();
+        run();
+    }
+    SECTION("agent, with tcp_rotate_bytes: beyond what may be parked, replies are dropped") {
+        host.opt.hop_keys = crypto::HopKeys{};
+        host.opt.tcp_rotate_bytes = 1000;
+        host.agent_session = host.make_session(true);
+        accept();
+        client->put(agent_record(attach_frame()));
+        run();
         Push last = Push::queued;
-        for (int i = 0; i < 10 && last == Push::queued; ++i) {
-            auto reply = pattern(500, static_cast<std::uint32_t>(i));
+        int n = 0;
+        for (; n < 200 && last == Push::queued; ++n) {
+            auto reply = pattern(1000, static_cast<std::uint32_t>(n));
             last = connection->enqueue(reply);
-            queued += last == Push::queued;
         }
         CHECK(last == Push::spent);
-        CHECK(queued >= 1);
-        run();
-        CHECK(host.to_client_packets == static_cast<std::uint64_t>(queued));
-        // What went out, records and their length fields, is within the budget (the first
-        // frames of a flow are padded, so the count of 500-byte replies that fit varies).
-        CHECK(client->take().size() <= 2000);
-        auto again = pattern(500, 98);
-        CHECK(connection->enqueue(again) == Push::spent);  // stays spent
-        host.opt.tcp_rotate_bytes = 0;  // a reload that lifts it: everything goes again
-        auto more = pattern(500, 100);
-        CHECK(connection->enqueue(more) == Push::queued);
+        CHECK(n > 60);  // 64 KiB of 1002-byte parked records first
+        CHECK(host.agent_session->parked_replies.size() <= relay::Session::kMaxParkedReplies);
     }
     SECTION("negative: after close nothing is queued or counted") {
         host.native_session = host.make_session(false);

@@ -7,12 +7,15 @@
 // whole, from the same functions, with the Date pinned.
 #include "../../../src/relay/web_answer.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -453,9 +456,8 @@ struct Splice {
     std::vector<std::string> warnings;
     int closed = 0;
 
-    Splice(const std::string& preread, std::optional<net::Endpoint> to = std::nullopt) {
+    Splice(const std::string& preread, std::optional<net::Endpoint> to = std::nullopt, WebOptions o = options()) {
         decoy->start();
-        WebOptions o = options();
         o.decoy = to ? *to : decoy->endpoint();
         o.warn = [this](const std::string& w) { warnings.push_back(w); };
         auto [server, c] = T::make(env);
@@ -538,6 +540,34 @@ TEMPLATE_TEST_CASE("web answer: an unreachable decoy: a warning, and the built-i
     splice.connection->close();
     REQUIRE(run_until(splice.env.io, [&] { return splice.client->ended.has_value(); }));
     CHECK(splice.closed == 1);
+    CHECK(splice.warnings.size() == 1);
+}
+
+// A decoy that does not accept within decoy_connect_timeout: its listen queue is full, so the
+// kernel drops the SYNs and the connect hangs.
+TEST_CASE("web answer: a decoy that does not answer in time: a warning, and the built-in site answers",
+          "[relay][web_answer]") {
+    asio::io_context io;
+    tcp::acceptor full(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    full.listen(0);
+    std::vector<tcp::socket> fillers;
+    for (int i = 0; i < 4; ++i) {
+        fillers.emplace_back(io);
+        fillers.back().open(tcp::v4());
+        fillers.back().non_blocking(true);
+        // (The system call itself: Asio's connect() would wait for a SYN the kernel drops.)
+        const auto to = full.local_endpoint();
+        const int r = ::connect(fillers.back().native_handle(), to.data(), static_cast<socklen_t>(to.size()));
+        REQUIRE((r == 0 || errno == EINPROGRESS));  // queued, or left waiting
+    }
+    WebOptions o = options();
+    o.decoy_connect_timeout = 200ms;
+    const std::string request = get();
+    Splice<Plain> splice(request, net::Endpoint::from_asio(full.local_endpoint()), o);
+    REQUIRE(run_until(splice.env.io, [&] { return !splice.warnings.empty(); }));
+    CHECK(splice.warnings[0].find("unreachable (no connection within 200 ms)") != std::string::npos);
+    REQUIRE(run_until(splice.env.io, [&] { return splice.client->received.size() >= site_answer(request).size(); }));
+    CHECK(splice.client->received == site_answer(request));
     CHECK(splice.warnings.size() == 1);
 }
 

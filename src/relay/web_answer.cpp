@@ -322,6 +322,7 @@ private:
             if (body_.kind == BodyFraming::Kind::unknown) close_after_ = true;
         } else {
             consumed_ = size_;
+            body_ = {};
             close_after_ = true;
         }
         out_ = std::move(response.bytes);

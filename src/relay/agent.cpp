@@ -106,6 +106,7 @@ public:
     void on_tcp_up(AgentTcpPath& path) override {
         if (&path == tcp_next_.get()) {
             send_attach(hop::Path{hop::Path::Kind::tcp, opt_.tcp_port}, Clock::now(), &path);
+            path.mark_attached();
             return;
         }
         if (&path != tcp_.get()) return;
@@ -142,6 +143,12 @@ public:
             return;
         }
         if (&path != tcp_.get()) return;
+        // The server closes the connection an attach on the replacement superseded, which
+        // may reach us before the replacement's ack: that is the move, not a failure.
+        if (tcp_next_ && tcp_next_->attached()) {
+            promote_next();
+            return;
+        }
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -410,7 +417,7 @@ private:
     // (hop/tcp_rotation.hpp); the path manager goes on seeing one TCP path.
     void maybe_rotate(Clock::time_point now) {
         if (paths_.active().kind != hop::Path::Kind::tcp || !tcp_ || !tcp_->up() || tcp_next_ ||
-            now < rotate_after_)
+            now < rotate_after_ || now < last_rotation_ + opt_.rotation.min_interval)
             return;
         const auto due = hop::rotation_due(opt_.rotation, tcp_->activity(), now);
         if (due == hop::Rotation::none) return;
@@ -422,6 +429,7 @@ private:
                             : " received " + std::to_string(a.received_bytes) + " bytes (tcp_rotate_bytes)") +
                        " -> a new connection");
         ++counters_.tcp_rotations;
+        last_rotation_ = now;
         tcp_next_ = make_tcp_path();
         tcp_next_->connect(asio::ip::tcp::endpoint(opt_.server, opt_.tcp_port));
         // Not again before this one had its chance (it reports down if it fails).
@@ -481,6 +489,7 @@ private:
     std::shared_ptr<AgentTcpPath> tcp_old_;
     asio::steady_timer old_timer_{io_};
     Clock::time_point rotate_after_{};
+    Clock::time_point last_rotation_{};
     std::string last_tls_warning_;
     std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
     hop::FlowPadding opening_;           // the first data frames on each new flow

@@ -49,6 +49,10 @@ public:
     bool up() const noexcept { return stream_ && !closed_; }
     // What it has carried (from when it came up): for the agent's rotation.
     const hop::TcpActivity& activity() const noexcept { return activity_; }
+    // The agent sent its attach on it (a replacement connection: the server may move the
+    // session to it, and close the one it replaces, from then on).
+    void mark_attached() noexcept { attached_ = true; }
+    bool attached() const noexcept { return attached_ && up(); }
 
 private:
     // net::FrameHandler
@@ -67,6 +71,7 @@ private:
     std::optional<TlsClient> tls_;
     hop::TcpActivity activity_{{}, std::chrono::steady_clock::time_point::min(), 0};
     bool closed_ = false;
+    bool attached_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     std::shared_ptr<OutgoingStream> connecting_;           // until connected
     std::unique_ptr<net::FrameChannel> stream_;            // set once connected

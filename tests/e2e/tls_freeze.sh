@@ -11,9 +11,10 @@
 #     (seconds in which the client's TCP acknowledged new data; iperf3's intervals reported);
 #   - WireGuard does not re-handshake: the server's wireguard-go receives exactly one handshake
 #     initiation (a rekey is only due 120 s after the first);
-#   - the freeze rule dropped packets (otherwise the censor froze nothing and the test proves
-#     nothing), none of the agent's connections hit the non-TLS rule, and every first client
-#     payload is exempt from the GFW's fully-encrypted-traffic rules (fet_check.py).
+#   - none of the agent's connections hit the non-TLS rule, and every first client payload is
+#     exempt from the GFW's fully-encrypted-traffic rules (fet_check.py);
+#   - control: afterwards, a TLS connection that carries 64 KiB from the same address and port
+#     is frozen by the censor below 20 KB (its drops counted), so the censor works.
 # Reported: the TCP connections the agent opened (SYNs captured at the router, and the relay's
 # successful TLS handshakes), the freeze rule's drops, the per-second download.
 # PH_TLS_FREEZE_ROTATE (default 12000) sets tcp_rotate_bytes; "none" leaves the key out (a
@@ -150,7 +151,6 @@ ph_result "RESULT seconds_with_data=$seconds_with_data/$DOWNLOAD_S iperf3_interv
     "tcp_connections=$syns tls_handshakes_ok=$tls_ok freeze_drops=$frozen not_tls_drops=$not_tls" \
     "wg_handshake_initiations=$inits fet_exit=$fet_rc rotate_bytes=$ROTATE_BYTES"
 
-((frozen > 0)) || ph_die "the freeze rule dropped nothing: the censor never froze a connection, so this proves nothing"
 ((not_tls == 0)) || ph_die "the agent opened a TCP connection whose first payload was not a TLS handshake record"
 ((fet_rc == 0)) || { sed 's/^/    /' "$PH_TMP/fet.txt" >&2; ph_die "fet_check.py failed (exit $fet_rc)"; }
 ((seconds_with_data >= MIN_SECONDS)) ||
@@ -160,3 +160,53 @@ ph_result "RESULT seconds_with_data=$seconds_with_data/$DOWNLOAD_S iperf3_interv
 
 ph_agent_stop
 ph_porthop_stop
+
+# --- control: the censor does freeze a TLS connection that carries more ------------------------
+# With the relay gone, a TLS server on the same address and port sends 64 KiB to a client that
+# reads for 3 s: the censor must stop it below 20 KB (and count drops), or the download above
+# proved nothing about freezing.
+cat >"$PH_TMP/control-server.py" <<'PY'
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[3] + "/chain.pem", sys.argv[3] + "/leaf.key")
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print("listening", flush=True)
+s.settimeout(20)
+c, _ = s.accept()
+t = ctx.wrap_socket(c, server_side=True)
+t.settimeout(10)
+try:
+    t.sendall(b"x" * 65536)
+except Exception as e:
+    print("send stopped:", e, flush=True)
+PY
+ph_spawn "$PH_NS_SRV" "$PH_TMP/control-server.log" python3 "$PH_TMP/control-server.py" "$PH_SRV_ADDR" "$TCP_PORT" "$PH_TLS_DIR"
+CONTROL_PID=$PH_PID
+ph_wait_ready "$CONTROL_PID" 5 "the control TLS server" grep -q listening "$PH_TMP/control-server.log"
+control_kb=$(ph_ns "$PH_NS_CLI" python3 - "$PH_SRV_ADDR" "$TCP_PORT" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5))
+t.settimeout(0.5)
+got, end = 0, time.time() + 3
+while time.time() < end and got < 65536:
+    try:
+        d = t.recv(65536)
+    except (socket.timeout, ssl.SSLError):
+        continue
+    if not d:
+        break
+    got += len(d)
+print(got // 1000)
+PY
+) || control_kb=error
+frozen_after=$(ph_censor_frozen)
+ph_result "control: a plain TLS download of 64 KiB through the censor got $control_kb kB in 3 s;" \
+    "freeze drops $frozen -> $frozen_after"
+[[ $control_kb =~ ^[0-9]+$ ]] && ((control_kb < 20 && frozen_after > frozen)) ||
+    ph_die "the censor did not freeze the control connection ($control_kb kB, freeze drops $frozen -> $frozen_after): the download above proves nothing"

@@ -22,6 +22,9 @@ namespace porthop::hop {
 struct RotationPolicy {
     std::chrono::milliseconds stall{1500};
     std::uint64_t budget_bytes = 0;
+    // Between two replacements at least (the server limits new connections per source:
+    // handshake_rate, 20/s with bursts of 5 by default).
+    std::chrono::milliseconds min_interval{100};
 };
 
 enum class Rotation : std::uint8_t { none, stalled, budget };

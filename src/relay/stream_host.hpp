@@ -42,6 +42,9 @@ public:
     // reload removed the key, for the agents still connected (non-null once a key was set).
     virtual const hop::FrameCodec* codec() const noexcept = 0;
     virtual hop::FrameCodec* reply_codec() noexcept = 0;
+    // Whether `peer`'s source may open another VPN or agent connection now (its handshake
+    // rate, counted when refused): the TLS port's intake asks once it knows it is one.
+    virtual bool allow_handshake(const net::Endpoint& peer) = 0;
     // A warning about a client's input, rate-limited together with the server's other input
     // warnings; `message` runs only when the line is logged.
     virtual void warn_input(const std::function<std::string()>& message) = 0;

@@ -14,10 +14,12 @@ hop::FrameCodec* TcpHost::reply_codec() noexcept { return impl_.codec(); }
 
 Counters& TcpHost::counters() noexcept { return impl_.counters_; }
 
-bool TcpHost::admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) {
+bool TcpHost::allow_handshake(const net::Endpoint& peer) { return impl_.allow_handshake(peer, Clock::now()); }
+
+bool TcpHost::admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source, bool rate) {
     // A connection costs a socket and, once it names a VPN, a session: the source's handshake
-    // rate applies before anything is read from it.
-    if (!impl_.allow_handshake(peer, Clock::now())) return false;  // counted
+    // rate applies before anything is read from it (on a TLS port: once it is known to be one).
+    if (rate && !impl_.allow_handshake(peer, Clock::now())) return false;  // counted
     source = SourceLimiter::key_of(peer);
     return impl_.admit_tcp(peer, source);  // counted
 }

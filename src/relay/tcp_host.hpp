@@ -15,7 +15,7 @@ public:
     explicit TcpHost(Server::Impl& impl) noexcept : impl_(impl) {}
 
     // AcceptHost (tcp_transport.hpp)
-    bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) override;
+    bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source, bool rate) override;
     StreamHost& stream_host() noexcept override { return *this; }
     net::QueueBudget& stream_budget() noexcept override;
     void connection_accepted() noexcept override;
@@ -25,6 +25,7 @@ public:
     // StreamHost
 
     const ServerOptions& options() const noexcept override;
+    bool allow_handshake(const net::Endpoint& peer) override;
     Counters& counters() noexcept override;
     const hop::FrameCodec* codec() const noexcept override;
     hop::FrameCodec* reply_codec() noexcept override;

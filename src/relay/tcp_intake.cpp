@@ -54,6 +54,13 @@ void TcpIntake::arm(Clock::time_point deadline) {
         if (ec || !self->pending() || self->stage_ == Stage::web) return;
         if (self->timer_.expiry() > Clock::now()) return;  // re-armed meanwhile (a peek wait)
         Counters::add(self->streams().counters().tcp_timeouts);
+        if (self->stage_ == Stage::judge) {
+            // Inside TLS, nginx ends a silent or unfinished request at its header timeout in
+            // its own way (close_notify after nothing, a bare close after part of a head): the
+            // site's answer does exactly that with its deadline passed, decoy or not.
+            self->to_web_tls(true);
+            return;
+        }
         self->streams().warn_input([&] {
             return "closing TCP connection from " + self->peer_.to_string() + ": nothing it sent decided what it is in time";
         });
@@ -186,6 +193,10 @@ void TcpIntake::on_first(const boost::system::error_code& ec, std::size_t n) {
 // ---- where it goes --------------------------------------------------------------------------
 
 void TcpIntake::to_connection_plain() {
+    if (!streams().allow_handshake(peer_)) {  // counted; a VPN's connection, refused as before
+        finish();
+        return;
+    }
     stage_ = Stage::handed;
     timer_.cancel();
     auto connection = std::make_shared<TcpConnection>(streams(), std::move(socket_), host_.stream_budget(), peer_,
@@ -194,6 +205,10 @@ void TcpIntake::to_connection_plain() {
 }
 
 void TcpIntake::to_connection_tls() {
+    if (!streams().allow_handshake(peer_)) {  // counted; only an agent under the key gets here
+        finish();
+        return;
+    }
     stage_ = Stage::handed;
     timer_.cancel();
     auto connection = std::make_shared<TcpConnection>(streams(), std::move(*tls_), host_.stream_budget(), peer_,
@@ -226,13 +241,13 @@ void TcpIntake::to_web_plain() {
                       deadline_, [self = shared_from_this()] { self->finish(); });
 }
 
-void TcpIntake::to_web_tls() {
+void TcpIntake::to_web_tls(bool timed_out) {
     stage_ = Stage::web;
     timer_.cancel();
     const std::span<const std::byte> preread{first_.data(), first_length_};
     const auto options = web_options(*front_, streams());
     auto done = [self = shared_from_this()] { self->finish(); };
-    if (front_->decoy) {
+    if (front_->decoy && !timed_out) {
         Counters::add(streams().counters().web_decoy);
         web_ = splice_to_decoy(std::move(*tls_), preread, options, std::move(done));
     } else {

@@ -72,7 +72,9 @@ private:
     void to_connection_plain();
     void to_connection_tls();
     void to_web_plain();
-    void to_web_tls();
+    // `timed_out`: the header timeout passed before the bytes decided (the site closes it as
+    // nginx would, decoy or not).
+    void to_web_tls(bool timed_out = false);
     void arm(Clock::time_point deadline);
     void finish();  // closes whatever is left and gives the slot back, once
     StreamHost& streams() noexcept;

@@ -27,10 +27,11 @@ void on_accept(TcpListener& listener, AcceptHost& host, tcp::socket socket) {
     boost::system::error_code ec;
     const auto peer = net::Endpoint::from_asio(socket.remote_endpoint(ec));
     std::optional<SourceKey> source;
-    if (!host.admit_connection(peer, source)) return;  // counted; the socket closes as it goes out of scope
+    auto front = host.tls_front();
+    if (!host.admit_connection(peer, source, !front)) return;  // counted; the socket closes as it goes out of scope
     no_delay(socket);
     host.connection_accepted();
-    if (auto front = host.tls_front()) {
+    if (front) {
         std::make_shared<TcpIntake>(host, std::move(socket), peer, listener.stats, listener.bound.port(),
                                     std::move(front))
             ->start(source);  // its first bytes decide (tcp_intake.hpp)

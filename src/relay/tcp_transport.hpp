@@ -29,8 +29,10 @@ class StreamHost;
 class AcceptHost {
 public:
     // Whether a connection from `peer` may have a slot; `source` is set to its source key. A
-    // refusal is counted; the connection is closed.
-    virtual bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source) = 0;
+    // refusal is counted; the connection is closed. `rate`: the source's handshake rate is
+    // checked here too (without TLS); a TLS port's intake checks it only for a connection that
+    // is a VPN's or an agent's (web clients open several connections at once, as browsers do).
+    virtual bool admit_connection(const net::Endpoint& peer, std::optional<SourceKey>& source, bool rate) = 0;
     // The host of the connections it accepts, and the budget of their reply queues.
     virtual StreamHost& stream_host() noexcept = 0;
     virtual net::QueueBudget& stream_budget() noexcept = 0;

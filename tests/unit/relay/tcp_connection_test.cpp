@@ -109,6 +109,7 @@ struct FakeHost final : relay::StreamHost {
     mutable std::optional<hop::FrameCodec> codec_;
     relay::Counters& counters() noexcept override { return counters_; }
     void warn_input(const std::function<std::string()>& message) override { warnings.push_back(message()); }
+    bool allow_handshake(const net::Endpoint&) override { return true; }
 
     void connection_started(const std::shared_ptr<relay::PendingConnection>& started_connection,
                             const std::optional<relay::SourceKey>& source) override {

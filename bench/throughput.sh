@@ -15,10 +15,11 @@
 #              runs (latency, CPU) are made at the first size only.
 #   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md)
 #   --paths L  only these paths, comma-separated (kernel always runs: it is the reference):
-#              nft,socat,nginx,porthop,porthop-agent,porthop-agent-full,porthop-uring,
-#              uring-forward,uring-forward-nogso,udptunnel-tcp,porthop-tcp,memory (the short mode
-#              leaves uring-forward-nogso out unless named, and runs porthop-agent-full at
-#              maximum rate only)
+#              nft,socat,nginx,porthop,porthop-agent,porthop-agent-full,porthop-agent-tcp,
+#              porthop-agent-tls,porthop-uring,uring-forward,uring-forward-nogso,udptunnel-tcp,
+#              porthop-tcp,memory (the short mode leaves uring-forward-nogso out unless named,
+#              runs porthop-agent-full, porthop-agent-tcp and porthop-agent-tls at maximum rate
+#              only, and the last two at the last size only unless named)
 #   --sizes L  UDP payload sizes, comma-separated (default 64,1400)
 #
 # Environment: PORTHOP_BIN (default build/porthop), UDPLOAD_BIN (default build/bench/udpload),
@@ -60,6 +61,17 @@
 # own datagrams, which the agent masks in full mode, and the report says so.
 # porthop-agent-full is the same with the server's `[server] mask = "full"`; a porthop that does
 # not know that key gets a row "not supported by this binary".
+# porthop-agent-tcp and porthop-agent-tls are the agent's TCP rung (issue 15): the agent's `udp`
+# list names a port the server does not listen on, so its UDP attaches go unanswered and it
+# falls back to the server's TCP port (a few seconds: its UDP rounds, see
+# include/porthop/hop/path_manager.hpp), and the run starts once its /status says tcp/PORT.
+# -tcp sends plain TCP records (`tls = false`), -tls TLS pinned to the committed test
+# certificate (tests/vectors/tls: chain.pem and leaf.key on the server, `tls_pin` = its
+# leaf_pin, `sni = "vector.test"`); the server is the same for both (that certificate,
+# `native_tcp` at its default, so it takes either). Both are offered the same rate as the
+# other agent paths, and the report adds TLS / plain TCP at each size (issue 15's target:
+# >= 0.7x at 1400 B; not asserted). The server's TLS handshake counter is checked: -tls must
+# have made one, -tcp none.
 #
 # Exit status: 0 every path moved traffic, 1 a path moved none or the harness failed,
 # 77 skipped (not root).
@@ -281,6 +293,12 @@ fi
 # WireGuard data where its udpload can (the agent's default mask mode is for those).
 AGENT_KEY=$("$PORTHOP_BIN" genkey) || die "porthop genkey failed"
 AGENT_PORT=51820 AGENT_METRICS=127.0.0.1:9817
+# The TCP-rung agent paths: a UDP port nothing listens on (the agent's only UDP candidate, so
+# it falls back to TCP), and the committed test certificate with its pin.
+AGENT_DARK_UDP_PORT=9002
+TLS_VECTORS=$REPO/tests/vectors/tls
+TLS_SNI=vector.test
+TLS_PIN=$(awk '$1 == "leaf_pin:" {print $2}' "$TLS_VECTORS/expected.txt" 2>/dev/null || true)
 SHAPE=plain
 usage=$("$UDPLOAD_BIN" 2>&1 || true) # without arguments: its usage, which names its options
 [[ $usage == *--shape* ]] && SHAPE=wg
@@ -323,8 +341,14 @@ http_get() { # NS ADDR:PORT PATH: the response to a GET (headers and body), with
 }
 metrics() { http_get "$NS_RLY" "$METRICS" /metrics; } # porthop's, in the relay namespace
 agent_metrics() { http_get "$NS_CLI" "$AGENT_METRICS" /metrics; }
-agent_attached() { # the agent's /status says it is on a UDP path
-    http_get "$NS_CLI" "$AGENT_METRICS" /status | sed '1,/^\r\{0,1\}$/d' | jq -e '.path | startswith("udp/")'
+agent_path() { # the agent's path as its /status says: none, udp/PORT, tcp/PORT
+    http_get "$NS_CLI" "$AGENT_METRICS" /status | sed '1,/^\r\{0,1\}$/d' | jq -r .path
+}
+agent_attached() { # the agent is on a UDP path
+    [[ $(agent_path) == udp/* ]]
+}
+agent_on_tcp() { # the agent is on the server's TCP port
+    [[ $(agent_path) == "tcp/$TCP_PORT" ]]
 }
 pid_cpu_ticks() { # utime+stime of one process (0 once it is gone)
     local st f
@@ -361,11 +385,48 @@ EOF
 }
 
 # agent_server_toml PATH: the [server] lines of the agent paths' server: the hop-link key, no
-# hop during a run, and for porthop-agent-full the full mask mode.
+# hop during a run, for porthop-agent-full the full mask mode, and for the TCP-rung paths the
+# test certificate (the same server for plain TCP and TLS; native_tcp at its default).
 agent_server_toml() {
     printf 'key = "%s"\nhop_interval = "24h"\nmoving_target = false\n' "$AGENT_KEY"
     [[ $1 == porthop-agent-full ]] && printf 'mask = "full"\n'
+    [[ $1 == porthop-agent-tcp || $1 == porthop-agent-tls ]] &&
+        printf 'tls_cert = "%s"\ntls_key = "%s"\n' "$TLS_VECTORS/chain.pem" "$TLS_VECTORS/leaf.key"
     return 0
+}
+
+# agent_toml PATH FILE: the agent's configuration. The UDP agent paths: the server's UDP port.
+# The TCP-rung paths: a UDP port the server does not listen on (so it falls back to TCP), and
+# for porthop-agent-tls TLS pinned to the test certificate, for porthop-agent-tcp no TLS.
+agent_toml() {
+    local udp=$UDP_PORT tls=""
+    case $1 in
+        porthop-agent-tcp) udp=$AGENT_DARK_UDP_PORT tls='tls = false' ;;
+        porthop-agent-tls)
+            udp=$AGENT_DARK_UDP_PORT
+            tls=$(printf 'tls = true\nsni = "%s"\ntls_pin = ["%s"]' "$TLS_SNI" "$TLS_PIN")
+            ;;
+    esac
+    cat >"$2" <<EOF
+[client]
+listen = "$CLI:$AGENT_PORT"
+server = "$RLY_CLI"
+udp = ["$udp"]
+tcp = ["$TCP_PORT"]
+key = "$AGENT_KEY"
+# No hop during a run (there is one port anyway).
+hop_interval = "24h"
+$tls
+[client_metrics]
+listen = "$AGENT_METRICS"
+[log]
+level = "info"
+EOF
+}
+
+# server_tls_handshakes FILE RESULT: porthop_tls_handshakes_total{result=RESULT} in a /metrics dump.
+server_tls_handshakes() {
+    awk -v l="porthop_tls_handshakes_total{result=\"$2\"}" '$1 == l {v = $2} END {print v + 0}' "$1"
 }
 
 # ---- relays ----------------------------------------------------------------------------------
@@ -374,8 +435,9 @@ agent_server_toml() {
 # and AGENT_LOG.
 RELAY_PIDS=()
 relay_start() {
-    local path=$1 bin gso
+    local path=$1 bin gso t tls_ok
     TARGET=$RLY_CLI:$UDP_PORT SEND_MODE=send RELAY_PIDS=() RELAY_LOG=$TMP/$2.relay.log GEN_ARGS=() AGENT_PID=""
+    AGENT_FALLBACK_S=""
     case $path in
         kernel) TARGET=$SRV:$UDP_PORT ;;
         nft)
@@ -432,7 +494,7 @@ EOF
             wait_for 5 "porthop to listen" bound "$NS_RLY" t "$RLY_CLI:$TCP_PORT"
             wait_for 5 "porthop metrics" metrics
             ;;
-        porthop-agent | porthop-agent-full)
+        porthop-agent | porthop-agent-full | porthop-agent-tcp | porthop-agent-tls)
             # The server as the native path's (same CPU, same settings) with the hop-link key;
             # the agent in the client namespace, the generator sending to it (header above).
             porthop_toml "$TMP/porthop.toml" "$(agent_server_toml "$path")"
@@ -441,27 +503,31 @@ EOF
             spawn "$NS_RLY" "$RELAY_LOG" "${RELAY_RUN[@]}" "$PORTHOP_BIN" server --config "$TMP/porthop.toml"
             RELAY_PIDS=("$PID")
             wait_for 5 "porthop to bind" bound "$NS_RLY" u "$RLY_CLI:$UDP_PORT"
+            wait_for 5 "porthop to listen" bound "$NS_RLY" t "$RLY_CLI:$TCP_PORT"
             wait_for 5 "porthop metrics" metrics
-            cat >"$TMP/agent.toml" <<EOF
-[client]
-listen = "$CLI:$AGENT_PORT"
-server = "$RLY_CLI"
-udp = ["$UDP_PORT"]
-tcp = ["$TCP_PORT"]
-key = "$AGENT_KEY"
-# No hop during a run (there is one port anyway).
-hop_interval = "24h"
-[client_metrics]
-listen = "$AGENT_METRICS"
-[log]
-level = "info"
-EOF
+            agent_toml "$path" "$TMP/agent.toml"
             "$PORTHOP_BIN" check-config "$TMP/agent.toml" >"$TMP/check-config-agent.out" 2>&1 ||
                 { cat "$TMP/check-config-agent.out" >&2; die "porthop check-config rejected the agent's config"; }
             AGENT_LOG=$TMP/$2.agent.log
             spawn "$NS_CLI" "$AGENT_LOG" "${AGENT_RUN[@]}" "$PORTHOP_BIN" client --config "$TMP/agent.toml"
             AGENT_PID=$PID
-            wait_for 10 "the agent to attach over UDP" agent_attached
+            if [[ $path == porthop-agent-tcp || $path == porthop-agent-tls ]]; then
+                # Its UDP rounds go unanswered (about 2 s), then TCP: connect, (TLS,) attach.
+                t=$(date +%s%N)
+                wait_for 20 "the agent to fall back to tcp/$TCP_PORT" agent_on_tcp
+                AGENT_FALLBACK_S=$(awk -v n=$(($(date +%s%N) - t)) 'BEGIN { printf "%.1f", n / 1e9 }')
+                # What the server saw: a TLS handshake for -tls, none for -tcp.
+                metrics >"$TMP/$2.metrics-attach" 2>/dev/null || die "$path: no server metrics"
+                tls_ok=$(server_tls_handshakes "$TMP/$2.metrics-attach" ok)
+                if [[ $path == porthop-agent-tls ]]; then
+                    ((tls_ok >= 1)) || { tail -n 20 "$AGENT_LOG" "$RELAY_LOG" >&2; die "$path: on tcp/$TCP_PORT without a TLS handshake at the server"; }
+                else
+                    ((tls_ok == 0)) || die "$path: the server counted $tls_ok TLS handshakes for plain TCP records"
+                fi
+                log "$2: the agent on tcp/$TCP_PORT after ${AGENT_FALLBACK_S} s (server TLS handshakes: $tls_ok)"
+            else
+                wait_for 10 "the agent to attach over UDP" agent_attached
+            fi
             TARGET=$CLI:$AGENT_PORT
             if [[ $SHAPE == wg ]]; then GEN_ARGS=(--shape wg); fi
             ;;
@@ -572,10 +638,17 @@ run() {
     [[ -f $TMP/$tag.metrics ]] &&
         drops=$(awk '/^porthop_drops_total/ && $2 != 0 {sub(/.*reason="/, ""); sub(/"}/, ""); printf "%s=%s ", $1, $2}' "$TMP/$tag.metrics")
     [[ -f $TMP/$tag.summary ]] && summary=$(<"$TMP/$tag.summary")
-    local agent_drops="" agent_sent=0
+    local agent_drops="" agent_sent=0 agent_path_end="" agent_changes="" tls_ok=0 tls_failed=0
     if [[ -f $TMP/$tag.agent.metrics ]]; then
         agent_drops=$(awk '/^porthop_(client_)?drops_total/ && $2 != 0 {sub(/.*reason="/, ""); sub(/"}/, ""); printf "%s=%s ", $1, $2}' "$TMP/$tag.agent.metrics")
         agent_sent=$(awk '$1 == "porthop_client_datagrams_total{direction=\"to_server\"}" {print $2}' "$TMP/$tag.agent.metrics")
+        # The path at the end, and its changes since the agent started (the start's move to TCP
+        # is not counted: on a TCP-rung path any change, a tcp_rotation say, came mid-run).
+        agent_path_end=$(sed -n 's/^porthop_client_path_info{path="\([^"]*\)"}.*/\1/p' "$TMP/$tag.agent.metrics")
+        agent_changes=$(awk '/^porthop_client_path_changes_total/ && $2 != 0 {sub(/.*kind="/, ""); sub(/"}/, ""); printf "%s=%s ", $1, $2}' "$TMP/$tag.agent.metrics")
+    fi
+    if [[ -f $TMP/$tag.metrics ]]; then
+        tls_ok=$(server_tls_handshakes "$TMP/$tag.metrics" ok) tls_failed=$(server_tls_handshakes "$TMP/$tag.metrics" failed)
     fi
     LAST=$(jq -cn --arg path "$path" --arg tag "$tag" --argjson size "$size" --argjson rate "$rate" \
         --argjson send "$send" --argjson sink "$sink" --argjson tck "$CLK_TCK" \
@@ -584,16 +657,22 @@ run() {
         --argjson softnet $((snd1 - snd0)) --argjson has_proc "$( ((${#RELAY_PIDS[@]})) && echo true || echo false)" \
         --arg drops "$drops" --arg summary "$summary" \
         --argjson has_agent "$([[ -n $AGENT_PID ]] && echo true || echo false)" --argjson agent $((agent1 - agent0)) \
-        --argjson agent_rcvbuf $((rcv_c1 - rcv_c0)) --arg agent_drops "$agent_drops" --argjson agent_sent "${agent_sent:-0}" --arg shape "${GEN_ARGS[*]:+$SHAPE}" '
+        --argjson agent_rcvbuf $((rcv_c1 - rcv_c0)) --arg agent_drops "$agent_drops" --argjson agent_sent "${agent_sent:-0}" --arg shape "${GEN_ARGS[*]:+$SHAPE}" \
+        --arg agent_path "$agent_path_end" --arg agent_changes "$agent_changes" --arg fallback_s "$AGENT_FALLBACK_S" \
+        --argjson tls_ok "$tls_ok" --argjson tls_failed "$tls_failed" '
         {path: $path, tag: $tag, size: $size, rate: $rate, send: $send, sink: $sink,
          relay_proc_s: (if $has_proc then $proc / $tck else null end), relay_softirq_s: ($core / $tck),
          relay_rcvbuf_errors: $relay_rcvbuf, sink_rcvbuf_errors: $sink_rcvbuf, softnet_drops: $softnet,
          porthop_drops: $drops, porthop_summary: $summary}
         + (if $has_agent then {agent_proc_s: ($agent / $tck), agent_rcvbuf_errors: $agent_rcvbuf,
               agent_drops: $agent_drops, agent_to_server: $agent_sent,
-              shape: (if $shape == "" then "plain" else $shape end)} else {} end)')
+              shape: (if $shape == "" then "plain" else $shape end),
+              agent_path_end: $agent_path, agent_path_changes: $agent_changes,
+              server_tls_handshakes: {ok: $tls_ok, failed: $tls_failed}}
+           + (if $fallback_s != "" then {agent_fallback_s: ($fallback_s | tonumber)} else {} end)
+           else {} end)')
     echo "$LAST" >>"$RESULTS"
-    log "$(jq -r '"\(.tag): sent \(.send.sent) (\(.send.pps | floor) pps), received \(.sink.received) (\(.sink.pps | floor) pps, \(.sink.mbps | floor) Mbit/s), p50 \(.sink.lat_us.p50) us, p99 \(.sink.lat_us.p99) us, relay rcvbuf drops \(.relay_rcvbuf_errors), sink drops \(.sink_rcvbuf_errors)\(if .porthop_drops != "" then ", porthop drops: " + .porthop_drops else "" end)\(if .agent_proc_s != null then ", agent rcvbuf drops \(.agent_rcvbuf_errors), agent CPU \(.agent_proc_s) s\(if .agent_drops != "" then ", agent drops: " + .agent_drops else "" end), datagrams \(.shape)" else "" end)"' <<<"$LAST")"
+    log "$(jq -r '"\(.tag): sent \(.send.sent) (\(.send.pps | floor) pps), received \(.sink.received) (\(.sink.pps | floor) pps, \(.sink.mbps | floor) Mbit/s), p50 \(.sink.lat_us.p50) us, p99 \(.sink.lat_us.p99) us, relay rcvbuf drops \(.relay_rcvbuf_errors), sink drops \(.sink_rcvbuf_errors)\(if .porthop_drops != "" then ", porthop drops: " + .porthop_drops else "" end)\(if .agent_proc_s != null then ", agent rcvbuf drops \(.agent_rcvbuf_errors), agent CPU \(.agent_proc_s) s\(if .agent_drops != "" then ", agent drops: " + .agent_drops else "" end), datagrams \(.shape), agent path at the end \(.agent_path_end) (\(.agent_path_changes | rtrimstr(" ") | if . == "" then "no path changes" else . end))\(if .agent_fallback_s != null then ", server TLS handshakes \(.server_tls_handshakes.ok) ok, \(.server_tls_handshakes.failed) failed" else "" end)" else "" end)"' <<<"$LAST")"
 }
 
 # Paced runs send batches every ~50 us at most, so that latency is not measured on 64-datagram
@@ -642,8 +721,8 @@ mem() {
 
 # ---- the runs --------------------------------------------------------------------------------
 selected() { [[ -z $ONLY || ,$ONLY, == *,$1,* ]]; }
-PATHS=(nft socat nginx porthop porthop-agent porthop-agent-full porthop-uring uring-forward uring-forward-nogso
-    udptunnel-tcp porthop-tcp)
+PATHS=(nft socat nginx porthop porthop-agent porthop-agent-full porthop-agent-tcp porthop-agent-tls porthop-uring
+    uring-forward uring-forward-nogso udptunnel-tcp porthop-tcp)
 # The full mask mode needs a porthop that knows `[server] mask`; one that does not refuses the
 # key, and its row says so.
 PORTHOP_AGENT_FULL_WHY=""
@@ -655,6 +734,24 @@ if selected porthop-agent-full; then
         PORTHOP_AGENT_FULL_WHY="not supported by this binary"
         log "porthop-agent-full: skipped: $PORTHOP_BIN does not know [server] mask ($(head -c 120 "$TMP/probe-full.out"))"
     fi
+fi
+# The TCP-rung paths need a porthop that knows the TLS keys ([server] tls_cert, [client] tls,
+# tls_pin, sni) and the test certificate; without them their rows say why.
+AGENT_TCP_WHY=""
+if selected porthop-agent-tcp || selected porthop-agent-tls; then
+    if [[ -z $TLS_PIN || ! -f $TLS_VECTORS/chain.pem || ! -f $TLS_VECTORS/leaf.key ]]; then
+        AGENT_TCP_WHY="no test certificate in $TLS_VECTORS"
+    else
+        porthop_toml "$TMP/probe-tls.toml" "$(agent_server_toml porthop-agent-tls)"
+        agent_toml porthop-agent-tls "$TMP/probe-tls-agent.toml"
+        if ! { "$PORTHOP_BIN" check-config "$TMP/probe-tls.toml" && "$PORTHOP_BIN" check-config "$TMP/probe-tls-agent.toml"; } \
+            >"$TMP/probe-tls.out" 2>&1; then
+            grep -qE '(server|client)\.(tls|sni)' "$TMP/probe-tls.out" ||
+                { cat "$TMP/probe-tls.out" >&2; die "porthop check-config rejected the TLS paths' configs"; }
+            AGENT_TCP_WHY="not supported by this binary"
+        fi
+    fi
+    [[ -z $AGENT_TCP_WHY ]] || log "porthop-agent-tcp, porthop-agent-tls: skipped: $AGENT_TCP_WHY ($(head -c 120 "$TMP/probe-tls.out" 2>/dev/null))"
 fi
 [[ $SHAPE == wg ]] || ! { selected porthop-agent || selected porthop-agent-full; } ||
     log "the agent paths: $UDPLOAD_BIN has no --shape, so the agent masks every datagram in full mode (rebuild udpload)"
@@ -694,6 +791,11 @@ for size in "${SIZE_LIST[@]}"; do
         selected "$path" || continue
         # The short mode checks that every relay moves traffic: one uring_forward row does.
         [[ $SHORT == 1 && -z $ONLY && $path == uring-forward-nogso ]] && continue
+        # Each TCP-rung run waits about 2 s for the agent's fallback: the short mode checks
+        # that they move traffic at one size (the last, 1400 B by default: TLS records holding
+        # several frames) unless they are named.
+        [[ $SHORT == 1 && -z $ONLY && ($path == porthop-agent-tcp || $path == porthop-agent-tls) &&
+            $size != "${SIZE_LIST[-1]}" ]] && continue
         if [[ $path == porthop-uring && -z $PORTHOP_IO_URING_BIN ]]; then
             jq -cn --argjson size "$size" '{path: "porthop-uring", size: $size, not_built: true}' >>"$RESULTS"
             continue
@@ -701,6 +803,11 @@ for size in "${SIZE_LIST[@]}"; do
         if [[ $path == porthop-agent-full && -n $PORTHOP_AGENT_FULL_WHY ]]; then
             jq -cn --argjson size "$size" --arg why "$PORTHOP_AGENT_FULL_WHY" \
                 '{path: "porthop-agent-full", size: $size, not_built: true, why: $why}' >>"$RESULTS"
+            continue
+        fi
+        if [[ ($path == porthop-agent-tcp || $path == porthop-agent-tls) && -n $AGENT_TCP_WHY ]]; then
+            jq -cn --arg path "$path" --argjson size "$size" --arg why "$AGENT_TCP_WHY" \
+                '{path: $path, size: $size, not_built: true, why: $why}' >>"$RESULTS"
             continue
         fi
         if [[ $path == uring-forward* && -n $URING_FORWARD_WHY ]]; then
@@ -723,8 +830,9 @@ for size in "${SIZE_LIST[@]}"; do
             run "$path" "$size" 0 "$D_MAX" "$path-$size-max"
         fi
         ((lat_runs)) || continue
-        # The short mode checks that the full mask mode moves traffic: the maximum rate does.
-        [[ $SHORT == 1 && $path == porthop-agent-full ]] && continue
+        # The short mode checks that the full mask mode and the agent's TCP rung (each run
+        # waits for the agent's fallback) move traffic: the maximum rate does.
+        [[ $SHORT == 1 && ($path == porthop-agent-full || $path == porthop-agent-tcp || $path == porthop-agent-tls) ]] && continue
         # Latency, loss and CPU at 50 % load: half the kernel path's maximum, or half this
         # path's own maximum if that is lower (a saturated relay measures only its queue).
         pmax=$(jq .sink.pps <<<"$LAST")
@@ -751,7 +859,91 @@ cmd="sudo bench/throughput.sh"
 ((SHORT)) && cmd+=" --short"
 [[ -n $ONLY ]] && cmd+=" --paths $ONLY"
 [[ $SIZES != 64,1400 ]] && cmd+=" --sizes $SIZES"
-python3 "$REPO/bench/report.py" "$RESULTS" --command "$cmd" ${OUT:+--markdown "$OUT"}
+# bench/report.py renders the tables; the TCP-rung agent paths are registered with it here when
+# it does not know them yet (as agent paths: rows in both tables), and their TLS / plain TCP
+# ratio is added at the end of the report (and of the block it writes into OUT).
+python3 - "$REPO/bench" "$RESULTS" "$cmd" "$OUT" <<'PY'
+import json
+import sys
+
+bench, results, command, out = sys.argv[1:5]
+sys.dont_write_bytecode = True
+sys.path.insert(0, bench)
+import report  # noqa: E402
+
+TCP, TLS = "porthop-agent-tcp", "porthop-agent-tls"
+extra = {TCP: "**porthop fed by its agent over TCP (plain records)**",
+         TLS: "**porthop fed by its agent over TLS**"}
+for path, name in extra.items():
+    if path not in report.NAMES:
+        report.NAMES[path] = name
+        after = [p for p in ("porthop-agent-full", TCP) if p in report.ORDER]
+        report.ORDER.insert(report.ORDER.index(after[-1]) + 1 if after else len(report.ORDER), path)
+    if path not in report.AGENT_PATHS:
+        report.AGENT_PATHS = tuple(report.AGENT_PATHS) + (path,)
+sys.argv = ["report.py", results, "--command", command] + (["--markdown", out] if out else [])
+rc = report.main()
+
+rows = [json.loads(line) for line in open(results) if line.strip()]
+runs = [r for r in rows if "tag" in r]
+short = any(r.get("kind") == "meta" and r.get("short") for r in rows)
+
+
+def find(path, size, kind):
+    found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
+    return max(found, key=lambda r: r["sink"]["pps"]) if found else None
+
+
+def agent_us(r):  # the agent's CPU per datagram it sent to the server, µs
+    return r["agent_proc_s"] / r["agent_to_server"] * 1e6 if r and r.get("agent_to_server") else None
+
+
+def pair(a, b):
+    return f"{a:.2f} / {b:.2f}" if a is not None and b is not None else "—"
+
+
+lines, notes = [], []
+for size in sorted({r["size"] for r in runs}):
+    tcp, tls = find(TCP, size, "-max"), find(TLS, size, "-max")
+    if not (tcp and tls):
+        continue
+    if not lines:
+        lines += ["", "TLS against plain TCP records on the agent's TCP rung (issue 15's target: TLS at ≥ 0.7× "
+                  "plain TCP at 1400 B" + ("; not judged in the short mode" if short else "") + "):", "",
+                  "| size | offered | plain TCP records | TLS | TLS / plain TCP | agent CPU µs/datagram, TCP / TLS "
+                  "| server relay CPU µs/datagram at 50 % load, TCP / TLS | agent's fallback to TCP took, TCP / TLS |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    r = tls["sink"]["pps"] / tcp["sink"]["pps"] if tcp["sink"]["pps"] else None
+    offered = report.si(tcp["rate"], "pps")
+    if tcp["rate"] != tls["rate"]:
+        offered += " / " + report.si(tls["rate"], "pps")
+    server = pair(report.relay_cpu(find(TCP, size, "-lat")), report.relay_cpu(find(TLS, size, "-lat")))
+    ratio = f"**{r:.2f}×**" if r is not None else "—"
+    lines.append(f"| {size} B | {offered} | {report.si(tcp['sink']['pps'], 'pps')} "
+                 f"| {report.si(tls['sink']['pps'], 'pps')} | {ratio} | {pair(agent_us(tcp), agent_us(tls))} "
+                 f"| {server} | {tcp.get('agent_fallback_s', '?')} s / {tls.get('agent_fallback_s', '?')} s |")
+    for run in (tcp, tls):
+        if run.get("agent_path_end") and not run["agent_path_end"].startswith("tcp/"):
+            notes.append(f"{run['tag']}: the agent ended the run on {run['agent_path_end']}, not on TCP")
+        if run.get("agent_path_changes", "").strip():
+            notes.append(f"{run['tag']}: the agent's path changed during the run ({run['agent_path_changes'].strip()})")
+        if "bad_hop_frame" in run.get("porthop_drops", ""):
+            notes.append(f"{run['tag']}: the server dropped frames from the agent that did not open "
+                         f"({run['porthop_drops'].strip()}; the agent sent {run.get('agent_to_server', '?')})")
+    if size == 1400 and r is not None and r < 0.7 and not short:
+        notes.append(f"at 1400 B TLS carried {r:.2f}× plain TCP's rate, below issue 15's 0.7×")
+for n in notes:
+    lines += ["", f"**Note:** {n}."]
+if lines:
+    block = "\n".join(lines)
+    print(block)
+    if out:
+        doc = open(out).read()
+        if report.END in doc:
+            head, tail = doc.split(report.END, 1)
+            open(out, "w").write(head.rstrip("\n") + "\n\n" + block.lstrip("\n") + "\n" + report.END + tail)
+sys.exit(rc)
+PY
 [[ -n $OUT ]] && log "wrote $OUT"
 [[ ${BENCH_KEEP_TMP:-0} == 1 ]] && cp "$RESULTS" "$TMP/results.keep.jsonl"
 

@@ -57,8 +57,11 @@ void TcpIntake::arm(Clock::time_point deadline) {
         if (self->stage_ == Stage::judge) {
             // Inside TLS, nginx ends a silent or unfinished request at its header timeout in
             // its own way (close_notify after nothing, a bare close after part of a head): the
-            // site's answer does exactly that with its deadline passed, decoy or not.
-            self->to_web_tls(true);
+            // site's answer does exactly that with its deadline passed, decoy or not. The read
+            // in flight ends first (on_first): the stream moves only with nothing pending.
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->tls_->lowest_layer().cancel(ignored);
             return;
         }
         self->streams().warn_input([&] {
@@ -164,8 +167,12 @@ void TcpIntake::read_first() {
 
 void TcpIntake::on_first(const boost::system::error_code& ec, std::size_t n) {
     if (stage_ != Stage::judge) return;
-    if (ec) {  // closed or broken before it said anything decisive: nothing to answer
-        finish();
+    if (ec) {
+        if (timed_out_) {
+            to_web_tls(true);
+            return;
+        }
+        finish();  // closed or broken before it said anything decisive: nothing to answer
         return;
     }
     first_length_ += n;

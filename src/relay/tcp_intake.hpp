@@ -94,6 +94,7 @@ private:
     std::array<std::byte, wire::kStreamStartDecisive> peek_{};
     std::vector<std::byte> first_;  // application bytes read inside TLS
     std::size_t first_length_ = 0;
+    bool timed_out_ = false;  // the header timeout passed while judging
     std::shared_ptr<WebConnection> web_;
 };
 

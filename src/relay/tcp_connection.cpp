@@ -154,6 +154,7 @@ void TcpConnection::on_frame(const net::Frame& frame) {
         return;
     }
     starts_[batch_] = frame.begin;
+    frames_[batch_] = frame.payload;  // opened in place if it is an agent's
     items_[batch_++] = net::SendItem{datagram.data(), datagram.size(), nullptr, nullptr};
     if (batch_ == items_.size()) flush();
 }
@@ -171,6 +172,11 @@ void TcpConnection::flush() {
     const std::size_t done = batch ? host_.forward_to_backend(*session_, {items_.data(), batch}, true) : 0;
     if (session_ && std::exchange(touched_, false)) session_->last_from_client = Session::Clock::now();
     if (done < batch) {  // the backend socket is full: resume at the first frame not sent
+        // An agent's frames were opened in place: the ones kept are delivered again, so they
+        // are masked back to what came, to open again then.
+        if (mode_ == Mode::agent)
+            if (const hop::FrameCodec* codec = host_.codec())
+                for (std::size_t k = done; k < batch; ++k) codec->restore(frames_[k]);
         stream_->hold(starts_[done]);
         host_.when_backend_writable(*session_, shared_from_this());
     }

@@ -151,6 +151,7 @@ private:
     std::size_t batch_ = 0;
     std::array<net::SendItem, net::kMaxBatch> items_;
     std::array<std::size_t, net::kMaxBatch> starts_;  // where each item's frame begins in the buffer
+    std::array<std::span<std::byte>, net::kMaxBatch> frames_;  // each item's whole frame
 };
 
 }  // namespace porthop::relay

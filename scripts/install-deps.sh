@@ -5,7 +5,9 @@
 #   scripts/install-deps.sh --test   plus what the test suite runs (wireguard-go, openvpn, ...)
 set -euo pipefail
 
-build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev libssl-dev libsodium-dev libc-ares-dev catch2 libbenchmark-dev)
+build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev libssl-dev libsodium-dev libc-ares-dev catch2 libbenchmark-dev libqrencode-dev)
+# libqrencode-dev: the QR code `porthop invite` draws in the terminal (optional in the build: the
+# static router builds, which have no libqrencode, print the link alone).
 # libc-ares-dev: host-name resolution (net/resolve) without glibc's NSS, so that the static
 # router builds resolve names where there is no glibc.
 # The test build also builds the io_uring backend (liburing). e2e tests: real WireGuard
@@ -14,12 +16,13 @@ build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev lib
 # DEB: dpkg-shlibdeps) and systemd (systemd-analyze verify/security) for the packaging test.
 test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
       dpkg-dev systemd clang libclang-rt-14-dev llvm nginx libnginx-mod-stream socat udptunnel
-      tcpdump libndpi-bin)
+      tcpdump libndpi-bin python3-matplotlib tmux)
 # clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes) + llvm (llvm-symbolizer): the
 # fuzz targets, which the test suite runs for a bounded time (tests/fuzz/run.sh). nginx with
 # its stream module, socat and udptunnel: the relays bench/throughput.sh compares against.
 # tcpdump and libndpi-bin (ndpiReader): what a DPI classifier sees of a capture
-# (tests/e2e/dpi_visibility.sh).
+# (tests/e2e/dpi_visibility.sh). python3-matplotlib: bench/report.py's SVG charts. tmux: the
+# terminal `porthop status --watch` is tested in.
 
 # Router builds (scripts/cross-build.sh ARCH) and their tests under qemu-user: Debian's cross
 # toolchains and qemu-user-static, plus each target's static libraries (below).

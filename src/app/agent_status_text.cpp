@@ -30,6 +30,32 @@ std::string json_counters(const relay::AgentStatus& s, relay::AgentCounterGroup 
     return out;
 }
 
+// Unix seconds (or a duration) with millisecond precision; 0 stays 0.
+std::string seconds(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return text;
+}
+
+// JSON string content: the reasons hold only our own text, but say so in code, not hope.
+std::string json_text(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out;
+}
+
+std::string changes_json(const std::vector<relay::AgentPathChange>& changes) {
+    std::string out;
+    for (const auto& c : changes)
+        out += std::string(out.empty() ? "" : ",") + "{\"at\":" + seconds(c.at) + ",\"path\":\"" + json_text(c.path) +
+               "\",\"reason\":\"" + json_text(c.reason) + "\"}";
+    return out;
+}
+
 }  // namespace
 
 std::string describe(const relay::AgentStatus& s) {
@@ -54,7 +80,11 @@ std::string to_json(const relay::AgentStatus& s) {
            ",\"rtt_ms\":" + (s.rtt_ms < 0 ? "null" : rtt) +
            json_counters(s, relay::AgentCounterGroup::traffic) + ",\"dark_ports\":[" +
            port_list(s.dark_ports) + "],\"local_client\":\"" + s.local_client + "\",\"session\":\"" + id +
-           "\",\"mask\":\"" + s.mask + "\"}\n";
+           "\",\"mask\":\"" + s.mask + "\",\"rung\":\"" + s.rung + "\",\"path_since\":" + seconds(s.path_since) +
+           ",\"udp_blocked_since\":" + seconds(s.udp_blocked_since) +
+           json_counters(s, relay::AgentCounterGroup::blocking) + ",\"last_freeze_bytes\":" + std::to_string(s.last_freeze_bytes) + ",\"recoveries\":" +
+           std::to_string(s.recoveries.count) + ",\"recovery_seconds_sum\":" + seconds(s.recoveries.sum_seconds) +
+           ",\"recent_changes\":[" + changes_json(s.recent_changes) + "]}\n";
 }
 
 }  // namespace porthop::app

@@ -150,6 +150,24 @@ static void write_agent_counters(Writer& w, const relay::AgentStatus& st, relay:
     });
 }
 
+// Cumulative buckets, as Prometheus histograms are written.
+static void write_recoveries(Writer& w, const hop::Recoveries& r) {
+    constexpr std::string_view name = "porthop_client_recovery_seconds";
+    w.family(name, "histogram",
+             "Time without a path each time the agent lost one: from the last thing the lost path "
+             "brought (or its close) to the switch to the next.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < hop::Recoveries::kBounds.size(); ++i) {
+        cumulative += r.buckets[i];
+        char le[32];
+        std::snprintf(le, sizeof le, "le=\"%g\"", hop::Recoveries::kBounds[i]);
+        w.sample("porthop_client_recovery_seconds_bucket", le, cumulative);
+    }
+    w.sample("porthop_client_recovery_seconds_bucket", "le=\"+Inf\"", r.count);
+    w.sample("porthop_client_recovery_seconds_sum", "", r.sum_seconds);
+    w.sample("porthop_client_recovery_seconds_count", "", r.count);
+}
+
 std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInfo& process) {
     Writer w;
     write_process(w, process);
@@ -163,6 +181,14 @@ std::string render_client_metrics(const relay::AgentStatus& st, const ProcessInf
     w.sample("porthop_client_rtt_seconds", "", st.rtt_ms < 0 ? -1.0 : st.rtt_ms / 1000.0);
     w.family("porthop_client_dark_ports", "gauge", "UDP ports that went dark and are not retried yet.");
     w.sample("porthop_client_dark_ports", "", std::uint64_t{st.dark_ports.size()});
+    w.family("porthop_client_rung", "gauge", "The rung in use: 0 no path, 1 UDP, 2 TCP, 3 TLS.");
+    w.sample("porthop_client_rung", "",
+             std::uint64_t{st.rung == "udp" ? 1u : st.rung == "tcp" ? 2u : st.rung == "tls" ? 3u : 0u});
+    w.family("porthop_client_udp_blocked_since_seconds", "gauge",
+             "Since when no UDP port answers, in seconds since the Unix epoch (0: UDP works).");
+    w.sample("porthop_client_udp_blocked_since_seconds", "", st.udp_blocked_since);
+    write_agent_counters(w, st, relay::AgentCounterGroup::blocking);
+    write_recoveries(w, st.recoveries);
     write_agent_counters(w, st, relay::AgentCounterGroup::traffic);
     return w.take();
 }

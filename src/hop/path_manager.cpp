@@ -52,7 +52,7 @@ PathManager::PathManager(const PortSchedule& schedule, std::uint16_t tcp_port, P
     timers_.jitter = std::clamp(timers_.jitter, 0.0, 0.9);
     for (PortState& p : ports_) p.backoff_next = timers_.port_backoff_first;
     // The first poll starts the search (it brings the epoch).
-    start_search(Origin::start, true);
+    start_search({}, Origin::start, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ void PathManager::on_tcp_up(Clock::time_point now) {
     tcp_.deadline = now + timers_.tcp_connect_timeout;
 }
 
-void PathManager::on_tcp_down(Clock::time_point /*now*/) {
+void PathManager::on_tcp_down(Clock::time_point now) {
     const TcpRole role = tcp_.role;
     if (role == TcpRole::none) return;
     tcp_ = Tcp{};
@@ -142,7 +142,7 @@ void PathManager::on_tcp_down(Clock::time_point /*now*/) {
         search_.ignore_backoff = true;
     } else if (role == TcpRole::active && active_ == tcp_path() && !health_.dark) {
         health_.dark = true;
-        start_search(Origin::tcp_closed, true);
+        start_search(now, Origin::tcp_closed, true);
     }
 }
 
@@ -181,12 +181,13 @@ void PathManager::run_active(Clock::time_point now, std::vector<PathAction>& out
         if (active_.kind == Path::Kind::udp) {
             put_backoff(active_.port, now);
             search_.from_port = active_.port;
-            start_search(Origin::udp_dark, false);
+            start_search(h.last_rx, Origin::udp_dark, false);
         } else {
             // A silent connection is useless, and a new one will be needed: one at a time.
             out.push_back(action(PathAction::Kind::close_tcp, tcp_path()));
             tcp_ = Tcp{};
-            start_search(Origin::tcp_dark, true);
+            ++blocking_.tcp_silent;
+            start_search(h.last_rx, Origin::tcp_dark, true);
         }
         return;
     }
@@ -305,6 +306,12 @@ void PathManager::send_round(Clock::time_point now, std::vector<PathAction>& out
 
 void PathManager::enter_tcp_phase(Clock::time_point now, std::vector<PathAction>& out) {
     search_.tcp_phase = true;
+    // UDP found silent, at start or after the UDP path went dark (not again when TCP was lost
+    // and UDP is still silent: that is the same blocking).
+    if ((search_.origin == Origin::start || search_.origin == Origin::udp_dark) && !search_.udp_silence_counted) {
+        search_.udp_silence_counted = true;
+        ++blocking_.udp_silent;
+    }
     if (tcp_.role != TcpRole::none) {
         // A connection still lingering after a climb: one connection at a time, and a fresh
         // one for a fresh attempt.
@@ -359,6 +366,7 @@ bool PathManager::in_backoff(std::uint16_t port, Clock::time_point now) const no
 }
 
 void PathManager::put_backoff(std::uint16_t port, Clock::time_point now) {
+    ++blocking_.port_silent;  // every caller is a dark verdict on the port
     PortState* ps = port_state(port);
     if (ps == nullptr) return;
     ps->backoff_until = now + ps->backoff_next;
@@ -403,8 +411,10 @@ void PathManager::mark_rx(Clock::time_point now) noexcept {
     health_.send_pending = false;
 }
 
-void PathManager::start_search(Origin origin, bool ignore_backoff) {
+void PathManager::start_search(Clock::time_point outage_began, Origin origin, bool ignore_backoff) {
     search_.on = true;
+    search_.outage_began = outage_began;
+    search_.udp_silence_counted = false;
     search_.restart = true;
     search_.ignore_backoff = ignore_backoff;
     search_.tcp_phase = false;
@@ -434,6 +444,7 @@ std::string PathManager::search_reason(Path to) const {
 
 void PathManager::switch_to(Clock::time_point now, Path to, microseconds rtt, std::string reason) {
     const Path from = active_;
+    if (search_.on && search_.origin != Origin::start) recoveries_.add(now - search_.outage_began);
     pending_.push_back(action(PathAction::Kind::switch_path, to, std::move(reason)));
     const bool from_udp = from.kind == Path::Kind::udp;
     const bool from_tcp = from.kind == Path::Kind::tcp;
@@ -465,6 +476,15 @@ void PathManager::switch_to(Clock::time_point now, Path to, microseconds rtt, st
 // ---------------------------------------------------------------------------------------------
 // Queries
 
+void Recoveries::add(std::chrono::steady_clock::duration d) noexcept {
+    const double seconds = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    ++buckets[i];
+    sum_seconds += seconds;
+    ++count;
+}
+
 Path PathManager::active() const noexcept { return active_; }
 
 PathStatus PathManager::status(Clock::time_point now) const {
@@ -474,6 +494,8 @@ PathStatus PathManager::status(Clock::time_point now) const {
     s.fallbacks = fallbacks_;
     s.climbs = climbs_;
     s.rtt = rtt_;
+    s.blocking = blocking_;
+    s.recoveries = recoveries_;
     const auto& ports = schedule_.ports();
     for (std::size_t i = 0; i < ports.size(); ++i)
         if (now < ports_[i].backoff_until) s.dark_ports.push_back(ports[i]);

@@ -91,6 +91,14 @@ public:
         s.local_client = have_local_peer_ ? local_peer_.to_string() : std::string();
         s.session_id = session_id_;
         s.mask = hop::v2::to_string(codec_.sealing().bulk);
+        s.port_silent = ps.blocking.port_silent;
+        s.udp_silent = ps.blocking.udp_silent;
+        // A TCP path gone dark is a frozen connection too (counters_ has the rotations').
+        s.tcp_freeze = counters_.tcp_freeze + ps.blocking.tcp_silent;
+        s.recoveries = ps.recoveries;
+        s.rung = ps.active.kind == hop::Path::Kind::udp   ? "udp"
+                 : ps.active.kind == hop::Path::Kind::tcp ? (opt_.tls ? "tls" : "tcp")
+                                                          : "none";
         return s;
     }
 
@@ -124,7 +132,9 @@ public:
         flush_to_local();
         drive();
     }
-    void on_tcp_down(AgentTcpPath& path, const std::string& why) override {
+    void on_tcp_down(AgentTcpPath& path, const std::string& why, TcpEnd end) override {
+        if (end == TcpEnd::refused || end == TcpEnd::reset) ++counters_.tcp_reset;
+        if (end == TcpEnd::tls_failed) ++counters_.tls_failed;
         // A certificate the agent refuses is a setup problem the operator must see (a wrong
         // pin, an expired certificate): warned once per reason, not per retry.
         if (why.starts_with("TLS: ") && why != last_tls_warning_) {
@@ -357,6 +367,7 @@ private:
         actions_.clear();
         const auto next = paths_.poll(now, epoch(), actions_);
         for (const auto& action : actions_) execute(action, now);
+        note_udp_silence();
         maybe_rotate(now);
         // Re-arm only for an earlier deadline: the path manager's next wakeup moves later with
         // every packet, and re-arming per batch would cost a timer operation (and handler
@@ -389,8 +400,29 @@ private:
                 break;
             case Kind::switch_path:  // active() already says so; data follows it (on_local_readable)
                 base::log_info("path: " + action.reason);
+                note_change(action);
                 break;
         }
+    }
+
+    // For /status: the recent changes, since when the path is in use, and since when UDP is
+    // found silent (until a UDP path is in use again).
+    void note_change(const hop::PathAction& action) {
+        const double at = std::chrono::duration<double>(opt_.wall_clock().time_since_epoch()).count();
+        auto& changes = counters_.recent_changes;
+        if (changes.size() == AgentStatus::kRecentChanges) changes.erase(changes.begin());
+        changes.push_back(AgentPathChange{at, hop::to_string(action.path), action.reason});
+        counters_.path_since = at;
+        if (action.path.kind == hop::Path::Kind::udp) counters_.udp_blocked_since = 0;
+    }
+
+    // The path manager found no UDP port answering (counted there): since now, until UDP is back.
+    void note_udp_silence() {
+        const auto seen = paths_.blocking().udp_silent;
+        if (seen == udp_silences_seen_) return;
+        udp_silences_seen_ = seen;
+        if (counters_.udp_blocked_since == 0)
+            counters_.udp_blocked_since = std::chrono::duration<double>(opt_.wall_clock().time_since_epoch()).count();
     }
 
     // On `path`, or on TCP through `via` (a replacement connection) instead of tcp_.
@@ -429,6 +461,10 @@ private:
                             : " received " + std::to_string(a.received_bytes) + " bytes (tcp_rotate_bytes)") +
                        " -> a new connection");
         ++counters_.tcp_rotations;
+        if (due == hop::Rotation::stalled) {
+            ++counters_.tcp_freeze;
+            counters_.last_freeze_bytes = a.received_bytes;
+        }
         last_rotation_ = now;
         tcp_next_ = make_tcp_path();
         tcp_next_->connect(asio::ip::tcp::endpoint(opt_.server, opt_.tcp_port));
@@ -491,6 +527,7 @@ private:
     Clock::time_point rotate_after_{};
     Clock::time_point last_rotation_{};
     std::string last_tls_warning_;
+    std::uint64_t udp_silences_seen_ = 0;  // paths_.blocking().udp_silent already noted
     std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
     hop::FlowPadding opening_;           // the first data frames on each new flow
     std::vector<hop::PathAction> actions_;

@@ -18,11 +18,15 @@ void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
     const std::size_t room = wire::kFrameHeaderSize + max_frame_;
     connecting_ = connect_stream(
         io_, server, static_cast<net::FrameHandler&>(*this), {max_frame_, 2 * room, room}, budget_,
-        [self = shared_from_this()](const std::string& error, std::unique_ptr<net::FrameChannel> stream) {
+        [self = shared_from_this()](const std::string& error, const boost::system::error_code& connect_error,
+                                    std::unique_ptr<net::FrameChannel> stream) {
             self->connecting_.reset();
             if (self->closed_) return;
             if (!error.empty()) {
-                self->fail(error);
+                self->fail(error, !connect_error                                      ? TcpEnd::tls_failed
+                                  : connect_error == asio::error::connection_refused ? TcpEnd::refused
+                                  : connect_error == asio::error::connection_reset   ? TcpEnd::reset
+                                                                                     : TcpEnd::other);
                 return;
             }
             self->stream_ = std::move(stream);
@@ -48,22 +52,22 @@ void AgentTcpPath::on_frames_done() {
 void AgentTcpPath::on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) {
     switch (why) {
         case net::StreamEnd::closed_by_peer:
-            fail("the server closed the connection");
+            fail("the server closed the connection", TcpEnd::closed);
             return;
         case net::StreamEnd::read_error:
-            fail("read: " + ec.message());
+            fail("read: " + ec.message(), ec == asio::error::connection_reset ? TcpEnd::reset : TcpEnd::other);
             return;
         case net::StreamEnd::write_error:
-            fail("write: " + ec.message());
+            fail("write: " + ec.message(), ec == asio::error::connection_reset ? TcpEnd::reset : TcpEnd::other);
             return;
         case net::StreamEnd::frame_too_large:
-            fail("the server sent a frame longer than max_datagram");
+            fail("the server sent a frame longer than max_datagram", TcpEnd::other);
             return;
         case net::StreamEnd::frame_too_short:
-            fail("the server's record length does not unmask (not porthop, or another key)");
+            fail("the server's record length does not unmask (not porthop, or another key)", TcpEnd::other);
             return;
         case net::StreamEnd::frame_timeout:  // the agent sets no frame deadline
-            fail("no complete frame in time");
+            fail("no complete frame in time", TcpEnd::other);
             return;
     }
 }
@@ -84,10 +88,10 @@ bool AgentTcpPath::sent(bool queued) noexcept {
     return queued;
 }
 
-void AgentTcpPath::fail(const std::string& why) {
+void AgentTcpPath::fail(const std::string& why, TcpEnd end) {
     if (closed_) return;
     close();
-    handler_.on_tcp_down(*this, why);
+    handler_.on_tcp_down(*this, why, end);
 }
 
 void AgentTcpPath::close() {

@@ -18,6 +18,15 @@
 
 namespace porthop::relay {
 
+// How a connection ended, as far as blocking goes (the agent's diagnosis counts these).
+enum class TcpEnd : std::uint8_t {
+    refused,     // the connect was refused (a RST to the SYN)
+    reset,       // reset once up (or during the connect)
+    tls_failed,  // the TLS handshake failed (a refused certificate, a reset or silence during it)
+    closed,      // the server closed it
+    other,       // a timeout, a protocol error, a local failure
+};
+
 class AgentTcpPath : public std::enable_shared_from_this<AgentTcpPath>, private net::FrameHandler {
 public:
     // Each call names the path it comes from: the agent holds a second one while it replaces
@@ -28,7 +37,8 @@ public:
         // valid until on_tcp_frames_done).
         virtual void on_tcp_frame(AgentTcpPath& path, std::span<std::byte> frame) = 0;  // opened in place by the codec
         virtual void on_tcp_frames_done(AgentTcpPath& path) = 0;                 // after the frames of one read
-        virtual void on_tcp_down(AgentTcpPath& path, const std::string& why) = 0;  // once; not after close()
+        // Once; not after close().
+        virtual void on_tcp_down(AgentTcpPath& path, const std::string& why, TcpEnd end) = 0;
 
     protected:
         ~Handler() = default;
@@ -60,7 +70,7 @@ private:
     void on_frames_done() override;
     void on_stream_end(net::StreamEnd why, const boost::system::error_code& ec) override;
 
-    void fail(const std::string& why);
+    void fail(const std::string& why, TcpEnd end);
     bool sent(bool queued) noexcept;
 
     boost::asio::io_context& io_;

@@ -58,7 +58,7 @@ public:
         socket_.async_connect(server, [self = shared_from_this()](const boost::system::error_code& ec) {
             if (self->cancelled_) return;
             if (ec) {
-                self->finish("connect: " + ec.message(), nullptr);
+                self->finish("connect: " + ec.message(), nullptr, ec);
                 return;
             }
             no_delay(self->socket_);
@@ -116,10 +116,11 @@ private:
         });
     }
 
-    void finish(const std::string& error, std::unique_ptr<net::FrameChannel> stream) {
+    void finish(const std::string& error, std::unique_ptr<net::FrameChannel> stream,
+                const boost::system::error_code& connect_error = {}) {
         auto done = std::move(done_);
         done_ = nullptr;
-        if (done) done(error, std::move(stream));
+        if (done) done(error, connect_error, std::move(stream));
     }
 
     tcp::socket socket_;  // until connected; then the stream's

@@ -69,7 +69,10 @@ struct TlsClient {
 // Connects to `server` (and, with `tls`, completes a TLS handshake); then `done` gets a framed
 // stream over the connection with `handler` and `limits` (not started: the caller starts it),
 // or why not ("connect: Connection refused", "TLS: certificate has expired") and null. Runs once.
-using StreamConnected = std::function<void(const std::string& error, std::unique_ptr<net::FrameChannel>)>;
+// A failure of the connect itself also has its error code (`connect_error`; for a TLS failure
+// it is empty and the text starts "TLS: ").
+using StreamConnected = std::function<void(const std::string& error, const boost::system::error_code& connect_error,
+                                           std::unique_ptr<net::FrameChannel>)>;
 std::shared_ptr<OutgoingStream> connect_stream(boost::asio::io_context& io,
                                                const boost::asio::ip::tcp::endpoint& server,
                                                net::FrameHandler& handler, net::FrameReader::Limits limits,

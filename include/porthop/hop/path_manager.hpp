@@ -104,6 +104,7 @@
 //   small entry per port of the set, allocated once.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -155,6 +156,25 @@ struct PathAction {
     std::string reason;
 };
 
+// How long the tunnel was without a path each time it lost one and found another: from the
+// last thing received on the lost path (a dark verdict) or the moment it closed, to the switch.
+// Cumulative, in the buckets a Prometheus histogram shows (upper bounds in seconds, then +Inf).
+struct Recoveries {
+    static constexpr std::array<double, 8> kBounds{0.5, 1, 2, 5, 10, 30, 60, 120};
+    std::array<std::uint64_t, kBounds.size() + 1> buckets{};  // per bucket, not cumulative
+    double sum_seconds = 0;
+    std::uint64_t count = 0;
+    void add(std::chrono::steady_clock::duration d) noexcept;
+};
+
+// What the path manager saw that looks like blocking (the agent adds what only it sees: resets,
+// TLS failures, frozen connections). Counts of verdicts, not of probes.
+struct Blocking {
+    std::uint64_t port_silent = 0;  // a UDP port went dark (the active one, or a hop's target)
+    std::uint64_t udp_silent = 0;   // no UDP port answered: the agent went to TCP
+    std::uint64_t tcp_silent = 0;   // the TCP path went dark without closing
+};
+
 struct PathStatus {
     Path active;
     std::uint64_t hops = 0;
@@ -162,6 +182,8 @@ struct PathStatus {
     std::uint64_t climbs = 0;
     std::chrono::microseconds rtt{-1};      // last attach round trip on the active path; -1: none yet
     std::vector<std::uint16_t> dark_ports;  // UDP ports in backoff now, ascending
+    Blocking blocking;
+    Recoveries recoveries;
 };
 
 class PathManager {
@@ -186,6 +208,7 @@ public:
 
     Path active() const noexcept;
     PathStatus status(Clock::time_point now) const;
+    const Blocking& blocking() const noexcept { return blocking_; }
 
 private:
     enum class Origin : std::uint8_t { start, udp_dark, tcp_dark, tcp_closed };
@@ -221,6 +244,8 @@ private:
         std::size_t round = 0;   // rounds since the (re)start
         std::size_t cursor = 0;  // next entry of `order`; kept across restarts
         Clock::time_point round_started{};
+        Clock::time_point outage_began{};  // origin other than start: when the old path was lost
+        bool udp_silence_counted = false;  // Blocking::udp_silent, once per search
     };
     struct Tcp {
         TcpRole role = TcpRole::none;
@@ -251,7 +276,7 @@ private:
     Clock::duration jittered(std::chrono::milliseconds nominal) noexcept;
     void reset_health(Clock::time_point now) noexcept;
     void mark_rx(Clock::time_point now) noexcept;
-    void start_search(Origin origin, bool ignore_backoff);
+    void start_search(Clock::time_point outage_began, Origin origin, bool ignore_backoff);
     void switch_to(Clock::time_point now, Path to, std::chrono::microseconds rtt, std::string reason);
     std::string search_reason(Path to) const;
     void on_tcp_ack(Clock::time_point now, std::chrono::microseconds rtt);
@@ -289,6 +314,8 @@ private:
     std::uint64_t fallbacks_ = 0;
     std::uint64_t climbs_ = 0;
     std::chrono::microseconds rtt_{-1};
+    Blocking blocking_;
+    Recoveries recoveries_;
 };
 
 }  // namespace porthop::hop

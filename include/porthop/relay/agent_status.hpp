@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "porthop/hop/path_manager.hpp"
+
 namespace porthop::relay {
 
 #define PORTHOP_AGENT_COUNTERS(X)                                                                            \
@@ -31,6 +33,15 @@ namespace porthop::relay {
     X(climbs, path_changes, "porthop_client_path_changes_total", "kind=\"climb\"", "", ", ", " back to udp") \
     /* the TCP path moved to a new connection (stalled, or its byte budget used: hop/tcp_rotation) */      \
     X(tcp_rotations, path_changes, "porthop_client_path_changes_total", "kind=\"tcp_rotation\"", "", "", "")  \
+    /* what looked like blocking (hop/path_manager.hpp's Blocking, and what the agent sees) */              \
+    X(port_silent, blocking, "porthop_client_blocking_events_total", "kind=\"port_silent\"",                 \
+      "What looked like blocking: port_silent = a UDP port went dark, udp_silent = no UDP port answered, "   \
+      "tcp_reset = a TCP connection refused or reset, tcp_freeze = a TCP connection stopped bringing data, " \
+      "tls_failed = a TLS handshake failed.", "", "")                                                        \
+    X(udp_silent, blocking, "porthop_client_blocking_events_total", "kind=\"udp_silent\"", "", "", "")      \
+    X(tcp_reset, blocking, "porthop_client_blocking_events_total", "kind=\"tcp_reset\"", "", "", "")        \
+    X(tcp_freeze, blocking, "porthop_client_blocking_events_total", "kind=\"tcp_freeze\"", "", "", "")      \
+    X(tls_failed, blocking, "porthop_client_blocking_events_total", "kind=\"tls_failed\"", "", "", "")      \
     X(to_server_packets, traffic, "porthop_client_datagrams_total", "direction=\"to_server\"",               \
       "Datagrams carried, by direction.", ", to server ", " pkts")                                           \
     X(to_server_bytes, traffic, "porthop_client_payload_bytes_total", "direction=\"to_server\"",             \
@@ -49,7 +60,15 @@ namespace porthop::relay {
     /* frames from the server that failed a check */                                                         \
     X(rejected_frames, traffic, "porthop_client_drops_total", "reason=\"rejected_frame\"", "", "", "")
 
-enum class AgentCounterGroup { path_changes, traffic };
+enum class AgentCounterGroup { path_changes, blocking, traffic };
+
+// A path change as /status lists it: when (Unix seconds), to which path, and the path
+// manager's reason ("all UDP silent -> tcp/443").
+struct AgentPathChange {
+    double at = 0;
+    std::string path;
+    std::string reason;
+};
 
 struct AgentStatus {
     std::string path;  // "udp/40017", "tcp/443", "none"
@@ -62,6 +81,17 @@ struct AgentStatus {
     std::uint64_t session_id = 0;
     // How the agent masks its VPN bulk data: "light", or "full" once the server's ack asked.
     std::string mask = "light";
+    // The rung in use: "none", "udp", "tcp", "tls" (TCP in TLS); since when (Unix seconds).
+    std::string rung = "none";
+    double path_since = 0;
+    // Since when no UDP port answers (Unix seconds; 0: UDP works, or was not found silent).
+    double udp_blocked_since = 0;
+    // Bytes a TCP connection had brought when it last froze (0: none froze).
+    std::uint64_t last_freeze_bytes = 0;
+    std::vector<AgentPathChange> recent_changes;  // oldest first, at most kRecentChanges
+    static constexpr std::size_t kRecentChanges = 8;
+    // Each loss of the path, to the next path found.
+    hop::Recoveries recoveries;
 
     struct Counter {
         std::string_view name;

@@ -56,6 +56,19 @@ relay::AgentStatus distinct_agent_status() {
     st.local_client = "127.0.0.1:5555";
     st.session_id = 0x1234abcd;
     st.mask = "full";
+    st.port_silent = 7;
+    st.udp_silent = 8;
+    st.tcp_reset = 9;
+    st.tcp_freeze = 10;
+    st.tls_failed = 11;
+    st.rung = "udp";
+    st.path_since = 1796639200.5;
+    st.last_freeze_bytes = 16384;
+    st.recent_changes = {{1796639100.25, "tcp/443", "all UDP silent -> tcp/443"},
+                         {1796639200.5, "udp/40017", "udp/40017 answers \"again\" -> back to udp"}};
+    st.recoveries.add(std::chrono::milliseconds{700});
+    st.recoveries.add(std::chrono::seconds{3});
+    st.recoveries.add(std::chrono::seconds{500});
     return st;
 }
 
@@ -73,6 +86,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 std::set<std::string> check_families(const std::string& text) {
     std::set<std::string> announced, finished;
     std::string current;
+    bool histogram = false;
     const std::regex name_re("^porthop_[a-z0-9_]+$");
     for (const auto& line : lines_of(text)) {
         INFO(line);
@@ -86,11 +100,15 @@ std::set<std::string> check_families(const std::string& text) {
         }
         if (line.rfind("# TYPE ", 0) == 0) {
             const bool counter = line.find(" counter") != std::string::npos;
+            histogram = line.find(" histogram") != std::string::npos;
             // Prometheus convention: counters end in _total, gauges do not.
             CHECK(counter == (line.find("_total ") != std::string::npos));
             continue;
         }
-        const auto name = line.substr(0, line.find_first_of("{ "));
+        auto name = line.substr(0, line.find_first_of("{ "));
+        // A histogram's samples are its buckets, sum and count.
+        for (const char* suffix : {"_bucket", "_sum", "_count"})
+            if (histogram && name == current + suffix) name = current;
         CHECK(name == current);  // samples only under their own family
         CHECK(finished.count(name) == 0);
     }
@@ -196,7 +214,12 @@ TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
           "\"from_server_packets\":9,\"from_server_bytes\":900,"
           "\"dropped_no_path\":2,\"dropped_no_local\":5,\"dropped_send\":6,\"rejected_frames\":4,"
           "\"dark_ports\":[443,1194],\"local_client\":\"127.0.0.1:5555\","
-          "\"session\":\"000000001234abcd\",\"mask\":\"full\"}\n");
+          "\"session\":\"000000001234abcd\",\"mask\":\"full\",\"rung\":\"udp\",\"path_since\":1796639200.500,"
+          "\"udp_blocked_since\":0.000,\"port_silent\":7,\"udp_silent\":8,\"tcp_reset\":9,\"tcp_freeze\":10,"
+          "\"tls_failed\":11,\"last_freeze_bytes\":16384,\"recoveries\":3,\"recovery_seconds_sum\":503.700,"
+          "\"recent_changes\":[{\"at\":1796639100.250,\"path\":\"tcp/443\",\"reason\":\"all UDP silent -> tcp/443\"},"
+          "{\"at\":1796639200.500,\"path\":\"udp/40017\",\"reason\":\"udp/40017 answers \\\"again\\\" -> back to "
+          "udp\"}]}\n");
     relay::AgentStatus idle;
     idle.path = "none";
     CHECK(app::describe(idle) ==
@@ -226,6 +249,36 @@ TEST_CASE("client metrics: the agent's families, exactly", "[app][metrics]") {
           "# HELP porthop_client_dark_ports UDP ports that went dark and are not retried yet.\n"
           "# TYPE porthop_client_dark_ports gauge\n"
           "porthop_client_dark_ports 2\n"
+          "# HELP porthop_client_rung The rung in use: 0 no path, 1 UDP, 2 TCP, 3 TLS.\n"
+          "# TYPE porthop_client_rung gauge\n"
+          "porthop_client_rung 1\n"
+          "# HELP porthop_client_udp_blocked_since_seconds Since when no UDP port answers, in seconds since the "
+          "Unix epoch (0: UDP works).\n"
+          "# TYPE porthop_client_udp_blocked_since_seconds gauge\n"
+          "porthop_client_udp_blocked_since_seconds 0.000\n"
+          "# HELP porthop_client_blocking_events_total What looked like blocking: port_silent = a UDP port went "
+          "dark, udp_silent = no UDP port answered, tcp_reset = a TCP connection refused or reset, tcp_freeze = "
+          "a TCP connection stopped bringing data, tls_failed = a TLS handshake failed.\n"
+          "# TYPE porthop_client_blocking_events_total counter\n"
+          "porthop_client_blocking_events_total{kind=\"port_silent\"} 7\n"
+          "porthop_client_blocking_events_total{kind=\"udp_silent\"} 8\n"
+          "porthop_client_blocking_events_total{kind=\"tcp_reset\"} 9\n"
+          "porthop_client_blocking_events_total{kind=\"tcp_freeze\"} 10\n"
+          "porthop_client_blocking_events_total{kind=\"tls_failed\"} 11\n"
+          "# HELP porthop_client_recovery_seconds Time without a path each time the agent lost one: from the "
+          "last thing the lost path brought (or its close) to the switch to the next.\n"
+          "# TYPE porthop_client_recovery_seconds histogram\n"
+          "porthop_client_recovery_seconds_bucket{le=\"0.5\"} 0\n"
+          "porthop_client_recovery_seconds_bucket{le=\"1\"} 1\n"
+          "porthop_client_recovery_seconds_bucket{le=\"2\"} 1\n"
+          "porthop_client_recovery_seconds_bucket{le=\"5\"} 2\n"
+          "porthop_client_recovery_seconds_bucket{le=\"10\"} 2\n"
+          "porthop_client_recovery_seconds_bucket{le=\"30\"} 2\n"
+          "porthop_client_recovery_seconds_bucket{le=\"60\"} 2\n"
+          "porthop_client_recovery_seconds_bucket{le=\"120\"} 2\n"
+          "porthop_client_recovery_seconds_bucket{le=\"+Inf\"} 3\n"
+          "porthop_client_recovery_seconds_sum 503.700\n"
+          "porthop_client_recovery_seconds_count 3\n"
           "# HELP porthop_client_datagrams_total Datagrams carried, by direction.\n"
           "# TYPE porthop_client_datagrams_total counter\n"
           "porthop_client_datagrams_total{direction=\"to_server\"} 10\n"

@@ -1061,3 +1061,71 @@ TEST_CASE("events and polls are deterministic", "[hop][path_manager]") {
     };
     CHECK(run() == run());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Blocking seen, and recoveries (what the agent exports for censorship diagnosis)
+
+TEST_CASE("blocking: a healthy start counts nothing", "[hop][path_manager][blocking]") {
+    Started s;
+    const auto st = s.net.pm.status(s.net.t);
+    CHECK(st.blocking.port_silent == 0);
+    CHECK(st.blocking.udp_silent == 0);
+    CHECK(st.blocking.tcp_silent == 0);
+    CHECK(st.recoveries.count == 0);  // the first path found is no recovery
+}
+
+TEST_CASE("blocking: all UDP dark is a silent port, then silent UDP; the recovery is timed",
+          "[hop][path_manager][blocking]") {
+    OnTcp s;
+    const auto st = s.net.pm.status(s.net.t);
+    CHECK(st.blocking.port_silent == 1);  // the active port's verdict; unanswered rounds are not
+    CHECK(st.blocking.udp_silent == 1);
+    CHECK(st.blocking.tcp_silent == 0);
+    REQUIRE(st.recoveries.count == 1);
+    // From the last reply on the lost port (the data sent at B came back at B+20) to the switch.
+    CHECK(st.recoveries.sum_seconds == Approx((kOnTcp - (kB + 20)) / 1000.0));
+    CHECK(st.recoveries.buckets[3] == 1);  // (2 s, 5 s]
+}
+
+TEST_CASE("blocking: TCP dark with UDP still dark counts TCP, not UDP again",
+          "[hop][path_manager][blocking]") {
+    OnTcp s;
+    Net& net = s.net;
+    net.run_until_ms(kOnTcp + 3000);
+    net.tcp_blackhole = true;
+    net.run_until_ms(kOnTcp + 6000);
+    net.tcp_blackhole = false;
+    net.run_until_ms(kOnTcp + 10'000);
+    REQUIRE(net.pm.active() == kTcp);
+    const auto st = net.pm.status(net.t);
+    CHECK(st.blocking.tcp_silent == 1);
+    CHECK(st.blocking.udp_silent == 1);
+    CHECK(st.recoveries.count == 2);
+}
+
+TEST_CASE("blocking: a closed TCP connection's recovery runs from the close",
+          "[hop][path_manager][blocking]") {
+    OnTcp s;
+    Net& net = s.net;
+    net.run_until_ms(kOnTcp + 3000);
+    net.open_all_udp();
+    net.drop_tcp();
+    net.poll();
+    net.run_until_ms(kOnTcp + 3100);
+    const auto st = net.pm.status(net.t);
+    REQUIRE(st.recoveries.count == 2);
+    CHECK(st.recoveries.buckets[0] == 1);  // 20 ms: the first UDP ack
+    CHECK(st.blocking.tcp_silent == 0);    // closed is not silent
+}
+
+TEST_CASE("recoveries: the buckets' bounds are upper bounds, inclusive", "[hop][path_manager][blocking]") {
+    porthop::hop::Recoveries r;
+    r.add(std::chrono::milliseconds{500});
+    r.add(std::chrono::milliseconds{501});
+    r.add(std::chrono::seconds{121});
+    CHECK(r.buckets[0] == 1);
+    CHECK(r.buckets[1] == 1);
+    CHECK(r.buckets[8] == 1);  // +Inf
+    CHECK(r.count == 3);
+    CHECK(r.sum_seconds == Approx(122.001));
+}

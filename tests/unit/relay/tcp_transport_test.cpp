@@ -28,15 +28,18 @@ struct Ignore : porthop::net::FrameHandler {
 struct Outcome {
     int calls = 0;
     std::string error;
+    boost::system::error_code connect_error;
     std::unique_ptr<FrameChannel> stream;
 };
 
 std::shared_ptr<porthop::relay::OutgoingStream> connect(asio::io_context& io, const tcp::endpoint& to,
                                                         Ignore& handler, QueueBudget& budget, Outcome& out) {
     return porthop::relay::connect_stream(io, to, handler, {1500, 4096, 4096}, budget,
-                                          [&out](const std::string& error, std::unique_ptr<FrameChannel> s) {
+                                          [&out](const std::string& error, const boost::system::error_code& ec,
+                                                 std::unique_ptr<FrameChannel> s) {
                                               ++out.calls;
                                               out.error = error;
+                                              out.connect_error = ec;
                                               out.stream = std::move(s);
                                           });
 }
@@ -51,6 +54,7 @@ TEST_CASE("tcp transport: connect_stream hands over a stream, or the error, once
     io.run_for(2s);
     CHECK(out.calls == 1);
     CHECK(out.error.empty());
+    CHECK_FALSE(out.connect_error);
     REQUIRE(out.stream);
     CHECK_FALSE(out.stream->closed());
     out.stream->close();
@@ -64,6 +68,8 @@ TEST_CASE("tcp transport: connect_stream hands over a stream, or the error, once
         io.run_for(2s);
         CHECK(refused.calls == 1);
         CHECK(refused.error.find("connect: ") == 0);
+        // The code says which failure it was: the agent counts a refusal as blocking (tcp_reset).
+        CHECK(refused.connect_error == boost::asio::error::connection_refused);
         CHECK_FALSE(refused.stream);
     }
     SECTION("cancelled before it completes: the callback never runs") {

@@ -65,6 +65,11 @@ function(porthop_add_io_layers suffix)
   target_link_libraries(porthop_net${suffix} PUBLIC OpenSSL::SSL)
   porthop_add_layer(relay porthop_relay${suffix} porthop_net${suffix})
   porthop_add_layer(app porthop_app${suffix} porthop_relay${suffix} porthop_tomlpp)
+  if(QRENCODE_FOUND)
+    set_source_files_properties(${PROJECT_SOURCE_DIR}/src/app/qr_text.cpp TARGET_DIRECTORY porthop_app${suffix}
+                                PROPERTIES COMPILE_DEFINITIONS PORTHOP_HAVE_QRENCODE)
+    target_link_libraries(porthop_app${suffix} PRIVATE PkgConfig::QRENCODE)
+  endif()
 
   add_library(porthop_core${suffix} INTERFACE)
   # include/ first: the tests' includes resolve to the real paths, not through the links.

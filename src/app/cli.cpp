@@ -1,5 +1,6 @@
 #include "porthop/app/cli.hpp"
 
+#include <initializer_list>
 #include <string>
 
 namespace porthop::app {
@@ -29,15 +30,35 @@ Usage:
                                    agent -> server) and TCP framing, at 64 and 1400 bytes.
                                    --seconds N: each of the six cases runs N seconds (1-60,
                                    default 5: about 35 s in all); --json: a JSON array
+  porthop invite [--config FILE] [--name HOST] [--output FILE] [--no-qr]
+                                   print a share link (porthop://...) for this server's
+                                   agents and draw it as a QR code: the server's name, key,
+                                   ports, hop interval, TLS pin or CA check, rotation and mask
+                                   mode in one line. --name: how clients reach the server
+                                   (default: its one listen address); --output FILE: also
+                                   write a complete client configuration (0600). The link
+                                   holds the key: share it only with your own devices
+  porthop import LINK [--output FILE]
+                                   write the client configuration a share link stands for
+                                   (to stdout, or to FILE, 0600)
+  porthop status [--config FILE] [--server | --client] [--watch] [--interval SECONDS]
+                                   show what the local server and/or client are doing: the
+                                   path in use and since when, round-trip time, traffic, path
+                                   changes and blocking seen, sessions and drops. Reads their
+                                   status endpoints ([metrics], [client_metrics] listen);
+                                   --watch refreshes every --interval seconds (default 2)
   porthop --help, -h, help         this text
   porthop --version                the version
 
 Options:
+  --link LINK                      (client) run from a share link: the link's settings
+                                   replace [client]'s server, key, udp, tcp, hop_interval and
+                                   TLS settings; a --config file adds the rest (listen, ...)
   -c, --config FILE                configuration file (TOML). Without it, built-in defaults:
                                    server: udp 443, 1194, 40000-40099 and tcp 443 on 0.0.0.0
                                    and ::, backend 127.0.0.1:51820 (a local WireGuard);
                                    client: listen 127.0.0.1:51820, the same ports; server and
-                                   key have no default, so the client needs a file
+                                   key have no default, so the client needs a file or a link
 
 Signals: SIGINT and SIGTERM stop the server or the client cleanly. SIGHUP makes the server
 re-read its --config file and apply it (ports added open, ports removed close, limits change);
@@ -54,9 +75,22 @@ Documentation: README.md, conf/server.toml and conf/client.toml (every key, with
 
 namespace {
 
-// `server` and `client` take the same options: [--config FILE] (or -c FILE, --config=FILE; the
-// last one wins) and --help. One parser, so the two cannot drift apart.
-CommandLine parse_run_options(const std::vector<std::string>& args, CommandLine::Action action) {
+// One option of a command: its long name (and short alias), whether it takes a value (then
+// "--name VALUE" and "--name=VALUE"; the last one given wins), and what it sets. `set` returns
+// an error message, or "" when the value is good.
+struct Option {
+    std::string_view name;
+    std::string_view alias;
+    std::string_view value;  // what the value is ("a file name"); empty: the option takes none
+    std::string (*set)(CommandLine& cl, const std::string& value);
+};
+
+// The option parser every command but bench shares, so --config and --help cannot drift apart
+// between them. `positional`: where a bare argument goes (null: none is taken); it too
+// returns an error or "".
+CommandLine parse_options(const std::vector<std::string>& args, CommandLine::Action action,
+                          std::initializer_list<Option> options,
+                          std::string (*positional)(CommandLine&, const std::string&) = nullptr) {
     CommandLine cl;
     cl.action = action;
     const auto fail = [&](std::string why) {
@@ -70,17 +104,100 @@ CommandLine parse_run_options(const std::vector<std::string>& args, CommandLine:
             cl.action = CommandLine::Action::help;
             return cl;
         }
-        if (a == "--config" || a == "-c") {
-            if (i + 1 >= args.size()) return fail(a + " needs a file name");
-            cl.config_path = args[++i];
-        } else if (a.rfind("--config=", 0) == 0) {
-            cl.config_path = a.substr(9);
+        const auto eq = a.rfind("--", 0) == 0 ? a.find('=') : std::string::npos;
+        const std::string name = a.substr(0, eq);
+        const Option* option = nullptr;
+        for (const auto& o : options)
+            if (name == o.name || (!o.alias.empty() && eq == std::string::npos && name == o.alias)) option = &o;
+        std::string problem;
+        if (option == nullptr) {
+            if (positional == nullptr || a.rfind("-", 0) == 0) return fail("unknown argument '" + a + "' for " + args[0]);
+            problem = positional(cl, a);
+        } else if (!!option->value.empty()) {
+            if (eq != std::string::npos) return fail(name + " takes no value");
+            problem = option->set(cl, "");
+        } else if (eq != std::string::npos) {
+            problem = option->set(cl, a.substr(eq + 1));
+        } else if (i + 1 >= args.size()) {
+            return fail(a + " needs " + std::string(option->value));
         } else {
-            return fail("unknown argument '" + a + "' for " + args[0]);
+            problem = option->set(cl, args[++i]);
         }
-        if (cl.config_path.empty()) return fail("--config needs a file name");
+        if (!problem.empty()) return fail(problem);
     }
     return cl;
+}
+
+constexpr Option kConfig{"--config", "-c", "a file name", [](CommandLine& cl, const std::string& v) -> std::string {
+                             cl.config_path = v;
+                             return v.empty() ? "--config needs a file name" : "";
+                         }};
+constexpr Option kOutput{"--output", "-o", "a file name", [](CommandLine& cl, const std::string& v) -> std::string {
+                             cl.output_path = v;
+                             return v.empty() ? "--output needs a file name" : "";
+                         }};
+
+std::string set_link(CommandLine& cl, const std::string& v) {
+    if (!cl.link.empty()) return "give one link";
+    cl.link = v;
+    return v.empty() ? "the link is empty" : "";
+}
+
+CommandLine parse_client_options(const std::vector<std::string>& args) {
+    return parse_options(args, CommandLine::Action::client, {kConfig, {"--link", "", "a link (porthop://...)", set_link}});
+}
+
+CommandLine parse_invite_options(const std::vector<std::string>& args) {
+    return parse_options(args, CommandLine::Action::invite,
+                         {kConfig, kOutput,
+                          {"--name", "", "the server's host name or address",
+                           [](CommandLine& cl, const std::string& v) -> std::string {
+                               cl.name = v;
+                               return v.empty() ? "--name needs the server's host name or address" : "";
+                           }},
+                          {"--no-qr", "", "", [](CommandLine& cl, const std::string&) -> std::string {
+                               cl.qr = false;
+                               return "";
+                           }}});
+}
+
+CommandLine parse_import_options(const std::vector<std::string>& args) {
+    auto cl = parse_options(args, CommandLine::Action::import_link, {kOutput}, set_link);
+    if (cl.action == CommandLine::Action::import_link && cl.link.empty()) {
+        cl.action = CommandLine::Action::error;
+        cl.error = "import needs a LINK (the porthop://... line `porthop invite` printed)";
+    }
+    return cl;
+}
+
+std::string set_role(CommandLine& cl, CommandLine::Role role) {
+    if (cl.status_role != CommandLine::Role::any && cl.status_role != role) return "give --server or --client, not both";
+    cl.status_role = role;
+    return "";
+}
+
+CommandLine parse_status_options(const std::vector<std::string>& args) {
+    return parse_options(
+        args, CommandLine::Action::status,
+        {kConfig,
+         {"--server", "", "",
+          [](CommandLine& cl, const std::string&) { return set_role(cl, CommandLine::Role::server); }},
+         {"--client", "", "",
+          [](CommandLine& cl, const std::string&) { return set_role(cl, CommandLine::Role::client); }},
+         {"--watch", "-w", "",
+          [](CommandLine& cl, const std::string&) -> std::string {
+              cl.watch = true;
+              return "";
+          }},
+         {"--interval", "", "a number of seconds", [](CommandLine& cl, const std::string& v) -> std::string {
+              const bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
+              const unsigned n = digits ? static_cast<unsigned>(std::stoul(v)) : 0;
+              if (n < 1 || n > CommandLine::kMaxInterval)
+                  return "--interval takes whole seconds from 1 to " + std::to_string(CommandLine::kMaxInterval) +
+                         ", not '" + v + "'";
+              cl.interval_seconds = n;
+              return "";
+          }}});
 }
 
 // `bench [--seconds N | --seconds=N] [--json]`.
@@ -143,8 +260,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         cl.action = CommandLine::Action::version;
         return cl;
     }
-    if (command == "server") return parse_run_options(args, CommandLine::Action::server);
-    if (command == "client") return parse_run_options(args, CommandLine::Action::client);
+    if (command == "server") return parse_options(args, CommandLine::Action::server, {kConfig});
+    if (command == "client") return parse_client_options(args);
+    if (command == "invite") return parse_invite_options(args);
+    if (command == "import") return parse_import_options(args);
+    if (command == "status") return parse_status_options(args);
     if (command == "bench") return parse_bench_options(args);
     if (command == "check-config") {
         if (args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) return help();

@@ -119,4 +119,6 @@ std::string to_toml(const Config& c) {
     return "# effective configuration, from " + c.source + "\n" + write_sections(c);
 }
 
+std::string to_client_toml(const Config& c) { return write_sections(c, ConfigRole::client); }
+
 }  // namespace porthop::app

@@ -126,6 +126,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& out);
 // Every section of the file, through the section list, and the unknown-section error.
 void read_sections(Reader& r, const toml::table& root, Config& out);
 // Every section as TOML, the server's first, then the client's, then those of both.
-std::string write_sections(const Config& config);
+// Every section's lines, or only those `only` reads ([log], read by both roles, included).
+std::string write_sections(const Config& config, std::optional<ConfigRole> only = std::nullopt);
 
 }  // namespace porthop::app

@@ -98,11 +98,11 @@ void read_sections(Reader& r, const toml::table& root, Config& out) {
     }
 }
 
-std::string write_sections(const Config& config) {
+std::string write_sections(const Config& config, std::optional<ConfigRole> only) {
     std::string out;
     for (const auto role : {ConfigRole::server, ConfigRole::client, ConfigRole::both})
         for (const auto& s : kSections)
-            if (s.role == role)
+            if (s.role == role && (!only || role == *only || role == ConfigRole::both))
                 out += (out.empty() ? "[" : "\n[") + std::string(s.name) + "]\n" + s.write(config);
     return out;
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,12 @@
 #include "porthop/app/cli.hpp"
 #include "porthop/app/client_setup.hpp"
 #include "porthop/app/config.hpp"
+#include "porthop/app/invite.hpp"
+#include "porthop/app/qr_text.hpp"
+#include "porthop/app/secret_file.hpp"
+#include "porthop/app/share_link.hpp"
+#include "porthop/app/status_fetch.hpp"
+#include "porthop/app/status_view.hpp"
 #include "porthop/base/log.hpp"
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
@@ -132,20 +139,9 @@ app::ProcessInfo process_info() {
     return info;
 }
 
-// The running relay and what surrounds it: metrics endpoint, signals, reload.
-// [server] state_file, or, without one, a file in systemd's StateDirectory= (the packaged
-// unit names a directory that is the service's own): where the relay keeps its sessions, and
-// beside them its self-signed TLS certificate.
-std::string effective_state_file(const app::ServerConfig& server) {
-    if (!server.state_file.empty()) return server.state_file;
-    if (const char* dir = std::getenv("STATE_DIRECTORY"); dir && *dir == '/')
-        return std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
-    return {};
-}
-
 // The TLS front of `server` into `options`; false (logged) if it cannot be served.
 bool set_tls_front(const app::ServerConfig& server, relay::ServerOptions& options, const char* context) {
-    auto tls = app::make_tls_front(server, effective_state_file(server));
+    auto tls = app::make_tls_front(server, app::state_file_of(server));
     for (const auto& note : tls.notes) base::log_info(std::string(context) + note);
     if (!tls.ok()) {
         base::log_error(std::string(context) + tls.error);
@@ -155,6 +151,7 @@ bool set_tls_front(const app::ServerConfig& server, relay::ServerOptions& option
     return true;
 }
 
+// The running relay and what surrounds it: metrics endpoint, signals, reload.
 class ServerProcess {
 public:
     ServerProcess(std::string config_path, app::Config config, relay::ServerOptions options)
@@ -247,7 +244,7 @@ private:
     // A problem that must stop the start: a state_file path that holds some other file, which
     // the first save would replace.
     std::optional<std::string> remember_agents() {
-        state_file_ = effective_state_file(config_.server);
+        state_file_ = app::state_file_of(config_.server);
         if (state_file_.empty()) {
             if (config_.server.key)
                 base::log_warn("no state_file: an attach captured before a restart of this server opens a "
@@ -486,8 +483,20 @@ private:
     ShutdownWatchdog watchdog_;
 };
 
-int run_client(const std::string& config_path) {
+// `client --link`: the link's settings over the file's (or the defaults') [client]. The link
+// is not echoed in any message: it holds the key.
+int run_client(const std::string& config_path, const std::string& link_text) {
     auto loaded = load(config_path);
+    if (loaded.ok() && !link_text.empty()) {
+        app::ShareLinkError why;
+        const auto link = app::decode_share_link(link_text, why);
+        if (!link) {
+            std::cerr << "porthop: " << why.to_string() << "\n";
+            return 1;
+        }
+        app::apply(*link, loaded.config.client);
+        loaded.config.source = config_path.empty() ? "a share link" : config_path + " and a share link";
+    }
     // A file can be a valid server file and still lack what the client needs (server, key).
     if (loaded.ok()) loaded.errors = app::check_client_ready(loaded.config);
     print_report(loaded);
@@ -520,6 +529,146 @@ int genkey() {
     }
     std::cout << crypto::format_hop_key(crypto::generate_hop_key()) << "\n";
     return std::cout.flush() ? 0 : 1;
+}
+
+// `porthop invite`: the link on stdout (the first line, so `porthop invite | head -1` is the
+// link alone), then its QR code; what the operator should know on stderr.
+int invite(const app::CommandLine& cl) {
+    auto loaded = load(cl.config_path);
+    if (loaded.ok() && !cl.config_path.empty()) loaded.errors = app::check_server_ready(loaded.config);
+    print_report(loaded);
+    if (!loaded.ok()) return 1;
+    const auto made = app::make_invite(loaded.config, cl.name);
+    if (!made.link) {
+        std::cerr << "porthop invite: " << made.error << "\n";
+        return 1;
+    }
+    for (const auto& note : made.notes) std::cerr << "porthop invite: " << note << "\n";
+    if (!cl.output_path.empty()) {
+        if (auto problem = app::write_secret_file(cl.output_path, app::client_file(*made.link, app::Config{}),
+                                                  app::Existing::keep);
+            !problem.empty()) {
+            std::cerr << "porthop invite: " << problem << "\n";
+            return 1;
+        }
+        std::cerr << "porthop invite: wrote the client configuration to " << cl.output_path << " (0600)\n";
+    }
+    const auto text = app::encode(*made.link);
+    std::cout << text << "\n";
+    if (cl.qr) {
+        std::string why;
+        if (const auto modules = app::qr_encode(text, why))
+            std::cout << "\n" << app::qr_text(*modules, ::isatty(STDOUT_FILENO) == 1);
+        else
+            std::cerr << "porthop invite: no QR code: " << why << "\n";
+    }
+    std::cerr << "porthop invite: the link holds the hop-link key: share it only with your own devices\n";
+    return std::cout.flush() ? 0 : 1;
+}
+
+// `porthop import LINK`: the client configuration, on stdout or into --output.
+int import_link(const app::CommandLine& cl) {
+    app::ShareLinkError why;
+    const auto link = app::decode_share_link(cl.link, why);
+    if (!link) {
+        std::cerr << "porthop import: " << why.to_string() << "\n";
+        return 1;
+    }
+    const auto text = app::client_file(*link, app::Config{});
+    if (cl.output_path.empty()) {
+        std::cout << text;
+        return std::cout.flush() ? 0 : 1;
+    }
+    if (auto problem = app::write_secret_file(cl.output_path, text, app::Existing::keep); !problem.empty()) {
+        std::cerr << "porthop import: " << problem << "\n";
+        return 1;
+    }
+    std::cerr << "porthop import: wrote " << cl.output_path << " (0600); run: porthop client --config "
+              << cl.output_path << "\n";
+    return 0;
+}
+
+// `porthop status`: the local server's and client's endpoints, read and shown once, or again
+// every interval with --watch (until Ctrl-C). Exit 1 when none of the endpoints asked for
+// answers (the last reading, with --watch).
+int status(const app::CommandLine& cl) {
+    auto loaded = load(cl.config_path);
+    print_report(loaded);
+    if (!loaded.ok()) return 1;
+    const auto& config = loaded.config;
+    using Role = app::CommandLine::Role;
+    struct Endpoint {
+        bool client;
+        app::MetricsConfig where;
+    };
+    std::vector<Endpoint> endpoints;
+    if (cl.status_role != Role::server) endpoints.push_back({true, config.client_metrics});
+    if (cl.status_role != Role::client) endpoints.push_back({false, config.metrics});
+    const bool tty = ::isatty(STDOUT_FILENO) == 1;
+    const char* no_colour = std::getenv("NO_COLOR");
+    std::optional<app::ClientReading> client_before;
+    std::optional<app::ServerReading> server_before;
+    for (bool first = true;; first = false) {
+        const auto wall = std::chrono::system_clock::now();
+        app::ViewOptions view;
+        view.now = std::chrono::duration<double>(wall.time_since_epoch()).count();
+        const std::time_t t = std::chrono::system_clock::to_time_t(wall);
+        std::tm local{};
+        localtime_r(&t, &local);
+        view.utc_offset = static_cast<int>(local.tm_gmtoff);
+        view.colour = tty && (no_colour == nullptr || *no_colour == '\0');
+        view.interval = cl.interval_seconds;
+        std::string screen, problems;
+        bool any = false;
+        for (const auto& e : endpoints) {
+            const std::string target = e.client ? "/status" : "/metrics";
+            const std::string url = "http://" + e.where.listen.host + ":" + std::to_string(e.where.listen.port) + target;
+            const char* who = e.client ? "client" : "server";
+            if (!e.where.enabled) {
+                if (cl.status_role != Role::any)
+                    problems += std::string("porthop status: the ") + who + "'s status endpoint is off in " +
+                                config.source + "\n";
+                continue;
+            }
+            std::string why;
+            const auto body = app::http_get(e.where.listen.host, e.where.listen.port, target,
+                                            std::chrono::milliseconds{2000}, why);
+            if (body && e.client) {
+                if (auto r = app::parse_client_status(*body, why)) {
+                    screen += (screen.empty() ? "" : "\n") +
+                              app::render_client(*r, client_before ? &*client_before : nullptr, url, view);
+                    client_before = std::move(r);
+                    any = true;
+                    continue;
+                }
+            } else if (body) {
+                if (auto r = app::parse_server_metrics(*body, why)) {
+                    screen += (screen.empty() ? "" : "\n") +
+                              app::render_server(*r, server_before ? &*server_before : nullptr, url, view);
+                    server_before = std::move(r);
+                    any = true;
+                    continue;
+                }
+            }
+            // Without --server/--client, an endpoint that is not there is just not running here.
+            if (cl.status_role != Role::any || cl.watch)
+                problems += std::string("porthop status: no porthop ") + who + " at " + url + ": " + why + "\n";
+        }
+        if (!any && cl.status_role == Role::any && problems.empty())
+            problems = "porthop status: neither a porthop client nor a server answers here (" +
+                       std::string("client: ") + config.client_metrics.listen.host + ":" +
+                       std::to_string(config.client_metrics.listen.port) + ", server: " + config.metrics.listen.host +
+                       ":" + std::to_string(config.metrics.listen.port) +
+                       "; other addresses: --config FILE with their [client_metrics] / [metrics] listen)\n";
+        if (cl.watch && tty) std::cout << "\x1b[H\x1b[2J";  // the view replaces the last one
+        else if (cl.watch && !first) std::cout << "\n";
+        std::cout << screen;
+        if (cl.watch) std::cout << problems;
+        else std::cerr << problems;
+        std::cout.flush();
+        if (!cl.watch) return any ? 0 : 1;
+        std::this_thread::sleep_for(std::chrono::seconds{cl.interval_seconds});
+    }
 }
 
 // `porthop bench`: progress on stderr, the results on stdout (a table, or JSON only).
@@ -563,6 +712,12 @@ int main(int argc, char** argv) {
             return check_config(cl.config_path);
         case app::CommandLine::Action::genkey:
             return genkey();
+        case app::CommandLine::Action::invite:
+            return invite(cl);
+        case app::CommandLine::Action::import_link:
+            return import_link(cl);
+        case app::CommandLine::Action::status:
+            return status(cl);
         case app::CommandLine::Action::bench:
         case app::CommandLine::Action::server:
         case app::CommandLine::Action::client:
@@ -582,7 +737,7 @@ int main(int argc, char** argv) {
         }
     }
     try {
-        if (cl.action == app::CommandLine::Action::client) return run_client(cl.config_path);
+        if (cl.action == app::CommandLine::Action::client) return run_client(cl.config_path, cl.link);
         return run_server(cl.config_path);
     } catch (const std::exception& e) {
         // Only start-up can throw (allocation, asio setup); the packet path reports values.

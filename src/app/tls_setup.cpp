@@ -6,12 +6,14 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cctype>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 
+#include "porthop/app/secret_file.hpp"
 #include "porthop/crypto/tls_credentials.hpp"
 #include "porthop/net/resolve.hpp"
 #include "porthop/net/tls_context.hpp"
@@ -36,31 +38,6 @@ std::string host_name() {
     for (char c : text)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return "localhost";
     return text.size() <= 64 ? text : "localhost";
-}
-
-// Writes `text` to `path` atomically, readable by its owner only (it holds a private key).
-std::string write_secret(const std::string& path, const std::string& text) {
-    const std::string temp = path + ".tmp";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return temp + ": " + std::strerror(errno);
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const std::string why = std::strerror(errno);
-            ::close(fd);
-            ::unlink(temp.c_str());
-            return temp + ": " + why;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        ::unlink(temp.c_str());
-        return path + ": " + why;
-    }
-    return {};
 }
 
 // One certificate per process when there is nowhere to keep it: a reload must not change the
@@ -99,7 +76,7 @@ std::optional<crypto::Credentials> self_signed(const std::string& state_file, Tl
         setup.error = "cannot make a self-signed TLS certificate: " + why;
         return std::nullopt;
     }
-    if (auto problem = write_secret(path, made->chain_pem() + made->key_pem()); !problem.empty()) {
+    if (auto problem = write_secret_file(path, made->chain_pem() + made->key_pem(), Existing::replace); !problem.empty()) {
         setup.error = "cannot keep the self-signed TLS certificate: " + problem;
         return std::nullopt;
     }
@@ -108,6 +85,13 @@ std::optional<crypto::Credentials> self_signed(const std::string& state_file, Tl
 }
 
 }  // namespace
+
+std::string state_file_of(const ServerConfig& server) {
+    if (!server.state_file.empty()) return server.state_file;
+    if (const char* dir = std::getenv("STATE_DIRECTORY"); dir && *dir == '/')
+        return std::string(dir).substr(0, std::string(dir).find(':')) + "/sessions";
+    return {};
+}
 
 std::string self_signed_path(const std::string& state_file) {
     if (state_file.empty()) return {};

@@ -167,5 +167,8 @@ std::vector<ConfigError> check_client_ready(const Config& config);
 // The effective configuration as TOML that parse_config reads back to the same values. It holds
 // the hop-link keys in clear (as the user's own file does): show it to the user, never log it.
 std::string to_toml(const Config& config);
+// Only what `porthop client` reads ([client], [client_metrics], [log]), without a header line:
+// the file `porthop invite --output` and `porthop import` write. It holds the key too.
+std::string to_client_toml(const Config& config);
 
 }  // namespace porthop::app

@@ -25,6 +25,11 @@ struct TlsSetup {
 // process serves (its pin changes at every start: the notes say so).
 TlsSetup make_tls_front(const ServerConfig& config, const std::string& state_file);
 
+// [server] state_file, or, without one, a file in systemd's StateDirectory= (the packaged unit
+// names a directory that is the service's own); "" for none. Where the server keeps its
+// sessions, and beside them its self-signed certificate.
+std::string state_file_of(const ServerConfig& server);
+
 // Where make_tls_front keeps a self-signed certificate for `state_file` ("" for none).
 std::string self_signed_path(const std::string& state_file);
 

@@ -193,3 +193,70 @@ TEST_CASE("usage_text describes bench", "[app][cli][bench]") {
         CHECK(usage.find(word) != std::string::npos);
     }
 }
+
+TEST_CASE("parse_command_line: invite, import, client --link, status", "[app][cli]") {
+    auto cl = parse_command_line({"invite", "--config", "s.toml", "--name", "vpn.example.org", "-o", "c.toml", "--no-qr"});
+    CHECK(cl.action == Action::invite);
+    CHECK(cl.config_path == "s.toml");
+    CHECK(cl.name == "vpn.example.org");
+    CHECK(cl.output_path == "c.toml");
+    CHECK_FALSE(cl.qr);
+    cl = parse_command_line({"invite"});
+    CHECK(cl.action == Action::invite);
+    CHECK(cl.qr);
+    CHECK(cl.name.empty());
+    cl = parse_command_line({"import", "porthop://x/1?key=y", "--output=c.toml"});
+    CHECK(cl.action == Action::import_link);
+    CHECK(cl.link == "porthop://x/1?key=y");
+    CHECK(cl.output_path == "c.toml");
+    cl = parse_command_line({"client", "--link", "porthop://x", "-c", "a.toml"});
+    CHECK(cl.action == Action::client);
+    CHECK(cl.link == "porthop://x");
+    CHECK(cl.config_path == "a.toml");
+    cl = parse_command_line({"status"});
+    CHECK(cl.action == Action::status);
+    CHECK(cl.status_role == CommandLine::Role::any);
+    CHECK_FALSE(cl.watch);
+    CHECK(cl.interval_seconds == 2);
+    cl = parse_command_line({"status", "--client", "-w", "--interval", "5", "--config=c.toml"});
+    CHECK(cl.status_role == CommandLine::Role::client);
+    CHECK(cl.watch);
+    CHECK(cl.interval_seconds == 5);
+    CHECK(cl.config_path == "c.toml");
+    CHECK(parse_command_line({"status", "--server"}).status_role == CommandLine::Role::server);
+    CHECK(parse_command_line({"import", "--help"}).action == Action::help);
+}
+
+TEST_CASE("parse_command_line: invite, import, client --link, status refusals", "[app][cli]") {
+    struct Row {
+        std::vector<std::string> args;
+        const char* error;
+    };
+    const Row rows[] = {
+        {{"invite", "--name"}, "--name needs the server's host name or address"},
+        {{"invite", "--name="}, "--name needs the server's host name or address"},
+        {{"invite", "--output"}, "--output needs a file name"},
+        {{"invite", "--no-qr=yes"}, "--no-qr takes no value"},
+        {{"invite", "vpn.example.org"}, "unknown argument 'vpn.example.org' for invite"},
+        {{"import"}, "import needs a LINK (the porthop://... line `porthop invite` printed)"},
+        {{"import", "a", "b"}, "give one link"},
+        {{"import", "--bogus"}, "unknown argument '--bogus' for import"},
+        {{"client", "--link"}, "--link needs a link (porthop://...)"},
+        {{"client", "--link", ""}, "the link is empty"},
+        {{"client", "--link", "a", "--link", "b"}, "give one link"},
+        {{"status", "--server", "--client"}, "give --server or --client, not both"},
+        {{"status", "--interval", "0"}, "--interval takes whole seconds from 1 to 3600, not '0'"},
+        {{"status", "--interval", "2s"}, "--interval takes whole seconds from 1 to 3600, not '2s'"},
+        {{"status", "--interval", "3601"}, "--interval takes whole seconds from 1 to 3600, not '3601'"},
+        {{"status", "--interval"}, "--interval needs a number of seconds"},
+        {{"status", "extra"}, "unknown argument 'extra' for status"},
+    };
+    for (const auto& row : rows) {
+        std::string joined;
+        for (const auto& a : row.args) joined += "'" + a + "' ";
+        INFO(joined);
+        const auto cl = parse_command_line(row.args);
+        CHECK(cl.action == Action::error);
+        CHECK(cl.error == row.error);
+    }
+}

@@ -6,6 +6,9 @@
 Prints the tables. With --markdown, writes them into FILE between the lines
 "<!-- bench:begin -->" and "<!-- bench:end -->", keeping the rest of the file (the method,
 written by hand); a file without the markers gets them appended. Standard library only.
+
+A line that is not a JSON object, a run without the figures the tables use, or a file
+without its "meta" line is an error naming the file and line (exit status 2).
 """
 import argparse
 import json
@@ -21,6 +24,8 @@ NAMES = {
     "porthop": "**porthop (epoll)**",
     "porthop-agent": "**porthop fed by its agent (hop link, default mask mode)**",
     "porthop-agent-full": "**porthop fed by its agent (hop link, full mask mode)**",
+    "porthop-agent-tcp": "**porthop fed by its agent over TCP (plain records)**",
+    "porthop-agent-tls": "**porthop fed by its agent over TLS**",
     "porthop-uring": "**porthop (io_uring)**",
     "uring-forward": "io_uring forwarder, hand-written (GSO)",
     "uring-forward-nogso": "io_uring forwarder, hand-written, no GSO",
@@ -28,7 +33,71 @@ NAMES = {
     "porthop-tcp": "**porthop, TCP in, UDP out**",
 }
 ORDER = list(NAMES)
-AGENT_PATHS = ("porthop-agent", "porthop-agent-full")
+AGENT_PATHS = ("porthop-agent", "porthop-agent-full", "porthop-agent-tcp", "porthop-agent-tls")
+
+
+class InputError(Exception):
+    """A results file report.py cannot read: the message names the file and the line."""
+
+
+# What a run's line must hold: the figures every table reads.
+RUN_FIELDS = ("path", "tag", "size", "rate", "send.sent", "send.pps", "sink.received", "sink.pps",
+              "sink.mbps", "sink.lat_us.p50", "sink.lat_us.p99", "sink.lat_us.max", "relay_softirq_s",
+              "relay_rcvbuf_errors", "sink_rcvbuf_errors", "softnet_drops")
+META_FIELDS = ("date", "cpu", "nproc", "mem", "kernel", "commit", "porthop", "nginx", "socat",
+               "udptunnel", "cpus", "load_before", "d_max", "d_lat", "short")
+
+
+def _lacks(obj, fields):
+    """The dotted fields obj does not have."""
+    missing = []
+    for field in fields:
+        v = obj
+        for key in field.split("."):
+            v = v.get(key) if isinstance(v, dict) else None
+        if v is None:
+            missing.append(field)
+    return missing
+
+
+def load(path):
+    """The lines of a results file, parsed and checked (InputError if one is not usable)."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    rows, meta = [], None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise InputError(f"{path}:{n}: not JSON ({e}): {line[:60]!r}") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{n}: not a JSON object: {line[:60]!r}")
+        what, missing = None, []
+        if row.get("kind") == "meta":
+            what, missing, meta = "the meta line", _lacks(row, META_FIELDS), row
+        elif "tag" in row:
+            what, missing = f"run {row.get('tag')!r}", _lacks(row, RUN_FIELDS)
+        elif row.get("kind") == "memory":
+            what, missing = "a memory line", _lacks(row, ("path", "flows"))
+        elif row.get("not_built"):
+            what, missing = "a not-built line", _lacks(row, ("path", "size"))
+        if missing:
+            raise InputError(f"{path}:{n}: {what} lacks {', '.join(missing)}")
+        rows.append(row)
+    if meta is None:
+        raise InputError(f"{path}: no meta line ({{\"kind\": \"meta\", ...}}): not bench/throughput.sh's results")
+    return rows
+
+
+def best(runs, path, size, kind):
+    """The best of a path's runs of one kind ("-max", "-lat") at one size, or None. (The kernel's
+    maximum is measured before and after the relays: the higher one is the reference.)"""
+    found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
+    return max(found, key=lambda r: r["sink"]["pps"]) if found else None
 
 
 def si(v, unit=""):
@@ -93,6 +162,55 @@ def bound_by(r):
     return f"the server ({at_server} dropped at its socket, {at_agent} at the agent's)"
 
 
+def agent_us(r):
+    """The agent's process CPU per datagram it sent to the server (µs), or None."""
+    return r["agent_proc_s"] / r["agent_to_server"] * 1e6 if r and r.get("agent_to_server") else None
+
+
+def tls_table(runs, short):
+    """TLS against plain TCP records on the agent's TCP rung (porthop-agent-tls against
+    porthop-agent-tcp at each size), with notes on runs that left TCP or had frames dropped:
+    markdown lines, none when the two paths were not both run."""
+    tcp_path, tls_path = "porthop-agent-tcp", "porthop-agent-tls"
+
+    def pair(a, b):
+        return f"{a:.2f} / {b:.2f}" if a is not None and b is not None else "—"
+
+    lines, notes = [], []
+    for size in sorted({r["size"] for r in runs}):
+        tcp, tls = best(runs, tcp_path, size, "-max"), best(runs, tls_path, size, "-max")
+        if not (tcp and tls):
+            continue
+        if not lines:
+            lines += ["", "TLS against plain TCP records on the agent's TCP rung (issue 15's target: TLS at ≥ 0.7× "
+                      "plain TCP at 1400 B" + ("; not judged in the short mode" if short else "") + "):", "",
+                      "| size | offered | plain TCP records | TLS | TLS / plain TCP | agent CPU µs/datagram, TCP / TLS "
+                      "| server relay CPU µs/datagram at 50 % load, TCP / TLS | agent's fallback to TCP took, TCP / TLS |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        r = tls["sink"]["pps"] / tcp["sink"]["pps"] if tcp["sink"]["pps"] else None
+        offered = si(tcp["rate"], "pps")
+        if tcp["rate"] != tls["rate"]:
+            offered += " / " + si(tls["rate"], "pps")
+        server = pair(relay_cpu(best(runs, tcp_path, size, "-lat")), relay_cpu(best(runs, tls_path, size, "-lat")))
+        ratio_cell = f"**{r:.2f}×**" if r is not None else "—"
+        lines.append(f"| {size} B | {offered} | {si(tcp['sink']['pps'], 'pps')} "
+                     f"| {si(tls['sink']['pps'], 'pps')} | {ratio_cell} | {pair(agent_us(tcp), agent_us(tls))} "
+                     f"| {server} | {tcp.get('agent_fallback_s', '?')} s / {tls.get('agent_fallback_s', '?')} s |")
+        for run in (tcp, tls):
+            if run.get("agent_path_end") and not run["agent_path_end"].startswith("tcp/"):
+                notes.append(f"{run['tag']}: the agent ended the run on {run['agent_path_end']}, not on TCP")
+            if run.get("agent_path_changes", "").strip():
+                notes.append(f"{run['tag']}: the agent's path changed during the run ({run['agent_path_changes'].strip()})")
+            if "bad_hop_frame" in run.get("porthop_drops", ""):
+                notes.append(f"{run['tag']}: the server dropped frames from the agent that did not open "
+                             f"({run['porthop_drops'].strip()}; the agent sent {run.get('agent_to_server', '?')})")
+        if size == 1400 and r is not None and r < 0.7 and not short:
+            notes.append(f"at 1400 B TLS carried {r:.2f}× plain TCP's rate, below issue 15's 0.7×")
+    for n in notes:
+        lines += ["", f"**Note:** {n}."]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -100,7 +218,11 @@ def main():
     ap.add_argument("--markdown")
     args = ap.parse_args()
 
-    rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    try:
+        rows = load(args.results)
+    except InputError as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 2
     meta = next(r for r in rows if r.get("kind") == "meta")
     runs = [r for r in rows if "tag" in r]
     memory = [r for r in rows if r.get("kind") == "memory"]
@@ -108,10 +230,7 @@ def main():
     sizes = sorted({r["size"] for r in runs})
 
     def find(path, size, kind):
-        # The best of repeated runs (the kernel's maximum is measured before and after the
-        # relays: the higher one is the reference).
-        found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
-        return max(found, key=lambda r: r["sink"]["pps"]) if found else None
+        return best(runs, path, size, kind)
 
     def kernel_at(size, rate):
         for r in runs:
@@ -144,7 +263,7 @@ def main():
         w("| path | max rate: received | Mbit/s | loss | 50 % load: rate | loss | added p50 latency "
           "| added p99 latency | relay process CPU s/Mpkt | softirq on the relay CPU s/Mpkt |")
         w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        best = 0.0
+        fastest = 0.0
         for path in ORDER:
             if (path, size) in not_built:
                 w(f"| {NAMES[path]} | {not_built[(path, size)]} | | | | | | | | |")
@@ -154,7 +273,7 @@ def main():
                 continue
             pps, mbps = mx["sink"]["pps"], mx["sink"]["mbps"]
             if path != "kernel" and not path.endswith("-tcp"):
-                best = max(best, pps)
+                fastest = max(fastest, pps)
             # A relay that lost (almost) nothing kept up with the generator: at least this fast.
             at_least = "≥ " if path != "kernel" and not path.endswith("-tcp") and loss(mx) < 0.01 * mx["send"]["sent"] else ""
             rate_cell = f"{at_least}{si(pps, 'pps')}{ratio(pps, kpps)}"
@@ -208,8 +327,8 @@ def main():
                     warnings.append(f"at {size} B the agent, not the server, bound {path} "
                                     f"({pps / native['sink']['pps']:.2f}× porthop): that ratio is a lower bound "
                                     "of the server's; the server's CPU per datagram says more")
-        if best and best > 0.8 * kpps:
-            warnings.append(f"at {size} B a relay reached {best / kpps:.0%} of the kernel path: the "
+        if fastest and fastest > 0.8 * kpps:
+            warnings.append(f"at {size} B a relay reached {fastest / kpps:.0%} of the kernel path: the "
                             "generator or the sink may have been the limit, not the kernel")
         gen = kmax["send"]["pps"]
         if kpps > 0.9 * gen:
@@ -252,6 +371,7 @@ def main():
     for text in warnings:
         w("")
         w(f"**Note:** {text}.")
+    out += tls_table(runs, meta["short"])
     table = "\n".join(out)
     print(table)
 

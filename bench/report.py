@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
 """Renders bench/throughput.sh's raw results (one JSON object per line) as markdown tables.
 
-    report.py RESULTS.jsonl --command CMD [--markdown FILE]
+    report.py RESULTS.jsonl --command CMD [--markdown FILE] [--charts DIR] [--link-results]
 
 Prints the tables. With --markdown, writes them into FILE between the lines
 "<!-- bench:begin -->" and "<!-- bench:end -->", keeping the rest of the file (the method,
-written by hand); a file without the markers gets them appended. Standard library only.
+written by hand); a file without the markers gets them appended. The tables need the standard
+library only.
+
+With --charts, also draws the results as SVG files in DIR (bench/report_charts.py, with
+matplotlib: throughput and CPU per datagram at each size, porthop next to its peers), the same
+bytes each time for the same results; with --markdown the block shows them first, linked
+relative to FILE. Without matplotlib, --charts is an error before anything is written.
+--link-results names RESULTS.jsonl in the block (for a results file kept in the repository).
 
 A line that is not a JSON object, a run without the figures the tables use, or a file
 without its "meta" line is an error naming the file and line (exit status 2).
 """
 import argparse
 import json
+import os
 import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -33,6 +41,23 @@ NAMES = {
     "porthop-tcp": "**porthop, TCP in, UDP out**",
 }
 ORDER = list(NAMES)
+# The charts' shorter names (a path without one gets its table name).
+LABELS = {
+    "kernel": "kernel forwarding",
+    "nft": "nftables DNAT",
+    "socat": "socat (fork)",
+    "nginx": "nginx stream",
+    "porthop": "porthop (epoll)",
+    "porthop-agent": "porthop via its agent",
+    "porthop-agent-full": "porthop via its agent, full mask",
+    "porthop-agent-tcp": "porthop via its agent, TCP",
+    "porthop-agent-tls": "porthop via its agent, TLS",
+    "porthop-uring": "porthop (io_uring)",
+    "uring-forward": "io_uring forwarder (GSO)",
+    "uring-forward-nogso": "io_uring forwarder, no GSO",
+    "udptunnel-tcp": "udptunnel, TCP in",
+    "porthop-tcp": "porthop, TCP in",
+}
 AGENT_PATHS = ("porthop-agent", "porthop-agent-full", "porthop-agent-tcp", "porthop-agent-tls")
 
 
@@ -211,12 +236,69 @@ def tls_table(runs, short):
     return lines
 
 
+def chart_data(runs, not_built, sizes):
+    """What bench/report_charts.py draws: {size: [entry, ...]}, one entry per path in the tables'
+    order. An entry has path and label, and either missing (why it did not run) or the maximum-
+    rate run's pps, mbps, ratio (to kernel forwarding), at_least (it delivered (almost) all it
+    was offered: a lower bound), paced (an agent path: offered porthop's rate), and from the
+    50 % load run (None without one) proc_us and softirq_us (relay CPU per datagram) and
+    loss_pct."""
+    data = {}
+    for size in sizes:
+        kmax = best(runs, "kernel", size, "-max")
+        if not kmax:
+            continue
+        entries = []
+        for path in ORDER:
+            label = LABELS.get(path) or NAMES[path].replace("**", "")
+            if (path, size) in not_built:
+                entries.append({"path": path, "label": label, "missing": not_built[(path, size)]})
+                continue
+            mx, lat = best(runs, path, size, "-max"), best(runs, path, size, "-lat")
+            if not mx:
+                continue
+            kept_up = loss(mx) < 0.01 * mx["send"]["sent"]
+            if path == "kernel":  # bounded by the generator (the tables' note)
+                kept_up = mx["sink"]["pps"] > 0.9 * mx["send"]["pps"]
+            elif path.endswith("-tcp") and path not in AGENT_PATHS:
+                kept_up = False  # the tables do not mark the TCP paths: their generator is other
+            entry = {"path": path, "label": label, "pps": mx["sink"]["pps"], "mbps": mx["sink"]["mbps"],
+                     "ratio": mx["sink"]["pps"] / kmax["sink"]["pps"] if kmax["sink"]["pps"] else None,
+                     "at_least": kept_up, "paced": path in AGENT_PATHS,
+                     "proc_us": None, "softirq_us": None, "loss_pct": None}
+            if lat:
+                entry["proc_us"] = per_mpkt(lat["relay_proc_s"], lat)
+                entry["softirq_us"] = per_mpkt(lat["relay_softirq_s"], lat)
+                entry["loss_pct"] = 100.0 * loss(lat) / lat["send"]["sent"] if lat["send"]["sent"] else 0.0
+            entries.append(entry)
+        data[size] = entries
+    return data
+
+
+def chart_subtitle(meta):
+    return (f"Measured {meta['date']} on {meta['cpu']}, {meta['nproc']} CPUs, Linux {meta['kernel']}; "
+            f"porthop {meta['commit']}; load average before: {meta['load_before']}"
+            + ("; short mode: indicative only" if meta["short"] else ""))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     ap.add_argument("--command", required=True)
     ap.add_argument("--markdown")
+    ap.add_argument("--charts", metavar="DIR")
+    ap.add_argument("--link-results", action="store_true")
     args = ap.parse_args()
+    charts = None
+    if args.charts:
+        sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import report_charts as charts
+        try:
+            charts.require()
+        except charts.MissingMatplotlib as e:
+            print(f"report.py: {e}", file=sys.stderr)
+            return 2
 
     try:
         rows = load(args.results)
@@ -250,6 +332,17 @@ def main():
       + (" (short mode: indicative only)" if meta["short"] else "") + ".")
     w("")
     w(f"Reproduce: `{args.command}` (as root, from a build; see above).")
+    base = os.path.dirname(os.path.abspath(args.markdown)) if args.markdown else os.getcwd()
+    if args.link_results:
+        rel = os.path.relpath(os.path.abspath(args.results), base)
+        w("")
+        w(f"Raw results: [{os.path.basename(args.results)}]({rel}) (bench/report.py redraws this block "
+          "and the charts from them).")
+    if charts:
+        written = charts.write(args.charts, chart_data(runs, not_built, sizes), chart_subtitle(meta))
+        for name, alt in written:
+            w("")
+            w(f"![{alt}]({os.path.relpath(os.path.join(os.path.abspath(args.charts), name), base)})")
     warnings = []
     for size in sizes:
         kmax, klat = find("kernel", size, "-max"), find("kernel", size, "-lat")

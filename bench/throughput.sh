@@ -8,12 +8,17 @@
 # (and the agent paths' also to the native porthop path). docs/BENCHMARKS.md describes the
 # method and holds the latest results.
 #
-#   sudo bench/throughput.sh [--short] [--out FILE] [--paths LIST] [--sizes LIST]
+#   sudo bench/throughput.sh [--short] [--out FILE] [--raw FILE] [--paths LIST] [--sizes LIST]
 #
 #   --short    a few seconds per path (CI: bench.short); writes no file unless --out is given.
 #              It passes when every path moved traffic; speed is never asserted. The 50 % load
 #              runs (latency, CPU) are made at the first size only.
-#   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md)
+#   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md),
+#              and its SVG charts into the folder bench/ beside F (docs/bench/), drawn by
+#              bench/report.py with matplotlib: python3's, or /usr/bin/python3's when only
+#              Debian's python3 has it (python3-matplotlib); with neither, tables only (logged)
+#   --raw F    keep the raw results (JSON lines, bench/report.py's input) in F (default without
+#              --short and --out: bench/results/DATE-HOST.jsonl, linked from the report)
 #   --paths L  only these paths, comma-separated (kernel always runs: it is the reference):
 #              nft,socat,nginx,porthop,porthop-agent,porthop-agent-full,porthop-agent-tcp,
 #              porthop-agent-tls,porthop-uring,uring-forward,uring-forward-nogso,udptunnel-tcp,
@@ -82,20 +87,24 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHORT=0
 OUT=""
 OUT_SET=0
+RAW=""
+RAW_SET=0
 ONLY=""
 SIZES="64,1400"
 while (($#)); do
     case $1 in
         --short) SHORT=1 ;;
         --out) OUT=${2:?--out needs a file}; OUT_SET=1; shift ;;
+        --raw) RAW=${2:?--raw needs a file}; RAW_SET=1; shift ;;
         --paths) ONLY=${2:?--paths needs a list}; shift ;;
         --sizes) SIZES=${2:?--sizes needs a list}; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: $0 [--short] [--out FILE] [--paths LIST] [--sizes LIST]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--short] [--out FILE] [--raw FILE] [--paths LIST] [--sizes LIST]" >&2; exit 2 ;;
     esac
     shift
 done
 ((SHORT || OUT_SET)) || OUT=$REPO/docs/BENCHMARKS.md
+((SHORT || OUT_SET || RAW_SET)) || RAW=$REPO/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s).jsonl
 
 if [[ $(id -u) -ne 0 ]]; then echo "bench: SKIP: needs root (network namespaces)"; exit 77; fi
 
@@ -114,6 +123,18 @@ for tool in ip nft ss jq python3 taskset timeout socat nginx udptunnel; do
 done
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 [[ -f $NGINX_STREAM_MODULE ]] || die "$NGINX_STREAM_MODULE missing (apt-get install libnginx-mod-stream)"
+# The report's charts need matplotlib: python3's, else Debian's (a python3 earlier on PATH, pyenv's
+# say, may lack it). Asked now, not after the runs.
+REPORT_PYTHON=python3 CHARTS=""
+if [[ -n $OUT ]]; then
+    CHARTS=$(dirname "$OUT")/bench
+    if python3 -c 'import matplotlib' 2>/dev/null; then :
+    elif /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then REPORT_PYTHON=/usr/bin/python3
+    else
+        log "no matplotlib for python3 or /usr/bin/python3 (apt-get install python3-matplotlib): $OUT gets the tables, no charts"
+        CHARTS=""
+    fi
+fi
 
 # ---- durations -------------------------------------------------------------------------------
 if ((SHORT)); then
@@ -859,8 +880,19 @@ cmd="sudo bench/throughput.sh"
 ((SHORT)) && cmd+=" --short"
 [[ -n $ONLY ]] && cmd+=" --paths $ONLY"
 [[ $SIZES != 64,1400 ]] && cmd+=" --sizes $SIZES"
-python3 "$REPO/bench/report.py" "$RESULTS" --command "$cmd" ${OUT:+--markdown "$OUT"}
-[[ -n $OUT ]] && log "wrote $OUT"
+# The raw results, kept, are the report's input: bench/report.py redraws tables and charts from them.
+report_in=$RESULTS report_args=(--command "$cmd")
+if [[ -n $RAW ]]; then
+    mkdir -p "$(dirname "$RAW")"
+    cp "$RESULTS" "$RAW"
+    report_in=$RAW
+    [[ -n $OUT ]] && report_args+=(--link-results)
+    log "kept the raw results in $RAW"
+fi
+[[ -n $OUT ]] && report_args+=(--markdown "$OUT")
+[[ -n $CHARTS ]] && report_args+=(--charts "$CHARTS")
+"$REPORT_PYTHON" "$REPO/bench/report.py" "$report_in" "${report_args[@]}"
+[[ -n $OUT ]] && log "wrote $OUT${CHARTS:+ and its charts in $CHARTS}"
 [[ ${BENCH_KEEP_TMP:-0} == 1 ]] && cp "$RESULTS" "$TMP/results.keep.jsonl"
 
 # Pass only if every path that ran moved traffic (no speed is asserted).

@@ -241,8 +241,8 @@ def chart_data(runs, not_built, sizes):
     order. An entry has path and label, and either missing (why it did not run) or the maximum-
     rate run's pps, mbps, ratio (to kernel forwarding), at_least (it delivered (almost) all it
     was offered: a lower bound), paced (an agent path: offered porthop's rate), and from the
-    50 % load run (None without one) proc_us and softirq_us (relay CPU per datagram) and
-    loss_pct."""
+    50 % load run (None without one) proc_us and softirq_us (relay CPU per datagram), loss_pct
+    and lat_pps (its offered rate); agent_bound: the agent, not the server, bound the rate."""
     data = {}
     for size in sizes:
         kmax = best(runs, "kernel", size, "-max")
@@ -265,11 +265,13 @@ def chart_data(runs, not_built, sizes):
             entry = {"path": path, "label": label, "pps": mx["sink"]["pps"], "mbps": mx["sink"]["mbps"],
                      "ratio": mx["sink"]["pps"] / kmax["sink"]["pps"] if kmax["sink"]["pps"] else None,
                      "at_least": kept_up, "paced": path in AGENT_PATHS,
-                     "proc_us": None, "softirq_us": None, "loss_pct": None}
+                     "agent_bound": path in AGENT_PATHS and "agent's side" in bound_by(mx),
+                     "proc_us": None, "softirq_us": None, "loss_pct": None, "lat_pps": None}
             if lat:
                 entry["proc_us"] = per_mpkt(lat["relay_proc_s"], lat)
                 entry["softirq_us"] = per_mpkt(lat["relay_softirq_s"], lat)
                 entry["loss_pct"] = 100.0 * loss(lat) / lat["send"]["sent"] if lat["send"]["sent"] else 0.0
+                entry["lat_pps"] = lat["rate"]
             entries.append(entry)
         data[size] = entries
     return data

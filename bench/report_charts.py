@@ -93,6 +93,17 @@ def _pct(p):
     return "0 %" if p <= 0 else f"{p:.2g} %" if p < 10 else f"{p:.0f} %"
 
 
+def _notes(fig, notes):
+    """The footnotes, under the chart, each wrapped to the figure's width."""
+    fig.supxlabel("\n".join(textwrap.fill(n, 150) for n in notes), fontsize=7, color=MUTED, x=0.01, ha="left")
+
+
+def _bar_text(ax, x, y, text, colour):
+    """A bar's figures beside it, on white (over the reference line)."""
+    ax.text(x, y, text, va="center", ha="left", fontsize=7.5, color=colour,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6})
+
+
 def _style_labels(ax, entries):
     ax.set_yticks(range(len(entries)), [e["label"] for e in entries])
     for tick, e in zip(ax.get_yticklabels(), entries):
@@ -124,15 +135,14 @@ def _throughput(Figure, size, entries, subtitle):
         else:
             ax.barh(y, kpps, height=0.7, color=colour)
         label = (f"{'≥ ' if e['at_least'] else ''}{_si(e['pps'])}pps · {e['mbps']:.0f} Mbit/s"
-                 + (f" · {e['ratio']:.2f}×" if e.get("ratio") is not None else ""))
-        ax.text(kpps + peak * 0.01, y, label, va="center", ha="left", fontsize=7.5,
-                color=PORTHOP if _is_porthop(e["path"]) else TEXT)
+                 + (f" · {e['ratio']:.2f}×" if e.get("ratio") is not None else "")
+                 + (" · bound by the agent" if e.get("agent_bound") else ""))
+        _bar_text(ax, kpps + peak * 0.01, y, label, PORTHOP if _is_porthop(e["path"]) else TEXT)
     if kernel:
         ax.axvline(kernel["pps"] / 1e3, color=KERNEL, linestyle="--", linewidth=0.8, zorder=0)
     ax.set_xlim(0, peak * 1.42)
     _style_labels(ax, entries)
-    ax.set_xlabel("thousand datagrams per second received at maximum rate (ratio: to kernel forwarding, "
-                  "the dashed line)")
+    ax.set_xlabel("thousand datagrams/s received at maximum rate; ratio to kernel forwarding (dashed)")
     bits = size * 8 / 1e3  # kpps -> Mbit/s (payload)
     top = ax.secondary_xaxis("top", functions=(lambda k: k * bits, lambda m: m / bits))
     top.set_xlabel("Mbit/s of UDP payload")
@@ -142,16 +152,19 @@ def _throughput(Figure, size, entries, subtitle):
                  x=0.01, ha="left")
     notes = [COLOURS_NOTE + " ≥: delivered (almost) all that was offered, so the figure is a lower bound."]
     if any(e.get("paced") for e in entries):
-        notes.append("Hatched: fed by porthop's agent, offered porthop's own maximum (paced, not a flood).")
+        notes.append("Hatched: fed by porthop's agent, offered porthop's own maximum (paced, not a flood)"
+                     + ("; bound by the agent: it dropped the rest at its own socket, before the server "
+                        "(the tables: the server's CPU per datagram)." if any(e.get("agent_bound") for e in entries)
+                        else "."))
     if any(e["path"].endswith("-tcp") and "pps" in e for e in entries):
         notes.append("TCP in: one segment carries many datagrams, so it can pass kernel forwarding of UDP.")
-    fig.supxlabel("\n".join(notes), fontsize=7, color=MUTED, x=0.01, ha="left")
+    _notes(fig, notes)
     return fig
 
 
 def _cpu(Figure, size, entries, subtitle):
     fig = Figure(figsize=(8.2, 1.75 + 0.3 * len(entries)), layout="constrained")
-    ax, lossax = fig.subplots(1, 2, sharey=True, width_ratios=[3.2, 1])
+    ax, lossax = fig.subplots(1, 2, sharey=True, width_ratios=[2.4, 1])
     peak = max((e["proc_us"] or 0) + e["softirq_us"] for e in entries if e.get("softirq_us") is not None) \
         if any(e.get("softirq_us") is not None for e in entries) else 1.0
     peak_loss = max([e["loss_pct"] for e in entries if e.get("loss_pct") is not None] + [1.0])
@@ -165,16 +178,15 @@ def _cpu(Figure, size, entries, subtitle):
         ax.barh(y, e["softirq_us"], left=proc, height=0.7, color=light, edgecolor=colour, linewidth=0.5)
         total = proc + e["softirq_us"]
         text = f"{total:.1f} µs" + ("" if e["proc_us"] is not None else " (all in the kernel)")
-        ax.text(total + peak * 0.01, y, text, va="center", ha="left", fontsize=7.5,
-                color=PORTHOP if _is_porthop(e["path"]) else TEXT)
+        _bar_text(ax, total + peak * 0.01, y, text, PORTHOP if _is_porthop(e["path"]) else TEXT)
         lossax.barh(y, e["loss_pct"], height=0.7, color=colour)
-        lossax.text(e["loss_pct"] + peak_loss * 0.02, y, _pct(e["loss_pct"]), va="center", ha="left",
-                    fontsize=7.5, color=TEXT)
+        _bar_text(lossax, e["loss_pct"] + peak_loss * 0.02, y,
+                  _pct(e["loss_pct"]) + (f" at {_si(e['lat_pps'])}pps" if e.get("lat_pps") else ""), TEXT)
     ax.set_xlim(0, peak * 1.3)
-    lossax.set_xlim(0, peak_loss * 1.5)
+    lossax.set_xlim(0, peak_loss * 2.4)
     _style_labels(ax, entries)
     lossax.tick_params(axis="y", length=0)
-    ax.set_xlabel("relay CPU µs per datagram: dark, the relay process; light, softirq on its CPU")
+    ax.set_xlabel("relay CPU µs per datagram (dark: the relay process; light: softirq on its CPU)")
     lossax.set_xlabel("loss at 50 % load")
     _subtitle(ax, subtitle)
     fig.suptitle(f"{size}-byte datagrams at 50 % load: what each datagram costs the relay's CPU",
@@ -183,7 +195,7 @@ def _cpu(Figure, size, entries, subtitle):
              "fewer µs is better."]
     if any(e.get("paced") for e in entries):
         notes.append("Agent paths: the server's CPU only (the agent's own is on the client side).")
-    fig.supxlabel("\n".join(notes), fontsize=7, color=MUTED, x=0.01, ha="left")
+    _notes(fig, notes)
     return fig
 
 

@@ -205,17 +205,16 @@ def write(directory, data, subtitle):
     matplotlib, Figure = _matplotlib()
     os.makedirs(directory, exist_ok=True)
     written = []
+    charts = [(f"throughput-{size}.svg", _throughput, size, entries,
+               f"{size}-byte datagrams: datagrams/s and Mbit/s received at maximum rate, porthop next to "
+               "kernel forwarding, nftables, socat, nginx, udptunnel and an io_uring forwarder")
+              for size, entries in data.items()]
+    charts += [(f"cpu-{size}.svg", _cpu, size, entries,
+                f"{size}-byte datagrams at 50 % load: relay CPU per datagram and loss, porthop next to its peers")
+               for size, entries in data.items() if any(e.get("softirq_us") is not None for e in entries)]
     with matplotlib.rc_context(RC):
-        for size, entries in data.items():
-            for name, draw, alt in (
-                    (f"throughput-{size}.svg", _throughput,
-                     f"{size}-byte datagrams: datagrams/s and Mbit/s received at maximum rate, porthop next to "
-                     "kernel forwarding, nftables, socat, nginx, udptunnel and an io_uring forwarder"),
-                    (f"cpu-{size}.svg", _cpu,
-                     f"{size}-byte datagrams at 50 % load: relay CPU per datagram and loss, porthop next to its peers")):
-                if draw is _cpu and not any(e.get("softirq_us") is not None for e in entries):
-                    continue
-                fig = draw(Figure, size, entries, subtitle)
-                fig.savefig(os.path.join(directory, name), format="svg", metadata={"Date": None})
-                written.append((name, alt))
+        for name, draw, size, entries, alt in charts:  # throughput first, then the CPU
+            fig = draw(Figure, size, entries, subtitle)
+            fig.savefig(os.path.join(directory, name), format="svg", metadata={"Date": None})
+            written.append((name, alt))
     return written

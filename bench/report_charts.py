@@ -205,12 +205,14 @@ def write(directory, data, subtitle):
     matplotlib, Figure = _matplotlib()
     os.makedirs(directory, exist_ok=True)
     written = []
+    def names(entries, key):
+        return "; ".join(e["label"] for e in entries if e.get(key) is not None)
+
     charts = [(f"throughput-{size}.svg", _throughput, size, entries,
-               f"{size}-byte datagrams: datagrams/s and Mbit/s received at maximum rate, porthop next to "
-               "kernel forwarding, nftables, socat, nginx, udptunnel and an io_uring forwarder")
+               f"{size}-byte datagrams: datagrams/s and Mbit/s received at maximum rate by: {names(entries, 'pps')}")
               for size, entries in data.items()]
     charts += [(f"cpu-{size}.svg", _cpu, size, entries,
-                f"{size}-byte datagrams at 50 % load: relay CPU per datagram and loss, porthop next to its peers")
+                f"{size}-byte datagrams at 50 % load: relay CPU per datagram and loss of: {names(entries, 'softirq_us')}")
                for size, entries in data.items() if any(e.get("softirq_us") is not None for e in entries)]
     with matplotlib.rc_context(RC):
         for name, draw, size, entries, alt in charts:  # throughput first, then the CPU

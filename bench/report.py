@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
 """Renders bench/throughput.sh's raw results (one JSON object per line) as markdown tables.
 
-    report.py RESULTS.jsonl --command CMD [--markdown FILE]
+    report.py RESULTS.jsonl --command CMD [--markdown FILE] [--charts DIR] [--link-results]
 
 Prints the tables. With --markdown, writes them into FILE between the lines
 "<!-- bench:begin -->" and "<!-- bench:end -->", keeping the rest of the file (the method,
-written by hand); a file without the markers gets them appended. Standard library only.
+written by hand); a file without the markers gets them appended. The tables need the standard
+library only.
+
+With --charts, also draws the results as SVG files in DIR (bench/report_charts.py, with
+matplotlib: throughput and CPU per datagram at each size, porthop next to its peers), the same
+bytes each time for the same results; with --markdown the block shows them first, linked
+relative to FILE. Without matplotlib, --charts is an error before anything is written.
+--link-results names RESULTS.jsonl in the block (for a results file kept in the repository).
+
+A line that is not a JSON object, a run without the figures the tables use, or a file
+without its "meta" line is an error naming the file and line (exit status 2).
 """
 import argparse
 import json
+import os
 import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -21,6 +32,8 @@ NAMES = {
     "porthop": "**porthop (epoll)**",
     "porthop-agent": "**porthop fed by its agent (hop link, default mask mode)**",
     "porthop-agent-full": "**porthop fed by its agent (hop link, full mask mode)**",
+    "porthop-agent-tcp": "**porthop fed by its agent over TCP (plain records)**",
+    "porthop-agent-tls": "**porthop fed by its agent over TLS**",
     "porthop-uring": "**porthop (io_uring)**",
     "uring-forward": "io_uring forwarder, hand-written (GSO)",
     "uring-forward-nogso": "io_uring forwarder, hand-written, no GSO",
@@ -28,7 +41,88 @@ NAMES = {
     "porthop-tcp": "**porthop, TCP in, UDP out**",
 }
 ORDER = list(NAMES)
-AGENT_PATHS = ("porthop-agent", "porthop-agent-full")
+# The charts' shorter names (a path without one gets its table name).
+LABELS = {
+    "kernel": "kernel forwarding",
+    "nft": "nftables DNAT",
+    "socat": "socat (fork)",
+    "nginx": "nginx stream",
+    "porthop": "porthop (epoll)",
+    "porthop-agent": "porthop via its agent",
+    "porthop-agent-full": "porthop via its agent, full mask",
+    "porthop-agent-tcp": "porthop via its agent, TCP",
+    "porthop-agent-tls": "porthop via its agent, TLS",
+    "porthop-uring": "porthop (io_uring)",
+    "uring-forward": "io_uring forwarder (GSO)",
+    "uring-forward-nogso": "io_uring forwarder, no GSO",
+    "udptunnel-tcp": "udptunnel, TCP in",
+    "porthop-tcp": "porthop, TCP in",
+}
+AGENT_PATHS = ("porthop-agent", "porthop-agent-full", "porthop-agent-tcp", "porthop-agent-tls")
+
+
+class InputError(Exception):
+    """A results file report.py cannot read: the message names the file and the line."""
+
+
+# What a run's line must hold: the figures every table reads.
+RUN_FIELDS = ("path", "tag", "size", "rate", "send.sent", "send.pps", "sink.received", "sink.pps",
+              "sink.mbps", "sink.lat_us.p50", "sink.lat_us.p99", "sink.lat_us.max", "relay_softirq_s",
+              "relay_rcvbuf_errors", "sink_rcvbuf_errors", "softnet_drops")
+META_FIELDS = ("date", "cpu", "nproc", "mem", "kernel", "commit", "porthop", "nginx", "socat",
+               "udptunnel", "cpus", "load_before", "d_max", "d_lat", "short")
+
+
+def _lacks(obj, fields):
+    """The dotted fields obj does not have."""
+    missing = []
+    for field in fields:
+        v = obj
+        for key in field.split("."):
+            v = v.get(key) if isinstance(v, dict) else None
+        if v is None:
+            missing.append(field)
+    return missing
+
+
+def load(path):
+    """The lines of a results file, parsed and checked (InputError if one is not usable)."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    rows, meta = [], None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise InputError(f"{path}:{n}: not JSON ({e}): {line[:60]!r}") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{n}: not a JSON object: {line[:60]!r}")
+        what, missing = None, []
+        if row.get("kind") == "meta":
+            what, missing, meta = "the meta line", _lacks(row, META_FIELDS), row
+        elif "tag" in row:
+            what, missing = f"run {row.get('tag')!r}", _lacks(row, RUN_FIELDS)
+        elif row.get("kind") == "memory":
+            what, missing = "a memory line", _lacks(row, ("path", "flows"))
+        elif row.get("not_built"):
+            what, missing = "a not-built line", _lacks(row, ("path", "size"))
+        if missing:
+            raise InputError(f"{path}:{n}: {what} lacks {', '.join(missing)}")
+        rows.append(row)
+    if meta is None:
+        raise InputError(f"{path}: no meta line ({{\"kind\": \"meta\", ...}}): not bench/throughput.sh's results")
+    return rows
+
+
+def best(runs, path, size, kind):
+    """The best of a path's runs of one kind ("-max", "-lat") at one size, or None. (The kernel's
+    maximum is measured before and after the relays: the higher one is the reference.)"""
+    found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
+    return max(found, key=lambda r: r["sink"]["pps"]) if found else None
 
 
 def si(v, unit=""):
@@ -93,14 +187,126 @@ def bound_by(r):
     return f"the server ({at_server} dropped at its socket, {at_agent} at the agent's)"
 
 
+def agent_us(r):
+    """The agent's process CPU per datagram it sent to the server (µs), or None."""
+    return r["agent_proc_s"] / r["agent_to_server"] * 1e6 if r and r.get("agent_to_server") else None
+
+
+def tls_table(runs, short):
+    """TLS against plain TCP records on the agent's TCP rung (porthop-agent-tls against
+    porthop-agent-tcp at each size), with notes on runs that left TCP or had frames dropped:
+    markdown lines, none when the two paths were not both run."""
+    tcp_path, tls_path = "porthop-agent-tcp", "porthop-agent-tls"
+
+    def pair(a, b):
+        return f"{a:.2f} / {b:.2f}" if a is not None and b is not None else "—"
+
+    lines, notes = [], []
+    for size in sorted({r["size"] for r in runs}):
+        tcp, tls = best(runs, tcp_path, size, "-max"), best(runs, tls_path, size, "-max")
+        if not (tcp and tls):
+            continue
+        if not lines:
+            lines += ["", "TLS against plain TCP records on the agent's TCP rung (issue 15's target: TLS at ≥ 0.7× "
+                      "plain TCP at 1400 B" + ("; not judged in the short mode" if short else "") + "):", "",
+                      "| size | offered | plain TCP records | TLS | TLS / plain TCP | agent CPU µs/datagram, TCP / TLS "
+                      "| server relay CPU µs/datagram at 50 % load, TCP / TLS | agent's fallback to TCP took, TCP / TLS |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        r = tls["sink"]["pps"] / tcp["sink"]["pps"] if tcp["sink"]["pps"] else None
+        offered = si(tcp["rate"], "pps")
+        if tcp["rate"] != tls["rate"]:
+            offered += " / " + si(tls["rate"], "pps")
+        server = pair(relay_cpu(best(runs, tcp_path, size, "-lat")), relay_cpu(best(runs, tls_path, size, "-lat")))
+        ratio_cell = f"**{r:.2f}×**" if r is not None else "—"
+        lines.append(f"| {size} B | {offered} | {si(tcp['sink']['pps'], 'pps')} "
+                     f"| {si(tls['sink']['pps'], 'pps')} | {ratio_cell} | {pair(agent_us(tcp), agent_us(tls))} "
+                     f"| {server} | {tcp.get('agent_fallback_s', '?')} s / {tls.get('agent_fallback_s', '?')} s |")
+        for run in (tcp, tls):
+            if run.get("agent_path_end") and not run["agent_path_end"].startswith("tcp/"):
+                notes.append(f"{run['tag']}: the agent ended the run on {run['agent_path_end']}, not on TCP")
+            if run.get("agent_path_changes", "").strip():
+                notes.append(f"{run['tag']}: the agent's path changed during the run ({run['agent_path_changes'].strip()})")
+            if "bad_hop_frame" in run.get("porthop_drops", ""):
+                notes.append(f"{run['tag']}: the server dropped frames from the agent that did not open "
+                             f"({run['porthop_drops'].strip()}; the agent sent {run.get('agent_to_server', '?')})")
+        if size == 1400 and r is not None and r < 0.7 and not short:
+            notes.append(f"at 1400 B TLS carried {r:.2f}× plain TCP's rate, below issue 15's 0.7×")
+    for n in notes:
+        lines += ["", f"**Note:** {n}."]
+    return lines
+
+
+def chart_data(runs, not_built, sizes):
+    """What bench/report_charts.py draws: {size: [entry, ...]}, one entry per path in the tables'
+    order. An entry has path and label, and either missing (why it did not run) or the maximum-
+    rate run's pps, mbps, ratio (to kernel forwarding), at_least (it delivered (almost) all it
+    was offered: a lower bound), paced (an agent path: offered porthop's rate), and from the
+    50 % load run (None without one) proc_us and softirq_us (relay CPU per datagram), loss_pct
+    and lat_pps (its offered rate); agent_bound: the agent, not the server, bound the rate."""
+    data = {}
+    for size in sizes:
+        kmax = best(runs, "kernel", size, "-max")
+        if not kmax:
+            continue
+        entries = []
+        for path in ORDER:
+            label = LABELS.get(path) or NAMES[path].replace("**", "")
+            if (path, size) in not_built:
+                entries.append({"path": path, "label": label, "missing": not_built[(path, size)]})
+                continue
+            mx, lat = best(runs, path, size, "-max"), best(runs, path, size, "-lat")
+            if not mx:
+                continue
+            kept_up = loss(mx) < 0.01 * mx["send"]["sent"]
+            if path == "kernel":  # bounded by the generator (the tables' note)
+                kept_up = mx["sink"]["pps"] > 0.9 * mx["send"]["pps"]
+            elif path.endswith("-tcp") and path not in AGENT_PATHS:
+                kept_up = False  # the tables do not mark the TCP paths: their generator is other
+            entry = {"path": path, "label": label, "pps": mx["sink"]["pps"], "mbps": mx["sink"]["mbps"],
+                     "ratio": mx["sink"]["pps"] / kmax["sink"]["pps"] if kmax["sink"]["pps"] else None,
+                     "at_least": kept_up, "paced": path in AGENT_PATHS,
+                     "agent_bound": path in AGENT_PATHS and "agent's side" in bound_by(mx),
+                     "proc_us": None, "softirq_us": None, "loss_pct": None, "lat_pps": None}
+            if lat:
+                entry["proc_us"] = per_mpkt(lat["relay_proc_s"], lat)
+                entry["softirq_us"] = per_mpkt(lat["relay_softirq_s"], lat)
+                entry["loss_pct"] = 100.0 * loss(lat) / lat["send"]["sent"] if lat["send"]["sent"] else 0.0
+                entry["lat_pps"] = lat["rate"]
+            entries.append(entry)
+        data[size] = entries
+    return data
+
+
+def chart_subtitle(meta):
+    return (f"Measured {meta['date']} on {meta['cpu']}, {meta['nproc']} CPUs, Linux {meta['kernel']}; "
+            f"porthop {meta['commit']}; load average before: {meta['load_before']}"
+            + ("; short mode: indicative only" if meta["short"] else ""))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     ap.add_argument("--command", required=True)
     ap.add_argument("--markdown")
+    ap.add_argument("--charts", metavar="DIR")
+    ap.add_argument("--link-results", action="store_true")
     args = ap.parse_args()
+    charts = None
+    if args.charts:
+        sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import report_charts as charts
+        try:
+            charts.require()
+        except charts.MissingMatplotlib as e:
+            print(f"report.py: {e}", file=sys.stderr)
+            return 2
 
-    rows = [json.loads(line) for line in open(args.results) if line.strip()]
+    try:
+        rows = load(args.results)
+    except InputError as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 2
     meta = next(r for r in rows if r.get("kind") == "meta")
     runs = [r for r in rows if "tag" in r]
     memory = [r for r in rows if r.get("kind") == "memory"]
@@ -108,10 +314,7 @@ def main():
     sizes = sorted({r["size"] for r in runs})
 
     def find(path, size, kind):
-        # The best of repeated runs (the kernel's maximum is measured before and after the
-        # relays: the higher one is the reference).
-        found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
-        return max(found, key=lambda r: r["sink"]["pps"]) if found else None
+        return best(runs, path, size, kind)
 
     def kernel_at(size, rate):
         for r in runs:
@@ -131,6 +334,17 @@ def main():
       + (" (short mode: indicative only)" if meta["short"] else "") + ".")
     w("")
     w(f"Reproduce: `{args.command}` (as root, from a build; see above).")
+    base = os.path.dirname(os.path.abspath(args.markdown)) if args.markdown else os.getcwd()
+    if args.link_results:
+        rel = os.path.relpath(os.path.abspath(args.results), base)
+        w("")
+        w(f"Raw results: [{os.path.basename(args.results)}]({rel}) (bench/report.py redraws this block "
+          "and the charts from them).")
+    if charts:
+        written = charts.write(args.charts, chart_data(runs, not_built, sizes), chart_subtitle(meta))
+        for name, alt in written:
+            w("")
+            w(f"![{alt}]({os.path.relpath(os.path.join(os.path.abspath(args.charts), name), base)})")
     warnings = []
     for size in sizes:
         kmax, klat = find("kernel", size, "-max"), find("kernel", size, "-lat")
@@ -144,7 +358,7 @@ def main():
         w("| path | max rate: received | Mbit/s | loss | 50 % load: rate | loss | added p50 latency "
           "| added p99 latency | relay process CPU s/Mpkt | softirq on the relay CPU s/Mpkt |")
         w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        best = 0.0
+        fastest = 0.0
         for path in ORDER:
             if (path, size) in not_built:
                 w(f"| {NAMES[path]} | {not_built[(path, size)]} | | | | | | | | |")
@@ -154,7 +368,7 @@ def main():
                 continue
             pps, mbps = mx["sink"]["pps"], mx["sink"]["mbps"]
             if path != "kernel" and not path.endswith("-tcp"):
-                best = max(best, pps)
+                fastest = max(fastest, pps)
             # A relay that lost (almost) nothing kept up with the generator: at least this fast.
             at_least = "≥ " if path != "kernel" and not path.endswith("-tcp") and loss(mx) < 0.01 * mx["send"]["sent"] else ""
             rate_cell = f"{at_least}{si(pps, 'pps')}{ratio(pps, kpps)}"
@@ -208,8 +422,8 @@ def main():
                     warnings.append(f"at {size} B the agent, not the server, bound {path} "
                                     f"({pps / native['sink']['pps']:.2f}× porthop): that ratio is a lower bound "
                                     "of the server's; the server's CPU per datagram says more")
-        if best and best > 0.8 * kpps:
-            warnings.append(f"at {size} B a relay reached {best / kpps:.0%} of the kernel path: the "
+        if fastest and fastest > 0.8 * kpps:
+            warnings.append(f"at {size} B a relay reached {fastest / kpps:.0%} of the kernel path: the "
                             "generator or the sink may have been the limit, not the kernel")
         gen = kmax["send"]["pps"]
         if kpps > 0.9 * gen:
@@ -252,6 +466,7 @@ def main():
     for text in warnings:
         w("")
         w(f"**Note:** {text}.")
+    out += tls_table(runs, meta["short"])
     table = "\n".join(out)
     print(table)
 

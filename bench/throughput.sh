@@ -8,12 +8,17 @@
 # (and the agent paths' also to the native porthop path). docs/BENCHMARKS.md describes the
 # method and holds the latest results.
 #
-#   sudo bench/throughput.sh [--short] [--out FILE] [--paths LIST] [--sizes LIST]
+#   sudo bench/throughput.sh [--short] [--out FILE] [--raw FILE] [--paths LIST] [--sizes LIST]
 #
 #   --short    a few seconds per path (CI: bench.short); writes no file unless --out is given.
 #              It passes when every path moved traffic; speed is never asserted. The 50 % load
 #              runs (latency, CPU) are made at the first size only.
-#   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md)
+#   --out F    write the markdown report to F (default without --short: docs/BENCHMARKS.md),
+#              and its SVG charts into the folder bench/ beside F (docs/bench/), drawn by
+#              bench/report.py with matplotlib: python3's, or /usr/bin/python3's when only
+#              Debian's python3 has it (python3-matplotlib); with neither, tables only (logged)
+#   --raw F    keep the raw results (JSON lines, bench/report.py's input) in F (default without
+#              --short and --out: bench/results/DATE-HOST.jsonl, linked from the report)
 #   --paths L  only these paths, comma-separated (kernel always runs: it is the reference):
 #              nft,socat,nginx,porthop,porthop-agent,porthop-agent-full,porthop-agent-tcp,
 #              porthop-agent-tls,porthop-uring,uring-forward,uring-forward-nogso,udptunnel-tcp,
@@ -82,20 +87,24 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHORT=0
 OUT=""
 OUT_SET=0
+RAW=""
+RAW_SET=0
 ONLY=""
 SIZES="64,1400"
 while (($#)); do
     case $1 in
         --short) SHORT=1 ;;
         --out) OUT=${2:?--out needs a file}; OUT_SET=1; shift ;;
+        --raw) RAW=${2:?--raw needs a file}; RAW_SET=1; shift ;;
         --paths) ONLY=${2:?--paths needs a list}; shift ;;
         --sizes) SIZES=${2:?--sizes needs a list}; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: $0 [--short] [--out FILE] [--paths LIST] [--sizes LIST]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--short] [--out FILE] [--raw FILE] [--paths LIST] [--sizes LIST]" >&2; exit 2 ;;
     esac
     shift
 done
 ((SHORT || OUT_SET)) || OUT=$REPO/docs/BENCHMARKS.md
+((SHORT || OUT_SET || RAW_SET)) || RAW=$REPO/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s).jsonl
 
 if [[ $(id -u) -ne 0 ]]; then echo "bench: SKIP: needs root (network namespaces)"; exit 77; fi
 
@@ -114,6 +123,18 @@ for tool in ip nft ss jq python3 taskset timeout socat nginx udptunnel; do
 done
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 [[ -f $NGINX_STREAM_MODULE ]] || die "$NGINX_STREAM_MODULE missing (apt-get install libnginx-mod-stream)"
+# The report's charts need matplotlib: python3's, else Debian's (a python3 earlier on PATH, pyenv's
+# say, may lack it). Asked now, not after the runs.
+REPORT_PYTHON=python3 CHARTS=""
+if [[ -n $OUT ]]; then
+    CHARTS=$(dirname "$OUT")/bench
+    if python3 -c 'import matplotlib' 2>/dev/null; then :
+    elif /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then REPORT_PYTHON=/usr/bin/python3
+    else
+        log "no matplotlib for python3 or /usr/bin/python3 (apt-get install python3-matplotlib): $OUT gets the tables, no charts"
+        CHARTS=""
+    fi
+fi
 
 # ---- durations -------------------------------------------------------------------------------
 if ((SHORT)); then
@@ -859,92 +880,19 @@ cmd="sudo bench/throughput.sh"
 ((SHORT)) && cmd+=" --short"
 [[ -n $ONLY ]] && cmd+=" --paths $ONLY"
 [[ $SIZES != 64,1400 ]] && cmd+=" --sizes $SIZES"
-# bench/report.py renders the tables; the TCP-rung agent paths are registered with it here when
-# it does not know them yet (as agent paths: rows in both tables), and their TLS / plain TCP
-# ratio is added at the end of the report (and of the block it writes into OUT).
-python3 - "$REPO/bench" "$RESULTS" "$cmd" "$OUT" <<'PY'
-import json
-import sys
-
-bench, results, command, out = sys.argv[1:5]
-sys.dont_write_bytecode = True
-sys.path.insert(0, bench)
-import report  # noqa: E402
-
-TCP, TLS = "porthop-agent-tcp", "porthop-agent-tls"
-extra = {TCP: "**porthop fed by its agent over TCP (plain records)**",
-         TLS: "**porthop fed by its agent over TLS**"}
-for path, name in extra.items():
-    if path not in report.NAMES:
-        report.NAMES[path] = name
-        after = [p for p in ("porthop-agent-full", TCP) if p in report.ORDER]
-        report.ORDER.insert(report.ORDER.index(after[-1]) + 1 if after else len(report.ORDER), path)
-    if path not in report.AGENT_PATHS:
-        report.AGENT_PATHS = tuple(report.AGENT_PATHS) + (path,)
-sys.argv = ["report.py", results, "--command", command] + (["--markdown", out] if out else [])
-rc = report.main()
-
-rows = [json.loads(line) for line in open(results) if line.strip()]
-runs = [r for r in rows if "tag" in r]
-short = any(r.get("kind") == "meta" and r.get("short") for r in rows)
-
-
-def find(path, size, kind):
-    found = [r for r in runs if r["path"] == path and r["size"] == size and kind in r["tag"]]
-    return max(found, key=lambda r: r["sink"]["pps"]) if found else None
-
-
-def agent_us(r):  # the agent's CPU per datagram it sent to the server, µs
-    return r["agent_proc_s"] / r["agent_to_server"] * 1e6 if r and r.get("agent_to_server") else None
-
-
-def pair(a, b):
-    return f"{a:.2f} / {b:.2f}" if a is not None and b is not None else "—"
-
-
-lines, notes = [], []
-for size in sorted({r["size"] for r in runs}):
-    tcp, tls = find(TCP, size, "-max"), find(TLS, size, "-max")
-    if not (tcp and tls):
-        continue
-    if not lines:
-        lines += ["", "TLS against plain TCP records on the agent's TCP rung (issue 15's target: TLS at ≥ 0.7× "
-                  "plain TCP at 1400 B" + ("; not judged in the short mode" if short else "") + "):", "",
-                  "| size | offered | plain TCP records | TLS | TLS / plain TCP | agent CPU µs/datagram, TCP / TLS "
-                  "| server relay CPU µs/datagram at 50 % load, TCP / TLS | agent's fallback to TCP took, TCP / TLS |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    r = tls["sink"]["pps"] / tcp["sink"]["pps"] if tcp["sink"]["pps"] else None
-    offered = report.si(tcp["rate"], "pps")
-    if tcp["rate"] != tls["rate"]:
-        offered += " / " + report.si(tls["rate"], "pps")
-    server = pair(report.relay_cpu(find(TCP, size, "-lat")), report.relay_cpu(find(TLS, size, "-lat")))
-    ratio = f"**{r:.2f}×**" if r is not None else "—"
-    lines.append(f"| {size} B | {offered} | {report.si(tcp['sink']['pps'], 'pps')} "
-                 f"| {report.si(tls['sink']['pps'], 'pps')} | {ratio} | {pair(agent_us(tcp), agent_us(tls))} "
-                 f"| {server} | {tcp.get('agent_fallback_s', '?')} s / {tls.get('agent_fallback_s', '?')} s |")
-    for run in (tcp, tls):
-        if run.get("agent_path_end") and not run["agent_path_end"].startswith("tcp/"):
-            notes.append(f"{run['tag']}: the agent ended the run on {run['agent_path_end']}, not on TCP")
-        if run.get("agent_path_changes", "").strip():
-            notes.append(f"{run['tag']}: the agent's path changed during the run ({run['agent_path_changes'].strip()})")
-        if "bad_hop_frame" in run.get("porthop_drops", ""):
-            notes.append(f"{run['tag']}: the server dropped frames from the agent that did not open "
-                         f"({run['porthop_drops'].strip()}; the agent sent {run.get('agent_to_server', '?')})")
-    if size == 1400 and r is not None and r < 0.7 and not short:
-        notes.append(f"at 1400 B TLS carried {r:.2f}× plain TCP's rate, below issue 15's 0.7×")
-for n in notes:
-    lines += ["", f"**Note:** {n}."]
-if lines:
-    block = "\n".join(lines)
-    print(block)
-    if out:
-        doc = open(out).read()
-        if report.END in doc:
-            head, tail = doc.split(report.END, 1)
-            open(out, "w").write(head.rstrip("\n") + "\n\n" + block.lstrip("\n") + "\n" + report.END + tail)
-sys.exit(rc)
-PY
-[[ -n $OUT ]] && log "wrote $OUT"
+# The raw results, kept, are the report's input: bench/report.py redraws tables and charts from them.
+report_in=$RESULTS report_args=(--command "$cmd")
+if [[ -n $RAW ]]; then
+    mkdir -p "$(dirname "$RAW")"
+    cp "$RESULTS" "$RAW"
+    report_in=$RAW
+    [[ -n $OUT ]] && report_args+=(--link-results)
+    log "kept the raw results in $RAW"
+fi
+[[ -n $OUT ]] && report_args+=(--markdown "$OUT")
+[[ -n $CHARTS ]] && report_args+=(--charts "$CHARTS")
+"$REPORT_PYTHON" "$REPO/bench/report.py" "$report_in" "${report_args[@]}"
+[[ -n $OUT ]] && log "wrote $OUT${CHARTS:+ and its charts in $CHARTS}"
 [[ ${BENCH_KEEP_TMP:-0} == 1 ]] && cp "$RESULTS" "$TMP/results.keep.jsonl"
 
 # Pass only if every path that ran moved traffic (no speed is asserted).

@@ -382,3 +382,37 @@ write("native_guard", {
         guard_op(OBSERVE_WG, 0, 0, wg_message(4, 32)),
     ]),
 })
+
+# share_link: links as `porthop invite` writes them (pinned, system CAs, plain TCP, IPv6), and
+# the near misses a scanner or a paste makes.
+KEY = "pgVoYc0TUX3h8cbT-Qfx1rNrukWgP3Qo4i8DJGQL_J4"
+PIN = "sha256/F2NxovFxEjYXnZwSMdPZtwcp90PPXkI%2BQs1QpOny1UY%3D"
+LINK = (f"porthop://vpn.example.org/1?key={KEY}&udp=443,1194,40000-40099&tcp=443&hop=300&tls=1"
+        f"&pin={PIN}&rotate=0&mask=light")
+write("share_link", {
+    "pinned": LINK.encode(),
+    "system_ca": LINK.replace(f"&pin={PIN}", "&sni=www.example.org&ca=system").encode(),
+    "plain_ipv6_label": (f"porthop://[2001:db8::7]/1?key={KEY}&udp=40000&tcp=8443&hop=45&tls=0"
+                         f"&rotate=12000&mask=full#home%20VPN").encode(),
+    "cut_short": LINK[:90].encode(),
+    "version_2": LINK.replace("/1?", "/2?").encode(),
+    "two_pins": (LINK + f"&pin={PIN}").encode(),
+})
+
+# status: the client's /status JSON (first byte odd) and the server's /metrics (even).
+write("status", {
+    "client": b"\x01" + (
+        b'{"path":"tcp/443","hops":3,"fallbacks":1,"climbs":0,"tcp_rotations":2,"rtt_ms":12.500,'
+        b'"to_server_packets":10,"to_server_bytes":1000,"from_server_packets":9,"from_server_bytes":900,'
+        b'"dropped_no_path":2,"dropped_no_local":0,"dropped_send":0,"rejected_frames":0,"dark_ports":[443],'
+        b'"local_client":"127.0.0.1:5555","session":"000000001234abcd","mask":"light","rung":"tls",'
+        b'"path_since":1796639200.500,"udp_blocked_since":1796639100.000,"port_silent":1,"udp_silent":1,'
+        b'"tcp_reset":0,"tcp_freeze":2,"tls_failed":0,"last_freeze_bytes":16384,"recoveries":1,'
+        b'"recovery_seconds_sum":4.500,"recent_changes":[{"at":1796639100.250,"path":"tcp/443",'
+        b'"reason":"all UDP silent -> tcp/443"}]}\n'),
+    "server": b"\x00" + (
+        b'# HELP porthop_build_info x\n# TYPE porthop_build_info gauge\nporthop_build_info{version="0.1.0"} 1\n'
+        b"porthop_start_time_seconds 1796630000.000\nporthop_sessions 3\nporthop_sessions_limit 16384\n"
+        b'porthop_datagrams_total{direction="to_backend"} 20\nporthop_drops_total{reason="empty"} 1\n'
+        b'porthop_agent_attaches_total{result="accepted"} 4\n'),
+})

@@ -20,7 +20,7 @@ seconds=${1:-60}
 shift || true
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${PORTHOP_FUZZ_BUILD:-$root/build-fuzz}
-all_targets=(wg_classify ovpn_classify framing record_lengths mac1 config hoplink hoplink_v2 native_guard stream_start http_head)
+all_targets=(wg_classify ovpn_classify framing record_lengths mac1 config hoplink hoplink_v2 native_guard stream_start http_head share_link status)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2; }

@@ -65,7 +65,7 @@ set(CPACK_DEBIAN_PACKAGE_NAME porthop)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${PORTHOP_DEB_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3, libsodium23, libc-ares2) come from
+# Shared-library dependencies (libc6, libstdc++6, libgcc-s1, libtomlplusplus3, libsodium23, libc-ares2, libqrencode4) come from
 # dpkg-shlibdeps and are appended to these. A static router build (PORTHOP_STATIC, e.g.
 # scripts/cross-build.sh arm64) has none, and dpkg-shlibdeps cannot read a foreign binary's
 # dependencies anyway: adduser (the postinst) is all it needs.

@@ -147,7 +147,7 @@ if [[ $STATIC == 1 ]]; then
     # Static: no program interpreter, hence no shared library at all.
     static_binary() { ! readelf -l "$WORK/root/usr/bin/porthop" | grep -q INTERP; }
 else
-    for dep in libtomlplusplus3 libsodium23 libc-ares2 libc6 libstdc++6 adduser; do
+    for dep in libtomlplusplus3 libsodium23 libc-ares2 libqrencode4 libc6 libstdc++6 adduser; do
         check "Depends names $dep" depends_has "$dep"
     done
 fi

@@ -591,12 +591,16 @@ std::optional<SpkiHash> parse_pin(std::string_view text, std::string& why) {
         return std::nullopt;
     }
     std::string_view b64 = text.substr(impl::kPinPrefix.size());
-    if (!b64.empty() && b64.front() == '/') {
+    Base64Error error;
+    // '/' is a base64 character: about one hash in 64 begins with it ("sha256//..."), so a
+    // doubled slash is curl's form only when what follows it is the 44 characters alone.
+    if (auto hash = decode_base64_32(b64, error)) return hash;
+    if (b64.size() == impl::kPinBase64Size + 1 && b64.front() == '/' &&
+        decode_base64_32(b64.substr(1), error)) {
         why = "a pin has one '/' after sha256 (curl's --pinnedpubkey writes two)" + form;
         return std::nullopt;
     }
-    Base64Error error;
-    if (auto hash = decode_base64_32(b64, error)) return hash;
+    decode_base64_32(b64, error);  // the first attempt's error, for the messages below
     if (error.kind != Base64Error::Kind::length && !error.ends_in_padding) {
         why = "a pin's hash ends in one '='" + form;
         return std::nullopt;

@@ -668,3 +668,17 @@ TEST_CASE("matches_pin: the leaf's SPKI against a set of pins", "[crypto][tls_cr
     CHECK_FALSE(matches_pin(nullptr, std::vector<SpkiHash>{leaf}));
     CHECK(spki_pin(nullptr).empty());
 }
+
+// '/' is a base64 character: about one hash in 64 begins with it, and its pin reads
+// "sha256//...". Found by system.invite with a certificate whose pin did.
+TEST_CASE("parse_pin: a hash whose base64 begins with '/'", "[crypto][tls_credentials]") {
+    porthop::crypto::SpkiHash hash;
+    hash.fill(std::byte{0xff});
+    const auto text = porthop::crypto::format_pin(hash);
+    REQUIRE(text.rfind("sha256//", 0) == 0);
+    std::string why;
+    const auto back = porthop::crypto::parse_pin(text, why);
+    INFO(why);
+    REQUIRE(back);
+    CHECK(*back == hash);
+}

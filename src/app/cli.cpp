@@ -30,17 +30,19 @@ Usage:
                                    agent -> server) and TCP framing, at 64 and 1400 bytes.
                                    --seconds N: each of the six cases runs N seconds (1-60,
                                    default 5: about 35 s in all); --json: a JSON array
-  porthop invite [--config FILE] [--name HOST] [--output FILE] [--no-qr]
+  porthop invite [--config FILE] [--name HOST] [--output FILE [--force]] [--no-qr]
                                    print a share link (porthop://...) for this server's
                                    agents and draw it as a QR code: the server's name, key,
                                    ports, hop interval, TLS pin or CA check, rotation and mask
                                    mode in one line. --name: how clients reach the server
                                    (default: its one listen address); --output FILE: also
-                                   write a complete client configuration (0600). The link
-                                   holds the key: share it only with your own devices
-  porthop import LINK [--output FILE]
+                                   write a complete client configuration (0600; --force
+                                   replaces an existing FILE, keeping its owner and group).
+                                   The link holds the key: share it only with your own devices
+  porthop import LINK [--output FILE [--force]]
                                    write the client configuration a share link stands for
-                                   (to stdout, or to FILE, 0600)
+                                   (to stdout, or to FILE, 0600; --force as for invite, e.g.
+                                   over the packaged /etc/porthop/client.toml)
   porthop status [--config FILE] [--server | --client] [--watch] [--interval SECONDS]
                                    show what the local server and/or client are doing: the
                                    path in use and since when, round-trip time, traffic, path
@@ -111,6 +113,10 @@ CommandLine parse_options(const std::vector<std::string>& args, CommandLine::Act
             if (name == o.name || (!o.alias.empty() && eq == std::string::npos && name == o.alias)) option = &o;
         std::string problem;
         if (option == nullptr) {
+            // A share link holds the key: never echoed, not even in a usage error.
+            if (positional == nullptr && a.rfind("porthop://", 0) == 0)
+                return fail("a share link is not an argument of " + args[0] +
+                            (args[0] == "client" ? " by itself: give it as --link LINK" : "") + " (not shown: it holds the key)");
             if (positional == nullptr || a.rfind("-", 0) == 0) return fail("unknown argument '" + a + "' for " + args[0]);
             problem = positional(cl, a);
         } else if (!!option->value.empty()) {
@@ -136,6 +142,10 @@ constexpr Option kOutput{"--output", "-o", "a file name", [](CommandLine& cl, co
                              cl.output_path = v;
                              return v.empty() ? "--output needs a file name" : "";
                          }};
+constexpr Option kForce{"--force", "", "", [](CommandLine& cl, const std::string&) -> std::string {
+                            cl.force = true;
+                            return "";
+                        }};
 
 std::string set_link(CommandLine& cl, const std::string& v) {
     if (!cl.link.empty()) return "give one link";
@@ -149,7 +159,7 @@ CommandLine parse_client_options(const std::vector<std::string>& args) {
 
 CommandLine parse_invite_options(const std::vector<std::string>& args) {
     return parse_options(args, CommandLine::Action::invite,
-                         {kConfig, kOutput,
+                         {kConfig, kOutput, kForce,
                           {"--name", "", "the server's host name or address",
                            [](CommandLine& cl, const std::string& v) -> std::string {
                                cl.name = v;
@@ -162,7 +172,7 @@ CommandLine parse_invite_options(const std::vector<std::string>& args) {
 }
 
 CommandLine parse_import_options(const std::vector<std::string>& args) {
-    auto cl = parse_options(args, CommandLine::Action::import_link, {kOutput}, set_link);
+    auto cl = parse_options(args, CommandLine::Action::import_link, {kOutput, kForce}, set_link);
     if (cl.action == CommandLine::Action::import_link && cl.link.empty()) {
         cl.action = CommandLine::Action::error;
         cl.error = "import needs a LINK (the porthop://... line `porthop invite` printed)";

@@ -49,7 +49,9 @@ std::optional<crypto::Credentials> kept_certificate(const ServerConfig& server, 
                                                     Invite& out) {
     std::string state_file = state_file_of(server);
     std::error_code ec;
-    if (state_file.empty() && std::filesystem::exists(self_signed_path(packaged), ec)) state_file = packaged;
+    // The packaged unit's directory is the service's own (0700): a permission error there is
+    // "look there" too, so that the message names it.
+    if (state_file.empty() && (std::filesystem::exists(self_signed_path(packaged), ec) || ec)) state_file = packaged;
     if (state_file.empty()) {
         out.error = "the server makes a new self-signed certificate at every start when it has no state_file, so no "
                     "pin can be given out: set [server] state_file (the certificate is kept beside it), or tls_cert "
@@ -57,7 +59,13 @@ std::optional<crypto::Credentials> kept_certificate(const ServerConfig& server, 
         return std::nullopt;
     }
     const auto path = self_signed_path(state_file);
-    if (!std::filesystem::exists(path, ec)) {
+    const bool there = std::filesystem::exists(path, ec);
+    if (ec) {  // not "absent": a directory this user may not look into (the service's own, 0700)
+        out.error = "cannot look for the server's certificate " + path + ": " + ec.message() +
+                    " (run porthop invite as root, or as the server's user)";
+        return std::nullopt;
+    }
+    if (!there) {
         out.error = "no self-signed certificate in " + path + " yet: start the server once (it makes one and keeps it " +
                     "there), then run porthop invite again";
         return std::nullopt;

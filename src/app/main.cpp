@@ -26,8 +26,8 @@
 #include "porthop/app/qr_text.hpp"
 #include "porthop/app/secret_file.hpp"
 #include "porthop/app/share_link.hpp"
+#include "porthop/app/status_command.hpp"
 #include "porthop/app/status_fetch.hpp"
-#include "porthop/app/status_view.hpp"
 #include "porthop/base/log.hpp"
 #include "porthop/app/metrics_http.hpp"
 #include "porthop/app/metrics_text.hpp"
@@ -546,12 +546,12 @@ int invite(const app::CommandLine& cl) {
     for (const auto& note : made.notes) std::cerr << "porthop invite: " << note << "\n";
     if (!cl.output_path.empty()) {
         if (auto problem = app::write_secret_file(cl.output_path, app::client_file(*made.link, app::Config{}),
-                                                  app::Existing::keep);
+                                                  cl.force ? app::Existing::take_over : app::Existing::keep);
             !problem.empty()) {
             std::cerr << "porthop invite: " << problem << "\n";
             return 1;
         }
-        std::cerr << "porthop invite: wrote the client configuration to " << cl.output_path << " (0600)\n";
+        std::cerr << "porthop invite: wrote the client configuration to " << cl.output_path << "\n";
     }
     const auto text = app::encode(*made.link);
     std::cout << text << "\n";
@@ -579,94 +579,47 @@ int import_link(const app::CommandLine& cl) {
         std::cout << text;
         return std::cout.flush() ? 0 : 1;
     }
-    if (auto problem = app::write_secret_file(cl.output_path, text, app::Existing::keep); !problem.empty()) {
+    if (auto problem = app::write_secret_file(cl.output_path, text,
+                                              cl.force ? app::Existing::take_over : app::Existing::keep);
+        !problem.empty()) {
         std::cerr << "porthop import: " << problem << "\n";
         return 1;
     }
-    std::cerr << "porthop import: wrote " << cl.output_path << " (0600); run: porthop client --config "
+    std::cerr << "porthop import: wrote " << cl.output_path << "; run: porthop client --config "
               << cl.output_path << "\n";
     return 0;
 }
 
 // `porthop status`: the local server's and client's endpoints, read and shown once, or again
-// every interval with --watch (until Ctrl-C). Exit 1 when none of the endpoints asked for
-// answers (the last reading, with --watch).
+// every interval with --watch (until Ctrl-C: the loop does not end by itself). Exit 1 when
+// none of the endpoints asked for answers.
 int status(const app::CommandLine& cl) {
     auto loaded = load(cl.config_path);
     print_report(loaded);
     if (!loaded.ok()) return 1;
-    const auto& config = loaded.config;
-    using Role = app::CommandLine::Role;
-    struct Endpoint {
-        bool client;
-        app::MetricsConfig where;
-    };
-    std::vector<Endpoint> endpoints;
-    if (cl.status_role != Role::server) endpoints.push_back({true, config.client_metrics});
-    if (cl.status_role != Role::client) endpoints.push_back({false, config.metrics});
+    app::StatusCommand command(loaded.config, cl.status_role,
+                               [](const std::string& host, std::uint16_t port, const std::string& target,
+                                  std::string& why) {
+                                   return app::http_get(host, port, target, std::chrono::milliseconds{2000}, why);
+                               });
     const bool tty = ::isatty(STDOUT_FILENO) == 1;
     const char* no_colour = std::getenv("NO_COLOR");
-    std::optional<app::ClientReading> client_before;
-    std::optional<app::ServerReading> server_before;
     for (bool first = true;; first = false) {
         const auto wall = std::chrono::system_clock::now();
-        app::ViewOptions view;
-        view.now = std::chrono::duration<double>(wall.time_since_epoch()).count();
         const std::time_t t = std::chrono::system_clock::to_time_t(wall);
         std::tm local{};
         localtime_r(&t, &local);
-        view.utc_offset = static_cast<int>(local.tm_gmtoff);
-        view.colour = tty && (no_colour == nullptr || *no_colour == '\0');
-        view.interval = cl.interval_seconds;
-        std::string screen, problems;
-        bool any = false;
-        for (const auto& e : endpoints) {
-            const std::string target = e.client ? "/status" : "/metrics";
-            const std::string url = "http://" + e.where.listen.host + ":" + std::to_string(e.where.listen.port) + target;
-            const char* who = e.client ? "client" : "server";
-            if (!e.where.enabled) {
-                if (cl.status_role != Role::any)
-                    problems += std::string("porthop status: the ") + who + "'s status endpoint is off in " +
-                                config.source + "\n";
-                continue;
-            }
-            std::string why;
-            const auto body = app::http_get(e.where.listen.host, e.where.listen.port, target,
-                                            std::chrono::milliseconds{2000}, why);
-            if (body && e.client) {
-                if (auto r = app::parse_client_status(*body, why)) {
-                    screen += (screen.empty() ? "" : "\n") +
-                              app::render_client(*r, client_before ? &*client_before : nullptr, url, view);
-                    client_before = std::move(r);
-                    any = true;
-                    continue;
-                }
-            } else if (body) {
-                if (auto r = app::parse_server_metrics(*body, why)) {
-                    screen += (screen.empty() ? "" : "\n") +
-                              app::render_server(*r, server_before ? &*server_before : nullptr, url, view);
-                    server_before = std::move(r);
-                    any = true;
-                    continue;
-                }
-            }
-            // Without --server/--client, an endpoint that is not there is just not running here.
-            if (cl.status_role != Role::any || cl.watch)
-                problems += std::string("porthop status: no porthop ") + who + " at " + url + ": " + why + "\n";
-        }
-        if (!any && cl.status_role == Role::any && problems.empty())
-            problems = "porthop status: neither a porthop client nor a server answers here (" +
-                       std::string("client: ") + config.client_metrics.listen.host + ":" +
-                       std::to_string(config.client_metrics.listen.port) + ", server: " + config.metrics.listen.host +
-                       ":" + std::to_string(config.metrics.listen.port) +
-                       "; other addresses: --config FILE with their [client_metrics] / [metrics] listen)\n";
-        if (cl.watch && tty) std::cout << "\x1b[H\x1b[2J";  // the view replaces the last one
-        else if (cl.watch && !first) std::cout << "\n";
-        std::cout << screen;
-        if (cl.watch) std::cout << problems;
-        else std::cerr << problems;
+        const auto screen = command.refresh(std::chrono::duration<double>(wall.time_since_epoch()).count(),
+                                            static_cast<int>(local.tm_gmtoff),
+                                            tty && (no_colour == nullptr || *no_colour == '\0'));
+        if (cl.watch && tty)
+            std::cout << "\x1b[H\x1b[2J";  // the view replaces the last one
+        else if (cl.watch && !first)
+            std::cout << "\n";
+        std::cout << screen.view;
+        (cl.watch ? std::cout : std::cerr) << screen.problems;
         std::cout.flush();
-        if (!cl.watch) return any ? 0 : 1;
+        if (!cl.watch) return screen.any ? 0 : 1;
         std::this_thread::sleep_for(std::chrono::seconds{cl.interval_seconds});
     }
 }

@@ -15,6 +15,7 @@ namespace {
 constexpr std::uint64_t kMaxRotateBytes = 1'000'000'000'000;  // as [client] tcp_rotate_bytes
 constexpr std::size_t kMaxLabel = 64;
 constexpr std::size_t kMaxLink = 4096;  // far above any real link; bounds what is parsed
+constexpr std::size_t kMaxPins = 4;     // a key and its rollover need two; bounds the re-encoding
 
 bool unreserved(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -61,6 +62,28 @@ std::optional<std::string> unescape(std::string_view text) {
     return out;
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF): a label
+// goes into a TOML comment, and a TOML file must be UTF-8.
+bool valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        // Continuation bytes after the lead: 0-3 (4: a stray continuation byte, or 0xF8-0xFF).
+        const std::size_t n = b < 0x80 ? 0 : (b >> 5) == 0x6 ? 1 : (b >> 4) == 0xE ? 2 : (b >> 3) == 0x1E ? 3 : 4;
+        if (n == 4 || text.size() - i <= n) return false;
+        std::uint32_t cp = n == 0 ? b : b & (0x3Fu >> n);
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto c = static_cast<unsigned char>(text[i + k]);
+            if ((c >> 6) != 0x2) return false;
+            cp = (cp << 6) | (c & 0x3Fu);
+        }
+        constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 // The hop-link key as unpadded base64url: 43 characters that need no escaping.
 std::string key_text(const crypto::HopKey& key) {
     std::string text = crypto::format_hop_key(key);
@@ -80,9 +103,9 @@ std::optional<crypto::HopKey> parse_key_text(std::string_view text, std::string&
     std::replace(standard.begin(), standard.end(), '-', '+');
     std::replace(standard.begin(), standard.end(), '_', '/');
     standard += '=';
-    std::string inner;
+    std::string inner;  // names the standard alphabet and positions in the converted text: not shown
     auto key = crypto::parse_hop_key(standard, inner);
-    if (!key) why = "is not a hop-link key: " + inner;
+    if (!key) why = "is not a hop-link key (its last character carries bits that no key has: a typo?)";
     return key;
 }
 
@@ -166,7 +189,8 @@ public:
             return fail("version", "is missing: a porthop link starts porthop://HOST/" +
                                        std::to_string(kShareLinkVersion) + "?");
         const auto v = parse_digits(path.substr(1), 1'000'000);
-        if (!v) return fail("version", "'" + std::string(path.substr(1)) + "' is not a link version");
+        // Not quoted: without its '?' the rest of the link, key and all, would be.
+        if (!v) return fail("version", "is not a number after HOST/ (is the '?' before the fields missing?)");
         if (*v != kShareLinkVersion)
             return fail("version", "this is a version " + std::to_string(*v) + " link; this porthop (" +
                                        PORTHOP_VERSION + ") reads version " + std::to_string(kShareLinkVersion) +
@@ -186,6 +210,7 @@ public:
             if (item.empty()) continue;
             const auto eq = item.find('=');
             const auto name = item.substr(0, eq);
+            if (name.empty()) return fail("link", "has a value without a field name ('&=...')");
             if (std::find(kFields.begin(), kFields.end(), name) == kFields.end())
                 return fail(std::string(name), "is not a field of a version " + std::to_string(kShareLinkVersion) +
                                                    " link");
@@ -193,6 +218,8 @@ public:
             auto value = unescape(item.substr(eq + 1));
             if (!value) return fail(std::string(name), "has a broken %-escape");
             if (name != "pin" && fields.count(name)) return fail(std::string(name), "is given twice");
+            if (name == "pin" && fields.count(name) == kMaxPins)
+                return fail("pin", "is given more than " + std::to_string(kMaxPins) + " times");
             fields.emplace(std::string(name), std::move(*value));
         }
         for (auto name : kRequired)
@@ -266,6 +293,7 @@ public:
         if (std::any_of(value->begin(), value->end(),
                         [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
             return fail("label", "holds control characters");
+        if (!valid_utf8(*value)) return fail("label", "is not UTF-8 text");
         out.label = std::move(*value);
         return true;
     }
@@ -340,7 +368,8 @@ std::optional<ShareLink> decode_share_link(std::string_view text, ShareLinkError
 
     ShareLink link;
     Fields fields;
-    if (!d.authority(authority, link) || !d.version(path) || !d.query(query, fields) || !d.values(fields, link) ||
+    // The version first: a later version may change everything after it.
+    if (!d.version(path) || !d.authority(authority, link) || !d.query(query, fields) || !d.values(fields, link) ||
         !d.label(fragment, link))
         return std::nullopt;
     return link;

@@ -49,7 +49,15 @@ constexpr const char* kRed = "31";
 constexpr const char* kBold = "1";
 constexpr const char* kDim = "2";
 
+// Times and amounts come from whatever answers on the port: bounded before any conversion to
+// an integer (a double beyond the integer's range converts to undefined behaviour).
+constexpr double kLatestTime = 1e11;    // Unix seconds, the year 5138
+constexpr double kLargestCount = 1e18;  // below 2^63
+
+bool sane_time(double t) { return std::isfinite(t) && t >= 0 && t <= kLatestTime; }
+
 std::string clock_time(double unix_seconds, const ViewOptions& o) {
+    if (!sane_time(unix_seconds)) return "--:--:--";
     const auto t = static_cast<std::time_t>(unix_seconds) + o.utc_offset;
     std::tm tm{};
     gmtime_r(&t, &tm);
@@ -102,6 +110,7 @@ const char* kDropWords[][2] = {
 const char* kBlockingWords[][2] = {
     {"port_silent", "UDP port went silent"}, {"udp_silent", "all UDP silent"}, {"tcp_reset", "TCP reset"},
     {"tcp_freeze", "TCP froze"},             {"tls_failed", "TLS failed"},
+    {"tcp_no_answer", "TCP not answered"},
 };
 
 }  // namespace
@@ -119,7 +128,7 @@ std::string human_bytes(double bytes) {
 }
 
 std::string human_duration(double seconds) {
-    const auto s = static_cast<std::uint64_t>(std::max(0.0, seconds));
+    const auto s = static_cast<std::uint64_t>(std::isfinite(seconds) ? std::clamp(seconds, 0.0, kLatestTime) : 0.0);
     char text[48];
     if (s < 60)
         std::snprintf(text, sizeof text, "%llu s", static_cast<unsigned long long>(s));
@@ -151,9 +160,14 @@ std::optional<ClientReading> parse_client_status(std::string_view text, std::str
     r.path = text_of(o, "path");
     r.rung = text_of(o, "rung");
     if (r.rung.empty()) r.rung = r.path.rfind("udp/", 0) == 0 ? "udp" : r.path.rfind("tcp/", 0) == 0 ? "tcp" : "none";
-    r.path_since = number_of(o, "path_since", 0);
-    r.udp_blocked_since = number_of(o, "udp_blocked_since", 0);
+    const auto time_of = [&](const json::object& from, std::string_view key) {
+        const double t = number_of(from, key, 0);
+        return sane_time(t) ? t : 0.0;
+    };
+    r.path_since = time_of(o, "path_since");
+    r.udp_blocked_since = time_of(o, "udp_blocked_since");
     r.rtt_ms = number_of(o, "rtt_ms", -1);
+    if (!std::isfinite(r.rtt_ms) || r.rtt_ms < 0 || r.rtt_ms > 1e9) r.rtt_ms = -1;
     r.hops = count_of(o, "hops");
     r.fallbacks = count_of(o, "fallbacks");
     r.climbs = count_of(o, "climbs");
@@ -169,6 +183,8 @@ std::optional<ClientReading> parse_client_status(std::string_view text, std::str
     r.last_freeze_bytes = count_of(o, "last_freeze_bytes");
     r.recoveries = count_of(o, "recoveries");
     r.recovery_seconds_sum = number_of(o, "recovery_seconds_sum", 0);
+    if (!std::isfinite(r.recovery_seconds_sum) || r.recovery_seconds_sum < 0 || r.recovery_seconds_sum > kLatestTime)
+        r.recovery_seconds_sum = 0;
     if (const auto* d = o.if_contains("dark_ports"); d && d->is_array())
         for (const auto& p : d->as_array())
             if (p.is_int64() && p.as_int64() > 0 && p.as_int64() < 65536)
@@ -179,7 +195,7 @@ std::optional<ClientReading> parse_client_status(std::string_view text, std::str
     if (const auto* c = o.if_contains("recent_changes"); c && c->is_array())
         for (const auto& item : c->as_array())
             if (item.is_object())
-                r.recent_changes.push_back({number_of(item.as_object(), "at", 0), text_of(item.as_object(), "path"),
+                r.recent_changes.push_back({time_of(item.as_object(), "at"), text_of(item.as_object(), "path"),
                                             text_of(item.as_object(), "reason")});
     return r;
 }
@@ -253,8 +269,11 @@ std::string diagnosis(const ClientReading& r, const ViewOptions& o) {
     const auto tls = r.blocking.count("tls_failed") ? r.blocking.at("tls_failed") : 0;
     if (tls > 0 && r.rung != "tls") out += "; TLS handshakes failed " + std::to_string(tls) + " times";
     if (resets > 0 && r.rung == "udp") out += "; TCP connections were reset " + std::to_string(resets) + " times";
-    if (r.udp_blocked_since == 0 && r.dark_ports.empty() && r.rung == "udp" && resets == 0 && tls == 0)
-        out += "; no blocking seen";
+    if (r.udp_blocked_since == 0 && r.dark_ports.empty() && r.rung == "udp" && resets == 0 && tls == 0) {
+        std::uint64_t seen = 0;
+        for (const auto& [kind, count] : r.blocking) seen += count;
+        out += seen == 0 ? "; no blocking seen" : "; no blocking now";
+    }
     return out;
 }
 
@@ -326,7 +345,12 @@ std::string render_server(const ServerReading& r, const ServerReading* before, s
     if (const double started = r.sum("porthop_start_time_seconds"); started > 0)
         out += ", up " + human_duration(o.now - started);
     out += "\n";
-    const auto n = [](double v) { return thousands(static_cast<std::uint64_t>(std::llround(v))); };
+    const auto n = [](double v) {
+        if (std::isfinite(v) && v >= 0 && v < kLargestCount) return thousands(static_cast<std::uint64_t>(std::llround(v)));
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", v);
+        return std::string(text);
+    };
     out += row("sessions", n(r.sum("porthop_sessions")) + " of " + n(r.sum("porthop_sessions_limit")) +
                                ", TCP connections " + n(r.sum("porthop_tcp_connections")) + " of " +
                                n(r.sum("porthop_tcp_connections_limit")) + "; porthop clients opened " +

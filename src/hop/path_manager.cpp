@@ -87,7 +87,9 @@ void PathManager::on_ack(Clock::time_point now, Path path, microseconds rtt) {
 
     if (path == active_) {
         if (health_.dark) {
-            // A late answer from the path we gave up on: it works, so stop looking.
+            // A late answer from the path we gave up on: it works, so stop looking. The outage
+            // ends here, on the old path.
+            if (search_.on && search_.origin != Origin::start) recoveries_.add(now - search_.outage_began);
             search_.on = false;
             health_.dark = false;
             ++campaign_;
@@ -267,6 +269,7 @@ void PathManager::run_search(Clock::time_point now, std::uint64_t epoch, std::ve
     if (tcp_.role != TcpRole::setup) return;  // on_tcp_down set restart; nothing else gets here
     if (now >= tcp_.deadline) {
         // Not up, or up without an ack, in time: counts as down. UDP again, all ports.
+        ++blocking_.tcp_no_answer;
         out.push_back(action(PathAction::Kind::close_tcp, tcp_path()));
         tcp_ = Tcp{};
         search_.ignore_backoff = true;
@@ -496,6 +499,7 @@ PathStatus PathManager::status(Clock::time_point now) const {
     s.rtt = rtt_;
     s.blocking = blocking_;
     s.recoveries = recoveries_;
+    s.lost = active_.kind != Path::Kind::none && health_.dark;
     const auto& ports = schedule_.ports();
     for (std::size_t i = 0; i < ports.size(); ++i)
         if (now < ports_[i].backoff_until) s.dark_ports.push_back(ports[i]);

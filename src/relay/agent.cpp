@@ -93,10 +93,12 @@ public:
         s.mask = hop::v2::to_string(codec_.sealing().bulk);
         s.port_silent = ps.blocking.port_silent;
         s.udp_silent = ps.blocking.udp_silent;
-        // A TCP path gone dark is a frozen connection too (counters_ has the rotations').
-        s.tcp_freeze = counters_.tcp_freeze + ps.blocking.tcp_silent;
+        s.tcp_no_answer = ps.blocking.tcp_no_answer;
         s.recoveries = ps.recoveries;
-        s.rung = ps.active.kind == hop::Path::Kind::udp   ? "udp"
+        // A path gone dark carries nothing while the next is looked for.
+        if (ps.lost) s.path = "none";
+        s.rung = ps.lost                                  ? "none"
+                 : ps.active.kind == hop::Path::Kind::udp ? "udp"
                  : ps.active.kind == hop::Path::Kind::tcp ? (opt_.tls ? "tls" : "tcp")
                                                           : "none";
         return s;
@@ -133,8 +135,6 @@ public:
         drive();
     }
     void on_tcp_down(AgentTcpPath& path, const std::string& why, TcpEnd end) override {
-        if (end == TcpEnd::refused || end == TcpEnd::reset) ++counters_.tcp_reset;
-        if (end == TcpEnd::tls_failed) ++counters_.tls_failed;
         // A certificate the agent refuses is a setup problem the operator must see (a wrong
         // pin, an expired certificate): warned once per reason, not per retry.
         if (why.starts_with("TLS: ") && why != last_tls_warning_) {
@@ -144,6 +144,7 @@ public:
             base::log_debug("tcp/" + std::to_string(opt_.tcp_port) + ": " + why);
         }
         if (&path == tcp_next_.get()) {  // the replacement failed: the old one goes on, retried later
+            count_failure(end);
             tcp_next_.reset();
             rotate_after_ = Clock::now() + opt_.rotation.stall;
             return;
@@ -159,6 +160,7 @@ public:
             promote_next();
             return;
         }
+        count_failure(end);
         tcp_.reset();
         paths_.on_tcp_down(Clock::now());
         drive();
@@ -366,8 +368,8 @@ private:
         const auto now = Clock::now();
         actions_.clear();
         const auto next = paths_.poll(now, epoch(), actions_);
+        note_blocking();
         for (const auto& action : actions_) execute(action, now);
-        note_udp_silence();
         maybe_rotate(now);
         // Re-arm only for an earlier deadline: the path manager's next wakeup moves later with
         // every packet, and re-arming per batch would cost a timer operation (and handler
@@ -416,13 +418,25 @@ private:
         if (action.path.kind == hop::Path::Kind::udp) counters_.udp_blocked_since = 0;
     }
 
-    // The path manager found no UDP port answering (counted there): since now, until UDP is back.
-    void note_udp_silence() {
-        const auto seen = paths_.blocking().udp_silent;
-        if (seen == udp_silences_seen_) return;
-        udp_silences_seen_ = seen;
-        if (counters_.udp_blocked_since == 0)
+    // What the path manager's last poll found (counted there), before its actions run (a dark
+    // TCP path's connection is still tcp_ then): no UDP port answering (UDP is blocked from
+    // now until a UDP path carries the tunnel again), or the TCP path silent (its connection
+    // froze, unless a stalled rotation already counted it).
+    void note_blocking() {
+        const auto& seen = paths_.blocking();
+        if (seen.udp_silent != blocking_seen_.udp_silent && counters_.udp_blocked_since == 0)
             counters_.udp_blocked_since = std::chrono::duration<double>(opt_.wall_clock().time_since_epoch()).count();
+        if (seen.tcp_silent != blocking_seen_.tcp_silent && tcp_ && tcp_->first_freeze()) ++counters_.tcp_freeze;
+        blocking_seen_ = seen;
+        // Also a late answer from a UDP path given up on (no switch): UDP works.
+        if (paths_.active().kind == hop::Path::Kind::udp && !paths_.lost()) counters_.udp_blocked_since = 0;
+    }
+
+    // A connection of the TCP path (or its replacement) that failed, as blocking: refused,
+    // reset or unreachable; a TLS handshake that failed. Not the replaced ones' ends.
+    void count_failure(TcpEnd end) {
+        if (end == TcpEnd::refused || end == TcpEnd::reset) ++counters_.tcp_reset;
+        if (end == TcpEnd::tls_failed) ++counters_.tls_failed;
     }
 
     // On `path`, or on TCP through `via` (a replacement connection) instead of tcp_.
@@ -462,7 +476,7 @@ private:
                        " -> a new connection");
         ++counters_.tcp_rotations;
         if (due == hop::Rotation::stalled) {
-            ++counters_.tcp_freeze;
+            if (tcp_->first_freeze()) ++counters_.tcp_freeze;
             counters_.last_freeze_bytes = a.received_bytes;
         }
         last_rotation_ = now;
@@ -527,7 +541,7 @@ private:
     Clock::time_point rotate_after_{};
     Clock::time_point last_rotation_{};
     std::string last_tls_warning_;
-    std::uint64_t udp_silences_seen_ = 0;  // paths_.blocking().udp_silent already noted
+    hop::Blocking blocking_seen_;  // paths_.blocking() as note_blocking last saw it
     std::uint64_t tcp_connections_ = 0;  // connections made: names the TCP path's flow
     hop::FlowPadding opening_;           // the first data frames on each new flow
     std::vector<hop::PathAction> actions_;

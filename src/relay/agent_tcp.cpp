@@ -13,6 +13,20 @@ AgentTcpPath::AgentTcpPath(asio::io_context& io, Handler& handler, std::size_t m
                            crypto::LengthMask read, std::optional<TlsClient> tls)
     : io_(io), handler_(handler), max_frame_(max_frame), sent_(sent), read_(read), tls_(std::move(tls)) {}
 
+namespace {
+
+// A refusal or an ICMP reject of the connect is a firewall's answer as much as a reset is.
+TcpEnd connect_end(const boost::system::error_code& ec) {
+    if (!ec) return TcpEnd::tls_failed;  // connect_stream: no code for a TLS failure
+    if (ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
+        ec == asio::error::network_unreachable)
+        return TcpEnd::refused;
+    if (ec == asio::error::connection_reset) return TcpEnd::reset;
+    return TcpEnd::other;
+}
+
+}  // namespace
+
 void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
     // Reads take whatever has arrived, up to a frame beyond the longest one.
     const std::size_t room = wire::kFrameHeaderSize + max_frame_;
@@ -23,10 +37,7 @@ void AgentTcpPath::connect(const asio::ip::tcp::endpoint& server) {
             self->connecting_.reset();
             if (self->closed_) return;
             if (!error.empty()) {
-                self->fail(error, !connect_error                                      ? TcpEnd::tls_failed
-                                  : connect_error == asio::error::connection_refused ? TcpEnd::refused
-                                  : connect_error == asio::error::connection_reset   ? TcpEnd::reset
-                                                                                     : TcpEnd::other);
+                self->fail(error, connect_end(connect_error));
                 return;
             }
             self->stream_ = std::move(stream);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "porthop/hop/tcp_rotation.hpp"
 #include "porthop/net/framed_stream.hpp"
@@ -20,7 +21,7 @@ namespace porthop::relay {
 
 // How a connection ended, as far as blocking goes (the agent's diagnosis counts these).
 enum class TcpEnd : std::uint8_t {
-    refused,     // the connect was refused (a RST to the SYN)
+    refused,     // the connect was refused (a RST to the SYN), or the host or network unreachable
     reset,       // reset once up (or during the connect)
     tls_failed,  // the TLS handshake failed (a refused certificate, a reset or silence during it)
     closed,      // the server closed it
@@ -63,6 +64,9 @@ public:
     // session to it, and close the one it replaces, from then on).
     void mark_attached() noexcept { attached_ = true; }
     bool attached() const noexcept { return attached_ && up(); }
+    // True the first time only: the agent counts a connection that froze once, however many
+    // signs of it it sees (a stalled rotation, then the path going dark).
+    bool first_freeze() noexcept { return !std::exchange(freeze_counted_, true); }
 
 private:
     // net::FrameHandler
@@ -82,6 +86,7 @@ private:
     hop::TcpActivity activity_{{}, std::chrono::steady_clock::time_point::min(), 0};
     bool closed_ = false;
     bool attached_ = false;
+    bool freeze_counted_ = false;
     net::QueueBudget budget_{net::FrameQueue::kMaxBytes};  // one connection: its own queue is the bound
     std::shared_ptr<OutgoingStream> connecting_;           // until connected
     std::unique_ptr<net::FrameChannel> stream_;            // set once connected

@@ -1,7 +1,7 @@
 // The command line: `porthop server [--config FILE]`, `porthop client [--config FILE]
 // [--link LINK]`, `porthop check-config FILE`, `porthop genkey`, `porthop bench [--seconds N]
-// [--json]`, `porthop invite [--config FILE] [--name HOST] [--output FILE] [--no-qr]`,
-// `porthop import LINK [--output FILE]`, `porthop status [--config FILE] [--server|--client]
+// [--json]`, `porthop invite [--config FILE] [--name HOST] [--output FILE [--force]] [--no-qr]`,
+// `porthop import LINK [--output FILE [--force]]`, `porthop status [--config FILE] [--server|--client]
 // [--watch] [--interval SECONDS]`, `porthop --help`, `porthop --version`.
 #pragma once
 
@@ -20,6 +20,7 @@ struct CommandLine {
     // the client configuration to write, and whether to draw the QR code.
     std::string name;
     std::string output_path;  // invite, import: "" for none / stdout
+    bool force = false;       // invite, import: replace an existing output_path
     bool qr = true;
     // status: which endpoint (both: whichever answer), refreshed every interval with --watch.
     enum class Role { any, server, client } status_role = Role::any;

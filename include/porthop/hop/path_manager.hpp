@@ -173,6 +173,7 @@ struct Blocking {
     std::uint64_t port_silent = 0;  // a UDP port went dark (the active one, or a hop's target)
     std::uint64_t udp_silent = 0;   // no UDP port answered: the agent went to TCP
     std::uint64_t tcp_silent = 0;   // the TCP path went dark without closing
+    std::uint64_t tcp_no_answer = 0;  // a TCP connection not up, or its attach unanswered, in time
 };
 
 struct PathStatus {
@@ -184,6 +185,9 @@ struct PathStatus {
     std::vector<std::uint16_t> dark_ports;  // UDP ports in backoff now, ascending
     Blocking blocking;
     Recoveries recoveries;
+    // `active` went dark (or its connection closed) and the search for another is on: no path
+    // carries the tunnel now, though data still goes out on `active` in case it comes back.
+    bool lost = false;
 };
 
 class PathManager {
@@ -209,6 +213,7 @@ public:
     Path active() const noexcept;
     PathStatus status(Clock::time_point now) const;
     const Blocking& blocking() const noexcept { return blocking_; }
+    bool lost() const noexcept { return active_.kind != Path::Kind::none && health_.dark; }
 
 private:
     enum class Origin : std::uint8_t { start, udp_dark, tcp_dark, tcp_closed };

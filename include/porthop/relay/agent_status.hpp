@@ -36,12 +36,14 @@ namespace porthop::relay {
     /* what looked like blocking (hop/path_manager.hpp's Blocking, and what the agent sees) */              \
     X(port_silent, blocking, "porthop_client_blocking_events_total", "kind=\"port_silent\"",                 \
       "What looked like blocking: port_silent = a UDP port went dark, udp_silent = no UDP port answered, "   \
-      "tcp_reset = a TCP connection refused or reset, tcp_freeze = a TCP connection stopped bringing data, " \
-      "tls_failed = a TLS handshake failed.", "", "")                                                        \
+      "tcp_reset = a TCP connection refused, reset or unreachable, tcp_freeze = a TCP connection stopped "     \
+      "bringing data, tls_failed = a TLS handshake failed, tcp_no_answer = a TCP connection not up or not "  \
+      "answered in time.", "", "")                                                        \
     X(udp_silent, blocking, "porthop_client_blocking_events_total", "kind=\"udp_silent\"", "", "", "")      \
     X(tcp_reset, blocking, "porthop_client_blocking_events_total", "kind=\"tcp_reset\"", "", "", "")        \
     X(tcp_freeze, blocking, "porthop_client_blocking_events_total", "kind=\"tcp_freeze\"", "", "", "")      \
     X(tls_failed, blocking, "porthop_client_blocking_events_total", "kind=\"tls_failed\"", "", "", "")      \
+    X(tcp_no_answer, blocking, "porthop_client_blocking_events_total", "kind=\"tcp_no_answer\"", "", "", "") \
     X(to_server_packets, traffic, "porthop_client_datagrams_total", "direction=\"to_server\"",               \
       "Datagrams carried, by direction.", ", to server ", " pkts")                                           \
     X(to_server_bytes, traffic, "porthop_client_payload_bytes_total", "direction=\"to_server\"",             \

@@ -225,6 +225,9 @@ TEST_CASE("parse_command_line: invite, import, client --link, status", "[app][cl
     CHECK(cl.config_path == "c.toml");
     CHECK(parse_command_line({"status", "--server"}).status_role == CommandLine::Role::server);
     CHECK(parse_command_line({"import", "--help"}).action == Action::help);
+    CHECK(parse_command_line({"import", "porthop://x", "-o", "c.toml", "--force"}).force);
+    CHECK(parse_command_line({"invite", "--output", "c.toml", "--force"}).force);
+    CHECK_FALSE(parse_command_line({"invite", "--output", "c.toml"}).force);
 }
 
 TEST_CASE("parse_command_line: invite, import, client --link, status refusals", "[app][cli]") {
@@ -250,6 +253,11 @@ TEST_CASE("parse_command_line: invite, import, client --link, status refusals", 
         {{"status", "--interval", "3601"}, "--interval takes whole seconds from 1 to 3600, not '3601'"},
         {{"status", "--interval"}, "--interval needs a number of seconds"},
         {{"status", "extra"}, "unknown argument 'extra' for status"},
+        // A link holds the key: a usage error never shows it.
+        {{"client", "porthop://h/1?key=secret"}, "a share link is not an argument of client by itself: give it as --link "
+                                                 "LINK (not shown: it holds the key)"},
+        {{"server", "porthop://h/1?key=secret"}, "a share link is not an argument of server (not shown: it holds the key)"},
+        {{"invite", "--force=1"}, "--force takes no value"},
     };
     for (const auto& row : rows) {
         std::string joined;

@@ -148,12 +148,25 @@ TEST_CASE("secret file: 0600, and an existing file kept", "[app][invite]") {
     CHECK(app::write_secret_file(path, "one\n", app::Existing::keep).empty());
     CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
     CHECK_THAT(app::write_secret_file(path, "two\n", app::Existing::keep), Catch::Contains("exists"));
+    // A planted file or symlink with the old fixed temporary name is not written through.
+    fs::create_symlink("/nonexistent-target", path + ".tmp");
     std::ifstream in(path);
     std::string line;
     std::getline(in, line);
     CHECK(line == "one");
-    CHECK_FALSE(fs::exists(path + ".tmp"));
+    CHECK(fs::is_symlink(path + ".tmp"));
+    fs::remove(path + ".tmp");
     CHECK(app::write_secret_file(path, "two\n", app::Existing::replace).empty());
+    // take_over: the existing file's group and mode stay, without any bit for others.
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    CHECK(app::write_secret_file(path, "three\n", app::Existing::take_over).empty());
+    CHECK((fs::status(path).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+    // No temporary file is left behind, whatever happened.
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
+    CHECK(files == 1);
     CHECK_THAT(app::write_secret_file((dir.path / "no" / "x").string(), "x", app::Existing::keep),
                Catch::Contains("No such file"));
 }

@@ -61,6 +61,7 @@ relay::AgentStatus distinct_agent_status() {
     st.tcp_reset = 9;
     st.tcp_freeze = 10;
     st.tls_failed = 11;
+    st.tcp_no_answer = 12;
     st.rung = "udp";
     st.path_since = 1796639200.5;
     st.last_freeze_bytes = 16384;
@@ -216,7 +217,7 @@ TEST_CASE("client status: the line and the JSON, exactly", "[app][metrics]") {
           "\"dark_ports\":[443,1194],\"local_client\":\"127.0.0.1:5555\","
           "\"session\":\"000000001234abcd\",\"mask\":\"full\",\"rung\":\"udp\",\"path_since\":1796639200.500,"
           "\"udp_blocked_since\":0.000,\"port_silent\":7,\"udp_silent\":8,\"tcp_reset\":9,\"tcp_freeze\":10,"
-          "\"tls_failed\":11,\"last_freeze_bytes\":16384,\"recoveries\":3,\"recovery_seconds_sum\":503.700,"
+          "\"tls_failed\":11,\"tcp_no_answer\":12,\"last_freeze_bytes\":16384,\"recoveries\":3,\"recovery_seconds_sum\":503.700,"
           "\"recent_changes\":[{\"at\":1796639100.250,\"path\":\"tcp/443\",\"reason\":\"all UDP silent -> tcp/443\"},"
           "{\"at\":1796639200.500,\"path\":\"udp/40017\",\"reason\":\"udp/40017 answers \\\"again\\\" -> back to "
           "udp\"}]}\n");
@@ -257,14 +258,16 @@ TEST_CASE("client metrics: the agent's families, exactly", "[app][metrics]") {
           "# TYPE porthop_client_udp_blocked_since_seconds gauge\n"
           "porthop_client_udp_blocked_since_seconds 0.000\n"
           "# HELP porthop_client_blocking_events_total What looked like blocking: port_silent = a UDP port went "
-          "dark, udp_silent = no UDP port answered, tcp_reset = a TCP connection refused or reset, tcp_freeze = "
-          "a TCP connection stopped bringing data, tls_failed = a TLS handshake failed.\n"
+          "dark, udp_silent = no UDP port answered, tcp_reset = a TCP connection refused, reset or unreachable, "
+          "tcp_freeze = a TCP connection stopped bringing data, tls_failed = a TLS handshake failed, "
+          "tcp_no_answer = a TCP connection not up or not answered in time.\n"
           "# TYPE porthop_client_blocking_events_total counter\n"
           "porthop_client_blocking_events_total{kind=\"port_silent\"} 7\n"
           "porthop_client_blocking_events_total{kind=\"udp_silent\"} 8\n"
           "porthop_client_blocking_events_total{kind=\"tcp_reset\"} 9\n"
           "porthop_client_blocking_events_total{kind=\"tcp_freeze\"} 10\n"
           "porthop_client_blocking_events_total{kind=\"tls_failed\"} 11\n"
+          "porthop_client_blocking_events_total{kind=\"tcp_no_answer\"} 12\n"
           "# HELP porthop_client_recovery_seconds Time without a path each time the agent lost one: from the "
           "last thing the lost path brought (or its close) to the switch to the next.\n"
           "# TYPE porthop_client_recovery_seconds histogram\n"

@@ -128,7 +128,19 @@ TEST_CASE("share link: refusals name the field", "[app][share_link]") {
         {edited("vpn.example.org", "me@vpn.example.org"), "host", "user part"},
         {edited("/1?", "?"), "version", "missing"},
         {edited("/1?", "/2?"), "version", "version 2 link"},
-        {edited("/1?", "/x?"), "version", "not a link version"},
+        {edited("/1?", "/x?"), "version", "not a number after HOST/"},
+        // Without its '?', the version's text would run on into the key: not quoted.
+        {edited("/1?", "/1&"), "version", "is the '?' before the fields missing"},
+        // The version comes first: a later version's other changes are not what is named.
+        {edited("vpn.example.org/1?", "vpn.example.org:443/2?"), "version", "version 2 link"},
+        {edited("&udp=", "&=x&udp="), "link", "without a field name"},
+        {edited("&hop=45", "&hop=45&key=x"), "key", "twice"},
+        {edited("&sni=www.example.org", "&sni=www.example.org&sni=a"), "sni", "twice"},
+        {edited("&pin=sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D", "&pin=sha256/AAAA%3D"), "pin", "44 base64"},
+        {edited("#home%20VPN%20%26%20more", "#%FF%FE"), "label", "not UTF-8"},
+        {edited("#home%20VPN%20%26%20more", "#%ED%A0%80"), "label", "not UTF-8"},  // a surrogate
+        {edited("#home%20VPN%20%26%20more", "#%C0%AF"), "label", "not UTF-8"},     // overlong '/'
+        {edited("vpn.example.org", "[::1]:443"), "host", "has a port"},
         {"porthop://vpn.example.org/1", "key", "missing"},
         {edited("&udp=", "&color=blue&udp="), "color", "not a field"},
         {edited("&hop=45", ""), "hop", "missing"},
@@ -185,7 +197,23 @@ TEST_CASE("share link: the key field", "[app][share_link]") {
         bad.back() = bad.back() == 'B' ? 'C' : 'B';
         const auto e = refusal(edited(key, bad));
         CHECK(e.field == "key");
+        CHECK_THAT(e.message, !Catch::Contains("+"));  // not the standard alphabet's words
     }
+}
+
+TEST_CASE("share link: at most 4 pins; a label in UTF-8 is kept", "[app][share_link]") {
+    ShareLink l = full_link();
+    l.tls_pin = {kPin, kPin, kPin, kPin};
+    l.label = "Zuhause \xc3\xa4\xe2\x82\xac\xf0\x9f\x94\x92";  // a, euro sign, a lock: 2, 3 and 4 bytes
+    ShareLinkError e;
+    const auto back = app::decode_share_link(app::encode(l), e);
+    INFO(e.to_string());
+    REQUIRE(back);
+    CHECK(*back == l);
+    l.tls_pin.push_back(kPin);
+    const auto five = refusal(app::encode(l));
+    CHECK(five.field == "pin");
+    CHECK_THAT(five.message, Catch::Contains("more than 4"));
 }
 
 TEST_CASE("share link: pin and CA choices", "[app][share_link]") {

@@ -178,6 +178,34 @@ onto_existing() {  # onto_existing NAME ARGS...: `porthop ARGS --output mine.tom
 onto_existing import import "$LINK"
 onto_existing invite invite --config "$WORK/server.toml" --no-qr
 
+# --- a pin whose base64 begins with '/' ------------------------------------------------------------
+# One certificate in 64 has one ("sha256//..."): a link invite makes for it must import too.
+# An operator's certificate (tls_cert) so that invite needs no server start; keys are made
+# until one fits (64 tries on average, 1000 at most).
+pin_of() { openssl pkey -in "$1" -pubout -outform der 2>/dev/null | openssl dgst -sha256 -binary | base64; }
+slash_pin=""
+for _ in $(seq 1000); do
+    openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/slash.key" 2>/dev/null || break
+    b64=$(pin_of "$WORK/slash.key")
+    [[ $b64 == /* ]] && { slash_pin=sha256/$b64; break; }
+done
+if [[ -z $slash_pin ]]; then
+    echo "SKIP: a pin beginning with '/': no such key made (openssl missing?)"
+else
+    openssl req -x509 -new -key "$WORK/slash.key" -subj /CN=porthop.test -days 2 -out "$WORK/slash.pem" 2>/dev/null
+    { server_config "$WORK/state" 127.0.0.1 "$KEY"; } | sed "/^state_file/a tls_cert = \"$WORK/slash.pem\"\ntls_key = \"$WORK/slash.key\"" \
+        >"$WORK/slash.toml"
+    slash_link=$("$BIN" invite --config "$WORK/slash.toml" --no-qr 2>"$WORK/err" || true)
+    [[ $slash_link == porthop://* ]] && ok "invite with a certificate pinned $slash_pin: a link" ||
+        bad "invite with a certificate pinned $slash_pin: $(cat "$WORK/err")"
+    status=0
+    "$BIN" import "$slash_link" >"$WORK/slash-client.toml" 2>"$WORK/err" || status=$?
+    expect "import of that link: exit 0" "$status" 0
+    ((status == 0)) || echo "  import: $(cat "$WORK/err")"
+    grep -qF "\"$slash_pin\"" "$WORK/slash-client.toml" && ok "the imported file pins $slash_pin" ||
+        bad "the imported file does not pin $slash_pin"
+fi
+
 kill -TERM "$PORTHOP"
 wait "$PORTHOP" && ok "server: SIGTERM: exit 0" || bad "server: SIGTERM: exit $?"
 finish

@@ -16,13 +16,14 @@ build=(build-essential cmake pkg-config libboost1.81-dev libtomlplusplus-dev lib
 # DEB: dpkg-shlibdeps) and systemd (systemd-analyze verify/security) for the packaging test.
 test=(liburing-dev wireguard-go wireguard-tools openvpn iperf3 nftables iproute2 iputils-ping openssl procps python3 jq prometheus
       dpkg-dev systemd clang libclang-rt-14-dev llvm nginx libnginx-mod-stream socat udptunnel
-      tcpdump libndpi-bin python3-matplotlib tmux)
+      tcpdump libndpi-bin python3-matplotlib tmux zbar-tools)
 # clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes) + llvm (llvm-symbolizer): the
 # fuzz targets, which the test suite runs for a bounded time (tests/fuzz/run.sh). nginx with
 # its stream module, socat and udptunnel: the relays bench/throughput.sh compares against.
 # tcpdump and libndpi-bin (ndpiReader): what a DPI classifier sees of a capture
 # (tests/e2e/dpi_visibility.sh). python3-matplotlib: bench/report.py's SVG charts. tmux: the
-# terminal `porthop status --watch` is tested in.
+# terminal `porthop status --watch` is tested in. zbar-tools (zbarimg): decodes the QR code
+# `porthop invite` draws (tests/system/invite_test.sh).
 
 # Router builds (scripts/cross-build.sh ARCH) and their tests under qemu-user: Debian's cross
 # toolchains and qemu-user-static, plus each target's static libraries (below).

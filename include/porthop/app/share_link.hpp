@@ -4,14 +4,14 @@
 // makes every attach stale_epoch), so they travel together instead of being copied by hand.
 //
 //   porthop://vpn.example.org/1?key=<base64url>&udp=443,1194,40000-40099&tcp=443&hop=300
-//            &tls=1&pin=sha256%2F...&rotate=0&mask=light[&sni=NAME][&ca=system][#label]
+//            &tls=1&pin=sha256/...%3D&rotate=0&mask=light[&sni=NAME][&ca=system][#label]
 //
 // - The host (a name or an IP literal; IPv6 in brackets) is the authority; "/1" is the
 //   format's version. Another version is refused by name, so an old porthop says "upgrade"
 //   instead of guessing at fields it does not know.
 // - key: the hop-link key as unpadded base64url (43 characters), so it needs no escaping.
 // - udp, tcp: port lists as in the configuration; hop: the hop interval in whole seconds.
-// - tls: 1 or 0. With tls=1, exactly one way to check the certificate: one or more pin=
+// - tls: 1 or 0. With tls=1, exactly one way to check the certificate: one to four pin=
 //   (SPKI pins, "sha256/..."), or ca=system (the system's CAs, with sni or the host as name).
 //   A CA file cannot travel (it is a path on the server's machine).
 // - rotate: the server's tcp_rotate_bytes (0: none), which the agent must share.

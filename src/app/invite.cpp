@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <filesystem>
 #include <memory>
@@ -32,6 +33,7 @@ bool system_cas_accept(const crypto::Credentials& credentials, const std::string
         return false;
     }
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);  // as the agent checks
     const bool named = name.find_first_not_of("0123456789.") != std::string::npos && name.find(':') == std::string::npos
                            ? X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size()) == 1
                            : X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
@@ -121,6 +123,8 @@ Invite make_invite(const Config& config, const std::string& name, const std::str
             return out;
         }
         host = specific.front();
+        out.notes.push_back("the link names the server by its listen address " + host +
+                            "; if its clients reach it by another name or address (NAT), give --name");
     }
     std::string why;
     auto link = link_for_server(server, host, "", why);

@@ -79,8 +79,9 @@ TEST_CASE("invite: the self-signed certificate the server keeps", "[app][invite]
     REQUIRE(made.link);
     CHECK(made.link->tls_pin == std::vector<std::string>{kept->pin()});
     CHECK_FALSE(made.link->system_ca);
-    REQUIRE(made.notes.size() == 1);
-    CHECK_THAT(made.notes[0], Catch::Contains(kept->pin()));
+    REQUIRE(made.notes.size() == 2);
+    CHECK_THAT(made.notes[0], Catch::Contains("listen address 192.0.2.10") && Catch::Contains("--name"));
+    CHECK_THAT(made.notes[1], Catch::Contains(kept->pin()));
     // A damaged certificate file is named.
     std::ofstream(app::self_signed_path(c.server.state_file)) << "garbage\n";
     made = app::make_invite(c, "");

@@ -69,7 +69,12 @@ TEST_CASE("tcp transport: connect_stream hands over a stream, or the error, once
         CHECK(refused.calls == 1);
         CHECK(refused.error.find("connect: ") == 0);
         // The code says which failure it was: the agent counts a refusal as blocking (tcp_reset).
+        CHECK(refused.connect_error);
+#if !defined(__mips__)
+        // Not checked on MIPS, whose errno numbers differ (ECONNREFUSED is 146): qemu-user, which
+        // runs the cross tests, hands SO_ERROR's value through untranslated (the host's 111).
         CHECK(refused.connect_error == boost::asio::error::connection_refused);
+#endif
         CHECK_FALSE(refused.stream);
     }
     SECTION("cancelled before it completes: the callback never runs") {

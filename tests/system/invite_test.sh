@@ -94,18 +94,6 @@ else
 fi
 
 # --- a client from the link alone ------------------------------------------------------------
-start_client() {  # start_client NAME ARGS...: `porthop client ARGS`, until it has a path (10 s)
-    "$BIN" client "${@:2}" 2>"$WORK/$1.log" & CLIENT=$!
-    PIDS+=("$CLIENT")
-    local _
-    for _ in $(seq 100); do
-        grep -q "path: start -> " "$WORK/$1.log" && return 0
-        kill -0 "$CLIENT" 2>/dev/null || break
-        sleep 0.1
-    done
-    bad "$1: the client found no path to the server in 10 s: $(cat "$WORK/$1.log")"
-    return 1
-}
 stop_client() {  # stop_client NAME
     kill -TERM "$CLIENT"
     local status=0

@@ -42,6 +42,19 @@ start_echo() {  # start_echo PORT: returns once it echoes (5 s at most)
     exit 1
 }
 
+start_client() {  # start_client NAME ARGS...: `porthop client ARGS` (log $WORK/NAME.log), until it has a path (10 s)
+    "$BIN" client "${@:2}" 2>"$WORK/$1.log" & CLIENT=$!
+    PIDS+=("$CLIENT")
+    local _
+    for _ in $(seq 100); do
+        grep -q "path: start -> " "$WORK/$1.log" && return 0
+        kill -0 "$CLIENT" 2>/dev/null || break
+        sleep 0.1
+    done
+    bad "$1: the client found no path to the server in 10 s: $(cat "$WORK/$1.log")"
+    return 1
+}
+
 start_porthop() {  # start_porthop CONFIG: waits for the start-up line (10 s at most)
     "$BIN" server --config "$1" 2>"$WORK/porthop.log" & PORTHOP=$!
     PIDS+=("$PORTHOP")

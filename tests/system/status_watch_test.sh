@@ -54,12 +54,7 @@ pin=$(sed -n 's/.*tls_pin = "\(sha256\/[^"]*\)".*/\1/p' "$WORK/porthop.log" | he
 [[ -n $pin ]] || { bad "no pin in the server's log"; finish || exit 1; }
 # The client reads the same file plus the pin ([client] is its last section).
 { cat "$WORK/both.toml"; printf 'tls_pin = "%s"\n' "$pin"; } >"$WORK/client.toml"
-"$BIN" client --config "$WORK/client.toml" 2>"$WORK/client.log" & CLIENT=$!
-PIDS+=("$CLIENT")
-for _ in $(seq 100); do
-    grep -q "path: start -> " "$WORK/client.log" 2>/dev/null && break
-    sleep 0.1
-done
+start_client client --config "$WORK/client.toml" || { finish || exit 1; }
 grep -q "path: start -> udp/" "$WORK/client.log" || { bad "the client found no UDP path: $(cat "$WORK/client.log")"; finish || exit 1; }
 expect "20 datagrams through the client come back" "$($TOOLS udp 20 "$CL")" 20
 

@@ -468,7 +468,9 @@ private:
         const auto due = hop::rotation_due(opt_.rotation, tcp_->activity(), now);
         if (due == hop::Rotation::none) return;
         const auto& a = tcp_->activity();
-        base::log_info("path: tcp/" + std::to_string(opt_.tcp_port) +
+        // A stall is news; a budget's rotation is routine (several a second under a freezing
+        // censor): debug only, counted in tcp_rotations.
+        (due == hop::Rotation::stalled ? base::log_info : base::log_debug)("path: tcp/" + std::to_string(opt_.tcp_port) +
                        (due == hop::Rotation::stalled
                             ? " silent for " + std::to_string((now - a.last_received) / std::chrono::milliseconds{1}) +
                                   " ms while waiting for an answer"

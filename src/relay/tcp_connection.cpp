@@ -1,6 +1,7 @@
 #include "tcp_connection.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "porthop/hop/ingress.hpp"
 #include "porthop/wire/framing.hpp"
@@ -299,8 +300,10 @@ Push TcpConnection::push_datagram(std::span<std::byte> datagram, std::uint64_t b
 Push TcpConnection::park(std::span<const std::byte> datagram) {
     auto& parked = session_->parked_replies;
     if (parked.size() + wire::kFrameHeaderSize + datagram.size() > Session::kMaxParkedReplies) return Push::spent;
-    parked.push_back(static_cast<std::byte>(datagram.size() >> 8));
-    parked.push_back(static_cast<std::byte>(datagram.size() & 0xFF));
+    // Kept as stream frames (u16 length, datagram): the framing's own header and split.
+    std::array<std::byte, wire::kFrameHeaderSize> header{};
+    wire::write_frame_header(header, static_cast<std::uint16_t>(datagram.size()));
+    parked.insert(parked.end(), header.begin(), header.end());
     parked.insert(parked.end(), datagram.begin(), datagram.end());
     return Push::queued;  // sent (and counted) on the agent's next connection
 }
@@ -309,11 +312,13 @@ bool TcpConnection::drain_parked(std::uint64_t budget) {
     auto& parked = session_->parked_replies;
     std::size_t at = 0;
     while (at < parked.size()) {
-        const std::size_t n = (std::to_integer<std::size_t>(parked[at]) << 8) | std::to_integer<std::size_t>(parked[at + 1]);
-        if (!fits(budget, n)) break;
-        const auto pushed = push_datagram({parked.data() + at + wire::kFrameHeaderSize, n}, budget);
+        const auto frame = wire::split_frame(std::span(parked).subspan(at), wire::kMaxFrameLength);
+        if (frame.status != wire::FrameStatus::complete || !fits(budget, frame.payload.size())) break;
+        // Mutable: the datagram is sealed in place, as any reply.
+        const auto pushed =
+            push_datagram(std::span(parked).subspan(at + wire::kFrameHeaderSize, frame.payload.size()), budget);
         if (pushed != Push::queued) Counters::add(host_.counters().drop_tcp_backlog);  // lost, as a reply the queue refuses
-        at += wire::kFrameHeaderSize + n;
+        at += frame.consumed;
     }
     parked.erase(parked.begin(), parked.begin() + static_cast<std::ptrdiff_t>(at));
     return parked.empty();

@@ -112,7 +112,7 @@ const Row kClientKeys[] = {
      kSchedule},
     {"tls_ca", read_tls_ca, [](const auto& c) -> std::optional<std::string> { return toml_string(c.tls_ca); }},
     {"tls_pin", read_tls_pin, [](const auto& c) -> std::optional<std::string> { return toml_strings(c.tls_pin); }},
-    {"tcp_rotate_bytes", read_number<&ClientConfig::tcp_rotate_bytes, 0, 1'000'000'000'000>,
+    {"tcp_rotate_bytes", read_number<&ClientConfig::tcp_rotate_bytes, 0, kMaxTcpRotateBytes>,
      write_number<&ClientConfig::tcp_rotate_bytes>,
      [](const auto& c, const auto&) {
          return c.tcp_rotate_bytes ? "new TCP connection every " + std::to_string(c.tcp_rotate_bytes) + " bytes"

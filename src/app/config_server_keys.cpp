@@ -287,7 +287,7 @@ const Row kServerKeys[] = {
          return "decoy " + (options.tls && options.tls->decoy ? options.tls->decoy->to_string() : net_string(*s.decoy));
      },
      kTls},
-    {"tcp_rotate_bytes", read_number<&ServerConfig::tcp_rotate_bytes, 0, 1'000'000'000'000>,
+    {"tcp_rotate_bytes", read_number<&ServerConfig::tcp_rotate_bytes, 0, kMaxTcpRotateBytes>,
      write_number<&ServerConfig::tcp_rotate_bytes>,
      [](const auto& s, const auto&) {
          return s.tcp_rotate_bytes ? std::to_string(s.tcp_rotate_bytes) + " bytes per agent TCP connection"

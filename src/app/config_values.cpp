@@ -137,7 +137,7 @@ void read_hop_interval(Reader& r, const toml::node& node, const std::string& key
         r.error(node, key, why);
     else if (*d % std::chrono::seconds{1} != std::chrono::milliseconds{0})
         r.error(node, key, "must be whole seconds (both ends count epochs in seconds)");
-    else if (*d < std::chrono::seconds{10} || *d > std::chrono::hours{24})
+    else if (*d < kMinHopInterval || *d > kMaxHopInterval)
         r.error(node, key, "must be between 10s and 24h");
     else
         out = std::chrono::duration_cast<std::chrono::seconds>(*d);

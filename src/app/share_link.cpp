@@ -12,7 +12,6 @@
 namespace porthop::app {
 namespace {
 
-constexpr std::uint64_t kMaxRotateBytes = 1'000'000'000'000;  // as [client] tcp_rotate_bytes
 constexpr std::size_t kMaxLabel = 64;
 constexpr std::size_t kMaxLink = 4096;  // far above any real link; bounds what is parsed
 constexpr std::size_t kMaxPins = 4;     // a key and its rollover need two; bounds the re-encoding
@@ -240,14 +239,16 @@ public:
         auto tcp = parse_port_list(one("tcp"), why);
         if (!tcp) return fail("tcp", why);
         out.tcp = std::move(*tcp);
-        const auto hop = parse_digits(one("hop"), 86400);
-        if (!hop || *hop < 10)
-            return fail("hop", "'" + one("hop") + "' is not a hop interval in whole seconds from 10 to 86400");
+        const auto hop = parse_digits(one("hop"), static_cast<std::uint64_t>(kMaxHopInterval.count()));
+        if (!hop || *hop < static_cast<std::uint64_t>(kMinHopInterval.count()))
+            return fail("hop", "'" + one("hop") + "' is not a hop interval in whole seconds from " +
+                                   std::to_string(kMinHopInterval.count()) + " to " +
+                                   std::to_string(kMaxHopInterval.count()));
         out.hop_interval = std::chrono::seconds{*hop};
         const auto& tls = one("tls");
         if (tls != "0" && tls != "1") return fail("tls", "'" + tls + "' is not 1 (TLS) or 0 (plain TCP)");
         out.tls = tls == "1";
-        const auto rotate = parse_digits(one("rotate"), kMaxRotateBytes);
+        const auto rotate = parse_digits(one("rotate"), kMaxTcpRotateBytes);
         if (!rotate) return fail("rotate", "'" + one("rotate") + "' is not a number of bytes (0: no rotation)");
         out.tcp_rotate_bytes = *rotate;
         const auto mask = hop::v2::parse_mode(one("mask"));

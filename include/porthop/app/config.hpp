@@ -33,6 +33,12 @@ struct HostPort {
 // header). max_datagram may not exceed it: a larger datagram could not be sent on.
 inline constexpr std::uint32_t kMaxUdpPayload = 65507;
 
+// hop_interval's range, and tcp_rotate_bytes' largest value: the configuration's readers and
+// the share link's (app/share_link.hpp) take the same values.
+inline constexpr std::chrono::seconds kMinHopInterval{10};
+inline constexpr std::chrono::seconds kMaxHopInterval{std::chrono::hours{24}};
+inline constexpr std::uint64_t kMaxTcpRotateBytes = 1'000'000'000'000;
+
 struct ServerConfig {
     std::vector<std::string> listen{"0.0.0.0", "::"};
     std::vector<PortRange> udp{{443, 443}, {1194, 1194}, {40000, 40099}};

@@ -43,7 +43,10 @@ start_echo() {  # start_echo PORT: returns once it echoes (5 s at most)
 }
 
 start_client() {  # start_client NAME ARGS...: `porthop client ARGS` (log $WORK/NAME.log), until it has a path (10 s)
-    "$BIN" client "${@:2}" 2>"$WORK/$1.log" & CLIENT=$!
+    # Emptied here, not only by the job's redirection: that runs in the child, after the loop
+    # below may already have read a previous run's log.
+    : >"$WORK/$1.log"
+    "$BIN" client "${@:2}" 2>>"$WORK/$1.log" & CLIENT=$!
     PIDS+=("$CLIENT")
     local _
     for _ in $(seq 100); do
@@ -56,7 +59,8 @@ start_client() {  # start_client NAME ARGS...: `porthop client ARGS` (log $WORK/
 }
 
 start_porthop() {  # start_porthop CONFIG: waits for the start-up line (10 s at most)
-    "$BIN" server --config "$1" 2>"$WORK/porthop.log" & PORTHOP=$!
+    : >"$WORK/porthop.log"  # emptied before the job starts (see start_client)
+    "$BIN" server --config "$1" 2>>"$WORK/porthop.log" & PORTHOP=$!
     PIDS+=("$PORTHOP")
     local i
     for i in $(seq 100); do

@@ -7,7 +7,7 @@
 namespace porthop::app {
 namespace {
 
-using Row = KeySpec<ClientConfig, relay::AgentOptions>;
+using ClientRow = KeySpec<ClientConfig, relay::AgentOptions>;
 
 // The ports come from udp and tcp, so a host only; brackets are tolerated around an IPv6
 // literal because that is how it is written everywhere else.
@@ -71,9 +71,9 @@ std::string tls_clause(const ClientConfig& c) {
 // The description: where the VPN client sends, and to which server on which ports; then the
 // schedule.
 enum : std::size_t { kRoute, kSchedule };
-constexpr Clause kClauses[] = {{"", " "}, {", ", ", "}};
+constexpr Clause kClientClauses[] = {{"", " "}, {", ", ", "}};
 
-const Row kClientKeys[] = {
+const ClientRow kClientKeys[] = {
     {"listen",
      [](auto& r, const auto& node, const auto& key, auto& c) {
          if (auto hp = read_bind_address(r, node, key, " (the local VPN client sends to it)")) c.listen = *hp;
@@ -127,7 +127,7 @@ KeyTable<ClientConfig, relay::AgentOptions> client_keys() { return kClientKeys; 
 
 // Declared in client_setup.hpp, with the other steps from configuration to agent.
 std::string describe(const ClientConfig& config, const relay::AgentOptions& options) {
-    return describe_keys(client_keys(), config, options, kClauses, "");
+    return describe_keys(client_keys(), config, options, kClientClauses, "");
 }
 
 }  // namespace porthop::app

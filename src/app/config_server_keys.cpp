@@ -9,7 +9,7 @@
 namespace porthop::app {
 namespace {
 
-using Row = KeySpec<ServerConfig, relay::ServerOptions>;
+using ServerRow = KeySpec<ServerConfig, relay::ServerOptions>;
 
 // Addresses only (a name could resolve to several, or none at start-up), and no two that
 // cannot both bind.
@@ -98,7 +98,7 @@ std::string unlimited_or(std::uint32_t n) { return n ? std::to_string(n) : std::
 // backend B (N workers, limits; porthop clients ...; native clients: ... and per-source caps
 // per source)". Scripts read it (tests/cross/smoke_test.sh looks for "(1 worker,").
 enum : std::size_t { kPorts, kListen, kBackend, kWorkers, kLimits, kHopLink, kTls, kNative, kPerSource };
-constexpr Clause kClauses[] = {{"", " and "},
+constexpr Clause kServerClauses[] = {{"", " and "},
                                {" on ", ", "},
                                {" -> backend ", ""},
                                {" (", ""},
@@ -109,7 +109,7 @@ constexpr Clause kClauses[] = {{"", " and "},
                                {" and ", " and "}};
 constexpr std::string_view kEnd = " per source)";
 
-const Row kServerKeys[] = {
+const ServerRow kServerKeys[] = {
     {"listen", read_listen,
      [](const auto& s) -> std::optional<std::string> { return toml_strings(s.listen); },
      [](const auto& s, const auto&) {
@@ -354,7 +354,7 @@ void read_server(Reader& r, const toml::table& table, ServerConfig& s) {
 
 // Declared in server_setup.hpp, with the other steps from configuration to relay.
 std::string describe(const ServerConfig& config, const relay::ServerOptions& options) {
-    return describe_keys(server_keys(), config, options, kClauses, kEnd);
+    return describe_keys(server_keys(), config, options, kServerClauses, kEnd);
 }
 
 }  // namespace porthop::app

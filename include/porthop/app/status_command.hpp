@@ -1,7 +1,7 @@
 // `porthop status`: which endpoints to read (the client's /status, the server's /metrics, as a
 // configuration names them), one refresh of the view, and what to say when nothing answers.
 // The fetching is injected (app/status_fetch.hpp's http_get in the program, a fake in tests);
-// the loop, the terminal and the clock are main's.
+// the loop, the terminal and the clock are app/status_loop.cpp's.
 #pragma once
 
 #include <cstdint>

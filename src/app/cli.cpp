@@ -1,5 +1,7 @@
 #include "porthop/app/cli.hpp"
 
+#include "porthop/app/share_link.hpp"
+
 #include <initializer_list>
 #include <string>
 
@@ -30,12 +32,14 @@ Usage:
                                    agent -> server) and TCP framing, at 64 and 1400 bytes.
                                    --seconds N: each of the six cases runs N seconds (1-60,
                                    default 5: about 35 s in all); --json: a JSON array
-  porthop invite [--config FILE] [--name HOST] [--output FILE [--force]] [--no-qr]
+  porthop invite [--config FILE] [--name HOST] [--label TEXT] [--output FILE [--force]] [--no-qr]
                                    print a share link (porthop://...) for this server's
                                    agents and draw it as a QR code: the server's name, key,
                                    ports, hop interval, TLS pin or CA check, rotation and mask
                                    mode in one line. --name: how clients reach the server
-                                   (default: its one listen address); --output FILE: also
+                                   (default: its one listen address); --label: a name for
+                                   the link that apps and the client file show (UTF-8, at
+                                   most 64 bytes); --output FILE: also
                                    write a complete client configuration (0600; --force
                                    replaces an existing FILE, keeping its owner and group).
                                    The link holds the key: share it only with your own devices
@@ -164,6 +168,12 @@ CommandLine parse_invite_options(const std::vector<std::string>& args) {
                            [](CommandLine& cl, const std::string& v) -> std::string {
                                cl.name = v;
                                return v.empty() ? "--name needs the server's host name or address" : "";
+                           }},
+                          {"--label", "", "a text (what apps call the link)", [](CommandLine& cl, const std::string& v) -> std::string {
+                               cl.label = v;
+                               if (v.empty()) return "--label needs a text (what apps call the link)";
+                               const auto problem = label_problem(v);
+                               return problem ? "--label " + *problem : "";
                            }},
                           {"--no-qr", "", "", [](CommandLine& cl, const std::string&) -> std::string {
                                cl.qr = false;

@@ -24,11 +24,12 @@ int commands::invite(const CommandLine& cl) {
     if (loaded.ok() && !cl.config_path.empty()) loaded.errors = check_server_ready(loaded.config);
     print_report(loaded);
     if (!loaded.ok()) return 1;
-    const auto made = make_invite(loaded.config, cl.name);
+    auto made = make_invite(loaded.config, cl.name);
     if (!made.link) {
         std::cerr << "porthop invite: " << made.error << "\n";
         return 1;
     }
+    made.link->label = cl.label;  // checked by the command line's parser (label_problem)
     for (const auto& note : made.notes) std::cerr << "porthop invite: " << note << "\n";
     if (!cl.output_path.empty()) {
         if (auto problem = write_secret_file(cl.output_path, client_file(*made.link, Config{}),

@@ -290,11 +290,7 @@ public:
     bool label(std::string_view text, ShareLink& out) {
         auto value = unescape(text);
         if (!value) return fail("label", "has a broken %-escape");
-        if (value->size() > kMaxLabel) return fail("label", "is longer than " + std::to_string(kMaxLabel) + " bytes");
-        if (std::any_of(value->begin(), value->end(),
-                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-            return fail("label", "holds control characters");
-        if (!valid_utf8(*value)) return fail("label", "is not UTF-8 text");
+        if (auto problem = label_problem(*value)) return fail("label", *problem);
         out.label = std::move(*value);
         return true;
     }
@@ -374,6 +370,14 @@ std::optional<ShareLink> decode_share_link(std::string_view text, ShareLinkError
         !d.label(fragment, link))
         return std::nullopt;
     return link;
+}
+
+std::optional<std::string> label_problem(std::string_view label) {
+    if (label.size() > kMaxLabel) return "is longer than " + std::to_string(kMaxLabel) + " bytes";
+    if (std::any_of(label.begin(), label.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return "holds control characters";
+    if (!valid_utf8(label)) return "is not UTF-8 text";
+    return std::nullopt;
 }
 
 std::optional<ShareLink> link_for_server(const ServerConfig& server, std::string_view name, const std::string& pin,

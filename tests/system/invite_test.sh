@@ -4,7 +4,7 @@
 # - invite refuses, with what to do, before the server ever made its self-signed certificate,
 #   without [server] key, and on a wildcard listen address without --name;
 # - the link (first line of stdout) is not in the server's log; its QR code decodes (zbarimg)
-#   to exactly the link;
+#   to exactly the link; --label ends it with the label, which import's file names;
 # - `porthop client --link LINK` with a file that sets only the listen addresses relays 20 of
 #   20 datagrams; `porthop import LINK --output` writes a 0600 file that check-config accepts
 #   and that relays as well; invite --output writes the same file;
@@ -79,6 +79,19 @@ else ok "neither the link nor its key is in the server's log"; fi
 out=$("$BIN" invite --config "$WORK/wildcard.toml" --name relay.example.net --no-qr 2>/dev/null || true)
 [[ $out == porthop://relay.example.net/* ]] && ok "invite --name on a wildcard listen: the link names that host" ||
     bad "invite --name relay.example.net: '$out'"
+# --label: the link ends with it (escaped), and the file import writes names it.
+labelled=$("$BIN" invite --config "$WORK/server.toml" --label "home VPN ä" --no-qr 2>/dev/null || true)
+expect "invite --label: the link ends with the escaped label" "${labelled##*#}" "home%20VPN%20%C3%A4"
+expect "invite --label: the rest of the link is the same" "${labelled%#*}" "$LINK"
+grep -q "^# porthop client configuration for 127.0.0.1 (home VPN ä), from a share link" \
+    <("$BIN" import "$labelled" 2>/dev/null) && ok "import of a labelled link: the file's header names the label" ||
+    bad "import of a labelled link: header $("$BIN" import "$labelled" 2>/dev/null | head -1)"
+status=0
+"$BIN" invite --config "$WORK/server.toml" --label $'a\tb' --no-qr >"$WORK/out" 2>"$WORK/err" || status=$?
+expect "invite --label with a tab: exit 2 (usage)" "$status" 2
+grep -q "^porthop: --label holds control characters" "$WORK/err" && ok "invite --label with a tab: the message says why" ||
+    bad "invite --label with a tab: $(head -1 "$WORK/err")"
+[[ ! -s $WORK/out ]] && ok "invite --label with a tab: no link printed" || bad "invite --label with a tab: printed a link"
 
 # --- the QR code ---------------------------------------------------------------------------------
 "$BIN" invite --config "$WORK/server.toml" >"$WORK/qr.out" 2>/dev/null || bad "invite (with the QR code): exit $?"

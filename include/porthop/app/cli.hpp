@@ -1,6 +1,7 @@
 // The command line: `porthop server [--config FILE]`, `porthop client [--config FILE]
 // [--link LINK]`, `porthop check-config FILE`, `porthop genkey`, `porthop bench [--seconds N]
-// [--json]`, `porthop invite [--config FILE] [--name HOST] [--output FILE [--force]] [--no-qr]`,
+// [--json]`, `porthop invite [--config FILE] [--name HOST] [--label TEXT] [--output FILE [--force]]
+// [--no-qr]`,
 // `porthop import LINK [--output FILE [--force]]`, `porthop status [--config FILE] [--server|--client]
 // [--watch] [--interval SECONDS]`, `porthop --help`, `porthop --version`.
 #pragma once
@@ -19,6 +20,7 @@ struct CommandLine {
     // invite: the server's name as its clients reach it ("": its one listen address, if any),
     // the client configuration to write, and whether to draw the QR code.
     std::string name;
+    std::string label;        // invite: the link's label (after '#'), "" for none
     std::string output_path;  // invite, import: "" for none / stdout
     bool force = false;       // invite, import: replace an existing output_path
     bool qr = true;

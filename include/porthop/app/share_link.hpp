@@ -54,6 +54,10 @@ struct ShareLink {
     friend bool operator==(const ShareLink&, const ShareLink&) = default;
 };
 
+// Why `label` cannot be a link's label (longer than 64 bytes, control characters, not UTF-8),
+// or nullopt: the decoder's rule, for whoever sets one (porthop invite --label).
+std::optional<std::string> label_problem(std::string_view label);
+
 // Why a link was refused: the field (as written in the link: "key", "udp", "version", ...,
 // or "link" for the whole) and what is wrong with it.
 struct ShareLinkError {

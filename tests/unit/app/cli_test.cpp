@@ -201,6 +201,9 @@ TEST_CASE("parse_command_line: invite, import, client --link, status", "[app][cl
     CHECK(cl.name == "vpn.example.org");
     CHECK(cl.output_path == "c.toml");
     CHECK_FALSE(cl.qr);
+    CHECK(cl.label.empty());
+    CHECK(parse_command_line({"invite", "--label", "home \xc3\xa4"}).label == "home \xc3\xa4");
+    CHECK(parse_command_line({"invite", "--label=" + std::string(64, 'x')}).label.size() == 64);
     cl = parse_command_line({"invite"});
     CHECK(cl.action == Action::invite);
     CHECK(cl.qr);
@@ -258,6 +261,11 @@ TEST_CASE("parse_command_line: invite, import, client --link, status refusals", 
                                                  "LINK (not shown: it holds the key)"},
         {{"server", "porthop://h/1?key=secret"}, "a share link is not an argument of server (not shown: it holds the key)"},
         {{"invite", "--force=1"}, "--force takes no value"},
+        // The link decoder's rule for labels, said before a link is made.
+        {{"invite", "--label"}, "--label needs a text (what apps call the link)"},
+        {{"invite", "--label", std::string(65, 'x')}, "--label is longer than 64 bytes"},
+        {{"invite", "--label", "a\tb"}, "--label holds control characters"},
+        {{"invite", "--label", "\xff"}, "--label is not UTF-8 text"},
     };
     for (const auto& row : rows) {
         std::string joined;

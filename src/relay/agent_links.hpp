@@ -104,8 +104,10 @@ public:
     void detach_tcp(Session& s, TcpConnection& connection) noexcept;
 
 private:
-    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs).
-    void count(PathChange change) noexcept;
+    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs); on a climb,
+    // drops the replies parked for a next TCP connection (drop_parked_replies; counted in
+    // drop_tcp_rotate_bytes, where replies beyond what may be parked are).
+    void count(Session& s, PathChange change) noexcept;
 
     AgentLinkHost& host_;
     Counters& counters_;

@@ -324,6 +324,19 @@ bool TcpConnection::drain_parked(std::uint64_t budget) {
     return parked.empty();
 }
 
+std::size_t drop_parked_replies(Session& session) noexcept {
+    std::size_t dropped = 0;
+    std::span<const std::byte> rest(session.parked_replies);
+    for (;;) {
+        const auto frame = wire::split_frame(rest, wire::kMaxFrameLength);
+        if (frame.status != wire::FrameStatus::complete) break;
+        ++dropped;
+        rest = rest.subspan(frame.consumed);
+    }
+    std::vector<std::byte>().swap(session.parked_replies);  // the memory too, not only the bytes
+    return dropped;
+}
+
 Push TcpConnection::enqueue_control(std::span<const std::byte> frame) { return stream_->push({}, frame); }
 
 void TcpConnection::close() {

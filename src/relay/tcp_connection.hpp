@@ -154,4 +154,10 @@ private:
     std::array<std::span<std::byte>, net::kMaxBatch> frames_;  // each item's whole frame
 };
 
+// Replies parked for the agent's next TCP connection (TcpConnection::enqueue), dropped when the
+// agent climbed to UDP instead: kept, they would go out on whatever connection it makes next,
+// minutes later and stale, and hold up to Session::kMaxParkedReplies until the session ends.
+// Returns how many datagrams were dropped (the caller counts them).
+std::size_t drop_parked_replies(Session& session) noexcept;
+
 }  // namespace porthop::relay

@@ -663,6 +663,13 @@ TEST_CASE_METHOD(Fixture,
         CHECK(client->take().size() <= 2000);
         CHECK_FALSE(host.agent_session->parked_replies.empty());
 
+        SECTION("the agent climbs to UDP instead: the parked replies are dropped, counted, freed") {
+            CHECK(relay::drop_parked_replies(*host.agent_session) == 10 - sent_here);
+            CHECK(host.agent_session->parked_replies.empty());
+            CHECK(host.agent_session->parked_replies.capacity() == 0);
+            CHECK(relay::drop_parked_replies(*host.agent_session) == 0);  // nothing left: none
+            return;
+        }
         // The agent moves: its next connection attaches and gets the parked replies, in order,
         // after the ack, as far as its own budget goes.
         auto [server_end, client_end] = MemoryStream::pair(io.get_executor());

@@ -28,7 +28,7 @@ enum class TcpEnd : std::uint8_t {
     other,       // a timeout, a protocol error, a local failure
 };
 
-class AgentTcpPath : public std::enable_shared_from_this<AgentTcpPath>, private net::FrameHandler {
+class AgentTcpPath final : public std::enable_shared_from_this<AgentTcpPath>, private net::FrameHandler {
 public:
     // Each call names the path it comes from: the agent holds a second one while it replaces
     // the first (hop/tcp_rotation.hpp).

@@ -141,7 +141,8 @@ void AgentLinks::count(Session& s, PathChange change) noexcept {
             return;
         case PathChange::climb:
             Counters::add(counters_.agent_climbs);
-            if (!s.parked_replies.empty()) Counters::add(counters_.drop_tcp_rotate_bytes, drop_parked_replies(s));
+            if (s.agent && !s.agent->parked_replies.empty())
+                Counters::add(counters_.drop_tcp_rotate_bytes, drop_parked_replies(*s.agent));
             return;
         case PathChange::refused:
         case PathChange::none:

@@ -418,7 +418,7 @@ void Server::Impl::on_upstream_readable(const SessionPtr& session) {
                     const auto tail = std::span(tails_[k]).first(std::min(tails_[k].size(), opt_.max_datagram - frame));
                     const auto sealed = codec()->seal_data(std::span(item.head).first<hop::FrameCodec::kMaxHead>(),
                                                            {slot.data, slot.length}, tail,
-                                                           s.reply_opening.next(s.path.flow()));
+                                                           s.agent->reply_opening.next(s.path.flow()));
                     item.head_length = sealed.head;
                     item.tail = tails_[k].data();
                     item.tail_length = sealed.tail;

@@ -286,7 +286,7 @@ Push TcpConnection::push_datagram(std::span<std::byte> datagram, std::uint64_t b
             room = std::min<std::uint64_t>(room, budget - sent_bytes_ - wire::kFrameHeaderSize -
                                                      hop::FrameCodec::kMaxHead - datagram.size());
         sealed = host_.reply_codec()->seal_data(head, datagram, std::span(tail).first(room),
-                                                session_->reply_opening.next(session_->path.flow()));
+                                                session_->agent->reply_opening.next(session_->path.flow()));
     }
     const auto pushed = stream_->push({head.data(), sealed.head}, datagram, {tail.data(), sealed.tail});
     if (pushed == Push::queued) {
@@ -298,8 +298,8 @@ Push TcpConnection::push_datagram(std::span<std::byte> datagram, std::uint64_t b
 }
 
 Push TcpConnection::park(std::span<const std::byte> datagram) {
-    auto& parked = session_->parked_replies;
-    if (parked.size() + wire::kFrameHeaderSize + datagram.size() > Session::kMaxParkedReplies) return Push::spent;
+    auto& parked = session_->agent->parked_replies;
+    if (parked.size() + wire::kFrameHeaderSize + datagram.size() > AgentLink::kMaxParkedReplies) return Push::spent;
     // Kept as stream frames (u16 length, datagram): the framing's own header and split.
     std::array<std::byte, wire::kFrameHeaderSize> header{};
     wire::write_frame_header(header, static_cast<std::uint16_t>(datagram.size()));
@@ -309,7 +309,7 @@ Push TcpConnection::park(std::span<const std::byte> datagram) {
 }
 
 bool TcpConnection::drain_parked(std::uint64_t budget) {
-    auto& parked = session_->parked_replies;
+    auto& parked = session_->agent->parked_replies;
     std::size_t at = 0;
     while (at < parked.size()) {
         const auto frame = wire::split_frame(std::span(parked).subspan(at), wire::kMaxFrameLength);
@@ -324,16 +324,16 @@ bool TcpConnection::drain_parked(std::uint64_t budget) {
     return parked.empty();
 }
 
-std::size_t drop_parked_replies(Session& session) noexcept {
+std::size_t drop_parked_replies(AgentLink& agent) noexcept {
     std::size_t dropped = 0;
-    std::span<const std::byte> rest(session.parked_replies);
+    std::span<const std::byte> rest(agent.parked_replies);
     for (;;) {
         const auto frame = wire::split_frame(rest, wire::kMaxFrameLength);
         if (frame.status != wire::FrameStatus::complete) break;
         ++dropped;
         rest = rest.subspan(frame.consumed);
     }
-    std::vector<std::byte>().swap(session.parked_replies);  // the memory too, not only the bytes
+    std::vector<std::byte>().swap(agent.parked_replies);  // the memory too, not only the bytes
     return dropped;
 }
 

@@ -74,7 +74,7 @@ public:
     // Queues a copy of `datagram` (from the backend) and counts it sent; anything but `queued`
     // is a drop the caller counts. In agent mode it goes out as a hop-link data frame. With
     // tcp_rotate_bytes, once this connection has sent its budget, replies are parked in the
-    // session for the connection the agent moves to (`queued`), and dropped (`spent`) when
+    // session's AgentLink for the connection the agent moves to (`queued`), and dropped (`spent`) when
     // that holds kMaxParkedReplies already.
     net::FrameQueue::Push enqueue(std::span<std::byte> datagram);
     // Queues a hop-link control frame (an ack) as it is.
@@ -156,8 +156,8 @@ private:
 
 // Replies parked for the agent's next TCP connection (TcpConnection::enqueue), dropped when the
 // agent climbed to UDP instead: kept, they would go out on whatever connection it makes next,
-// minutes later and stale, and hold up to Session::kMaxParkedReplies until the session ends.
+// minutes later and stale, and hold up to AgentLink::kMaxParkedReplies until the session ends.
 // Returns how many datagrams were dropped (the caller counts them).
-std::size_t drop_parked_replies(Session& session) noexcept;
+std::size_t drop_parked_replies(AgentLink& agent) noexcept;
 
 }  // namespace porthop::relay

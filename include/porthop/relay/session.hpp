@@ -57,6 +57,14 @@ struct AgentLink {
     // A session opened again after the server forgot it: attaches issued at or before this
     // were sent before that, so they are not its agent's latest (replays); 0 otherwise.
     std::uint64_t issued_floor = 0;
+    // The first data frames of each flow replies go on are padded like a new flow's
+    // (hop/flow_padding.hpp; the flow is Session::path.flow()).
+    hop::FlowPadding reply_opening;
+    // With tcp_rotate_bytes: replies that came while the TCP connection in use had sent its
+    // budget, held for the connection the agent moves to (u16 length, datagram; at most
+    // kMaxParkedReplies bytes, beyond which replies are dropped).
+    std::vector<std::byte> parked_replies;
+    static constexpr std::size_t kMaxParkedReplies = 64 * 1024;
 };
 
 struct Session {
@@ -71,30 +79,25 @@ struct Session {
     // Where replies go: a native session's one path (UDP or TCP), an agent session's UDP path
     // and TCP connection with the one its data last came on chosen (relay/reply_path.hpp).
     ReplyPath path;
-    std::unique_ptr<AgentLink> agent;  // set for porthop clients, null for native ones
-    // Agent sessions: the first data frames of each flow replies go on are padded like a new
-    // flow's (hop/flow_padding.hpp; the flow is path.flow()).
-    hop::FlowPadding reply_opening;
-    // Agent sessions with tcp_rotate_bytes: replies that came while the TCP connection in use
-    // had sent its budget, held for the connection the agent moves to (u16 length, datagram;
-    // at most kMaxParkedReplies bytes, beyond which replies are dropped).
-    std::vector<std::byte> parked_replies;
-    static constexpr std::size_t kMaxParkedReplies = 64 * 1024;
+    // Set for porthop clients, null for native ones: what only they need lives there, so
+    // that the many native sessions do not carry it.
+    std::unique_ptr<AgentLink> agent;
 
     Clock::time_point opened{};
     Clock::time_point last_from_client{};  // idleness is judged by the client side only
     bool closed = false;
+    // Opened by a datagram that is not a handshake (a WireGuard transport message after a relay
+    // restart, or a forgery) and not yet answered by the backend: it counts against a small
+    // budget per source and in total, and is the first to make room (native_clients.cpp).
+    // Beside `closed`, and the two sources together: the fields pack without padding.
+    bool provisional = false;
     // The source (guard/source_limiter.hpp) this session counts against; kept across roaming.
     std::optional<SourceKey> source;
+    std::optional<SourceKey> provisional_source;  // the source whose provisional share it takes
     // What the native-client guard keeps for a native UDP session (relay/native_guard.hpp:
     // anti-amplification, validation, OpenVPN ids); TCP and agent sessions keep the default,
     // validated: a TCP handshake or an authenticated attach already proved the address.
     NativeState native;
-    // Opened by a datagram that is not a handshake (a WireGuard transport message after a relay
-    // restart, or a forgery) and not yet answered by the backend: it counts against a small
-    // budget per source and in total, and is the first to make room (native_clients.cpp).
-    bool provisional = false;
-    std::optional<SourceKey> provisional_source;  // the source whose provisional share it takes
 
     std::uint64_t from_client_packets = 0, from_client_bytes = 0;
     std::uint64_t to_client_packets = 0, to_client_bytes = 0;

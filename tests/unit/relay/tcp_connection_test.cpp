@@ -661,13 +661,13 @@ TEST_CASE_METHOD(Fixture,
         CHECK(sent_here < 10);
         // What went out, records and their length fields, is within the budget.
         CHECK(client->take().size() <= 2000);
-        CHECK_FALSE(host.agent_session->parked_replies.empty());
+        CHECK_FALSE(host.agent_session->agent->parked_replies.empty());
 
         SECTION("the agent climbs to UDP instead: the parked replies are dropped, counted, freed") {
-            CHECK(relay::drop_parked_replies(*host.agent_session) == 10 - sent_here);
-            CHECK(host.agent_session->parked_replies.empty());
-            CHECK(host.agent_session->parked_replies.capacity() == 0);
-            CHECK(relay::drop_parked_replies(*host.agent_session) == 0);  // nothing left: none
+            CHECK(relay::drop_parked_replies(*host.agent_session->agent) == 10 - sent_here);
+            CHECK(host.agent_session->agent->parked_replies.empty());
+            CHECK(host.agent_session->agent->parked_replies.capacity() == 0);
+            CHECK(relay::drop_parked_replies(*host.agent_session->agent) == 0);  // nothing left: none
             return;
         }
         // The agent moves: its next connection attaches and gets the parked replies, in order,
@@ -702,7 +702,7 @@ TEST_CASE_METHOD(Fixture,
         }
         CHECK(last == Push::spent);
         CHECK(n > 60);  // 64 KiB of 1002-byte parked records first
-        CHECK(host.agent_session->parked_replies.size() <= relay::Session::kMaxParkedReplies);
+        CHECK(host.agent_session->agent->parked_replies.size() <= relay::AgentLink::kMaxParkedReplies);
     }
     SECTION("negative: after close nothing is queued or counted") {
         host.native_session = host.make_session(false);

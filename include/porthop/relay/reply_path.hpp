@@ -229,14 +229,17 @@ public:
     // ---- an agent session moving to another worker (relay/workers.cpp) ---------------------
 
     // Copies into `to` (a new, unset path) what does not point into this worker: the kind,
-    // the choice, the client and local addresses. The listener, the connection and the count
-    // stay here (close() them); the new worker finds its own (resume).
+    // the choice, the client and local addresses, and the flow id, so that the flows after the
+    // move are new ones to the session's FlowPadding (which moves with its AgentLink). The
+    // listener, the connection and the count stay here (close() them); the new worker finds
+    // its own (resume).
     bool carry_to(BasicReplyPath& to) const noexcept {
         if (kind_ != Kind::agent || to.kind_ != Kind::unset) return false;
         to.kind_ = kind_;
         to.chosen_ = chosen_;
         to.client_ = client_;
         to.local_ = local_;
+        to.flow_ = flow_;
         return true;
     }
 

@@ -438,6 +438,35 @@ TEST_CASE("ReplyPath flow: TCP, another connection, and back to UDP", "[relay][r
     CHECK(r.sent() == kOpening);
 }
 
+TEST_CASE("ReplyPath flow: a session moving to another worker and back has new flows", "[relay][reply_path]") {
+    // The FlowPadding moves with the session (its AgentLink): the flow ids must go on from
+    // where they were, or a move back would repeat one and its replies get no opening frames.
+    Listener a, b;
+    Connection c, d, e;
+    Replies r(a);
+    r.path.attach_tcp(c, kPeer, c.stats);
+    r.path.prefer_tcp(c, c.stats);
+    CHECK(r.sent() == kOpening);
+
+    Path there;
+    REQUIRE(r.path.carry_to(there));
+    REQUIRE(there.resume(&b, b.stats));
+    there.attach_tcp(d, kMoved, d.stats);
+    const std::uint64_t flow_there = there.flow();
+    CHECK(flow_there > r.path.flow());
+    for (int i = 0; i < 20; ++i) r.padding.next(there.flow());  // its replies there
+
+    Path back;
+    REQUIRE(there.carry_to(back));
+    REQUIRE(back.resume(&a, a.stats));
+    back.attach_tcp(e, kPeer, e.stats);
+    CHECK(back.flow() > flow_there);
+    std::uint32_t opening = 0;
+    for (int i = 0; i < 20; ++i)
+        if (r.padding.next(back.flow()) == hop::DataShape::opening) ++opening;
+    CHECK(opening == kOpening);
+}
+
 TEST_CASE("ReplyPath flow: a path that goes away and comes back is a new flow", "[relay][reply_path]") {
     Listener a;
     Replies r(a);

@@ -106,22 +106,25 @@ void AgentLinks::adopt_ack(std::span<const std::byte> ack) noexcept {
 }
 
 void AgentLinks::attach_udp(Session& s, UdpListener& listener, const net::ReceiveSlot& slot) noexcept {
-    count(s, s.path.attach_udp(listener, slot.peer, slot.local, listener.stats));
+    count(s.path.attach_udp(listener, slot.peer, slot.local, listener.stats));
 }
 
 void AgentLinks::attach_tcp(Session& s, TcpConnection& connection) {
     const auto bound = s.path.attach_tcp(connection, connection.peer(), connection.stats());
     if (bound.superseded) bound.superseded->close();
-    count(s, bound.change);
+    count(bound.change);
 }
 
 void AgentLinks::note_udp_data(Session& s, UdpListener& listener, const net::ReceiveSlot& slot) noexcept {
-    count(s, s.path.prefer_udp(listener, slot.peer, listener.stats));
+    count(s.path.prefer_udp(listener, slot.peer, listener.stats));
+    // Whatever the change: after a switch an attach made, this data reports none.
+    if (s.agent && !s.agent->parked_replies.empty())
+        Counters::add(counters_.drop_tcp_rotate_bytes, drop_parked_replies(*s.agent));
 }
 
 void AgentLinks::note_tcp_data(Session& s, TcpConnection& connection) noexcept {
     s.last_from_client = Clock::now();
-    count(s, s.path.prefer_tcp(connection, connection.stats()));
+    count(s.path.prefer_tcp(connection, connection.stats()));
 }
 
 void AgentLinks::detach_tcp(Session& s, TcpConnection& connection) noexcept {
@@ -129,7 +132,7 @@ void AgentLinks::detach_tcp(Session& s, TcpConnection& connection) noexcept {
     s.path.detach_tcp(connection);
 }
 
-void AgentLinks::count(Session& s, PathChange change) noexcept {
+void AgentLinks::count(PathChange change) noexcept {
     // Counted by what the last path was, even if it is gone since (its port closed): a move to
     // TCP after the UDP ports closed is still a fallback.
     switch (change) {
@@ -141,8 +144,6 @@ void AgentLinks::count(Session& s, PathChange change) noexcept {
             return;
         case PathChange::climb:
             Counters::add(counters_.agent_climbs);
-            if (s.agent && !s.agent->parked_replies.empty())
-                Counters::add(counters_.drop_tcp_rotate_bytes, drop_parked_replies(*s.agent));
             return;
         case PathChange::refused:
         case PathChange::none:

@@ -97,17 +97,18 @@ public:
     // An accepted attach on TCP: `connection` becomes the session's TCP path, and the one it
     // supersedes is closed (one TCP path per agent). The caller queues ack() on it.
     void attach_tcp(Session& s, TcpConnection& connection);
-    // Data from the agent: replies follow the path it came on.
+    // Data from the agent: replies follow the path it came on. Data on UDP also drops the
+    // replies parked for a next TCP connection (drop_parked_replies; counted in
+    // drop_tcp_rotate_bytes, where replies beyond what may be parked are): the agent is on UDP.
+    // An attach on UDP is no such proof: an agent on TCP sends them to see whether UDP is back.
     void note_udp_data(Session& s, UdpListener& listener, const net::ReceiveSlot& slot) noexcept;
     void note_tcp_data(Session& s, TcpConnection& connection) noexcept;
     // The agent's TCP connection ended; the session stays.
     void detach_tcp(Session& s, TcpConnection& connection) noexcept;
 
 private:
-    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs); on a climb,
-    // drops the replies parked for a next TCP connection (drop_parked_replies; counted in
-    // drop_tcp_rotate_bytes, where replies beyond what may be parked are).
-    void count(Session& s, PathChange change) noexcept;
+    // Counts an agent's path change (agent_hops, agent_fallbacks, agent_climbs).
+    void count(PathChange change) noexcept;
 
     AgentLinkHost& host_;
     Counters& counters_;

@@ -89,7 +89,7 @@ struct Session {
     // Opened by a datagram that is not a handshake (a WireGuard transport message after a relay
     // restart, or a forgery) and not yet answered by the backend: it counts against a small
     // budget per source and in total, and is the first to make room (native_clients.cpp).
-    // Beside `closed`, and the two sources together: the fields pack without padding.
+    // Beside `closed`, and the two sources together: one gap of padding where there were two.
     bool provisional = false;
     // The source (guard/source_limiter.hpp) this session counts against; kept across roaming.
     std::optional<SourceKey> source;

@@ -2,7 +2,8 @@
 // (a new session opened, a known one attached again, and each refusal: replay, bad tag, an
 // epoch too far, a malformed frame, the reserved id, another session on a connection that
 // belongs to one), that every refusal is counted and touches no session, and the ack each
-// accepted attach is answered with. No socket is bound, no backend, no worker.
+// accepted attach is answered with; what UDP data does to replies parked for TCP. No socket
+// is bound, no backend, no worker.
 #include "../../../src/relay/agent_links.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,7 @@
 #include "porthop/hop/attach_check.hpp"
 #include "porthop/hop/replay_ledger.hpp"
 #include "porthop/hop/schedule.hpp"
+#include "porthop/wire/framing.hpp"
 #include "porthop/wire/hoplink.hpp"
 
 // A namespace of its own: with unity builds the files of a test target share a translation
@@ -299,6 +301,41 @@ TEST_CASE("agent links: an ack sealed on another worker becomes the links' ack",
         test::sealed_control(host.codec, {wire::hop::Type::ack, kHop, 3, epoch(), 9}, kAttachLength);
     links.adopt_ack(ack);
     check_ack(host, links.ack(), kHop, 9);
+}
+
+TEST_CASE("agent links: UDP data, not a UDP attach, drops the replies parked for a next TCP connection",
+          "[relay][agent_links]") {
+    FakeHost host;
+    Counters counters;
+    AgentLinks links(host, counters);
+    Session* s = links.accept(attach(1), Session::Clock::now(), kVia);
+    REQUIRE(s);
+    relay::UdpListener listener{1, {}, boost::asio::ip::udp::socket(host.io), test::endpoint("192.0.2.1", 443)};
+    net::ReceiveSlot slot;
+    slot.peer = kVia.peer;
+    links.attach_udp(*s, listener, slot);
+    // Two replies parked while the agent was on TCP (as TcpConnection parks them).
+    for (const std::size_t length : {100U, 300U}) {
+        std::array<std::byte, wire::kFrameHeaderSize> header{};
+        wire::write_frame_header(header, static_cast<std::uint16_t>(length));
+        auto& parked = s->agent->parked_replies;
+        parked.insert(parked.end(), header.begin(), header.end());
+        parked.resize(parked.size() + length, std::byte{0x5a});
+    }
+    const std::size_t parked_bytes = s->agent->parked_replies.size();
+
+    // An attach on UDP: an agent on TCP tries UDP that way; its next connection drains them.
+    links.attach_udp(*s, listener, slot);
+    CHECK(s->agent->parked_replies.size() == parked_bytes);
+    CHECK(counters.drop_tcp_rotate_bytes.load() == 0);
+
+    // Data on UDP: the agent is there; the replies would go out stale later.
+    links.note_udp_data(*s, listener, slot);
+    CHECK(s->agent->parked_replies.empty());
+    CHECK(counters.drop_tcp_rotate_bytes.load() == 2);
+    links.note_udp_data(*s, listener, slot);  // nothing left: nothing more counted
+    CHECK(counters.drop_tcp_rotate_bytes.load() == 2);
+    CHECK(counters.agent_attaches.load() == 1);
 }
 
 }  // namespace agent_links_test

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../../support/memory_stream.hpp"
+#include "porthop/wire/framing.hpp"
 #include "porthop/wire/hoplink.hpp"
 #include "../../support/bytes.hpp"
 #include "../../support/hop_vectors.hpp"
@@ -576,6 +577,26 @@ TEST_CASE_METHOD(Fixture, "tcp connection: an attach for another worker's sessio
         CHECK(host.attaches.empty());
         CHECK(host.to_backend == std::vector<Bytes>{pattern(300, 2)});
         CHECK(client->take() == server_record(kAck));
+    }
+    SECTION("moved with replies parked on the other worker (in its AgentLink): they go after the ack") {
+        host.opt.tcp_rotate_bytes = 2000;
+        auto session = host.make_session(true);
+        std::array<std::byte, wire::kFrameHeaderSize> header{};
+        wire::write_frame_header(header, 300);
+        auto& parked = session->agent->parked_replies;
+        parked.insert(parked.end(), header.begin(), header.end());
+        const auto reply = pattern(300, 9);
+        parked.insert(parked.end(), reply.begin(), reply.end());
+        connection->enqueue_control(kAck);
+        connection->handed_over(TcpConnection::Handover::moved, session);
+        run();
+        CHECK(session->agent->parked_replies.empty());
+        const auto got = client->take();
+        const auto ack = server_record(kAck);
+        REQUIRE(got.size() > ack.size());
+        CHECK(Bytes(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(ack.size())) == ack);
+        CHECK(opened_reply(Bytes(got.begin() + static_cast<std::ptrdiff_t>(ack.size()), got.end())) == reply);
+        CHECK(host.to_client_packets == 1);
     }
     SECTION("refused by the owner: closed without a byte") {
         connection->handed_over(TcpConnection::Handover::refused, nullptr);

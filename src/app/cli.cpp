@@ -38,10 +38,11 @@ Usage:
                                    ports, hop interval, TLS pin or CA check, rotation and mask
                                    mode in one line. --name: how clients reach the server
                                    (default: its one listen address); --label: a name for
-                                   the link that apps and the client file show (UTF-8, at
-                                   most 64 bytes); --output FILE: also
-                                   write a complete client configuration (0600; --force
-                                   replaces an existing FILE, keeping its owner and group).
+                                   the link, after its '#' and in the first line of the
+                                   client file made from it (UTF-8, at most 64 bytes);
+                                   --output FILE: also write a complete client configuration
+                                   (0600; --force replaces an existing FILE, keeping its
+                                   owner and group).
                                    The link holds the key: share it only with your own devices
   porthop import LINK [--output FILE [--force]]
                                    write the client configuration a share link stands for
@@ -169,9 +170,9 @@ CommandLine parse_invite_options(const std::vector<std::string>& args) {
                                cl.name = v;
                                return v.empty() ? "--name needs the server's host name or address" : "";
                            }},
-                          {"--label", "", "a text (what apps call the link)", [](CommandLine& cl, const std::string& v) -> std::string {
+                          {"--label", "", "a text (the link's name)", [](CommandLine& cl, const std::string& v) -> std::string {
                                cl.label = v;
-                               if (v.empty()) return "--label needs a text (what apps call the link)";
+                               if (v.empty()) return "--label needs a text (the link's name)";
                                const auto problem = label_problem(v);
                                return problem ? "--label " + *problem : "";
                            }},

@@ -11,9 +11,7 @@
 #include "porthop/app/invite.hpp"
 #include "porthop/app/qr_text.hpp"
 #include "porthop/app/secret_file.hpp"
-#include "porthop/app/server_setup.hpp"
 #include "porthop/app/share_link.hpp"
-#include "porthop/app/tls_setup.hpp"
 
 namespace porthop::app {
 

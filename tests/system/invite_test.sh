@@ -86,6 +86,9 @@ expect "invite --label: the rest of the link is the same" "${labelled%#*}" "$LIN
 grep -q "^# porthop client configuration for 127.0.0.1 (home VPN ä), from a share link" \
     <("$BIN" import "$labelled" 2>/dev/null) && ok "import of a labelled link: the file's header names the label" ||
     bad "import of a labelled link: header $("$BIN" import "$labelled" 2>/dev/null | head -1)"
+"$BIN" invite --config "$WORK/server.toml" --label "home VPN ä" --no-qr --output "$WORK/labelled.toml" >/dev/null 2>&1 || true
+expect "invite --label --output: the file import writes from the labelled link" \
+    "$("$BIN" import "$labelled" 2>/dev/null | cmp - "$WORK/labelled.toml" && echo same)" same
 status=0
 "$BIN" invite --config "$WORK/server.toml" --label $'a\tb' --no-qr >"$WORK/out" 2>"$WORK/err" || status=$?
 expect "invite --label with a tab: exit 2 (usage)" "$status" 2
